@@ -1,0 +1,39 @@
+"""tinygrad_seq: reverse-mode autodiff on NumPy, and the RNN, LSTM and GRU built on it.
+
+>>> import numpy as np, tinygrad_seq as tg
+>>> x = tg.Tensor(np.ones((2, 3)), requires_grad=True)
+>>> (x.tanh() * 2).sum().backward()
+>>> x.grad.shape
+(2, 3)
+"""
+
+import numpy as np
+
+from . import ops
+from .engine import detect_anomaly, enable_grad, no_grad, scope
+from .tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
+
+float32 = np.float32
+float64 = np.float64
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor",
+    "apply",
+    "cat",
+    "chunk",
+    "concat",
+    "detect_anomaly",
+    "enable_grad",
+    "float32",
+    "float64",
+    "no_grad",
+    "ones",
+    "ops",
+    "scope",
+    "split",
+    "stack",
+    "where",
+    "zeros",
+]

@@ -1,0 +1,259 @@
+"""The graph and the reverse sweep. This module knows no operation: derivatives live in ``ops``.
+
+Every result of a primitive that needs a gradient gets a ``Node``: the primitive, the parent nodes
+(one per input, ``None`` where no gradient is needed), and the arrays the VJPs need. A node refers
+to arrays and nodes, and to a Tensor only where that Tensor receives ``.grad`` (leaves), so a
+user's intermediate tensors die as usual while the graph keeps what backward needs; after backward
+those arrays are dropped and the bare structure (names, shapes) stays for drawing, as in PyTorch.
+
+``backward`` walks the nodes in reverse topological order found with an explicit stack (a recurrent
+net unrolled over 10,000 steps is far deeper than Python's recursion limit), calls each VJP, undoes
+broadcasting in one place (``unbroadcast``) and accumulates gradients with ``+``.
+"""
+
+import contextlib
+import os
+import traceback
+
+import numpy as np
+
+
+class _State:
+    """Global switches: recording on/off, anomaly mode, the current name scope."""
+
+    grad_enabled = True
+    anomaly = False
+    scope = ()  # tuple of names, outermost first: ("lstm", "layer 0", "t=3")
+
+
+STATE = _State()
+
+
+class Node:
+    """One recorded operation (or a leaf that receives a gradient)."""
+
+    __slots__ = (
+        "prim",  # the ops.Primitive, None for a leaf
+        "parents",  # tuple of Node | None, one per input, in argument order
+        "inputs",  # tuple of input arrays for the VJPs; None once freed
+        "params",  # dict of non-tensor parameters (axis, shape, index, ...)
+        "out",  # the forward result; None once freed
+        "shape",
+        "dtype",
+        "leaf",  # the Tensor that receives .grad (leaves, and tensors with retain_grad)
+        "name",  # e.g. "forget gate", or a parameter's dotted name
+        "scope",  # names of the enclosing scopes when the node was created
+        "created_at",  # "file:line" of user code, recorded in anomaly mode
+        "visit",  # position in the last backward sweep (0 = first), for teaching views
+        "grad",  # gradient kept for inspection when backward was asked to keep gradients
+        "_g",  # gradient being accumulated during a sweep
+        "_g_owned",  # whether _g is a buffer of ours that may be added to in place
+        "__weakref__",
+    )
+
+    def __init__(self, prim, parents, inputs, params, out, leaf=None):
+        self.prim, self.parents, self.inputs, self.params, self.out = (
+            prim,
+            parents,
+            inputs,
+            params,
+            out,
+        )
+        self.shape, self.dtype = out.shape, out.dtype
+        self.leaf = leaf
+        self.name = None
+        self.scope = STATE.scope
+        self.created_at = _user_frame() if STATE.anomaly else None
+        self.visit = None
+        self.grad = None
+        self._g = None
+        self._g_owned = False
+
+    @property
+    def op(self):
+        """The primitive's name, or "leaf"."""
+        return self.prim.name if self.prim is not None else "leaf"
+
+    def __repr__(self):
+        return f"<Node {self.op} {self.shape} {self.dtype}>"
+
+
+def toposort(root):
+    """Nodes reachable from ``root``, each after every node that consumes it (root first)."""
+    order, seen = [], {root}
+    stack = [(root, iter(root.parents))]
+    while stack:
+        node, parents = stack[-1]
+        for p in parents:
+            if p is not None and p not in seen:
+                seen.add(p)
+                stack.append((p, iter(p.parents)))
+                break
+        else:  # all parents done: the node comes after them in post-order
+            stack.pop()
+            order.append(node)
+    order.reverse()
+    return order
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    return np.sum(g, axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+
+
+def backward(root, grad, retain_graph=False, keep_grads=False):
+    """Propagate ``grad`` (the gradient of something w.r.t. ``root``'s value) to every leaf.
+
+    ``retain_graph`` keeps the saved arrays for another sweep; ``keep_grads`` stores every node's
+    gradient on ``node.grad`` for inspection (the graph viewer shows them).
+    """
+    order = toposort(root)
+    root._g, root._g_owned = grad, False
+    for visit, node in enumerate(order):
+        g = node._g
+        node._g = None
+        if g is None:
+            continue
+        node.visit = visit
+        if keep_grads:
+            node.grad = g
+        if node.leaf is not None:
+            _accumulate_into_leaf(node.leaf, g)
+        if node.prim is None:
+            continue
+        if node.inputs is None:
+            raise RuntimeError(
+                f"backward through the graph a second time: the arrays saved by "
+                f"'{node.op}' {node.shape} were freed after the first backward. "
+                "Pass retain_graph=True to the first backward to keep them."
+            )
+        for i, parent in enumerate(node.parents):
+            if parent is None:
+                continue
+            gi = node.prim.vjp(i, g, node.out, node.inputs, node.params)
+            if STATE.anomaly:
+                _check_finite(gi, node, f"the gradient of input {i} of ")
+            _accumulate(parent, unbroadcast(gi, parent.shape))
+        if not retain_graph:
+            node.inputs = node.out = None
+
+
+def _accumulate(node, g):
+    if node._g is None:
+        node._g, node._g_owned = g, False
+    elif node._g_owned:
+        node._g += g  # our own buffer (a weight shared by T steps adds T times here)
+    else:
+        node._g, node._g_owned = node._g + g, True
+
+
+def _accumulate_into_leaf(tensor, g):
+    if g.dtype != tensor.data.dtype:
+        g = g.astype(tensor.data.dtype)
+    if tensor.grad is None:
+        # a copy: g may be a view of the user's array or a read-only broadcast
+        tensor.grad = np.array(g, copy=True)
+    else:
+        tensor.grad = tensor.grad + g
+
+
+# --- switches -------------------------------------------------------------------------------------
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Record no graph inside: a context manager and a decorator, as ``torch.no_grad``.
+
+    >>> import tinygrad_seq as tg
+    >>> with tg.no_grad():
+    ...     y = tg.Tensor([1.0], requires_grad=True) * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __enter__(self):
+        self._prev, STATE.grad_enabled = STATE.grad_enabled, False
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._prev
+
+
+class enable_grad(no_grad):
+    """Record the graph again inside a ``no_grad`` block."""
+
+    def __enter__(self):
+        self._prev, STATE.grad_enabled = STATE.grad_enabled, True
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise at the first op whose result or gradient holds NaN or Inf, naming the op, the
+    shapes and the line of user code that created the node.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> with tg.detect_anomaly():
+    ...     tg.Tensor(np.array([-1.0])).log()
+    Traceback (most recent call last):
+    FloatingPointError: 'log' produced NaN/Inf ...
+    """
+
+    def __enter__(self):
+        self._prev, STATE.anomaly = STATE.anomaly, True
+        self._errstate = np.errstate(all="ignore")  # we report it ourselves, with context
+        self._errstate.__enter__()
+
+    def __exit__(self, *exc):
+        self._errstate.__exit__(*exc)
+        STATE.anomaly = self._prev
+
+
+@contextlib.contextmanager
+def scope(name):
+    """Group the nodes created inside under ``name`` (the graph viewer draws one cluster each).
+
+    >>> import tinygrad_seq as tg
+    >>> with tg.scope("t=0"):
+    ...     y = tg.Tensor([1.0], requires_grad=True) * 2
+    >>> y.node.scope
+    ('t=0',)
+    """
+    prev = STATE.scope
+    STATE.scope = prev + (str(name),)
+    try:
+        yield
+    finally:
+        STATE.scope = prev
+
+
+def _check_finite(array, node, what):
+    if np.issubdtype(array.dtype, np.inexact) and not np.isfinite(array).all():
+        _raise_anomaly(what, node.op, node.inputs or (), node.shape, node.created_at)
+
+
+def check_forward(op, inputs, out):
+    """Anomaly mode: fail at the op whose forward result is not finite."""
+    if np.issubdtype(out.dtype, np.inexact) and not np.isfinite(out).all():
+        _raise_anomaly("", op, inputs, out.shape, _user_frame())
+
+
+def _raise_anomaly(what, op, inputs, out_shape, created_at):
+    shapes = ", ".join(str(tuple(x.shape)) for x in inputs)
+    where = f", created at {created_at}" if created_at else ""
+    raise FloatingPointError(
+        f"{what}'{op}' produced NaN/Inf (input shapes {shapes}; output shape {out_shape}){where}"
+    )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_frame():
+    """'file:line' of the innermost caller outside this package (the user's line)."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno} ({frame.line})"
+    return None

@@ -1,0 +1,242 @@
+"""The derivative table: every primitive's NumPy forward and its vector-Jacobian products.
+
+This is the only file in tinygrad_seq that knows a derivative. Each primitive is declared once:
+its forward function, then one VJP per input, side by side. A VJP is a pure function
+
+    vjp(g, out, *inputs, **params) -> gradient for that input
+
+of the upstream gradient ``g`` (shape of ``out``), the forward result ``out``, the forward inputs
+and the op's non-tensor parameters. It may return a gradient of a broadcast shape: the engine undoes
+broadcasting in one place (``engine.unbroadcast``). ``None`` in place of a VJP marks an input
+that is not differentiable (indices, masks).
+
+A new differentiable op is declared the same public way::
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> square = tg.ops.primitive("square", lambda x: x * x, lambda g, out, x: 2 * g * x)
+    >>> x = tg.Tensor(np.array([3.0]), requires_grad=True)
+    >>> tg.apply(square, x).sum().backward(); x.grad
+    array([6.])
+
+Only NumPy is imported here: the table knows no graph and no Tensor.
+"""
+
+import numpy as np
+
+
+class Primitive:
+    """A differentiable operation: a name, a NumPy forward, and one VJP per input.
+
+    ``vjps[i]`` is the VJP of input ``i`` or ``None`` if that input takes no gradient. Variadic
+    primitives (concat, stack) give ``vjp_argnum(i, g, out, *inputs, **params)`` instead.
+    """
+
+    __slots__ = ("name", "forward", "vjps", "vjp_argnum")
+
+    def __init__(self, name, forward, vjps=(), vjp_argnum=None):
+        self.name = name
+        self.forward = forward
+        self.vjps = tuple(vjps)
+        self.vjp_argnum = vjp_argnum
+
+    def vjp(self, argnum, g, out, inputs, params):
+        """The gradient of input ``argnum`` given the upstream gradient ``g``."""
+        if self.vjp_argnum is not None:
+            return self.vjp_argnum(argnum, g, out, *inputs, **params)
+        return self.vjps[argnum](g, out, *inputs, **params)
+
+    def differentiable(self, argnum):
+        """Whether input ``argnum`` receives a gradient at all."""
+        if self.vjp_argnum is not None:
+            return True
+        return argnum < len(self.vjps) and self.vjps[argnum] is not None
+
+    def __repr__(self):
+        return f"Primitive({self.name!r})"
+
+
+REGISTRY = {}
+
+
+def primitive(name, forward, *vjps, vjp_argnum=None):
+    """Declare a primitive and register it under ``name``; returns the ``Primitive``.
+
+    >>> import numpy as np
+    >>> cube = primitive("cube_doc", lambda x: x**3, lambda g, out, x: 3 * g * x**2)
+    >>> cube.forward(np.array([2.0]))
+    array([8.])
+    """
+    if name in REGISTRY and REGISTRY[name].forward.__module__ == __name__:
+        raise ValueError(f"primitive {name!r} is built in; choose another name")
+    prim = Primitive(name, forward, vjps, vjp_argnum)
+    REGISTRY[name] = prim
+    return prim
+
+
+# --- helpers for the VJPs below -------------------------------------------------------------------
+
+
+def _normalize_axis(axis, ndim):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(sorted(a % ndim for a in axes)) if ndim else ()
+
+
+def _expand_reduced(g, x_ndim, axis, keepdims):
+    """Reinsert the axes a reduction removed, so ``g`` broadcasts against its input."""
+    if keepdims or x_ndim == 0:
+        return g
+    return np.expand_dims(g, _normalize_axis(axis, x_ndim))
+
+
+def _sigmoid(x):
+    # tanh form: one ufunc call, no overflow for large |x| (unlike 1 / (1 + exp(-x)))
+    return 0.5 * np.tanh(0.5 * x) + 0.5
+
+
+def _matmul_vjp_a(g, out, a, b):
+    if a.ndim == 1 and b.ndim == 1:  # dot product: out is a scalar
+        return g * b
+    # a 1-D operand is promoted as np.matmul does, and the promoted axis dropped again
+    if b.ndim == 1:
+        return g[..., None] * b
+    ga = g[..., None, :] @ np.swapaxes(b, -1, -2) if a.ndim == 1 else g @ np.swapaxes(b, -1, -2)
+    return ga[..., 0, :] if a.ndim == 1 else ga
+
+
+def _matmul_vjp_b(g, out, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:
+        return a[:, None] * g[..., None, :]
+    if b.ndim == 1:
+        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    return np.swapaxes(a, -1, -2) @ g
+
+
+def _max_vjp(g, out, x, axis=None, keepdims=False):
+    # ties share the gradient equally, so the VJP is the same whichever maximum is chosen
+    out = _expand_reduced(out, x.ndim, axis, keepdims)
+    mask = x == out
+    count = mask.sum(axis=_normalize_axis(axis, x.ndim), keepdims=True)
+    return _expand_reduced(g, x.ndim, axis, keepdims) * mask / count.astype(x.dtype)
+
+
+def _getitem_vjp(g, out, x, index=None):
+    grad = np.zeros(x.shape, dtype=g.dtype)
+    if _is_basic_index(index):
+        grad[index] = g  # a view: no element is addressed twice
+    else:
+        np.add.at(grad, index, g)  # integer arrays may repeat: repeated rows must add up
+    return grad
+
+
+def _is_basic_index(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
+
+
+def _concat_vjp(argnum, g, out, *xs, axis=0):
+    start = sum(x.shape[axis] for x in xs[:argnum])
+    sl = [slice(None)] * g.ndim
+    sl[axis] = slice(start, start + xs[argnum].shape[axis])
+    return g[tuple(sl)]
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    # subtract the max first so exp never overflows; -inf rows stay -inf instead of NaN
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=_normalize_axis(axis, x.ndim))
+
+
+# --- the table ------------------------------------------------------------------------------------
+# Elementwise binary ops broadcast like NumPy; their VJPs return full-shape gradients.
+
+add = primitive("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g)
+sub = primitive("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g)
+mul = primitive("mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x)
+div = primitive("div", np.divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y)
+matmul = primitive("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b)
+where = primitive(
+    "where",
+    np.where,
+    None,  # the condition is a mask, not differentiable
+    lambda g, out, cond, x, y: np.where(cond, g, 0),
+    lambda g, out, cond, x, y: np.where(cond, 0, g),
+)
+
+# Elementwise unary ops. exp, sqrt, tanh and sigmoid reuse ``out`` instead of recomputing.
+
+neg = primitive("neg", np.negative, lambda g, out, x: -g)
+power = primitive(
+    "pow",
+    lambda x, exponent: np.power(x, exponent),
+    lambda g, out, x, exponent: g * exponent * np.power(x, exponent - 1),
+)
+exp = primitive("exp", np.exp, lambda g, out, x: g * out)
+log = primitive("log", np.log, lambda g, out, x: g / x)
+sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out))
+absolute = primitive("abs", np.abs, lambda g, out, x: g * np.sign(x))
+tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (1 - out * out))
+# a primitive, not exp/div composed, for stability and one ufunc call (see _sigmoid)
+sigmoid = primitive("sigmoid", _sigmoid, lambda g, out, x: g * out * (1 - out))
+relu = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * (x > 0))
+clip = primitive(
+    "clip",
+    lambda x, lo=None, hi=None: np.clip(x, lo, hi),
+    # the gradient passes where the value was not clipped (as PyTorch's clamp)
+    lambda g, out, x, lo=None, hi=None: g * (out == x),
+)
+
+astype = primitive(
+    "astype", lambda x, dtype: x.astype(dtype), lambda g, out, x, dtype: g.astype(x.dtype)
+)
+
+# Reductions. ``axis`` is None, an int or a tuple, as in NumPy.
+
+sum_ = primitive(
+    "sum",
+    lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    lambda g, out, x, axis=None, keepdims=False: np.broadcast_to(
+        _expand_reduced(g, x.ndim, axis, keepdims), x.shape
+    ),
+)
+max_ = primitive(
+    "max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims), _max_vjp
+)
+# a primitive for stability: log(sum(exp(x))) overflows for x > 88 in float32
+logsumexp = primitive(
+    "logsumexp",
+    _logsumexp,
+    lambda g, out, x, axis=None, keepdims=False: (
+        _expand_reduced(g, x.ndim, axis, keepdims)
+        * np.exp(x - _expand_reduced(out, x.ndim, axis, keepdims))
+    ),
+)
+
+# Movement ops: no arithmetic, the gradient is moved back into the input's layout.
+
+reshape = primitive(
+    "reshape", lambda x, shape: np.reshape(x, shape), lambda g, out, x, shape: g.reshape(x.shape)
+)
+transpose = primitive(
+    "transpose",
+    lambda x, axes: np.transpose(x, axes),
+    lambda g, out, x, axes: np.transpose(g, np.argsort(axes)),
+)
+getitem = primitive("getitem", lambda x, index: x[index], _getitem_vjp)
+concat = primitive(
+    "concat", lambda *xs, axis=0: np.concatenate(xs, axis=axis), vjp_argnum=_concat_vjp
+)
+stack = primitive(
+    "stack",
+    lambda *xs, axis=0: np.stack(xs, axis=axis),
+    vjp_argnum=lambda argnum, g, out, *xs, axis=0: np.take(g, argnum, axis=axis),
+)
+
+# What ships with the package; the test suite requires a gradient test case for each of these.
+BUILTIN = frozenset(REGISTRY)

@@ -1,0 +1,555 @@
+"""Tensor: a NumPy array that records the primitives applied to it, and the user-facing API.
+
+Every differentiable method is one line that calls ``apply`` with a primitive from ``ops``; the rest
+(mean, softmax, split, ...) are compositions of those. Reading order: ``apply``, then the methods.
+"""
+
+import numbers
+
+import numpy as np
+
+from . import ops
+from .engine import STATE, Node, backward, check_forward
+
+DEFAULT_FLOAT = np.dtype(np.float32)  # Python floats and lists become float32, as in PyTorch
+
+
+def _to_array(data, dtype):
+    """The ndarray behind ``Tensor(data)``: ndarrays keep their dtype, Python floats -> float32."""
+    if isinstance(data, Tensor):
+        array = data.data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+    else:
+        try:
+            array = np.asarray(data)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"Tensor: cannot make an array of {type(data).__name__}: {e}") from None
+        if array.dtype == np.float64:
+            array = array.astype(DEFAULT_FLOAT)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Tensor: data must be numeric (bool, int or float), got dtype {array.dtype} "
+            f"from {type(data).__name__}"
+        )
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    return array
+
+
+def _check_can_require_grad(array):
+    if array.dtype.kind != "f":
+        raise TypeError(
+            f"only floating-point tensors can require gradients, got dtype {array.dtype} "
+            "(integer tensors are indices: cast with .float() first if you mean values)"
+        )
+
+
+def _axis(axis, dim):
+    """Accept NumPy's ``axis`` or PyTorch's ``dim`` (not both)."""
+    if dim is None:
+        return axis
+    if axis is not None and axis != dim:
+        raise TypeError(f"got both axis={axis!r} and dim={dim!r}; pass one of them")
+    return dim
+
+
+def _shape_args(shape):
+    """reshape(2, 3) and reshape((2, 3)) both mean the shape (2, 3)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    array([2., 4.])
+
+    The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists of floats
+    become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
+    gradient.
+    """
+
+    __slots__ = ("_data", "_rg", "_node", "grad", "_name", "__weakref__")
+    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        self._data = _to_array(data, dtype)
+        if requires_grad:
+            _check_can_require_grad(self._data)
+        self._rg = bool(requires_grad)
+        self._node = None
+        self.grad = None
+        self._name = None
+
+    @classmethod
+    def _from_op(cls, array, node):
+        t = object.__new__(cls)
+        t._data, t._node, t._rg, t.grad, t._name = array, node, node is not None, None, None
+        return t
+
+    # --- state ------------------------------------------------------------------------------------
+
+    @property
+    def data(self):
+        """The underlying ``np.ndarray``."""
+        return self._data
+
+    @data.setter
+    def data(self, array):
+        self._data = np.asarray(array)
+        if self._node is not None and self._node.prim is None:
+            self._node = None  # a leaf's node describes the old array; make a new one lazily
+
+    @property
+    def requires_grad(self):
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value:
+            _check_can_require_grad(self._data)
+        elif self._node is not None and self._node.prim is not None:
+            raise RuntimeError("requires_grad can only be switched off on leaves; use detach()")
+        self._rg = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def node(self):
+        """The graph node behind this tensor (None if it needs no gradient)."""
+        if self._node is None and self._rg:
+            self._node = Node(None, (), None, None, self._data, leaf=self)
+            self._node.name = self._name
+        return self._node
+
+    @property
+    def is_leaf(self):
+        return self._node is None or self._node.prim is None
+
+    @property
+    def grad_fn(self):
+        """Name of the primitive that produced this tensor, None for leaves."""
+        return None if self.is_leaf else self._node.op
+
+    @property
+    def name(self):
+        """A label shown by the graph viewer (gate names, parameter names)."""
+        return self._name
+
+    @name.setter
+    def name(self, value):
+        self._name = value
+        if self._node is not None:
+            self._node.name = value
+
+    def named(self, name):
+        """Set ``name`` and return self: ``forget = u.sigmoid().named("forget gate")``."""
+        self.name = name
+        return self
+
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    dtype = property(lambda self: self._data.dtype)
+    size = property(lambda self: self._data.size)
+
+    def numpy(self):
+        """The underlying array (shared, not copied)."""
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def item(self):
+        if self._data.size != 1:
+            raise ValueError(f"item(): needs a tensor of one element, got shape {self.shape}")
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def detach(self):
+        """The same data, cut from the graph (how truncated BPTT stops gradients)."""
+        return Tensor(self._data)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward, as in PyTorch."""
+        if self._node is not None:
+            self._node.leaf = self
+
+    def backward(self, grad=None, retain_graph=False, keep_grads=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        ``grad`` is needed unless self has one element. ``retain_graph`` keeps the saved arrays for
+        a second backward; ``keep_grads`` keeps every node's gradient for the graph viewer.
+        """
+        if not self._rg:
+            raise RuntimeError("backward(): this tensor does not require grad and has no graph")
+        if grad is None:
+            if self._data.size != 1:
+                raise RuntimeError(
+                    f"backward(): grad can be omitted only for a one-element output, got shape "
+                    f"{self.shape}; pass grad= of that shape (or call .sum() first)"
+                )
+            grad = np.ones_like(self._data)
+        else:
+            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}"
+                )
+            grad = grad.astype(self.dtype, copy=False)
+        backward(self.node, grad, retain_graph=retain_graph, keep_grads=keep_grads)
+
+    def __repr__(self):
+        body = np.array2string(self._data, precision=4, separator=", ", prefix="Tensor(")
+        extra = f", dtype={self.dtype}" if self.dtype != DEFAULT_FLOAT else ""
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn}"
+        elif self._rg:
+            extra += ", requires_grad=True"
+        if self._name:
+            extra += f", name={self._name!r}"
+        return f"Tensor({body}{extra})"
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    # --- arithmetic (Python scalars on either side) ----------------------------------------------
+
+    def __add__(self, other):
+        return apply(ops.add, self, other)
+
+    def __radd__(self, other):
+        return apply(ops.add, other, self)
+
+    def __sub__(self, other):
+        return apply(ops.sub, self, other)
+
+    def __rsub__(self, other):
+        return apply(ops.sub, other, self)
+
+    def __mul__(self, other):
+        return apply(ops.mul, self, other)
+
+    def __rmul__(self, other):
+        return apply(ops.mul, other, self)
+
+    def __truediv__(self, other):
+        return apply(ops.div, self, other)
+
+    def __rtruediv__(self, other):
+        return apply(ops.div, other, self)
+
+    def __matmul__(self, other):
+        return apply(ops.matmul, self, other)
+
+    def __rmatmul__(self, other):
+        return apply(ops.matmul, other, self)
+
+    def __neg__(self):
+        return apply(ops.neg, self)
+
+    def __pow__(self, exponent):
+        if not isinstance(exponent, numbers.Real):
+            raise TypeError(
+                f"pow: the exponent must be a Python number, got {type(exponent).__name__}; "
+                "for a tensor exponent write (y * x.log()).exp()"
+            )
+        return apply(ops.power, self, exponent=exponent)
+
+    def __rpow__(self, base):
+        return (self * float(np.log(base))).exp()  # base ** x = exp(x log base)
+
+    # comparisons give bool tensors without gradient (masks for where); == stays identity
+    def __lt__(self, other):
+        return Tensor(self._data < _array_of(other))
+
+    def __le__(self, other):
+        return Tensor(self._data <= _array_of(other))
+
+    def __gt__(self, other):
+        return Tensor(self._data > _array_of(other))
+
+    def __ge__(self, other):
+        return Tensor(self._data >= _array_of(other))
+
+    __hash__ = object.__hash__
+
+    # --- elementwise ------------------------------------------------------------------------------
+
+    def exp(self):
+        return apply(ops.exp, self)
+
+    def log(self):
+        return apply(ops.log, self)
+
+    def sqrt(self):
+        return apply(ops.sqrt, self)
+
+    def abs(self):
+        return apply(ops.absolute, self)
+
+    def tanh(self):
+        return apply(ops.tanh, self)
+
+    def sigmoid(self):
+        return apply(ops.sigmoid, self)
+
+    def relu(self):
+        return apply(ops.relu, self)
+
+    def clip(self, min=None, max=None):
+        """Limit values to [min, max] (NumPy's clip, PyTorch's clamp)."""
+        if min is None and max is None:
+            raise ValueError("clip: give at least one of min and max")
+        return apply(ops.clip, self, lo=min, hi=max)
+
+    clamp = clip
+
+    def astype(self, dtype):
+        """A differentiable cast; the gradient is cast back."""
+        if np.dtype(dtype) == self.dtype:
+            return self
+        return apply(ops.astype, self, dtype=np.dtype(dtype))
+
+    def float(self):
+        return self.astype(np.float32)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    # --- reductions (NumPy's axis/keepdims; PyTorch's dim/keepdim accepted) -----------------------
+
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        keep = keepdims if keepdim is None else keepdim
+        return apply(ops.sum_, self, axis=_axis(axis, dim), keepdims=keep)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis = _axis(axis, dim)
+        total = self.sum(axis, keepdims if keepdim is None else keepdim)
+        return total * (total.size / max(self.size, 1) if self.size else np.nan)
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        keep = keepdims if keepdim is None else keepdim
+        return apply(ops.max_, self, axis=_axis(axis, dim), keepdims=keep)
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
+
+    def argmax(self, axis=None, *, dim=None):
+        """Indices of the maxima (an integer tensor, no gradient)."""
+        return Tensor(np.argmax(self._data, axis=_axis(axis, dim)))
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        keep = keepdims if keepdim is None else keepdim
+        return apply(ops.logsumexp, self, axis=_axis(axis, dim), keepdims=keep)
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        axis = _axis(axis, dim)
+        return self - self.logsumexp(axis, keepdims=True)
+
+    def softmax(self, axis=-1, *, dim=None):
+        return self.log_softmax(axis, dim=dim).exp()
+
+    # --- movement ---------------------------------------------------------------------------------
+
+    def reshape(self, *shape):
+        return apply(ops.reshape, self, shape=_shape_args(shape))
+
+    view = reshape
+
+    def flatten(self):
+        return self.reshape(-1)
+
+    def transpose(self, *axes):
+        """Permute axes as NumPy does; no axes reverses them."""
+        axes = _shape_args(axes) or tuple(reversed(range(self.ndim)))
+        return apply(ops.transpose, self, axes=axes)
+
+    permute = transpose
+
+    def swapaxes(self, axis1, axis2):
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return self.transpose(*axes)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def unsqueeze(self, axis):
+        return self.reshape(np.expand_dims(self._data, axis).shape)
+
+    def squeeze(self, axis=None):
+        return self.reshape(np.squeeze(self._data, axis).shape)
+
+    def __getitem__(self, index):
+        return apply(ops.getitem, self, index=_index_of(index))
+
+    def split(self, split_size_or_sections, axis=0, *, dim=None):
+        return split(self, split_size_or_sections, axis, dim=dim)
+
+    def chunk(self, chunks, axis=0, *, dim=None):
+        return chunk(self, chunks, axis, dim=dim)
+
+
+def _array_of(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _index_of(index):
+    """An index with Tensors replaced by their arrays, lists by int arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index_of(i) for i in index)
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _constant(value, like):
+    """A Python number or array next to a tensor, as an array that does not upcast float32."""
+    if isinstance(value, (bool, numbers.Number)) and not isinstance(value, np.generic):
+        dtype = like.dtype if like is not None and like.dtype.kind == "f" else None
+        if dtype is None and isinstance(value, float):
+            dtype = DEFAULT_FLOAT
+        return np.asarray(value, dtype=dtype)
+    return _to_array(value, None)
+
+
+def apply(prim, *args, **params):
+    """Run primitive ``prim`` on ``args`` (Tensors or constants) and record it for backward.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.apply(tg.ops.mul, tg.Tensor([2.0]), 3.0)
+    Tensor([6.])
+    """
+    like = next((a._data for a in args if isinstance(a, Tensor)), None)
+    arrays = tuple(a._data if isinstance(a, Tensor) else _constant(a, like) for a in args)
+    try:
+        out = prim.forward(*arrays, **params)
+    except (ValueError, IndexError, TypeError) as e:
+        raise _op_error(prim.name, arrays, params, e) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if STATE.anomaly:
+        check_forward(prim.name, arrays, out)
+    node = None
+    if STATE.grad_enabled:
+        parents = tuple(
+            a.node if isinstance(a, Tensor) and a._rg and prim.differentiable(i) else None
+            for i, a in enumerate(args)
+        )
+        if any(p is not None for p in parents):
+            node = Node(prim, parents, arrays, params, out)
+    return Tensor._from_op(out, node)
+
+
+def _op_error(name, arrays, params, error):
+    shapes = " and ".join(str(a.shape) for a in arrays)
+    if name == "matmul" and all(a.ndim for a in arrays):
+        a, b = arrays
+        k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        return ValueError(
+            f"matmul: shapes {a.shape} @ {b.shape} do not match: the last axis of the left "
+            f"({a.shape[-1]}) must equal the {'first' if b.ndim == 1 else 'second-to-last'} "
+            f"axis of the right ({k_b})"
+        )
+    detail = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "index")
+    if "index" in params:
+        detail = f"index {params['index']!r}"
+    kind = IndexError if isinstance(error, IndexError) else ValueError
+    return kind(
+        f"{name}: cannot apply to shape(s) {shapes}{' with ' if detail else ''}{detail}: {error}"
+    )
+
+
+# --- functions over several tensors ---------------------------------------------------------------
+
+
+def _tensors(items, fn):
+    items = list(items)
+    if not items:
+        raise ValueError(f"{fn}: needs at least one tensor")
+    return items
+
+
+def concat(tensors, axis=0, *, dim=None):
+    """Join tensors along an existing axis (``torch.cat``/``np.concatenate``)."""
+    return apply(ops.concat, *_tensors(tensors, "concat"), axis=_axis(axis, dim))
+
+
+cat = concat
+
+
+def stack(tensors, axis=0, *, dim=None):
+    """Join tensors along a new axis."""
+    return apply(ops.stack, *_tensors(tensors, "stack"), axis=_axis(axis, dim))
+
+
+def split(tensor, split_size_or_sections, axis=0, *, dim=None):
+    """Cut ``tensor`` along ``axis`` into pieces of ``split_size`` (an int, the last piece may be
+    smaller) or of the listed sizes, as ``torch.split``. The pieces are views, not copies.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> [p.shape for p in tg.split(tg.Tensor(np.zeros((2, 8))), 2, axis=1)]
+    [(2, 2), (2, 2), (2, 2), (2, 2)]
+    """
+    axis = _axis(axis, dim)
+    n = tensor.shape[axis]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split size must be positive, got {split_size_or_sections}")
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} sum to {sum(sizes)}, but axis {axis} has {n}")
+    lead = (slice(None),) * (axis % tensor.ndim)
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(tensor[lead + (slice(start, start + size),)])
+        start += size
+    return pieces
+
+
+def chunk(tensor, chunks, axis=0, *, dim=None):
+    """Cut ``tensor`` into ``chunks`` pieces along ``axis`` (the last may be smaller), as
+    ``torch.chunk``: ``i, f, g, o = tg.chunk(gates, 4, axis=1)``."""
+    n = tensor.shape[_axis(axis, dim)]
+    if chunks <= 0:
+        raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
+    return split(tensor, -(-n // chunks), axis, dim=dim)
+
+
+def where(condition, x, y):
+    """Elementwise ``x`` where ``condition`` else ``y``; the condition takes no gradient."""
+    cond = _array_of(condition)
+    if not isinstance(cond, np.ndarray) or cond.dtype != np.bool_:
+        cond = np.asarray(cond, dtype=bool)
+    return apply(ops.where, cond, x, y)
+
+
+def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
+    return Tensor(np.zeros(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
+    return Tensor(np.ones(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
