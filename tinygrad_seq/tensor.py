@@ -45,10 +45,10 @@ def _check_can_require_grad(array):
         )
 
 
-def _axis(axis, dim):
-    """Accept NumPy's ``axis`` or PyTorch's ``dim`` (not both)."""
+def _axis(axis, dim, default=None):
+    """Accept NumPy's ``axis`` or PyTorch's ``dim`` (not both); ``default`` if neither."""
     if dim is None:
-        return axis
+        return default if axis is None else axis
     if axis is not None and axis != dim:
         raise TypeError(f"got both axis={axis!r} and dim={dim!r}; pass one of them")
     return dim
@@ -358,11 +358,11 @@ class Tensor:
         keep = keepdims if keepdim is None else keepdim
         return apply(ops.logsumexp, self, axis=_axis(axis, dim), keepdims=keep)
 
-    def log_softmax(self, axis=-1, *, dim=None):
-        axis = _axis(axis, dim)
+    def log_softmax(self, axis=None, *, dim=None):
+        axis = _axis(axis, dim, default=-1)
         return self - self.logsumexp(axis, keepdims=True)
 
-    def softmax(self, axis=-1, *, dim=None):
+    def softmax(self, axis=None, *, dim=None):
         return self.log_softmax(axis, dim=dim).exp()
 
     # --- movement ---------------------------------------------------------------------------------
@@ -400,10 +400,10 @@ class Tensor:
     def __getitem__(self, index):
         return apply(ops.getitem, self, index=_index_of(index))
 
-    def split(self, split_size_or_sections, axis=0, *, dim=None):
+    def split(self, split_size_or_sections, axis=None, *, dim=None):
         return split(self, split_size_or_sections, axis, dim=dim)
 
-    def chunk(self, chunks, axis=0, *, dim=None):
+    def chunk(self, chunks, axis=None, *, dim=None):
         return chunk(self, chunks, axis, dim=dim)
 
 
@@ -489,20 +489,20 @@ def _tensors(items, fn):
     return items
 
 
-def concat(tensors, axis=0, *, dim=None):
-    """Join tensors along an existing axis (``torch.cat``/``np.concatenate``)."""
-    return apply(ops.concat, *_tensors(tensors, "concat"), axis=_axis(axis, dim))
+def concat(tensors, axis=None, *, dim=None):
+    """Join tensors along an existing axis (default 0), as ``torch.cat``/``np.concatenate``."""
+    return apply(ops.concat, *_tensors(tensors, "concat"), axis=_axis(axis, dim, default=0))
 
 
 cat = concat
 
 
-def stack(tensors, axis=0, *, dim=None):
-    """Join tensors along a new axis."""
-    return apply(ops.stack, *_tensors(tensors, "stack"), axis=_axis(axis, dim))
+def stack(tensors, axis=None, *, dim=None):
+    """Join tensors along a new axis (default 0)."""
+    return apply(ops.stack, *_tensors(tensors, "stack"), axis=_axis(axis, dim, default=0))
 
 
-def split(tensor, split_size_or_sections, axis=0, *, dim=None):
+def split(tensor, split_size_or_sections, axis=None, *, dim=None):
     """Cut ``tensor`` along ``axis`` into pieces of ``split_size`` (an int, the last piece may be
     smaller) or of the listed sizes, as ``torch.split``. The pieces are views, not copies.
 
@@ -510,7 +510,7 @@ def split(tensor, split_size_or_sections, axis=0, *, dim=None):
     >>> [p.shape for p in tg.split(tg.Tensor(np.zeros((2, 8))), 2, axis=1)]
     [(2, 2), (2, 2), (2, 2), (2, 2)]
     """
-    axis = _axis(axis, dim)
+    axis = _axis(axis, dim, default=0)
     n = tensor.shape[axis]
     if isinstance(split_size_or_sections, numbers.Integral):
         if split_size_or_sections <= 0:
@@ -530,13 +530,14 @@ def split(tensor, split_size_or_sections, axis=0, *, dim=None):
     return pieces
 
 
-def chunk(tensor, chunks, axis=0, *, dim=None):
+def chunk(tensor, chunks, axis=None, *, dim=None):
     """Cut ``tensor`` into ``chunks`` pieces along ``axis`` (the last may be smaller), as
     ``torch.chunk``: ``i, f, g, o = tg.chunk(gates, 4, axis=1)``."""
-    n = tensor.shape[_axis(axis, dim)]
+    axis = _axis(axis, dim, default=0)
+    n = tensor.shape[axis]
     if chunks <= 0:
         raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
-    return split(tensor, -(-n // chunks), axis, dim=dim)
+    return split(tensor, -(-n // chunks), axis)
 
 
 def where(condition, x, y):

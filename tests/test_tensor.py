@@ -1,0 +1,207 @@
+"""The Tensor API: construction and dtypes, methods, functions over tensors, clear errors."""
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as tg
+
+
+def leaf(array):
+    return tg.Tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+# --- construction and dtypes (as PyTorch) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data, dtype",
+    [
+        (np.zeros(3, np.float64), np.float64),
+        (np.zeros(3, np.float32), np.float32),
+        (1.5, np.float32),
+        ([1.0, 2.0], np.float32),
+        ([[1, 2]], np.int64),
+        (np.arange(3, dtype=np.int32), np.int32),
+        (True, np.bool_),
+        (np.float64(2.0), np.float64),
+    ],
+)
+def test_dtype_rules(data, dtype):
+    assert tg.Tensor(data).dtype == dtype
+
+
+def test_explicit_dtype():
+    assert tg.Tensor([1, 2], dtype=np.float64).dtype == np.float64
+
+
+def test_attributes():
+    t = tg.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    assert (t.shape, t.ndim, t.size, t.dtype) == ((2, 3), 2, 6, np.float32)
+    assert t.grad is None and t.requires_grad and t.is_leaf
+    assert isinstance(t.data, np.ndarray) and t.numpy() is t.data
+    assert tg.Tensor([[3.5]]).item() == 3.5
+    assert len(t) == 2 and [row.shape for row in t] == [(3,), (3,)]
+
+
+def test_repr_is_readable():
+    text = repr(tg.Tensor(np.ones(2), requires_grad=True) * 2)
+    assert text.startswith("Tensor([2., 2.]") and "float64" in text and "grad_fn=mul" in text
+
+
+def test_integer_tensor_cannot_require_grad():
+    with pytest.raises(TypeError, match="floating-point.*int64"):
+        tg.Tensor([1, 2], requires_grad=True)
+    t = tg.Tensor([1, 2])
+    with pytest.raises(TypeError, match="int64"):
+        t.requires_grad = True
+
+
+@pytest.mark.parametrize("data", [["a", "b"], {"x": 1}, [[1.0], [2.0, 3.0]], None])
+def test_non_numeric_data_is_refused(data):
+    with pytest.raises(TypeError, match="Tensor"):
+        tg.Tensor(data)
+
+
+def test_item_needs_one_element():
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        tg.Tensor([1.0, 2.0]).item()
+
+
+# --- no silent float64 upcast --------------------------------------------------------------------
+
+
+def test_float32_work_stays_float32():
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+    w = tg.Tensor(rng.standard_normal((3, 5)).astype(np.float32), requires_grad=True)
+    steps = [
+        lambda x, w: x @ w,
+        lambda x, w: (x @ w).tanh() * 2.5 + 1,
+        lambda x, w: 1.5 / (x.abs() + 1) - 0.5,
+        lambda x, w: (x**2).sqrt().log().exp().sigmoid().relu(),
+        lambda x, w: x.mean(0) + x.max(1, keepdims=True).sum() - x.min(),
+        lambda x, w: x.log_softmax(1) + x.softmax(axis=0),
+        lambda x, w: tg.where(x.data > 0, x, 0.5).clip(-1.0, 1.0),
+        lambda x, w: tg.concat(tg.split(x, 1, axis=1), axis=1)[0] + tg.stack([x, x]).sum(0),
+        lambda x, w: 2.0**x - x.logsumexp(),
+    ]
+    for i, fn in enumerate(steps):
+        out = fn(x, w)
+        assert out.dtype == np.float32, f"step {i} upcast to {out.dtype}"
+        out.sum().backward()
+        assert x.grad.dtype == np.float32 and w.grad is None or w.grad.dtype == np.float32
+        x.grad = w.grad = None
+
+
+# --- methods and functions -------------------------------------------------------------------------
+
+
+def test_scalars_on_either_side():
+    x = leaf([2.0, 4.0])
+    np.testing.assert_allclose((1 + x).data, [3, 5])
+    np.testing.assert_allclose((1 - x).data, [-1, -3])
+    np.testing.assert_allclose((3 * x).data, [6, 12])
+    np.testing.assert_allclose((8 / x).data, [4, 2])
+    np.testing.assert_allclose((x / 2).data, [1, 2])
+    np.testing.assert_allclose((x**2).data, [4, 16])
+    np.testing.assert_allclose((2**x).data, [4, 16])
+    np.testing.assert_allclose((np.ones(2) + x).data, [3, 5])  # ndarray on the left defers
+
+
+def test_axis_and_dim_aliases():
+    x = tg.Tensor(np.arange(6.0).reshape(2, 3))
+    assert x.sum(dim=1).shape == (2,)
+    assert x.sum(axis=(0, 1), keepdims=True).shape == (1, 1)
+    assert x.mean(dim=0, keepdim=True).shape == (1, 3)
+    assert x.max(dim=-1).tolist() == [2.0, 5.0]
+    np.testing.assert_allclose(x.mean().item(), 2.5)
+    assert tg.concat([x, x], dim=1).shape == (2, 6)
+    with pytest.raises(TypeError, match="both axis"):
+        x.sum(axis=0, dim=1)
+
+
+def test_reshape_transpose_views():
+    x = tg.Tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.reshape(6, 4).shape == x.reshape((6, 4)).shape == (6, 4)
+    assert x.transpose().shape == x.T.shape == (4, 3, 2)
+    assert x.transpose(1, 0, 2).shape == (3, 2, 4)
+    assert x.swapaxes(0, 2).shape == (4, 3, 2)
+    assert x.unsqueeze(0).shape == (1, 2, 3, 4) and x[:1].squeeze(0).shape == (3, 4)
+
+
+def test_split_and_chunk_like_torch():
+    x = tg.Tensor(np.arange(10.0))
+    assert [p.shape[0] for p in tg.split(x, 4)] == [4, 4, 2]
+    assert [p.shape[0] for p in tg.split(x, [3, 7])] == [3, 7]
+    assert [p.shape[0] for p in x.chunk(3)] == [4, 4, 2]
+    gates = tg.Tensor(np.zeros((2, 8)))
+    assert all(np.shares_memory(g.data, gates.data) for g in tg.chunk(gates, 4, axis=1))
+    with pytest.raises(ValueError, match="sum to 9"):
+        tg.split(x, [4, 5])
+
+
+def test_split_gradient_reassembles():
+    x = leaf(np.arange(8.0).reshape(2, 4))
+    a, b = tg.chunk(x, 2, dim=1)
+    (a * 2 + b * 3).sum().backward()
+    np.testing.assert_allclose(x.grad, [[2, 2, 3, 3], [2, 2, 3, 3]])
+
+
+def test_where_with_tensor_condition():
+    x = leaf([-1.0, 2.0])
+    y = tg.where(x > 0, x, x * 0.1)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [0.1, 1.0])
+
+
+def test_indexing_with_integer_tensor():
+    w = leaf(np.arange(6.0).reshape(3, 2))
+    idx = tg.Tensor(np.array([[2, 2], [0, 1]]))
+    out = w[idx]
+    assert out.shape == (2, 2, 2)
+    out.sum().backward()
+    np.testing.assert_allclose(w.grad, [[1, 1], [1, 1], [2, 2]])
+
+
+def test_user_defined_primitive():
+    softplus = tg.ops.primitive(
+        "softplus_test",
+        lambda x: np.logaddexp(0, x),
+        lambda g, out, x: g / (1 + np.exp(-x)),
+    )
+    from tinygrad_seq.testing import gradcheck
+
+    assert gradcheck(lambda x: tg.apply(softplus, x), np.linspace(-2, 2, 5))
+
+
+def test_builtin_primitive_names_are_protected():
+    with pytest.raises(ValueError, match="built in"):
+        tg.ops.primitive("tanh", np.tanh, lambda g, out, x: g)
+
+
+# --- clear errors -------------------------------------------------------------------------------
+
+
+def test_mismatched_shapes_name_op_and_shapes():
+    with pytest.raises(ValueError, match=r"add.*\(2, 3\).*\(4,\)"):
+        tg.Tensor(np.ones((2, 3))) + tg.Tensor(np.ones(4))
+
+
+def test_matmul_mismatch_message():
+    with pytest.raises(ValueError, match=r"matmul.*\(4, 3\) @ \(5, 2\).*\(3\).*\(5\)"):
+        tg.Tensor(np.ones((4, 3))) @ tg.Tensor(np.ones((5, 2)))
+
+
+def test_bad_index_message():
+    with pytest.raises(IndexError, match=r"getitem.*\(3,\).*index 5"):
+        tg.Tensor(np.ones(3))[5]
+
+
+def test_bad_reshape_message():
+    with pytest.raises(ValueError, match=r"reshape.*\(2, 3\).*shape=\(4,\)"):
+        tg.Tensor(np.ones((2, 3))).reshape(4)
+
+
+def test_tensor_exponent_is_refused_with_a_hint():
+    with pytest.raises(TypeError, match="exponent"):
+        tg.Tensor([2.0]) ** tg.Tensor([2.0])
