@@ -31,13 +31,15 @@ class Primitive:
     primitives (concat, stack) give ``vjp_argnum(i, g, out, *inputs, **params)`` instead.
     """
 
-    __slots__ = ("name", "forward", "vjps", "vjp_argnum")
+    __slots__ = ("name", "forward", "vjps", "vjp_argnum", "grad_mask")
 
     def __init__(self, name, forward, vjps=(), vjp_argnum=None):
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps)
         self.vjp_argnum = vjp_argnum
+        # which inputs take a gradient; None for variadic primitives, where all do
+        self.grad_mask = None if vjp_argnum else tuple(v is not None for v in self.vjps)
 
     def vjp(self, argnum, g, out, inputs, params):
         """The gradient of input ``argnum`` given the upstream gradient ``g``."""
@@ -47,9 +49,7 @@ class Primitive:
 
     def differentiable(self, argnum):
         """Whether input ``argnum`` receives a gradient at all."""
-        if self.vjp_argnum is not None:
-            return True
-        return argnum < len(self.vjps) and self.vjps[argnum] is not None
+        return self.grad_mask is None or (argnum < len(self.vjps) and self.grad_mask[argnum])
 
     def __repr__(self):
         return f"Primitive({self.name!r})"

@@ -439,8 +439,12 @@ def apply(prim, *args, **params):
     >>> tg.apply(tg.ops.mul, tg.Tensor([2.0]), 3.0)
     Tensor([6.])
     """
-    like = next((a._data for a in args if isinstance(a, Tensor)), None)
-    arrays = tuple(a._data if isinstance(a, Tensor) else _constant(a, like) for a in args)
+    like = None  # the array whose dtype Python scalars take
+    for a in args:
+        if isinstance(a, Tensor):
+            like = a._data
+            break
+    arrays = tuple([a._data if isinstance(a, Tensor) else _constant(a, like) for a in args])
     try:
         out = prim.forward(*arrays, **params)
     except (ValueError, IndexError, TypeError) as e:
@@ -451,11 +455,14 @@ def apply(prim, *args, **params):
         check_forward(prim.name, arrays, out)
     node = None
     if STATE.grad_enabled:
+        mask = prim.grad_mask  # None: every input is differentiable
         parents = tuple(
-            a.node if isinstance(a, Tensor) and a._rg and prim.differentiable(i) else None
-            for i, a in enumerate(args)
+            [
+                a.node if isinstance(a, Tensor) and a._rg and (mask is None or mask[i]) else None
+                for i, a in enumerate(args)
+            ]
         )
-        if any(p is not None for p in parents):
+        if parents.count(None) != len(parents):
             node = Node(prim, parents, arrays, params, out)
     return Tensor._from_op(out, node)
 
