@@ -13,7 +13,7 @@ import numpy as np
 from .engine import no_grad
 from .tensor import Tensor
 
-__all__ = ["GradcheckError", "gradcheck", "arrays", "broadcastable_shapes", "shapes"]
+__all__ = ["GradcheckError", "arrays", "broadcastable_shapes", "gradcheck", "shapes", "tensors"]
 
 
 class GradcheckError(AssertionError):
@@ -121,3 +121,13 @@ def arrays(shape=None, low=-2.0, high=2.0, dtype=np.float64, away_from=None):
         points = [away_from] if np.isscalar(away_from) else list(away_from)
         elements = elements.filter(lambda v: all(abs(v - p) > 0.05 for p in points))
     return hnp.arrays(dtype, shape if shape is not None else shapes(), elements=elements)
+
+
+def tensors(shape=None, low=-2.0, high=2.0, dtype=np.float64, requires_grad=True):
+    """Tensors over ``arrays(...)``, requiring grad by default.
+
+    >>> from tinygrad_seq.testing import tensors
+    >>> tensors((2,)).example().requires_grad
+    True
+    """
+    return arrays(shape, low, high, dtype).map(lambda a: Tensor(a, requires_grad=requires_grad))

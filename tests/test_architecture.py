@@ -1,0 +1,71 @@
+"""Imports flow one way (ops -> engine -> tensor -> nn -> ... -> cli), checked by parsing them."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_seq"
+
+# Lower layers never import higher ones. Modules of the same layer don't import each other.
+LAYERS = [
+    {"ops", "data"},
+    {"engine"},
+    {"tensor"},
+    {"testing", "serialization", "nn"},
+    {"optim"},
+    {"viz"},
+    {"cli", "__main__"},
+]
+RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+
+
+def top_module(path):
+    """'nn' for tinygrad_seq/nn/rnn.py, 'viz' for tinygrad_seq/viz.py or viz/x.py."""
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    return rel.parts[0]
+
+
+def imported_package_modules(path):
+    tree = ast.parse(path.read_text())
+    base = path.relative_to(PACKAGE).parent.parts  # the subpackage the file sits in
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the file's package
+                parts = list(base[: len(base) - (node.level - 1)] if node.level > 1 else base)
+                parts += node.module.split(".") if node.module else []
+                names = [parts[0]] if parts else [alias.name for alias in node.names]
+            elif node.module and node.module.startswith("tinygrad_seq."):
+                names = [node.module.split(".")[1]]
+            elif node.module == "tinygrad_seq":
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            yield from names
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("tinygrad_seq."):
+                    yield alias.name.split(".")[1]
+
+
+def test_imports_flow_one_way():
+    problems = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        me = top_module(path)
+        if me == "__init__":
+            continue
+        for other in imported_package_modules(path):
+            if other == me or other not in RANK:
+                continue
+            if me not in RANK:
+                problems.append(f"{path.name}: module '{me}' has no layer in LAYERS")
+            elif RANK[other] >= RANK[me] and other != me:
+                problems.append(
+                    f"{path.relative_to(PACKAGE)} imports '{other}' (same or higher layer)"
+                )
+    assert not problems, "\n".join(problems)
+
+
+def test_ops_imports_only_numpy():
+    tree = ast.parse((PACKAGE / "ops.py").read_text())
+    modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert modules <= {"numpy"}, modules
