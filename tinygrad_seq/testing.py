@@ -63,7 +63,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
             raise GradcheckError(
                 f"gradcheck of {_name(fn)}: argument {argnum} (shape {leaf.shape}), element "
                 f"{tuple(int(i) for i in worst)}: engine gradient {float(analytic[worst])!r} vs "
-                f"central difference {float(numeric[worst])!r} (atol={atol}, rtol={rtol}, eps={eps})"
+                f"central difference {float(numeric[worst])!r} "
+                f"(atol={atol}, rtol={rtol}, eps={eps})"
             )
     return True
 
