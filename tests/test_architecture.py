@@ -13,7 +13,8 @@ LAYERS = [
     {"testing", "serialization", "nn"},
     {"optim"},
     {"viz"},
-    {"cli", "__main__"},
+    {"cli"},
+    {"__main__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

@@ -17,6 +17,8 @@ import traceback
 
 import numpy as np
 
+from .ops import IndexedGrad
+
 
 class _State:
     """Global switches: recording on/off, anomaly mode, the current name scope."""
@@ -137,9 +139,13 @@ def backward(root, grad, retain_graph=False, keep_grads=False):
             if parent is None:
                 continue
             gi = node.prim.vjp(i, g, node.out, node.inputs, node.params)
+            indexed = type(gi) is IndexedGrad  # a slice's gradient: added into the parent's buffer
             if STATE.anomaly:
-                _check_finite(gi, node, f"the gradient of input {i} of ")
-            _accumulate(parent, unbroadcast(gi, parent.shape))
+                _check_finite(gi.value if indexed else gi, node, f"the gradient of input {i} of ")
+            if indexed:
+                _accumulate_indexed(parent, gi)
+            else:
+                _accumulate(parent, unbroadcast(gi, parent.shape))
         if not retain_graph:
             node.inputs = node.out = None
 
@@ -151,6 +157,14 @@ def _accumulate(node, g):
         node._g += g  # our own buffer (a weight shared by T steps adds T times here)
     else:
         node._g, node._g_owned = node._g + g, True
+
+
+def _accumulate_indexed(node, g):
+    if node._g is None:
+        node._g, node._g_owned = np.zeros(node.shape, dtype=g.dtype), True
+    elif not node._g_owned:
+        node._g, node._g_owned = np.array(node._g, dtype=np.result_type(node._g, g.value)), True
+    g.add_to(node._g)
 
 
 def _accumulate_into_leaf(tensor, g):

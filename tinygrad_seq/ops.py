@@ -124,12 +124,38 @@ def _max_vjp(g, out, x, axis=None, keepdims=False):
     return _expand_reduced(g, x.ndim, axis, keepdims) * mask / count.astype(x.dtype)
 
 
+class IndexedGrad:
+    """A gradient that is zero everywhere except ``value`` at ``index`` (a basic index).
+
+    The getitem VJP returns this instead of a zero-filled array of the whole input, and the engine
+    adds ``value`` into the input's gradient buffer in place. Why: a layer slices its input
+    projection into T time steps and each step's gates into 4; dense gradients would cost T (or 4)
+    full-size zero arrays, O(T^2) work for a sequence. ``dense()`` gives the plain array.
+    """
+
+    __slots__ = ("index", "value", "shape")
+
+    def __init__(self, index, value, shape):
+        self.index, self.value, self.shape = index, value, shape
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    def dense(self):
+        grad = np.zeros(self.shape, dtype=self.value.dtype)
+        grad[self.index] = self.value
+        return grad
+
+    def add_to(self, buffer):
+        buffer[self.index] += self.value
+
+
 def _getitem_vjp(g, out, x, index=None):
-    grad = np.zeros(x.shape, dtype=g.dtype)
     if _is_basic_index(index):
-        grad[index] = g  # a view: no element is addressed twice
-    else:
-        np.add.at(grad, index, g)  # integer arrays may repeat: repeated rows must add up
+        return IndexedGrad(index, g, x.shape)  # a view: no element is addressed twice
+    grad = np.zeros(x.shape, dtype=g.dtype)
+    np.add.at(grad, index, g)  # integer arrays may repeat: repeated rows must add up
     return grad
 
 
