@@ -93,7 +93,7 @@ def test_float32_work_stays_float32():
         x.grad = w.grad = None
 
 
-# --- methods and functions -------------------------------------------------------------------------
+# --- methods and functions ----------------------------------------------------------------------
 
 
 def test_scalars_on_either_side():

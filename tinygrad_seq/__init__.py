@@ -9,8 +9,9 @@
 
 import numpy as np
 
-from . import ops
+from . import nn, ops, optim, viz  # viz loads graphviz and matplotlib only when drawing
 from .engine import detect_anomaly, enable_grad, no_grad, scope
+from .serialization import load, save
 from .tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
 
 float32 = np.float32
@@ -28,12 +29,17 @@ __all__ = [
     "enable_grad",
     "float32",
     "float64",
+    "load",
+    "nn",
     "no_grad",
     "ones",
     "ops",
+    "optim",
+    "save",
     "scope",
     "split",
     "stack",
+    "viz",
     "where",
     "zeros",
 ]

@@ -116,13 +116,14 @@ class Module:
     def children(self):
         return iter(self._modules.values())
 
-    def named_parameters(self, prefix="", recurse=True):
-        """(dotted name, parameter) pairs, in registration order, each parameter once."""
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, parameter) pairs, in registration order, each parameter once (or, with
+        ``remove_duplicate=False``, once under every name it is registered by: tied weights)."""
         seen = set()
         modules = self.named_modules(prefix) if recurse else [(prefix, self)]
         for module_name, module in modules:
             for name, p in module._parameters.items():
-                if id(p) not in seen:
+                if not remove_duplicate or id(p) not in seen:
                     seen.add(id(p))
                     yield (f"{module_name}.{name}" if module_name else name), p
 
@@ -132,14 +133,21 @@ class Module:
     # --- state --------------------------------------------------------------------------------
 
     def state_dict(self):
-        """{dotted name: a copy of the parameter's array}."""
-        return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+        """{dotted name: a copy of the parameter's array}. A tied parameter appears under each
+        of its names, as in PyTorch."""
+        named = self.named_parameters(remove_duplicate=False)
+        return {name: np.array(p.data, copy=True) for name, p in named}
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters by name. Everything is checked first: on any missing or
         unexpected key (with ``strict``) or wrong shape, the error names them all and the module is
         left unchanged. Returns (missing keys, unexpected keys) as PyTorch does."""
-        params = dict(self.named_parameters())
+        if not isinstance(state_dict, dict):
+            raise TypeError(
+                f"load_state_dict into {type(self).__name__}: expected a dict of name -> array, "
+                f"got {type(state_dict).__name__}"
+            )
+        params = dict(self.named_parameters(remove_duplicate=False))
         arrays = {
             k: np.asarray(v.data if isinstance(v, Tensor) else v) for k, v in state_dict.items()
         }
@@ -153,6 +161,9 @@ class Module:
         for k, p in params.items():
             if k in arrays and arrays[k].shape != p.shape:
                 problems.append(f"'{k}' has shape {arrays[k].shape}, the model expects {p.shape}")
+            elif k in arrays and arrays[k].dtype.kind not in "biuf":
+                # checked up front: a failing copy halfway would leave the model half loaded
+                problems.append(f"'{k}' has dtype {arrays[k].dtype}, not a number")
         if problems:
             raise ValueError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
         for k, p in params.items():
@@ -202,8 +213,24 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = [
-            f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()
-        ]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+        # iterative, like every walk here: a 2,000-deep nest of modules must print
+        lines, stack, open_ids = [], [(0, "", self, False)], set()
+        while stack:
+            depth, label, module, closing = stack.pop()
+            pad, name = "  " * depth, type(module).__name__
+            if closing:
+                open_ids.discard(id(module))
+                lines.append(pad + ")")
+            elif id(module) in open_ids:  # a module inside itself would print forever
+                lines.append(f"{pad}{label}{name}(...)")
+            elif module is not self and type(module).__repr__ is not Module.__repr__:
+                lines.append(pad + label + repr(module).replace("\n", "\n" + pad))
+            elif not module._modules:
+                lines.append(f"{pad}{label}{name}({module.extra_repr()})")
+            else:
+                lines.append(f"{pad}{label}{name}({module.extra_repr()}")
+                open_ids.add(id(module))
+                stack.append((depth, "", module, True))
+                for child_name, child in reversed(module._modules.items()):
+                    stack.append((depth + 1, f"({child_name}): ", child, False))
+        return "\n".join(lines)

@@ -1,0 +1,344 @@
+"""Functions of tensors, named and behaving as in ``torch.nn.functional``: activations, softmax,
+dropout, linear, and the losses.
+
+Everything here is composed from Tensor primitives, so no function defines a derivative. The
+losses check their inputs first and name the expected and the actual sizes in their errors.
+
+>>> import numpy as np, tinygrad_seq as tg
+>>> import tinygrad_seq.nn.functional as F
+>>> logits = tg.Tensor(np.array([[2.0, 0.5, -1.0]]), requires_grad=True)
+>>> loss = F.cross_entropy(logits, np.array([0]))
+>>> loss.backward()
+>>> round(loss.item(), 4), logits.grad.shape
+(0.2413, (1, 3))
+"""
+
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor
+from .init import default_rng
+
+__all__ = [
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _as_tensor(x, fn):
+    """``x`` as a Tensor (ndarrays and numbers are wrapped, sharing the array)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, np.generic, numbers.Number, list, tuple)):
+        return Tensor(x)
+    raise TypeError(f"{fn}: expected a Tensor or an ndarray, got {type(x).__name__}")
+
+
+def _as_float_tensor(x, fn):
+    x = _as_tensor(x, fn)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{fn}: expected a floating-point input, got dtype {x.dtype}")
+    return x
+
+
+def _dim(dim, axis, fn):
+    """PyTorch's ``dim`` or NumPy's ``axis`` (default: the last axis)."""
+    if dim is not None and axis is not None and dim != axis:
+        raise TypeError(f"{fn}: got both dim={dim!r} and axis={axis!r}; pass one of them")
+    chosen = dim if dim is not None else axis
+    return -1 if chosen is None else chosen
+
+
+def _check_reduction(reduction, fn):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+# --- activations ----------------------------------------------------------------------------------
+
+
+def relu(input):
+    """max(x, 0) elementwise.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.functional.relu(tg.Tensor([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
+    return _as_tensor(input, "relu").relu()
+
+
+def tanh(input):
+    """Hyperbolic tangent elementwise.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.functional.tanh(tg.Tensor([0.0])).tolist()
+    [0.0]
+    """
+    return _as_tensor(input, "tanh").tanh()
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-x)) elementwise (computed stably).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.functional.sigmoid(tg.Tensor([0.0])).tolist()
+    [0.5]
+    """
+    return _as_tensor(input, "sigmoid").sigmoid()
+
+
+def softmax(input, dim=None, *, axis=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (default: the last axis), computed stably.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.functional.softmax(tg.Tensor([[0.0, 0.0]]), dim=1).tolist()
+    [[0.5, 0.5]]
+    """
+    return _as_float_tensor(input, "softmax").softmax(_dim(dim, axis, "softmax"))
+
+
+def log_softmax(input, dim=None, *, axis=None):
+    """x - logsumexp(x) along ``dim`` (default: the last axis); never overflows.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> np.round(tg.nn.functional.log_softmax(tg.Tensor(np.array([1000.0, 1000.0]))).data, 4)
+    array([-0.6931, -0.6931])
+    """
+    return _as_float_tensor(input, "log_softmax").log_softmax(_dim(dim, axis, "log_softmax"))
+
+
+def dropout(input, p=0.5, training=True, rng=None):
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) ("inverted"
+    dropout, so evaluation needs no rescaling). Identity when ``training`` is False.
+
+    ``rng`` is a ``np.random.Generator`` (or an int seed); None draws fresh entropy.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> y = tg.nn.functional.dropout(tg.ones(1000), 0.5, rng=np.random.default_rng(0))
+    >>> sorted(set(y.tolist()))
+    [0.0, 2.0]
+    """
+    _check_probability(p, "dropout")
+    x = _as_float_tensor(input, "dropout")
+    if not training or p == 0:
+        return x
+    if p == 1:  # everything dropped; 1 / (1 - p) would divide by zero
+        return x * np.zeros(x.shape, dtype=x.dtype)
+    keep = default_rng(rng).random(x.shape) >= p
+    # the mask is built in x's dtype: the Python float scale does not upcast float32
+    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+
+
+def _check_probability(p, fn):
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"{fn}: probability p must be a number in [0, 1], got {p!r}")
+
+
+# --- linear ---------------------------------------------------------------------------------------
+
+
+def _check_features(x, in_features, dtype, who):
+    """Raise a clear error unless ``x`` is a float Tensor of ``dtype`` shaped (..., in_features)."""
+    if x.ndim == 0:
+        raise ValueError(
+            f"{who}: expected input of shape (..., {in_features}), got a 0-d tensor (a scalar)"
+        )
+    if x.shape[-1] != in_features:
+        raise ValueError(
+            f"{who}: expected input with {in_features} features in its last dimension, "
+            f"got {x.shape[-1]} (input shape {x.shape})"
+        )
+    if x.dtype != dtype:
+        raise TypeError(
+            f"{who}: input dtype {x.dtype} does not match the weight dtype {dtype}; cast the "
+            f"input (x.astype(np.{dtype})) or the model (.float() / .double())"
+        )
+
+
+def linear(input, weight, bias=None):
+    """x @ weight.T + bias over the last axis of ``x``; any leading dimensions.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.Tensor(np.ones((2, 3)))
+    >>> tg.nn.functional.linear(tg.Tensor(np.ones((4, 3))), w).shape
+    (4, 2)
+    """
+    x = _as_float_tensor(input, "linear")
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
+    _check_features(x, weight.shape[1], weight.dtype, "linear")
+    if x.ndim > 2:
+        # one 2-D matmul instead of a batched one: the weight gradient is one product, not a
+        # stack of them summed afterwards
+        out = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
+    else:
+        out = x @ weight.T
+    return out if bias is None else out + bias
+
+
+def _check_indices(indices, num_embeddings, who):
+    """The integer index array behind ``indices``; a clear error for floats or out-of-range."""
+    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(
+            f"{who}: indices must be integers, got dtype {idx.dtype} "
+            "(cast with .astype(np.int64) if they are whole numbers)"
+        )
+    bad = (idx < 0) | (idx >= num_embeddings)
+    if bad.any():
+        raise IndexError(
+            f"{who}: index {idx[bad].flat[0]} is out of range for num_embeddings="
+            f"{num_embeddings} (expected 0 <= index < {num_embeddings})"
+        )
+    return idx
+
+
+def embedding(input, weight):
+    """Rows of ``weight`` (num_embeddings, embedding_dim) picked by integer ``input`` of any
+    shape; the result has shape input.shape + (embedding_dim,). Repeated indices add their
+    gradients into the same row.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.Tensor(np.arange(6.0).reshape(3, 2))
+    >>> tg.nn.functional.embedding(np.array([2, 0]), w).tolist()
+    [[4.0, 5.0], [0.0, 1.0]]
+    """
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num, dim), got shape {weight.shape}")
+    return weight[_check_indices(input, weight.shape[0], "embedding")]
+
+
+# --- losses ---------------------------------------------------------------------------------------
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean (or sum, or elementwise) squared error; ``input`` and ``target`` must have one shape.
+
+    An ndarray target is cast to the input's dtype (it is a constant, so float64 data does not
+    upcast a float32 model).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> tg.nn.functional.mse_loss(tg.Tensor([1.0, 3.0]), np.array([0.0, 1.0])).item()
+    2.5
+    """
+    _check_reduction(reduction, "mse_loss")
+    x = _as_float_tensor(input, "mse_loss")
+    if isinstance(target, Tensor):
+        if target.dtype != x.dtype:
+            raise TypeError(f"mse_loss: input dtype {x.dtype} but target dtype {target.dtype}")
+    else:
+        target = np.asarray(target).astype(x.dtype, copy=False)
+    if tuple(target.shape) != x.shape:
+        raise ValueError(
+            f"mse_loss: input has shape {x.shape} but target has shape {tuple(target.shape)}; "
+            "they must match"
+        )
+    diff = x - target
+    return _reduce(diff * diff, reduction)
+
+
+def _reduce(losses, reduction):
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
+
+
+def _class_targets(input, target, ignore_index, fn):
+    """Check ``input`` and integer class ``target``; return (scores (N, C), safe targets (N,),
+    valid mask (N,), unbatched). An unbatched (C,) input with a 0-d target counts as N = 1."""
+    x = _as_float_tensor(input, fn)
+    if x.ndim not in (1, 2):
+        raise ValueError(
+            f"{fn}: expected input of shape (N, C) or (C,), got shape {x.shape}; for a sequence "
+            "flatten time into the batch: input.reshape(-1, C), target.reshape(-1)"
+        )
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(
+            f"{fn}: target must hold integer class indices, got dtype {t.dtype} "
+            "(class-probability targets are not supported)"
+        )
+    unbatched = x.ndim == 1
+    if unbatched:
+        if t.ndim != 0:
+            raise ValueError(
+                f"{fn}: an unbatched input of shape {x.shape} needs a 0-d target, got shape "
+                f"{t.shape}"
+            )
+        x, t = x.reshape(1, -1), t.reshape(1)
+    n, c = x.shape
+    if t.shape != (n,):
+        raise ValueError(
+            f"{fn}: input has batch size {n} (shape {x.shape}) but target has shape "
+            f"{t.shape}; expected target shape ({n},)"
+        )
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= c))
+    if bad.any():
+        raise IndexError(
+            f"{fn}: target {t[bad][0]} is out of range for {c} classes "
+            f"(expected 0 <= target < {c}, or ignore_index={ignore_index})"
+        )
+    return x, np.where(valid, t, 0), valid, unbatched
+
+
+def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of integer ``target`` classes under log-probabilities ``input``
+    (N, C). ``weight`` (C,) rescales each class; targets equal to ``ignore_index`` count for
+    nothing, and "mean" divides by the (weighted) number of the others, as PyTorch does.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> logp = tg.Tensor(np.log(np.array([[0.5, 0.5], [0.25, 0.75]])))
+    >>> round(tg.nn.functional.nll_loss(logp, np.array([0, 1])).item(), 4)
+    0.4904
+    """
+    _check_reduction(reduction, "nll_loss")
+    checked = _class_targets(input, target, ignore_index, "nll_loss")
+    return _nll(*checked, weight, reduction, "nll_loss")
+
+
+def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean"):
+    """Softmax cross-entropy of logits ``input`` (N, C) against integer ``target`` (N,):
+    ``nll_loss(log_softmax(input, dim=1), target)``, stable for any logit size (log-sum-exp).
+    Targets equal to ``ignore_index`` (padding) count for nothing.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> logits = tg.Tensor(np.array([[1000.0, 0.0], [0.0, 0.0]]))
+    >>> round(tg.nn.functional.cross_entropy(logits, np.array([0, -100])).item(), 4)
+    0.0
+    """
+    _check_reduction(reduction, "cross_entropy")
+    x, safe, valid, unbatched = _class_targets(input, target, ignore_index, "cross_entropy")
+    return _nll(x.log_softmax(1), safe, valid, unbatched, weight, reduction, "cross_entropy")
+
+
+def _nll(logp, safe, valid, unbatched, weight, reduction, fn):
+    n, c = logp.shape
+    w = valid.astype(logp.dtype)
+    if weight is not None:
+        class_w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+        if class_w.shape != (c,):
+            raise ValueError(f"{fn}: weight must have shape ({c},), got {class_w.shape}")
+        w = w * class_w.astype(logp.dtype)[safe]
+    losses = -(logp[np.arange(n), safe] * w)  # integer-array getitem: backward adds per row
+    if reduction == "none":
+        return losses.reshape(()) if unbatched else losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    denom = w.sum()
+    if denom == 0:  # every target ignored: NaN as in PyTorch, with zero gradients
+        return total + float("nan")
+    return total / denom

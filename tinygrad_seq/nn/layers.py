@@ -1,0 +1,215 @@
+"""Layers: Linear, Embedding, Dropout, activations, Identity and Sequential, as in ``torch.nn``.
+
+Parameters are initialised as PyTorch initialises them, from an explicit ``seed`` (an int, a
+``np.random.Generator`` or None for fresh entropy).
+
+>>> import numpy as np, tinygrad_seq as tg
+>>> from tinygrad_seq import nn
+>>> model = nn.Sequential(nn.Linear(3, 8, seed=0), nn.Tanh(), nn.Linear(8, 2, seed=1))
+>>> model(tg.Tensor(np.ones((5, 3), dtype=np.float32))).shape
+(5, 2)
+>>> [name for name, _ in model.named_parameters()]
+['0.weight', '0.bias', '2.weight', '2.bias']
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+__all__ = ["Dropout", "Embedding", "Identity", "Linear", "ReLU", "Sequential", "Sigmoid", "Tanh"]
+
+
+def _positive_int(value, name, layer, allow_zero=False):
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok or value < (0 if allow_zero else 1):
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise ValueError(f"{layer}: {name} must be {kind} int, got {value!r}")
+    return int(value)
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias over the last axis; weight has shape (out_features, in_features).
+
+    Weight and bias are drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)), as in PyTorch.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> layer = tg.nn.Linear(4, 3, seed=0)
+    >>> layer.weight.shape, layer(tg.Tensor(np.zeros((2, 7, 4), dtype=np.float32))).shape
+    ((3, 4), (2, 7, 3))
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, seed=None):
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features", "Linear", allow_zero=True)
+        self.out_features = _positive_int(out_features, "out_features", "Linear", allow_zero=True)
+        rng = init.default_rng(seed)
+        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        init.uniform_(self.weight, -bound, bound, rng)
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=dtype))
+            init.uniform_(self.bias, -bound, bound, rng)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        x = F._as_float_tensor(x, "Linear")
+        F._check_features(x, self.in_features, self.weight.dtype, repr(self))
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class Embedding(Module):
+    """A lookup table: integer indices of any shape -> rows of ``weight`` (num_embeddings,
+    embedding_dim). Rows are initialised from N(0, 1), as in PyTorch. Repeated indices add their
+    gradients into the same row.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> emb = tg.nn.Embedding(10, 4, seed=0)
+    >>> emb(np.array([[1, 2, 1]])).shape
+    (1, 3, 4)
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, dtype=np.float32, seed=None):
+        super().__init__()
+        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
+        init.normal_(self.weight, 0.0, 1.0, init.default_rng(seed))
+
+    def forward(self, indices):
+        idx = F._check_indices(indices, self.num_embeddings, repr(self))
+        return self.weight[idx]  # integer-array getitem: its backward adds repeated rows
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class Dropout(Module):
+    """During training, zero each element with probability ``p`` and scale the others by
+    1 / (1 - p); the identity in eval mode. The mask comes from this module's own Generator.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> drop = tg.nn.Dropout(0.5, seed=0)
+    >>> drop.eval()(tg.ones(3)).tolist()
+    [1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, p=0.5, seed=None):
+        super().__init__()
+        F._check_probability(p, "Dropout")
+        self.p = p
+        self._rng = init.default_rng(seed)  # the masks, call after call
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training, self._rng)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to switch a layer off).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Identity()(tg.ones(2)).tolist()
+    [1.0, 1.0]
+    """
+
+    def forward(self, x):
+        return x
+
+
+class Tanh(Module):
+    """tanh as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Tanh()(tg.zeros(1)).tolist()
+    [0.0]
+    """
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """sigmoid as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Sigmoid()(tg.zeros(1)).tolist()
+    [0.5]
+    """
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class ReLU(Module):
+    """relu as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.ReLU()(tg.Tensor([-1.0, 1.0])).tolist()
+    [0.0, 1.0]
+    """
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class Sequential(Module):
+    """Modules applied one after the other, registered as "0", "1", ... (or under the names of a
+    dict), so parameter names match PyTorch's (``0.weight``).
+
+    >>> import tinygrad_seq as tg
+    >>> seq = tg.nn.Sequential(tg.nn.Linear(2, 2, seed=0), tg.nn.ReLU())
+    >>> len(seq), type(seq[-1]).__name__, len(seq[:1])
+    (2, 'ReLU', 1)
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            named = list(modules[0].items())
+        else:
+            named = [(str(i), m) for i, m in enumerate(modules)]
+        for name, module in named:
+            self._register(name, module)
+
+    def _register(self, name, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential: {name!r} is a {type(module).__name__}, not a Module")
+        setattr(self, name, module)  # Module.__setattr__ registers it (as add_module would)
+
+    def append(self, module):
+        """Add ``module`` at the end; returns self."""
+        self._register(str(len(self)), module)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(dict(items[index]))
+        if not -len(items) <= index < len(items):
+            raise IndexError(f"Sequential: index {index} out of range for {len(items)} modules")
+        return items[index][1]
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x

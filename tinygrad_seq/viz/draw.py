@@ -1,0 +1,261 @@
+"""draw_graph: a computation graph as a ``graphviz.Digraph``, clustered by scope and time step.
+
+Graphviz (the Python package) is imported only when a graph is drawn; the ``dot`` program is
+needed only to render, and its absence gives a message saying how to install it.
+"""
+
+import functools
+import os
+
+from . import style
+from .trace import build, elide, kind_of, role_of, root_nodes, step_order
+
+INSTALL_HINT = (
+    "rendering needs Graphviz's `dot` program, which was not found on PATH. Install Graphviz "
+    "(Debian/Ubuntu: apt install graphviz; macOS: brew install graphviz; conda: conda install "
+    "graphviz; others: https://graphviz.org/download/), or save the DOT text without it: "
+    "graph.save('graph.gv') or open graph.source in any DOT viewer."
+)
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Rendering was asked for but Graphviz's ``dot`` program is not installed."""
+
+
+@functools.cache
+def _digraph_class():
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError(
+            "draw_graph needs the graphviz Python package: pip install graphviz "
+            "(it is a dependency of tinygrad_seq; reinstall with pip install tinygrad_seq)"
+        ) from None
+
+    class Digraph(graphviz.Digraph):
+        """A ``graphviz.Digraph`` whose rendering explains how to install ``dot`` if absent."""
+
+        def pipe(self, *args, **kwargs):
+            try:
+                return super().pipe(*args, **kwargs)
+            except graphviz.ExecutableNotFound as e:
+                raise GraphvizNotFoundError(INSTALL_HINT) from e
+
+        def render(self, *args, **kwargs):
+            try:
+                return super().render(*args, **kwargs)
+            except graphviz.ExecutableNotFound as e:
+                raise GraphvizNotFoundError(INSTALL_HINT) from e
+
+    return Digraph
+
+
+def draw_graph(
+    root,
+    *,
+    collapse=None,
+    show_data=False,
+    show_grad=False,
+    rankdir="LR",
+    max_nodes=200,
+    title=None,
+):
+    """Draw the computation graph that produced ``root`` (a Tensor, or a list of Tensors).
+
+    Each box is one operation and the tensor it produced (name, shape, dtype); parameters carry
+    their module names (``rnn.weight_ih_l0``); gates are coloured by role. Everything computed
+    inside ``tg.scope(name)`` is drawn in a cluster labelled ``name``; the recurrent layers open
+    one per layer, direction and time step ("t=3"), and so can a loop of your own.
+
+    collapse: None draws every operation; "cell" draws one box per cell per time step, with the
+        states (h, c) flowing between them: the unrolled diagram of the textbook.
+    show_data: add a summary of each tensor's value (the value itself if one element, otherwise
+        its norm, min and max). Backward frees intermediate values (unless
+        ``retain_graph=True``), so after backward only leaves and retain_grad tensors show one.
+    show_grad: after ``backward``, add each tensor's value and gradient summaries and the step at
+        which the reverse sweep visited it (#0 is the output). Intermediate gradients exist
+        only after ``loss.backward(keep_grads=True)``; otherwise the leaves' ``.grad`` is shown.
+    rankdir: "LR" (time runs left to right) or "TB".
+    max_nodes: draw at most this many boxes, those nearest the output; one note box says how
+        many were left out. None draws everything.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> from tinygrad_seq import viz
+    >>> w = tg.Tensor(np.ones(3), requires_grad=True).named("w")
+    >>> with viz.scope("t=0"):
+    ...     y = (w * 2).tanh()
+    >>> g = viz.draw_graph(y.sum())
+    >>> "cluster" in g.source and "w" in g.source
+    True
+    """
+    if collapse not in (None, "cell"):
+        raise ValueError(f"draw_graph: collapse must be None or 'cell', got {collapse!r}")
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
+        raise ValueError(f"draw_graph: max_nodes must be a positive int or None, got {max_nodes!r}")
+    roots = root_nodes(root)
+    picture = elide(build(roots, collapse), max_nodes)
+    graph = _digraph_class()(name="tinygrad_seq", graph_attr=_graph_attrs(rankdir))
+    graph.attr("node", fontname=style.FONT, fontsize="10", margin="0.08,0.04")
+    graph.attr("edge", color="#555555", arrowsize="0.6", fontname=style.FONT, fontsize="9")
+    # a parameter's node outlives its graph: its .grad and visit may come from an earlier sweep,
+    # so gradients are shown only once backward has run through this very graph
+    swept = any(r.visit is not None for r in roots)
+    _add_boxes(graph, picture, show_data or show_grad, show_grad and swept)
+    _add_arrows(graph, picture, collapse)
+    graph.attr(label=_legend(picture, roots, title, show_data, show_grad, swept))
+    return graph
+
+
+def _graph_attrs(rankdir):
+    return {
+        "rankdir": rankdir,
+        "fontname": style.FONT,
+        "fontsize": "11",
+        "labelloc": "t",
+        "labeljust": "l",
+        "nodesep": "0.2",
+        "ranksep": "0.3",
+    }
+
+
+def _add_boxes(graph, picture, show_data, show_grad):
+    """Nodes into nested clusters; subgraphs are filled first, then added deepest first."""
+    clusters = {(): graph}
+    order = []  # cluster paths in order of first use, parents before children
+    Digraph = type(graph)
+    for i, box in enumerate(picture.boxes):
+        for depth in range(1, len(box.cluster) + 1):
+            path = box.cluster[:depth]
+            if path not in clusters:
+                sub = Digraph(name=f"cluster_{len(order)}")
+                sub.attr(**style.cluster_style(path[-1]), labeljust="l", fontname=style.FONT)
+                clusters[path] = sub
+                order.append(path)
+        clusters[box.cluster].node(f"n{i}", **_box_attrs(box, show_data, show_grad))
+    for path in sorted(order, key=len, reverse=True):  # stable: same depth keeps first-use order
+        clusters[path[:-1]].subgraph(clusters[path])
+
+
+def _box_attrs(box, show_data, show_grad):
+    if box.kind == "elided":
+        attrs = dict(style.KIND_STYLE["elided"])
+        attrs["label"] = (
+            f"{box.elided} earlier boxes not drawn\n"
+            "(pass max_nodes=None to draw all,\nor collapse='cell' for fewer boxes)"
+        )
+        return attrs
+    if box.kind == "cell":
+        attrs = dict(style.KIND_STYLE["cell"])
+        attrs["label"] = style.cell_label(box, show_data, show_grad)
+    else:
+        node = box.nodes[0]
+        attrs = style.node_style(node)
+        attrs["label"] = style.node_label(node, show_data, show_grad)
+    if box.output:  # double red border; a gate or a cell keeps its colour
+        fill = attrs.get("fillcolor")
+        attrs.update(style.OUTPUT_STYLE)
+        if box.kind == "cell" or role_of(box.nodes[0]) is not None:
+            attrs["fillcolor"] = fill
+    return attrs
+
+
+def _add_arrows(graph, picture, collapse):
+    boxes = picture.boxes
+    for a in picture.arrows:
+        attrs = {}
+        role = role_of(a.node)
+        if boxes[a.src].kind == "elided":
+            attrs = {"style": "dashed", "color": "#999999"}
+        elif a.state:
+            attrs = {"color": style.STATE_EDGE.get(role, "#333333"), "penwidth": "2.4"}
+            if collapse == "cell":
+                attrs["label"] = style.state_label(a.node, picture.boxes[a.src].step)
+                attrs["fontcolor"] = attrs["color"]
+        elif boxes[a.src].kind in ("parameter", "input"):
+            # leaves feed every step; letting them pull on the ranks would stack the steps
+            # diagonally instead of side by side as in the textbook's unrolled figure
+            attrs = {"constraint": "false"}
+            if boxes[a.src].kind == "parameter":
+                attrs["color"] = style.PARAMETER_EDGE
+        elif role in ("cell state", "hidden state"):
+            attrs = {"color": style.STATE_EDGE[role], "penwidth": "1.4"}
+        graph.edge(f"n{a.src}", f"n{a.dst}", **attrs)
+    for a, b in step_order(picture):
+        graph.edge(f"n{a}", f"n{b}", style="invis")
+
+
+def _legend(picture, roots, title, show_data, show_grad, swept):
+    kinds = {b.kind for b in picture.boxes if b.kind != "cell" or b.nodes}
+    if any(b.output for b in picture.boxes):
+        kinds.add("output")
+    # a cell shows its gates as chips; its states are arrows, not boxes of that colour
+    roles = {
+        role_of(n)
+        for b in picture.boxes
+        for n in b.nodes
+        if b.kind != "cell" or role_of(n) in style.ROLE_SHORT
+    }
+    state_roles = [role_of(a.node) for a in picture.arrows if a.state]
+    if title is None:
+        ops = sum(n.prim is not None for n in picture.nodes)
+        params = sum(kind_of(n) == "parameter" for n in picture.nodes)
+        what = ", ".join(r.name or r.op for r in roots)
+        title = f"computation graph of {what}: {ops} operations, {params} parameters"
+    notes = _notes(picture, show_data, show_grad, swept)
+    return style.legend(title, kinds, roles, state_roles, notes)
+
+
+def _notes(picture, show_data, show_grad, swept):
+    notes = []
+    if picture.elided:
+        notes.append(
+            f"{picture.elided} earliest boxes of the computation are not drawn (max_nodes="
+            f"{picture.max_nodes}); pass max_nodes=None to draw all, or collapse='cell'"
+        )
+    if picture.hidden_weights:
+        names = [n.name or "unnamed" for n in picture.hidden_weights]
+        shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+        notes.append(f"weights shared by every step, not drawn: {shown}")
+    ops = [n for n in picture.nodes if n.prim is not None]
+    if (show_data or show_grad) and any(style.value_of(n) is None for n in ops):
+        notes.append(
+            "values of intermediates were freed by backward: draw before backward, "
+            "or call backward(retain_graph=True)"
+        )
+    if show_grad:
+        if not swept:
+            notes.append("no gradients yet: call loss.backward(keep_grads=True) first")
+        else:
+            notes.append("backward #k: the order in which the reverse sweep visited the node")
+            if ops and all(n.grad is None for n in ops):
+                notes.append(
+                    "only leaf gradients are kept: loss.backward(keep_grads=True) keeps every "
+                    "node's gradient"
+                )
+    return notes
+
+
+def render(graph, path, format=None):
+    """Write ``graph`` to ``path``; the format comes from the extension (.svg, .png, .pdf, ...)
+    unless given. ".gv"/".dot" write the DOT text and need no Graphviz program.
+
+    >>> import numpy as np, tinygrad_seq as tg, tempfile, os
+    >>> from tinygrad_seq import viz
+    >>> g = viz.draw_graph((tg.Tensor(np.ones(2), requires_grad=True) * 3).sum())
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = viz.render(g, os.path.join(folder, "g.gv"))
+    ...     open(path).read().startswith("digraph")
+    True
+    """
+    path = os.fspath(path)
+    fmt = (format or os.path.splitext(path)[1].lstrip(".") or "gv").lower()
+    if fmt in ("gv", "dot"):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(graph.source)
+        return path
+    data = graph.pipe(format=fmt)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
