@@ -408,10 +408,10 @@ BAD_INPUT = {
     "length > T": (ValueError, r"in 1..5.*\[6, 2\]", lambda: _LSTM(_X, lengths=[6, 2])),
     "lengths count": (ValueError, r"2 integer.*shape \(3,\)", lambda: _LSTM(_X, lengths=[1, 2, 3])),
     "float lengths": (ValueError, r"integer.*float64", lambda: _LSTM(_X, lengths=[1.0, 2.0])),
-    "dtype": (
+    "int input": (
         TypeError,
-        r"input has dtype float64 but the parameters are float32",
-        lambda: _LSTM(_X.astype(np.float64)),
+        r"floating-point input, got dtype int64",
+        lambda: _LSTM(_X.astype(np.int64)),
     ),
     "cell features": (
         ValueError,
@@ -456,3 +456,13 @@ def test_repr_reads_like_pytorch():
         "RNNCell(3, 4, bias=False, nonlinearity=relu)"
     )
     assert repr(nn.LSTMCell(3, 4)) == "LSTMCell(3, 4)"
+
+
+def test_float64_array_meets_float32_layer_as_float32():
+    # the issue's own example: np.ones is float64, the layer float32
+    lstm = nn.LSTM(2, 3, seed=0)
+    x = tg.Tensor(np.ones((3, 1, 2)), requires_grad=True)
+    out, (h, c) = lstm(x)
+    assert out.dtype == h.dtype == c.dtype == np.float32
+    (out * out).sum().backward()
+    assert x.grad.dtype == np.float64 and lstm.weight_ih_l0.grad.dtype == np.float32

@@ -149,8 +149,8 @@ def _check_probability(p, fn):
 # --- linear ---------------------------------------------------------------------------------------
 
 
-def _check_features(x, in_features, dtype, who):
-    """Raise a clear error unless ``x`` is a float Tensor of ``dtype`` shaped (..., in_features)."""
+def _check_features(x, in_features, who):
+    """Raise a clear error unless ``x`` is shaped (..., in_features)."""
     if x.ndim == 0:
         raise ValueError(
             f"{who}: expected input of shape (..., {in_features}), got a 0-d tensor (a scalar)"
@@ -159,11 +159,6 @@ def _check_features(x, in_features, dtype, who):
         raise ValueError(
             f"{who}: expected input with {in_features} features in its last dimension, "
             f"got {x.shape[-1]} (input shape {x.shape})"
-        )
-    if x.dtype != dtype:
-        raise TypeError(
-            f"{who}: input dtype {x.dtype} does not match the weight dtype {dtype}; cast the "
-            f"input (x.astype(np.{dtype})) or the model (.float() / .double())"
         )
 
 
@@ -178,7 +173,12 @@ def linear(input, weight, bias=None):
     x = _as_float_tensor(input, "linear")
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
-    _check_features(x, weight.shape[1], weight.dtype, "linear")
+    _check_features(x, weight.shape[1], "linear")
+    if x.dtype != weight.dtype:  # a module casts its input; the function does no magic
+        raise TypeError(
+            f"linear: input dtype {x.dtype} does not match the weight dtype {weight.dtype}; "
+            f"cast one of them (.float() / .double())"
+        )
     if x.ndim > 2:
         # one 2-D matmul instead of a batched one: the weight gradient is one product, not a
         # stack of them summed afterwards

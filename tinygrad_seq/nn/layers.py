@@ -59,8 +59,9 @@ class Linear(Module):
 
     def forward(self, x):
         x = F._as_float_tensor(x, "Linear")
-        F._check_features(x, self.in_features, self.weight.dtype, repr(self))
-        return F.linear(x, self.weight, self.bias)
+        F._check_features(x, self.in_features, repr(self))
+        # the layer's dtype decides the precision: float64 arrays meet a float32 model as float32
+        return F.linear(x.astype(self.weight.dtype), self.weight, self.bias)
 
     def extra_repr(self):
         return (

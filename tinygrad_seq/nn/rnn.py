@@ -543,14 +543,16 @@ def _check_nonlinearity(who, nonlinearity):
 
 
 def _as_input(who, value, dtype):
-    """``value`` as a Tensor of the parameters' float dtype (no silent casts)."""
+    """``value`` as a Tensor of the parameters' dtype.
+
+    The module's dtype decides the precision of its work: a float64 NumPy array fed to a float32
+    layer is cast to float32 (a differentiable cast, so the input's gradient comes back as
+    float64), the way ``tg.Tensor(np.ones(...))`` is meant. Non-float input is an error.
+    """
     x = value if isinstance(value, Tensor) else Tensor(value)
-    if x.dtype != dtype:
-        raise TypeError(
-            f"{who}: input has dtype {x.dtype} but the parameters are {dtype}; cast the input "
-            f"(.float() / .double()) or the module (.to(dtype))"
-        )
-    return x
+    if x.dtype.kind != "f":
+        raise TypeError(f"{who}: expected a floating-point input, got dtype {x.dtype}")
+    return x.astype(dtype)
 
 
 def _states(who, hx, names, shape, dtype):
