@@ -261,3 +261,29 @@ def test_broadcast_gradients_have_input_shapes(data):
     sx, sy = data.draw(broadcastable_shapes(2))
     gx, gy = grads_of(lambda a, b: (a * b).sum(), np.ones(sx), np.ones(sy))
     assert gx.shape == sx and gy.shape == sy
+
+
+def test_nodes_keep_only_what_their_vjps_read():
+    from tinygrad_seq.ops import Placeholder
+
+    x = leaf(np.ones((2, 3)))
+    w = leaf(np.ones((3, 4)))
+    pre = x @ w + 1.0
+    y = pre.tanh()
+    assert all(isinstance(a, Placeholder) for a in pre.node.inputs)  # add reads nothing
+    assert pre.node.out is None
+    assert isinstance(y.node.inputs[0], Placeholder) and y.node.out is y.data  # tanh reads out
+    assert y.node.parents[0].parents[0].inputs[0] is x.data  # matmul reads both operands
+    with tg.keep_values():
+        kept = x @ w + 1.0
+    assert kept.node.out is kept.data
+
+
+def test_weight_shared_by_many_matmuls_sums_one_product():
+    rng = np.random.default_rng(0)
+    w = leaf(rng.standard_normal((3, 3)) * 0.5)
+    hs = [rng.standard_normal((2, 3)) for _ in range(5)]
+    total = sum(((tg.Tensor(h) @ w).tanh() * (i + 1)).sum() for i, h in enumerate(hs))
+    total.backward()
+    expected = sum(h.T @ ((1 - np.tanh(h @ w.data) ** 2) * (i + 1)) for i, h in enumerate(hs))
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12)

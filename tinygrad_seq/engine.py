@@ -17,7 +17,7 @@ import traceback
 
 import numpy as np
 
-from .ops import IndexedGrad
+from .ops import IndexedGrad, ProductGrad
 
 
 class _State:
@@ -25,6 +25,7 @@ class _State:
 
     grad_enabled = True
     anomaly = False
+    keep_values = False  # keep every op's result on its node, not only what the VJPs read
     scope = ()  # tuple of names, outermost first: ("lstm", "layer 0", "t=3")
 
 
@@ -50,10 +51,13 @@ class Node:
         "grad",  # gradient kept for inspection when backward was asked to keep gradients
         "_g",  # gradient being accumulated during a sweep
         "_g_owned",  # whether _g is a buffer of ours that may be added to in place
+        "_products",  # ProductGrads still to be summed into _g (one GEMM for all of them)
         "__weakref__",
     )
 
-    def __init__(self, prim, parents, inputs, params, out, leaf=None):
+    def __init__(self, prim, parents, inputs, params, out, result, leaf=None):
+        # ``out`` is what the VJPs keep of the result (None if they never read it); ``result``
+        # is the forward result itself, only looked at for its shape and dtype
         self.prim, self.parents, self.inputs, self.params, self.out = (
             prim,
             parents,
@@ -61,7 +65,7 @@ class Node:
             params,
             out,
         )
-        self.shape, self.dtype = out.shape, out.dtype
+        self.shape, self.dtype = result.shape, result.dtype
         self.leaf = leaf
         self.name = None
         self.scope = STATE.scope
@@ -70,6 +74,7 @@ class Node:
         self.grad = None
         self._g = None
         self._g_owned = False
+        self._products = None
 
     @property
     def op(self):
@@ -120,6 +125,10 @@ def backward(root, grad, retain_graph=False, keep_grads=False):
     for visit, node in enumerate(order):
         g = node._g
         node._g = None
+        if node._products is not None:
+            product = ProductGrad.sum(node._products)
+            node._products = None
+            g = product if g is None else g + product
         if g is None:
             continue
         node.visit = visit
@@ -139,10 +148,15 @@ def backward(root, grad, retain_graph=False, keep_grads=False):
             if parent is None:
                 continue
             gi = node.prim.vjp(i, g, node.out, node.inputs, node.params)
-            indexed = type(gi) is IndexedGrad  # a slice's gradient: added into the parent's buffer
-            if STATE.anomaly:
-                _check_finite(gi.value if indexed else gi, node, f"the gradient of input {i} of ")
-            if indexed:
+            kind = type(gi)
+            if STATE.anomaly and kind is not ProductGrad:
+                value = gi.value if kind is IndexedGrad else gi
+                _check_finite(value, node, f"the gradient of input {i} of ")
+            if kind is ProductGrad:  # summed with its siblings when the parent's turn comes
+                if parent._products is None:
+                    parent._products = []
+                parent._products.append(gi)
+            elif kind is IndexedGrad:  # a slice's gradient: added into the parent's buffer
                 _accumulate_indexed(parent, gi)
             else:
                 _accumulate(parent, unbroadcast(gi, parent.shape))
@@ -223,6 +237,25 @@ class detect_anomaly(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         self._errstate.__exit__(*exc)
         STATE.anomaly = self._prev
+
+
+class keep_values(contextlib.ContextDecorator):
+    """Keep every op's result on its graph node, for drawing values (``viz.draw_graph(...,
+    show_data=True)``). Normally a node keeps only what its VJPs read.
+
+    >>> import tinygrad_seq as tg
+    >>> x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    >>> with tg.keep_values():
+    ...     y = x + 1
+    >>> y.node.out
+    array([2., 3.], dtype=float32)
+    """
+
+    def __enter__(self):
+        self._prev, STATE.keep_values = STATE.keep_values, True
+
+    def __exit__(self, *exc):
+        STATE.keep_values = self._prev
 
 
 @contextlib.contextmanager

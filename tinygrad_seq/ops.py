@@ -29,17 +29,31 @@ class Primitive:
 
     ``vjps[i]`` is the VJP of input ``i`` or ``None`` if that input takes no gradient. Variadic
     primitives (concat, stack) give ``vjp_argnum(i, g, out, *inputs, **params)`` instead.
+
+    ``saves`` names the forward values the VJPs read: input positions and/or ``"out"``. The graph
+    keeps only those until backward; the other inputs are replaced by a ``Placeholder`` (shape
+    and dtype, no data), so e.g. the (B, 4H) pre-activations of an LSTM step die right after the
+    forward step. ``None`` (the default, safe for user ops) keeps every input and ``out``.
     """
 
-    __slots__ = ("name", "forward", "vjps", "vjp_argnum", "grad_mask")
+    __slots__ = ("name", "forward", "vjps", "vjp_argnum", "grad_mask", "saves", "saves_out")
 
-    def __init__(self, name, forward, vjps=(), vjp_argnum=None):
+    def __init__(self, name, forward, vjps=(), vjp_argnum=None, saves=None):
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps)
         self.vjp_argnum = vjp_argnum
         # which inputs take a gradient; None for variadic primitives, where all do
         self.grad_mask = None if vjp_argnum else tuple(v is not None for v in self.vjps)
+        self.saves = None if saves is None else frozenset(k for k in saves if k != "out")
+        self.saves_out = saves is None or "out" in saves
+
+    def saved(self, inputs, out):
+        """(inputs, out) as the graph keeps them: what the VJPs do not read is dropped."""
+        if self.saves is None:
+            return inputs, out
+        kept = tuple(x if i in self.saves else Placeholder(x) for i, x in enumerate(inputs))
+        return kept, (out if self.saves_out else None)
 
     def vjp(self, argnum, g, out, inputs, params):
         """The gradient of input ``argnum`` given the upstream gradient ``g``."""
@@ -58,7 +72,7 @@ class Primitive:
 REGISTRY = {}
 
 
-def primitive(name, forward, *vjps, vjp_argnum=None):
+def primitive(name, forward, *vjps, vjp_argnum=None, saves=None):
     """Declare a primitive and register it under ``name``; returns the ``Primitive``.
 
     >>> import numpy as np
@@ -68,7 +82,7 @@ def primitive(name, forward, *vjps, vjp_argnum=None):
     """
     if name in globals().get("BUILTIN", ()):  # BUILTIN is set once the table below is declared
         raise ValueError(f"primitive {name!r} is built in; choose another name")
-    prim = Primitive(name, forward, vjps, vjp_argnum)
+    prim = Primitive(name, forward, vjps, vjp_argnum, saves)
     REGISTRY[name] = prim
     return prim
 
@@ -113,6 +127,8 @@ def _matmul_vjp_b(g, out, a, b):
         return a[:, None] * g[..., None, :]
     if b.ndim == 1:
         return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    if a.ndim == 2 and g.ndim == 2:
+        return ProductGrad(a.T, g)  # the engine sums these as one GEMM
     return np.swapaxes(a, -1, -2) @ g
 
 
@@ -122,6 +138,42 @@ def _max_vjp(g, out, x, axis=None, keepdims=False):
     mask = x == out
     count = mask.sum(axis=_normalize_axis(axis, x.ndim), keepdims=True)
     return _expand_reduced(g, x.ndim, axis, keepdims) * mask / count.astype(x.dtype)
+
+
+class Placeholder:
+    """Stands in for an input whose values no VJP reads: its shape and dtype, no data."""
+
+    __slots__ = ("shape", "dtype", "ndim")
+
+    def __init__(self, array):
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __repr__(self):
+        return f"Placeholder({self.shape}, {self.dtype})"
+
+
+class ProductGrad:
+    """The gradient ``left @ right`` of a matmul's right operand, not yet multiplied.
+
+    A weight used at every time step (``h @ W``) receives T of these. The engine adds them up as
+    ONE product ``concat(lefts, axis=1) @ concat(rights, axis=0)``, which is the same sum of
+    T products but runs as one large GEMM instead of T small ones and T full-size additions
+    (and the concatenation leaves both operands contiguous, the layout BLAS is fastest on).
+    """
+
+    __slots__ = ("left", "right")
+
+    def __init__(self, left, right):
+        self.left, self.right = left, right
+
+    @staticmethod
+    def sum(products):
+        if len(products) == 1:
+            (p,) = products
+            return np.ascontiguousarray(p.left) @ p.right
+        left = np.concatenate([p.left for p in products], axis=1)
+        right = np.concatenate([p.right for p in products], axis=0)
+        return left @ right
 
 
 class IndexedGrad:
@@ -182,35 +234,48 @@ def _logsumexp(x, axis=None, keepdims=False):
 # --- the table ------------------------------------------------------------------------------------
 # Elementwise binary ops broadcast like NumPy; their VJPs return full-shape gradients.
 
-add = primitive("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g)
-sub = primitive("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g)
-mul = primitive("mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x)
-div = primitive("div", np.divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y)
-matmul = primitive("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b)
+add = primitive("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, saves=())
+sub = primitive("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, saves=())
+mul = primitive(
+    "mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, saves=(0, 1)
+)
+div = primitive(
+    "div",
+    np.divide,
+    lambda g, out, x, y: g / y,
+    lambda g, out, x, y: -g * out / y,
+    saves=(1, "out"),
+)
+matmul = primitive("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, saves=(0, 1))
 where = primitive(
     "where",
     np.where,
     None,  # the condition is a mask, not differentiable
     lambda g, out, cond, x, y: np.where(cond, g, 0),
     lambda g, out, cond, x, y: np.where(cond, 0, g),
+    saves=(0,),
 )
 
 # Elementwise unary ops. exp, sqrt, tanh and sigmoid reuse ``out`` instead of recomputing.
 
-neg = primitive("neg", np.negative, lambda g, out, x: -g)
+neg = primitive("neg", np.negative, lambda g, out, x: -g, saves=())
 power = primitive(
     "pow",
     lambda x, exponent: np.power(x, exponent),
     lambda g, out, x, exponent: g * exponent * np.power(x, exponent - 1),
+    saves=(0,),
 )
-exp = primitive("exp", np.exp, lambda g, out, x: g * out)
-log = primitive("log", np.log, lambda g, out, x: g / x)
-sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out))
-absolute = primitive("abs", np.abs, lambda g, out, x: g * np.sign(x))
-tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (1 - out * out))
+exp = primitive("exp", np.exp, lambda g, out, x: g * out, saves=("out",))
+log = primitive("log", np.log, lambda g, out, x: g / x, saves=(0,))
+sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), saves=("out",))
+absolute = primitive("abs", np.abs, lambda g, out, x: g * np.sign(x), saves=(0,))
+tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (1 - out * out), saves=("out",))
 # a primitive, not exp/div composed, for stability and one ufunc call (see _sigmoid)
-sigmoid = primitive("sigmoid", _sigmoid, lambda g, out, x: g * out * (1 - out))
-relu = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * (x > 0))
+sigmoid = primitive("sigmoid", _sigmoid, lambda g, out, x: g * out * (1 - out), saves=("out",))
+# relu(x) > 0 exactly where x > 0, so the VJP reads the output and the input can go
+relu = primitive(
+    "relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * (out > 0), saves=("out",)
+)
 clip = primitive(
     "clip",
     lambda x, lo=None, hi=None: np.clip(x, lo, hi),
@@ -219,7 +284,10 @@ clip = primitive(
 )
 
 astype = primitive(
-    "astype", lambda x, dtype: x.astype(dtype), lambda g, out, x, dtype: g.astype(x.dtype)
+    "astype",
+    lambda x, dtype: x.astype(dtype),
+    lambda g, out, x, dtype: g.astype(x.dtype),
+    saves=(),
 )
 
 # Reductions. ``axis`` is None, an int or a tuple, as in NumPy.
@@ -230,6 +298,7 @@ sum_ = primitive(
     lambda g, out, x, axis=None, keepdims=False: np.broadcast_to(
         _expand_reduced(g, x.ndim, axis, keepdims), x.shape
     ),
+    saves=(),
 )
 max_ = primitive(
     "max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims), _max_vjp
@@ -247,21 +316,26 @@ logsumexp = primitive(
 # Movement ops: no arithmetic, the gradient is moved back into the input's layout.
 
 reshape = primitive(
-    "reshape", lambda x, shape: np.reshape(x, shape), lambda g, out, x, shape: g.reshape(x.shape)
+    "reshape",
+    lambda x, shape: np.reshape(x, shape),
+    lambda g, out, x, shape: g.reshape(x.shape),
+    saves=(),
 )
 transpose = primitive(
     "transpose",
     lambda x, axes: np.transpose(x, axes),
     lambda g, out, x, axes: np.transpose(g, np.argsort(axes)),
+    saves=(),
 )
-getitem = primitive("getitem", lambda x, index: x[index], _getitem_vjp)
+getitem = primitive("getitem", lambda x, index: x[index], _getitem_vjp, saves=())
 concat = primitive(
-    "concat", lambda *xs, axis=0: np.concatenate(xs, axis=axis), vjp_argnum=_concat_vjp
+    "concat", lambda *xs, axis=0: np.concatenate(xs, axis=axis), vjp_argnum=_concat_vjp, saves=()
 )
 stack = primitive(
     "stack",
     lambda *xs, axis=0: np.stack(xs, axis=axis),
     vjp_argnum=lambda argnum, g, out, *xs, axis=0: np.take(g, argnum, axis=axis),
+    saves=(),
 )
 
 # What ships with the package; the test suite requires a gradient test case for each of these.

@@ -127,7 +127,7 @@ class Tensor:
     def node(self):
         """The graph node behind this tensor (None if it needs no gradient)."""
         if self._node is None and self._rg:
-            self._node = Node(None, (), None, None, self._data, leaf=self)
+            self._node = Node(None, (), None, None, self._data, self._data, leaf=self)
             self._node.name = self._name
         return self._node
 
@@ -463,7 +463,10 @@ def apply(prim, *args, **params):
             ]
         )
         if parents.count(None) != len(parents):
-            node = Node(prim, parents, arrays, params, out)
+            saved_inputs, saved_out = prim.saved(arrays, out)
+            if STATE.keep_values:
+                saved_out = out
+            node = Node(prim, parents, saved_inputs, params, saved_out, out)
     return Tensor._from_op(out, node)
 
 

@@ -221,8 +221,8 @@ def _notes(picture, show_data, show_grad, swept):
     ops = [n for n in picture.nodes if n.prim is not None]
     if (show_data or show_grad) and any(style.value_of(n) is None for n in ops):
         notes.append(
-            "values of intermediates were freed by backward: draw before backward, "
-            "or call backward(retain_graph=True)"
+            "some values are not kept by the graph: run the forward inside "
+            "`with tg.keep_values():` and draw before backward to see them all"
         )
     if show_grad:
         if not swept:
