@@ -144,10 +144,15 @@ def backward(root, grad, retain_graph=False, keep_grads=False):
                 f"'{node.op}' {node.shape} were freed after the first backward. "
                 "Pass retain_graph=True to the first backward to keep them."
             )
+        prim, out, inputs, params = node.prim, node.out, node.inputs, node.params
+        vjps = prim.vjps if prim.vjp_argnum is None else None
         for i, parent in enumerate(node.parents):
             if parent is None:
                 continue
-            gi = node.prim.vjp(i, g, node.out, node.inputs, node.params)
+            if vjps is not None:  # the common case, without the extra call of prim.vjp
+                gi = vjps[i](g, out, *inputs, **params)
+            else:
+                gi = prim.vjp(i, g, out, inputs, params)
             kind = type(gi)
             if STATE.anomaly and kind is not ProductGrad:
                 value = gi.value if kind is IndexedGrad else gi

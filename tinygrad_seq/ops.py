@@ -50,9 +50,13 @@ class Primitive:
 
     def saved(self, inputs, out):
         """(inputs, out) as the graph keeps them: what the VJPs do not read is dropped."""
-        if self.saves is None:
-            return inputs, out
-        kept = tuple(x if i in self.saves else Placeholder(x) for i, x in enumerate(inputs))
+        saves = self.saves
+        if saves is None:
+            return tuple(inputs), out
+        if saves:
+            kept = tuple([x if i in saves else Placeholder(x) for i, x in enumerate(inputs)])
+        else:
+            kept = tuple([Placeholder(x) for x in inputs])
         return kept, (out if self.saves_out else None)
 
     def vjp(self, argnum, g, out, inputs, params):

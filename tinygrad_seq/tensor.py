@@ -413,6 +413,8 @@ def _array_of(x):
 
 def _index_of(index):
     """An index with Tensors replaced by their arrays, lists by int arrays."""
+    if type(index) in (int, slice):
+        return index
     if isinstance(index, tuple):
         return tuple(_index_of(i) for i in index)
     if isinstance(index, Tensor):
@@ -439,12 +441,23 @@ def apply(prim, *args, **params):
     >>> tg.apply(tg.ops.mul, tg.Tensor([2.0]), 3.0)
     Tensor([6.])
     """
-    like = None  # the array whose dtype Python scalars take
-    for a in args:
+    # one pass over the inputs: arrays for the forward, parent nodes for the graph
+    record, mask = STATE.grad_enabled, prim.grad_mask  # mask None: every input differentiable
+    arrays, parents, constants, recorded = [], [], False, False
+    for i, a in enumerate(args):
         if isinstance(a, Tensor):
-            like = a._data
-            break
-    arrays = tuple([a._data if isinstance(a, Tensor) else _constant(a, like) for a in args])
+            arrays.append(a._data)
+            if record and a._rg and (mask is None or mask[i]):
+                parents.append(a._node or a.node)  # .node makes a leaf's node on first use
+                recorded = True
+                continue
+        else:
+            arrays.append(a)
+            constants = True
+        parents.append(None)
+    if constants:  # Python numbers take the dtype of the first tensor (no float32 upcast)
+        like = next((a._data for a in args if isinstance(a, Tensor)), None)
+        arrays = [a if isinstance(a, np.ndarray) else _constant(a, like) for a in arrays]
     try:
         out = prim.forward(*arrays, **params)
     except (ValueError, IndexError, TypeError) as e:
@@ -454,19 +467,11 @@ def apply(prim, *args, **params):
     if STATE.anomaly:
         check_forward(prim.name, arrays, out)
     node = None
-    if STATE.grad_enabled:
-        mask = prim.grad_mask  # None: every input is differentiable
-        parents = tuple(
-            [
-                a.node if isinstance(a, Tensor) and a._rg and (mask is None or mask[i]) else None
-                for i, a in enumerate(args)
-            ]
-        )
-        if parents.count(None) != len(parents):
-            saved_inputs, saved_out = prim.saved(arrays, out)
-            if STATE.keep_values:
-                saved_out = out
-            node = Node(prim, parents, saved_inputs, params, saved_out, out)
+    if recorded:
+        saved_inputs, saved_out = prim.saved(arrays, out)
+        if STATE.keep_values:
+            saved_out = out
+        node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
     return Tensor._from_op(out, node)
 
 
