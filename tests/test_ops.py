@@ -52,6 +52,18 @@ def matmul_case(draw):
 
 
 @st.composite
+def linear_case(draw):
+    lead = draw(st.sampled_from([(), (3,), (2, 3)]))  # 1-D, 2-D and batched inputs
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    x, w = draw(arrays(lead + (n_in,))), draw(arrays((n_out, n_in)))
+    from tinygrad_seq.tensor import linear
+
+    if draw(st.booleans()):  # with the contiguous transposed copy a layer passes as a hint
+        return (lambda x, w: linear(x, w, np.ascontiguousarray(w.data.T))), [x, w]
+    return (lambda x, w: linear(x, w)), [x, w]
+
+
+@st.composite
 def where_case(draw):
     sc, sx, sy = draw(broadcastable_shapes(3))
     cond = draw(arrays(sc)) > 0
@@ -149,6 +161,7 @@ CASES = {
     "mul": binary(lambda x, y: x * y),
     "div": binary(lambda x, y: x / y, divisor=True),
     "matmul": matmul_case(),
+    "linear": linear_case(),
     "where": where_case(),
     "neg": unary(lambda x: -x),
     "pow": pow_case(),

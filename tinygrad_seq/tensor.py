@@ -555,6 +555,23 @@ def chunk(tensor, chunks, axis=None, *, dim=None):
     return split(tensor, -(-n // chunks), axis)
 
 
+def linear(x, weight, weight_t=None):
+    """``x @ weight.T`` for a weight stored (out_features, in_features), as PyTorch stores it.
+
+    ``weight_t`` is an optional speed hint: ``np.ascontiguousarray(weight.data.T)``, made once by
+    a layer that multiplies by the same weight at every time step (BLAS is slower on a transposed
+    view). It takes no gradient. ``nn.functional.linear`` adds checks and a bias.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> from tinygrad_seq.tensor import linear
+    >>> linear(tg.Tensor(np.ones((2, 3))), tg.Tensor(np.ones((4, 3)))).shape
+    (2, 4)
+    """
+    if weight_t is None:
+        return apply(ops.linear, x, weight)
+    return apply(ops.linear, x, weight, weight_t)
+
+
 def where(condition, x, y):
     """Elementwise ``x`` where ``condition`` else ``y``; the condition takes no gradient."""
     cond = _array_of(condition)

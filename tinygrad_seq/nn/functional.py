@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from ..tensor import Tensor
+from ..tensor import linear as _linear
 from .init import default_rng
 
 __all__ = [
@@ -179,12 +180,7 @@ def linear(input, weight, bias=None):
             f"linear: input dtype {x.dtype} does not match the weight dtype {weight.dtype}; "
             f"cast one of them (.float() / .double())"
         )
-    if x.ndim > 2:
-        # one 2-D matmul instead of a batched one: the weight gradient is one product, not a
-        # stack of them summed afterwards
-        out = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
-    else:
-        out = x @ weight.T
+    out = _linear(x, weight)
     return out if bias is None else out + bias
 
 

@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 
 from ..engine import scope
-from ..tensor import Tensor, chunk, concat, split, stack, where
+from ..tensor import Tensor, chunk, concat, linear, split, stack, where
 from . import init
 from .module import Module, Parameter
 
@@ -77,8 +77,8 @@ class _Cell(Module):
             return b_ih, b_hh
         return b_ih + b_hh, None
 
-    def _step(self, gates_x, state, w_hh_t, b_hh):
-        return self.step(gates_x, state, w_hh_t, b_hh)
+    def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
+        return self.step(gates_x, state, w_hh, b_hh, w_hh_t=w_hh_t)
 
     def forward(self, input, hx=None):
         who = type(self).__name__
@@ -91,10 +91,10 @@ class _Cell(Module):
         state_shape = x.shape[:-1] + (self.hidden_size,)
         state = _states(who, hx, self.state_names, state_shape, x.dtype)
         in_bias, step_bias = self.biases(self.bias_ih, self.bias_hh)
-        gates_x = x @ self.weight_ih.T  # one step: a transposed view is cheaper than a copy
+        gates_x = linear(x, self.weight_ih)  # one step: no transposed copy is worth making
         if in_bias is not None:
             gates_x = gates_x + in_bias
-        state = self._step(gates_x, state, self.weight_hh.T, step_bias)
+        state = self._step(gates_x, state, self.weight_hh, step_bias)
         return state[0] if len(state) == 1 else state
 
     def extra_repr(self):
@@ -133,17 +133,20 @@ class RNNCell(_Cell):
         self.nonlinearity = nonlinearity
 
     @staticmethod
-    def step(gates_x, state, w_hh_t, b_hh=None, nonlinearity="tanh"):
-        """One step given ``gates_x = W_ih x (+ biases)``: returns the new state ``(h,)``."""
+    def step(gates_x, state, w_hh, b_hh=None, nonlinearity="tanh", *, w_hh_t=None):
+        """One step given ``gates_x = W_ih x (+ biases)``: returns the new state ``(h,)``.
+
+        ``w_hh`` is ``weight_hh``; ``w_hh_t`` optionally its transpose as a contiguous array, a
+        speed hint a layer makes once for all steps (see ``tensor.linear``)."""
         (h,) = state
-        pre = gates_x + h @ w_hh_t
+        pre = gates_x + linear(h, w_hh, w_hh_t)
         if b_hh is not None:
             pre = pre + b_hh
         h = pre.tanh() if nonlinearity == "tanh" else pre.relu()
         return (h.named("hidden state"),)
 
-    def _step(self, gates_x, state, w_hh_t, b_hh):
-        return self.step(gates_x, state, w_hh_t, b_hh, self.nonlinearity)
+    def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
+        return self.step(gates_x, state, w_hh, b_hh, self.nonlinearity, w_hh_t=w_hh_t)
 
     def extra_repr(self):
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}"
@@ -179,10 +182,13 @@ class LSTMCell(_Cell):
         super().__init__(input_size, hidden_size, bias, dtype, seed)
 
     @staticmethod
-    def step(gates_x, state, w_hh_t, b_hh=None):
-        """One step given ``gates_x = W_ih x (+ biases)``: returns the new state ``(h, c)``."""
+    def step(gates_x, state, w_hh, b_hh=None, *, w_hh_t=None):
+        """One step given ``gates_x = W_ih x (+ biases)``: returns the new state ``(h, c)``.
+
+        ``w_hh`` is ``weight_hh``; ``w_hh_t`` optionally its transpose as a contiguous array, a
+        speed hint a layer makes once for all steps (see ``tensor.linear``)."""
         h, c = state
-        gates = gates_x + h @ w_hh_t  # all four gates in one matmul
+        gates = gates_x + linear(h, w_hh, w_hh_t)  # h @ W_hh^T: all four gates in one matmul
         if b_hh is not None:
             gates = gates + b_hh
         i, f, g, o = chunk(gates, 4, axis=-1)
@@ -223,10 +229,13 @@ class GRUCell(_Cell):
         super().__init__(input_size, hidden_size, bias, dtype, seed)
 
     @staticmethod
-    def step(gates_x, state, w_hh_t, b_hh=None):
-        """One step given ``gates_x = W_ih x + b_ih``: returns the new state ``(h,)``."""
+    def step(gates_x, state, w_hh, b_hh=None, *, w_hh_t=None):
+        """One step given ``gates_x = W_ih x + b_ih``: returns the new state ``(h,)``.
+
+        ``w_hh`` is ``weight_hh``; ``w_hh_t`` optionally its transpose as a contiguous array, a
+        speed hint a layer makes once for all steps (see ``tensor.linear``)."""
         (h,) = state
-        gates_h = h @ w_hh_t  # all three gates in one matmul
+        gates_h = linear(h, w_hh, w_hh_t)  # h @ W_hh^T: all three gates in one matmul
         if b_hh is not None:
             gates_h = gates_h + b_hh
         hidden = h.shape[-1]
@@ -301,8 +310,8 @@ class _Recurrent(Module):
     def _suffixes(self):
         return ("", "_reverse")[: self.num_directions]
 
-    def _step(self, gates_x, state, w_hh_t, b_hh):
-        return self.cell.step(gates_x, state, w_hh_t, b_hh)
+    def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
+        return self.cell.step(gates_x, state, w_hh, b_hh, w_hh_t=w_hh_t)
 
     def forward(self, input, hx=None, lengths=None):
         """Run the whole sequence; ``lengths`` (one per sequence) ignores steps past each end.
@@ -361,13 +370,15 @@ class _Recurrent(Module):
         weight = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}")
         in_bias, step_bias = self.cell.biases(weight("bias_ih"), weight("bias_hh"))
         steps, batch = x.shape[:2]
-        gates_x = x.reshape(steps * batch, x.shape[2]) @ weight("weight_ih").T  # all T at once
+        # the input projection of all T steps at once: one large GEMM
+        gates_x = linear(x.reshape(steps * batch, x.shape[2]), weight("weight_ih"))
         if in_bias is not None:
             gates_x = gates_x + in_bias
         gates_x = gates_x.reshape(steps, batch, gates_x.shape[1])
         # T slices of one tensor: the engine adds each slice's gradient into one buffer in place
         gates_x = [gates_x[t] for t in range(steps)]
-        w_hh_t = _contiguous_transpose(weight("weight_hh"))
+        w_hh = weight("weight_hh")
+        w_hh_t = np.ascontiguousarray(w_hh.data.T)  # once for all T steps: BLAS prefers it
         outputs = [None] * steps
         order = range(steps - 1, -1, -1) if suffix else range(steps)
         for t in order:
@@ -376,7 +387,7 @@ class _Recurrent(Module):
                 if ongoing is not None and not ongoing.any():
                     outputs[t] = state[0]  # every sequence is past its end: nothing changes
                     continue
-                new = self._step(gates_x[t], state, w_hh_t, step_bias)
+                new = self._step(gates_x[t], state, w_hh, step_bias, w_hh_t)
                 if ongoing is not None and not ongoing.all():  # ended sequences keep their state
                     names = self.cell.state_names
                     new = tuple(where(ongoing, n, s).named(k) for n, s, k in zip(new, state, names))
@@ -464,8 +475,8 @@ class RNN(_Recurrent):
         )
         self.nonlinearity = nonlinearity
 
-    def _step(self, gates_x, state, w_hh_t, b_hh):
-        return RNNCell.step(gates_x, state, w_hh_t, b_hh, self.nonlinearity)
+    def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
+        return RNNCell.step(gates_x, state, w_hh, b_hh, self.nonlinearity, w_hh_t=w_hh_t)
 
     def extra_repr(self):
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}"
@@ -507,19 +518,6 @@ class GRU(_Recurrent):
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _contiguous_transpose(w):
-    """``w.T`` as a C-contiguous array, still in the graph.
-
-    OpenBLAS is measurably slower when the right operand is a transposed view (h @ W_hh.T:
-    0.021 vs 0.008 ms at B=16, H=64; 0.21 vs 0.14 ms at B=32, H=256), and the layer multiplies by
-    W_hh^T at every step. The engine has no "contiguous" primitive; flattening a transposed view
-    forces NumPy to copy it in C order, and the second reshape is a free view. Both are ordinary
-    differentiable reshapes.
-    """
-    rows, cols = w.shape
-    return w.T.reshape(rows * cols).reshape(cols, rows)
 
 
 def _uniform_maker(who, hidden_size, dtype, seed):
