@@ -12,6 +12,7 @@ broadcasting in one place (``unbroadcast``) and accumulates gradients with ``+``
 """
 
 import contextlib
+import itertools
 import os
 import traceback
 
@@ -32,6 +33,9 @@ class _State:
 STATE = _State()
 
 
+_SERIALS = itertools.count()
+
+
 class Node:
     """One recorded operation (or a leaf that receives a gradient)."""
 
@@ -47,6 +51,7 @@ class Node:
         "name",  # e.g. "forget gate", or a parameter's dotted name
         "scope",  # names of the enclosing scopes when the node was created
         "created_at",  # "file:line" of user code, recorded in anomaly mode
+        "serial",  # creation order: parents are always created before the nodes that use them
         "visit",  # position in the last backward sweep (0 = first), for teaching views
         "grad",  # gradient kept for inspection when backward was asked to keep gradients
         "_g",  # gradient being accumulated during a sweep
@@ -70,6 +75,7 @@ class Node:
         self.name = None
         self.scope = STATE.scope
         self.created_at = _user_frame() if STATE.anomaly else None
+        self.serial = next(_SERIALS)
         self.visit = None
         self.grad = None
         self._g = None
@@ -86,21 +92,23 @@ class Node:
 
 
 def toposort(root):
-    """Nodes reachable from ``root``, each after every node that consumes it (root first)."""
-    order, seen = [], {root}
-    stack = [(root, iter(root.parents))]
+    """Nodes reachable from ``root``, each after every node that consumes it (root first).
+
+    A node is always created after its inputs, so creation order is a topological order: collect
+    what is reachable with an explicit stack (no recursion: a recurrent net unrolled over 10,000
+    steps is far deeper than Python's recursion limit), then sort by creation, newest first.
+    """
+    seen, stack = {root}, [root]
     while stack:
-        node, parents = stack[-1]
-        for p in parents:
+        for p in stack.pop().parents:
             if p is not None and p not in seen:
                 seen.add(p)
-                stack.append((p, iter(p.parents)))
-                break
-        else:  # all parents done: the node comes after them in post-order
-            stack.pop()
-            order.append(node)
-    order.reverse()
-    return order
+                stack.append(p)
+    return sorted(seen, key=_by_serial, reverse=True)
+
+
+def _by_serial(node):
+    return node.serial
 
 
 def unbroadcast(g, shape):

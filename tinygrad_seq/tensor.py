@@ -540,7 +540,7 @@ def split(tensor, split_size_or_sections, axis=None, *, dim=None):
     lead = (slice(None),) * (axis % tensor.ndim)
     pieces, start = [], 0
     for size in sizes:
-        pieces.append(tensor[lead + (slice(start, start + size),)])
+        pieces.append(apply(ops.getitem, tensor, index=lead + (slice(start, start + size),)))
         start += size
     return pieces
 
