@@ -391,11 +391,11 @@ class Tensor:
     def T(self):
         return self.transpose()
 
-    def unsqueeze(self, axis):
-        return self.reshape(np.expand_dims(self._data, axis).shape)
+    def unsqueeze(self, axis=None, *, dim=None):
+        return self.reshape(np.expand_dims(self._data, _axis(axis, dim)).shape)
 
-    def squeeze(self, axis=None):
-        return self.reshape(np.squeeze(self._data, axis).shape)
+    def squeeze(self, axis=None, *, dim=None):
+        return self.reshape(np.squeeze(self._data, _axis(axis, dim)).shape)
 
     def __getitem__(self, index):
         return apply(ops.getitem, self, index=_index_of(index))
