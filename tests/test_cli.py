@@ -80,3 +80,153 @@ def test_python_dash_m_help():
     ).stdout
     for option in ("--model", "--steps", "--collapse", "--show-grad", "--format", "--output"):
         assert option in out
+
+
+# --- demo, train, sample, flow --------------------------------------------------------------------
+
+TINY = ["--chars", "20000", "--steps", "3", "--hidden", "16", "--emb", "8", "--batch", "4"]
+TINY += ["--seq-len", "8", "--eval-every", "2", "--eval-chars", "200", "--length", "20"]
+
+
+def run(argv, capsys):
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_trains_samples_and_writes_every_file(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    code, out, _ = run(["demo", *TINY, "--out", str(tmp_path)], capsys)
+    assert code == 0
+    for expected in ("sample before training", "sample after training", "bits per char"):
+        assert expected in out
+    assert "Summary" in out and "docs/autodiff.md" in out and "docs/lstm.md" in out
+    assert "examples/" in out and f"--checkpoint {tmp_path / 'charlm.npz'}" in out
+    assert (tmp_path / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
+    assert tg_load_step(tmp_path / "charlm.npz") == 3
+    if shutil.which("dot"):
+        text = "".join(ET.parse(tmp_path / "lstm_graph.svg").getroot().itertext())
+        assert "forget gate" in text and "t = 2" in text
+
+
+def tg_load_step(path):
+    from tinygrad_seq import charlm
+
+    return charlm.load_checkpoint(path).step
+
+
+def test_demo_same_seed_same_numbers(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot: faster, and the output is the same
+    outputs = []
+    for seed, folder in (("5", "a"), ("5", "b"), ("6", "c")):
+        code, out, _ = run(["demo", *TINY, "--seed", seed, "--out", str(tmp_path / folder)], capsys)
+        assert code == 0
+        out = out.replace(str(tmp_path / folder), "OUT")
+        outputs.append([line for line in out.splitlines() if not line.startswith("Summary")])
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]
+
+
+def test_demo_without_dot_saves_the_dot_text_and_says_how_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    code, out, _ = run(["demo", *TINY, "--out", str(tmp_path)], capsys)
+    assert code == 0
+    assert (tmp_path / "lstm_graph.gv").read_text(encoding="utf-8").startswith("digraph")
+    assert not (tmp_path / "lstm_graph.svg").exists()
+    hints = [line for line in out.splitlines() if "install Graphviz" in line]
+    assert len(hints) == 1
+    assert all(tool in hints[0] for tool in ("apt", "brew", "conda", "winget", "lstm_graph.gv"))
+
+
+def test_demo_without_matplotlib_and_tqdm(tmp_path, capsys, monkeypatch):
+    for name in ("matplotlib", "matplotlib.figure", "tqdm", "threadpoolctl"):
+        monkeypatch.setitem(sys.modules, name, None)  # import now raises ImportError
+    monkeypatch.setenv("PATH", str(tmp_path))
+    code, out, _ = run(["demo", *TINY, "--out", str(tmp_path)], capsys)
+    assert code == 0
+    assert 'pip install "tinygrad_seq[demo]"' in out and "step 3/3" in out
+    assert not (tmp_path / "gradient_flow.png").exists() and (tmp_path / "charlm.npz").exists()
+
+
+def test_ctrl_c_while_training_saves_a_checkpoint(tmp_path, capsys, monkeypatch):
+    from tinygrad_seq import charlm
+
+    real_step, calls = charlm.train_step, []
+
+    def interrupted_on_the_second_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(charlm, "train_step", interrupted_on_the_second_step)
+    code, _, err = run(["demo", *TINY, "--out", str(tmp_path)], capsys)
+    path = tmp_path / "charlm.npz"
+    assert code == 130 and f"interrupted at step 1: saved the model to {path}" in err
+    assert tg_load_step(path) == 1
+
+
+def test_train_then_sample(tmp_path, capsys):
+    text = tmp_path / "hello.txt"
+    text.write_text("hello world\n" * 200, encoding="utf-8")
+    ckpt = tmp_path / "hello.npz"
+    argv = ["train", "--text", str(text), "--steps", "40", "--hidden", "16", "--emb", "8"]
+    argv += ["--batch", "4", "--seq-len", "8", "--lr", "0.05", "--out", str(ckpt)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0 and f"saved {ckpt}" in out and "9 distinct" in out
+    argv = ["sample", "--checkpoint", str(ckpt), "--prompt", "hello", "--length", "19"]
+    code, out, _ = run([*argv, "--temperature", "0"], capsys)
+    assert code == 0 and out == "hello world\n" * 2 + "\n"
+    code, out, _ = run(argv, capsys)  # the default seed: the same text every time
+    assert code == 0 and run(argv, capsys)[1] == out
+
+
+def test_input_errors_are_one_line(tmp_path, capsys):
+    code, _, err = run(["sample", "--checkpoint", str(tmp_path / "missing.npz")], capsys)
+    assert code == 1 and err.startswith("error:") and "missing.npz" in err
+    text = tmp_path / "short.txt"
+    text.write_text("abc" * 10, encoding="utf-8")
+    code, _, err = run(["train", "--text", str(text), "--out", str(tmp_path / "x.npz")], capsys)
+    assert code == 1 and "too few for one batch" in err and "--batch 32" in err
+    code, _, err = run(["demo", *TINY, "--prompt", "\u00e9", "--out", str(tmp_path)], capsys)
+    assert code == 1 and "--prompt" in err and "not in the vocabulary" in err
+
+
+def test_flow_writes_the_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "flow.png"
+    code, out, _ = run(["flow", "--steps", "20", "-o", str(path)], capsys)
+    assert code == 0 and "tanh RNN" in out and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_flow_without_matplotlib(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    code, out, _ = run(["flow", "--steps", "5", "-o", str(tmp_path / "f.png")], capsys)
+    assert code == 1 and 'pip install "tinygrad_seq[demo]"' in out
+
+
+@pytest.mark.parametrize(
+    "command, options",
+    [
+        ("demo", ["--out", "--text", "--steps", "--seed", "--hidden", "--temperature"]),
+        ("train", ["--text", "--model", "--layers", "--hidden", "--emb", "--seq-len", "--batch"]),
+        ("train", ["--steps", "--lr", "--clip", "--seed", "--out"]),
+        ("sample", ["--checkpoint", "--prompt", "--length", "--temperature", "--seed"]),
+        ("graph", ["--model", "--steps", "--collapse"]),
+        ("flow", ["--steps", "--forget-biases", "--output"]),
+    ],
+)
+def test_every_command_has_help(command, options, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0 and all(option in out for option in options)
+
+
+def test_the_console_script():
+    script = shutil.which("tinygrad-seq")
+    if script is None:
+        pytest.skip("the package is not pip-installed (pip install -e .)")
+    out = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
+    assert all(command in out for command in ("demo", "train", "sample", "graph", "flow"))

@@ -9,7 +9,7 @@
 
 import numpy as np
 
-from . import nn, ops, optim, viz  # viz loads graphviz and matplotlib only when drawing
+from . import charlm, nn, ops, optim, viz  # viz loads graphviz and matplotlib only when drawing
 from .engine import detect_anomaly, enable_grad, keep_values, no_grad, scope
 from .serialization import load, save
 from .tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
@@ -23,6 +23,7 @@ __all__ = [
     "Tensor",
     "apply",
     "cat",
+    "charlm",
     "chunk",
     "concat",
     "detect_anomaly",

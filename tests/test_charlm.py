@@ -1,0 +1,268 @@
+"""The character-level language model: shapes, learning, truncated BPTT, sampling, checkpoints."""
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as tg
+from tinygrad_seq import charlm, data
+
+TEXT = "hello world\n" * 40  # tiny and repetitive: learnable in a few dozen steps
+
+
+@pytest.fixture
+def corpus():
+    return charlm.prepare(TEXT, val_fraction=0.1)
+
+
+def tiny_model(vocab_size, kind="lstm", layers=1, dropout=0.0, seed=0):
+    return charlm.CharLM(vocab_size, 8, 16, layers, kind, dropout, seed=seed)
+
+
+def tiny_config(**changes):
+    options = dict(steps=40, batch_size=4, seq_len=8, lr=0.05, eval_every=20)
+    return charlm.TrainConfig(**{**options, **changes})
+
+
+def trained(corpus, steps=40):
+    vocab, train_ids, val_ids = corpus
+    model = tiny_model(len(vocab))
+    result = charlm.train(model, train_ids, val_ids, tiny_config(steps=steps))
+    return model, vocab, result
+
+
+# --- the model ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(charlm.KINDS))
+@pytest.mark.parametrize("layers", [1, 2])
+def test_shapes(kind, layers):
+    model = tiny_model(11, kind, layers)
+    logits, state = model(np.zeros((3, 5), dtype=np.int64))
+    assert logits.shape == (3, 5, 11) and logits.dtype == np.float32
+    states = state if kind == "lstm" else (state,)
+    assert [s.shape for s in states] == [(layers, 3, 16)] * len(states)
+    logits, _ = model(np.ones((3, 1), dtype=np.int64), state)  # the state goes back in
+    assert logits.shape == (3, 1, 11)
+
+
+def test_config_rebuilds_the_model():
+    model = tiny_model(7, "gru", layers=2, dropout=0.25)
+    again = charlm.CharLM(**model.config)
+    assert [n for n, _ in again.named_parameters()] == [n for n, _ in model.named_parameters()]
+    assert again.config == model.config
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        charlm.CharLM(5, kind="transformer")
+    with pytest.raises(ValueError, match=r"\(batch, seq\)"):
+        tiny_model(5)(np.zeros(4, dtype=np.int64))
+    with pytest.raises(ValueError, match="optimizer"):
+        charlm.TrainConfig(optimizer="adagrad")
+    with pytest.raises(ValueError, match="seq_len"):
+        charlm.TrainConfig(seq_len=0)
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+def test_training_reduces_the_loss(corpus):
+    vocab, _, val_ids = corpus
+    model = tiny_model(len(vocab))
+    before = charlm.evaluate(model, val_ids)
+    assert before["bpc"] == pytest.approx(math.log2(len(vocab)), abs=0.5)  # knows nothing yet
+    model, vocab, result = trained(corpus)
+    assert result.step == 40 and len(result.losses) == 40 and not result.interrupted
+    assert [e["step"] for e in result.evals] == [20, 40]
+    assert result.losses[-1] < result.losses[0] / 4
+    assert result.evals[-1]["bpc"] < 0.5 < before["bpc"]
+
+
+@pytest.mark.parametrize("optimizer", charlm.OPTIMIZERS)
+def test_every_optimizer_and_kind_learns(corpus, optimizer):
+    vocab, train_ids, _ = corpus
+    for kind in charlm.KINDS:
+        model = tiny_model(len(vocab), kind)
+        lr = 0.5 if optimizer == "sgd" else 0.05
+        result = charlm.train(model, train_ids, None, tiny_config(optimizer=optimizer, lr=lr))
+        assert np.mean(result.losses[-5:]) < 0.6 * np.mean(result.losses[:5]), kind
+
+
+def test_evaluate_records_no_graph_and_keeps_the_mode(corpus):
+    vocab, _, val_ids = corpus
+    model = tiny_model(len(vocab), layers=2, dropout=0.5)
+    first = charlm.evaluate(model, val_ids, batch_size=2, seq_len=4)
+    assert model.training  # put back as it was
+    assert charlm.evaluate(model, val_ids, batch_size=2, seq_len=4) == first  # dropout is off
+    assert first["bpc"] == pytest.approx(first["loss"] / math.log(2))
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_ctrl_c_stops_training_cleanly(corpus, monkeypatch):
+    vocab, train_ids, val_ids = corpus
+    calls, real_step = [], charlm.train_step
+
+    def interrupted_on_the_third_call(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(charlm, "train_step", interrupted_on_the_third_call)
+    result = charlm.train(tiny_model(len(vocab)), train_ids, val_ids, tiny_config())
+    assert result.interrupted and result.step == 2 and len(result.losses) == 2
+
+
+def test_resuming_continues_the_step_count(corpus):
+    vocab, train_ids, _ = corpus
+    seen = []
+    result = charlm.train(
+        tiny_model(len(vocab)),
+        train_ids,
+        config=tiny_config(steps=8),
+        start_step=5,
+        callback=lambda step, loss, evaluation: seen.append(step),
+    )
+    assert seen == [6, 7, 8] and result.step == 8
+
+
+# --- truncated backpropagation through time -------------------------------------------------------
+
+
+def test_train_step_returns_a_detached_state(corpus):
+    vocab, train_ids, _ = corpus
+    model = tiny_model(len(vocab))
+    x, y = next(data.contiguous_batches(train_ids, 4, 8))
+    opt = charlm.make_optimizer(model, tiny_config())
+    _, (h, c) = charlm.train_step(model, opt, x, y, clip=1.0)
+    assert not h.requires_grad and h.node is None and not c.requires_grad and c.node is None
+    x2, y2 = x[:, ::-1].copy(), y[:, ::-1].copy()
+    charlm.train_step(model, opt, x2, y2, (h, c))  # the next window runs on from the state
+
+
+def test_without_the_cut_the_second_backward_fails(corpus):
+    """What detaching prevents: backward of window 2 reaching into window 1's freed graph."""
+    vocab, train_ids, _ = corpus
+    model = tiny_model(len(vocab))
+    windows = data.contiguous_batches(train_ids, 4, 8)
+    (x1, y1), (x2, y2) = next(windows), next(windows)
+    logits, state = model(x1)
+    tg.nn.functional.cross_entropy(logits.reshape(-1, len(vocab)), y1.reshape(-1)).backward()
+    logits, _ = model(x2, state)  # not detached
+    loss = tg.nn.functional.cross_entropy(logits.reshape(-1, len(vocab)), y2.reshape(-1))
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()
+    loss, _ = charlm.window_loss(model, x2, y2, state)  # window_loss detaches first
+    loss.backward()
+
+
+class StateSpy(charlm.CharLM):
+    """A CharLM that records the state handed to each forward call."""
+
+    def forward(self, ids, state=None):
+        self.received.append(state)
+        return super().forward(ids, state)
+
+
+def test_bptt_cuts_the_gradient_but_not_the_values(corpus):
+    vocab, train_ids, _ = corpus
+    model = StateSpy(len(vocab), 8, 16, seed=0)
+    x, y = next(data.contiguous_batches(train_ids, 4, 8))
+    grads = {}
+    for bptt in (None, 8, 3):
+        model.received = []
+        model.zero_grad()
+        loss, _ = charlm.window_loss(model, x, y, bptt=bptt)
+        loss.backward()
+        grads[bptt] = (loss.item(), model.rnn.weight_hh_l0.grad.copy(), model.received)
+    assert len(grads[3][2]) == 3  # chunks of 3, 3 and 2 characters
+    assert all(s is None or not s[0].requires_grad for s in grads[3][2])
+    assert grads[None][0] == grads[8][0] == pytest.approx(grads[3][0], rel=1e-6)  # same values
+    np.testing.assert_array_equal(grads[None][1], grads[8][1])
+    assert not np.allclose(grads[None][1], grads[3][1])  # shorter horizon, different gradient
+
+
+# --- sampling -------------------------------------------------------------------------------------
+
+
+def test_sampling_is_deterministic_under_a_seed(corpus):
+    vocab = corpus[0]
+    model = tiny_model(len(vocab))
+    first = charlm.sample(model, vocab, "he", length=60, rng=0)
+    assert first.startswith("he") and len(first) == 62
+    assert charlm.sample(model, vocab, "he", length=60, rng=np.random.default_rng(0)) == first
+    assert charlm.sample(model, vocab, "he", length=60, rng=1) != first
+    assert charlm.sample(model, vocab, "he", length=0) == "he"
+
+
+def test_low_temperature_is_greedy_and_greedy_matches_the_full_forward(corpus):
+    vocab = corpus[0]
+    model = tiny_model(len(vocab), seed=3)
+    greedy = charlm.sample(model, vocab, "wor", length=30, temperature=0)
+    for seed in range(3):
+        assert charlm.sample(model, vocab, "wor", 30, temperature=1e-4, rng=seed) == greedy
+    # step by step with the carried state == the argmax of one forward over the whole text
+    ids = vocab.encode(greedy)
+    with tg.no_grad():
+        logits, _ = model(ids[None, :-1])
+    np.testing.assert_array_equal(logits.data[0, 2:].argmax(-1), ids[3:])
+
+
+def test_temperature_sharpens_and_flattens_the_distribution():
+    rng = np.random.default_rng(0)
+    logits = np.array([0.0, 1.0], dtype=np.float32)
+    for temperature in (0.5, 1.0, 4.0):
+        picks = [charlm._pick(logits, temperature, rng) for _ in range(4000)]
+        expected = 1 / (1 + math.exp(-1 / temperature))  # softmax(logits / T)[1]
+        assert np.mean(picks) == pytest.approx(expected, abs=0.03)
+
+
+def test_a_trained_model_writes_what_it_read(corpus):
+    model, vocab, _ = trained(corpus)
+    assert charlm.sample(model, vocab, "hello", length=19, temperature=0) == "hello world\n" * 2
+
+
+def test_sampling_errors_are_clear(corpus):
+    vocab = corpus[0]
+    model = tiny_model(len(vocab))
+    with pytest.raises(ValueError, match="prompt"):
+        charlm.sample(model, vocab, "")
+    with pytest.raises(data.UnknownCharError, match="'z'"):
+        charlm.sample(model, vocab, "hez")
+    with pytest.raises(ValueError, match="temperature"):
+        charlm.sample(model, vocab, "h", temperature=-1.0)
+
+
+# --- checkpoints ----------------------------------------------------------------------------------
+
+
+def test_checkpoint_round_trip(corpus, tmp_path):
+    model, vocab, result = trained(corpus, steps=10)
+    config = tiny_config(steps=10)
+    path = tmp_path / "lm.npz"
+    charlm.save_checkpoint(path, model, vocab, result.optimizer, step=result.step, config=config)
+    ckpt = charlm.load_checkpoint(path)
+    assert ckpt.step == 10 and ckpt.config == config and ckpt.vocab == vocab
+    assert ckpt.model.config == model.config
+    for seed in range(3):
+        expected = charlm.sample(model, vocab, "hel", length=40, rng=seed)
+        assert charlm.sample(ckpt.model, ckpt.vocab, "hel", length=40, rng=seed) == expected
+    # the optimizer's moments came back too: one more identical step on both
+    x, y = next(data.contiguous_batches(corpus[1], 4, 8))
+    loss_a, _ = charlm.train_step(model, result.optimizer, x, y, clip=1.0)
+    loss_b, _ = charlm.train_step(ckpt.model, ckpt.optimizer, x, y, clip=1.0)
+    assert loss_a == loss_b
+    for (name, a), b in zip(model.named_parameters(), ckpt.model.parameters()):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+
+
+def test_checkpoint_without_optimizer_and_foreign_files(tmp_path):
+    vocab = data.CharVocab("ab")
+    path = charlm.save_checkpoint(tmp_path / "w.npz", tiny_model(2, "rnn"), vocab)
+    ckpt = charlm.load_checkpoint(path)
+    assert ckpt.optimizer is None and ckpt.config is None and ckpt.model.kind == "rnn"
+    tg.save({"weight": np.ones(2)}, tmp_path / "other.npz")
+    with pytest.raises(ValueError, match="not a CharLM checkpoint"):
+        charlm.load_checkpoint(tmp_path / "other.npz")
