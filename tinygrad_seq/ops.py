@@ -351,7 +351,8 @@ concat = primitive(
 stack = primitive(
     "stack",
     lambda *xs, axis=0: np.stack(xs, axis=axis),
-    vjp_argnum=lambda argnum, g, out, *xs, axis=0: np.take(g, argnum, axis=axis),
+    # a view of g, not np.take: take copies the whole of a non-contiguous g on every call
+    vjp_argnum=lambda argnum, g, out, *xs, axis=0: g[(slice(None),) * (axis % g.ndim) + (argnum,)],
     saves=(),
 )
 

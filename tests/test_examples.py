@@ -1,0 +1,173 @@
+"""The examples run: each one in a tiny configuration (seconds), its printed output checked.
+
+Every example in ``examples/`` has a ``main(argv=None)``; ``load_example(name)`` imports the file
+as a module so a test can call it with a short argument list.
+"""
+
+import doctest
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load_example(name):
+    """The module ``examples/<name>.py`` (imported once, then reused)."""
+    key = f"example_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, EXAMPLES / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+def run_example(name, argv, capsys):
+    """Run ``main(argv)`` of an example; returns (exit code, stdout)."""
+    code = load_example(name).main(argv)
+    return code, capsys.readouterr().out
+
+
+# --- char_lm.py -----------------------------------------------------------------------------------
+
+CHAR_LM_TINY = ["--chars", "5000", "--hidden", "16", "--emb", "8", "--batch", "4"]
+CHAR_LM_TINY += ["--seq-len", "8", "--eval-every", "2", "--length", "12"]
+
+
+def test_char_lm_trains_resumes_and_samples(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, out = run_example("char_lm", [*CHAR_LM_TINY, "--steps", "4", "--bptt", "3"], capsys)
+    assert code == 0 and "step     4" in out and "saved step 4 to char_lm.npz" in out
+    assert "--- sample" in out and (tmp_path / "char_lm.npz").exists()
+    argv = [*CHAR_LM_TINY, "--resume", "char_lm.npz", "--steps", "6", "--prompt", "import "]
+    code, out = run_example("char_lm", argv, capsys)
+    assert code == 0 and "resuming char_lm.npz at step 4" in out and "saved step 6" in out
+    assert "\nimport " in out
+
+
+def test_char_lm_other_models_and_optimizers(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = [*CHAR_LM_TINY, "--steps", "2", "--model", "gru", "--layers", "2", "--dropout", "0.1"]
+    argv += ["--optimizer", "sgd", "--lr", "0.1", "--clip", "0", "--checkpoint", "gru.npz"]
+    code, out = run_example("char_lm", argv, capsys)
+    assert code == 0 and "GRU(8, 16, num_layers=2" in out and (tmp_path / "gru.npz").exists()
+
+
+def test_char_lm_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        load_example("char_lm").main(["--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0
+    for option in ("--model", "--bptt", "--optimizer", "--dropout", "--resume", "--temperature"):
+        assert option in out
+
+
+# --- adding_problem.py, sequence_classification.py, gradient_flow.py ------------------------------
+
+
+def _table_rows(out):
+    """{first cell: [other cells]} of the Markdown table rows in ``out`` (header included; the
+    rule below the header starts with "|:" or "|-", not "| ")."""
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("| ") and line.endswith(" |"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+@pytest.mark.parametrize("name", ["adding_problem", "sequence_classification", "gradient_flow"])
+def test_example_help(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_example(name).main(["--help"])
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_adding_problem_prints_a_row_per_length_and_a_column_per_model(capsys):
+    argv = ["--lengths", "4", "6", "--steps", "2", "--batch-size", "4", "--hidden-size", "3"]
+    code, out = run_example("adding_problem", argv + ["--test-size", "16"], capsys)
+    assert code == 0
+    rows = _table_rows(out)
+    assert rows["T"] == ["predict 1", "tanh RNN", "LSTM", "GRU"]
+    for T in ("4", "6"):
+        baseline, *mses = (float(cell) for cell in rows[T])
+        assert 0 < baseline < 1 and len(mses) == 3 and all(m >= 0 for m in mses)
+    assert "total time" in out
+
+
+def test_adding_problem_gru_learns_short_sequences():
+    ap = load_example("adding_problem")
+    options = dict(hidden_size=16, steps=300, batch_size=32, lr=1e-2, clip=1.0, test_size=200)
+    mse, _ = ap.train("gru", 10, seed=0, **options)
+    assert mse < 0.02  # the baseline of predicting 1 is 0.167
+
+
+def test_adding_problem_sets_the_lstm_forget_bias():
+    ap = load_example("adding_problem")
+    model = ap.Regressor("lstm", hidden_size=5, seed=0, forget_bias=2.0)
+    total = model.rnn.bias_ih_l0.data + model.rnn.bias_hh_l0.data  # gates stacked i, f, g, o
+    assert (total[5:10] == 2.0).all() and not (total[:5] == 2.0).any()
+
+
+def test_adding_problem_rejects_too_short_sequences():
+    with pytest.raises(SystemExit, match="at least 2"):
+        load_example("adding_problem").main(["--lengths", "1"])
+
+
+def test_sequence_classification_prints_test_accuracy(capsys):
+    pytest.importorskip("sklearn")
+    argv = ["--limit", "600", "--epochs", "4", "--hidden-size", "32", "--model", "gru"]
+    code, out = run_example("sequence_classification", argv, capsys)
+    assert code == 0
+    final = [line for line in out.splitlines() if line.startswith("test accuracy:")]
+    accuracy = float(final[0].split()[2].rstrip("%"))
+    assert accuracy > 50  # chance is 10%; the full default run reaches about 97%
+
+
+def test_sequence_classification_without_sklearn_says_how_to_install(capsys, monkeypatch):
+    sc = load_example("sequence_classification")
+
+    def missing():
+        raise ImportError("digits_sequences() needs scikit-learn: pip install scikit-learn")
+
+    monkeypatch.setattr(sc.data, "digits_sequences", missing)
+    assert sc.main([]) == 1
+    assert "pip install scikit-learn" in capsys.readouterr().err
+
+
+def test_gradient_flow_prints_every_model_and_writes_the_png(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "flow.png"
+    code, out = run_example("gradient_flow", ["--steps", "12", "-o", str(path)], capsys)
+    assert code == 0
+    rows = _table_rows(out)
+    expected = ["tanh RNN", "GRU (default init)", "LSTM, forget bias 1", "GRU, update bias 1"]
+    expected += ["LSTM, forget bias 3", "GRU, update bias 3"]
+    assert [r for r in rows if r != "model"] == expected
+    assert rows["model"][:2] == ["t=0", "t=2"] and rows["model"][-1] == "per step"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_gradient_flow_gates_keep_more_gradient_than_the_tanh_rnn():
+    gf = load_example("gradient_flow")
+    flows = gf.all_flows(steps=40, gate_biases=[3.0], input_size=4, hidden_size=16, seed=0)
+    first = {label: norms[0] for label, norms in flows.items()}  # ||dL/dh_0||
+    assert first["tanh RNN"] < 1e-3 * first["LSTM, forget bias 3"]
+    assert first["tanh RNN"] < 1e-3 * first["GRU, update bias 3"]
+    assert gf.per_step_factor(flows["tanh RNN"]) < 0.9
+
+
+def test_gradient_flow_no_plot_writes_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out = run_example("gradient_flow", ["--steps", "5", "--no-plot"], capsys)
+    assert code == 0 and "tanh RNN" in out and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["adding_problem", "sequence_classification", "gradient_flow"])
+def test_example_docstrings_run(name):
+    result = doctest.testmod(load_example(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
