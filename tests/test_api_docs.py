@@ -96,3 +96,15 @@ def test_every_cli_command_is_documented(api_text):
 def test_the_check_finds_a_missing_name():
     assert mentioned("no_grad", "use `no_grad` here") and mentioned("f", "call `f(x)`")
     assert not mentioned("grad", "use `no_grad` here")
+
+
+def test_api_reference_is_current():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "gen_api.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"{HINT}\n{result.stdout}{result.stderr}"
