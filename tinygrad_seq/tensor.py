@@ -120,6 +120,7 @@ class Tensor:
         self._rg = bool(value)
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return self, as in PyTorch."""
         self.requires_grad = requires_grad
         return self
 
@@ -133,6 +134,7 @@ class Tensor:
 
     @property
     def is_leaf(self):
+        """True for tensors not produced by a recorded op (their ``.grad`` is kept)."""
         return self._node is None or self._node.prim is None
 
     @property
@@ -169,11 +171,13 @@ class Tensor:
         return self._data if dtype is None else self._data.astype(dtype)
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise ValueError(f"item(): needs a tensor of one element, got shape {self.shape}")
         return self._data.item()
 
     def tolist(self):
+        """The data as nested Python lists."""
         return self._data.tolist()
 
     def detach(self):
@@ -292,24 +296,31 @@ class Tensor:
     # --- elementwise ------------------------------------------------------------------------------
 
     def exp(self):
+        """e ** x, elementwise."""
         return apply(ops.exp, self)
 
     def log(self):
+        """Natural logarithm, elementwise."""
         return apply(ops.log, self)
 
     def sqrt(self):
+        """Square root, elementwise."""
         return apply(ops.sqrt, self)
 
     def abs(self):
+        """Absolute value, elementwise (gradient 0 at 0, as PyTorch)."""
         return apply(ops.absolute, self)
 
     def tanh(self):
+        """Hyperbolic tangent, elementwise."""
         return apply(ops.tanh, self)
 
     def sigmoid(self):
+        """1 / (1 + exp(-x)), elementwise and stable for any x."""
         return apply(ops.sigmoid, self)
 
     def relu(self):
+        """max(x, 0), elementwise."""
         return apply(ops.relu, self)
 
     def clip(self, min=None, max=None):
@@ -327,27 +338,39 @@ class Tensor:
         return apply(ops.astype, self, dtype=np.dtype(dtype))
 
     def float(self):
+        """As float32, in the graph (no copy if already float32)."""
         return self.astype(np.float32)
 
     def double(self):
+        """As float64, in the graph (no copy if already float64)."""
         return self.astype(np.float64)
 
     # --- reductions (NumPy's axis/keepdims; PyTorch's dim/keepdim accepted) -----------------------
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Sum over ``axis`` (None: all; an int or a tuple), as ``np.sum``; ``dim``/``keepdim``
+        are PyTorch's spellings.
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> tg.Tensor(np.ones((2, 3))).sum(axis=1).tolist()
+        [3.0, 3.0]
+        """
         keep = keepdims if keepdim is None else keepdim
         return apply(ops.sum_, self, axis=_axis(axis, dim), keepdims=keep)
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Mean over ``axis`` (see ``sum``)."""
         axis = _axis(axis, dim)
         total = self.sum(axis, keepdims if keepdim is None else keepdim)
         return total * (total.size / max(self.size, 1) if self.size else np.nan)
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Maximum over ``axis`` (see ``sum``); ties share the gradient equally."""
         keep = keepdims if keepdim is None else keepdim
         return apply(ops.max_, self, axis=_axis(axis, dim), keepdims=keep)
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Minimum over ``axis`` (see ``sum``)."""
         return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
 
     def argmax(self, axis=None, *, dim=None):
@@ -355,24 +378,34 @@ class Tensor:
         return Tensor(np.argmax(self._data, axis=_axis(axis, dim)))
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """log(sum(exp(x))) over ``axis``, computed stably (see ``sum``)."""
         keep = keepdims if keepdim is None else keepdim
         return apply(ops.logsumexp, self, axis=_axis(axis, dim), keepdims=keep)
 
     def log_softmax(self, axis=None, *, dim=None):
+        """x - logsumexp(x) over ``axis`` (default: the last)."""
         axis = _axis(axis, dim, default=-1)
         return self - self.logsumexp(axis, keepdims=True)
 
     def softmax(self, axis=None, *, dim=None):
+        """exp(log_softmax(x)) over ``axis`` (default: the last)."""
         return self.log_softmax(axis, dim=dim).exp()
 
     # --- movement ---------------------------------------------------------------------------------
 
     def reshape(self, *shape):
+        """The same data in another shape: ``reshape(2, 3)`` or ``reshape((2, 3))``.
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> tg.Tensor(np.arange(6.0)).reshape(2, -1).shape
+        (2, 3)
+        """
         return apply(ops.reshape, self, shape=_shape_args(shape))
 
     view = reshape
 
     def flatten(self):
+        """The data as one axis."""
         return self.reshape(-1)
 
     def transpose(self, *axes):
@@ -383,27 +416,33 @@ class Tensor:
     permute = transpose
 
     def swapaxes(self, axis1, axis2):
+        """Exchange two axes (``np.swapaxes``; ``torch.transpose(dim0, dim1)``)."""
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(*axes)
 
     @property
     def T(self):
+        """All axes reversed (the transpose of a matrix)."""
         return self.transpose()
 
     def unsqueeze(self, axis=None, *, dim=None):
+        """Insert an axis of size 1 at ``axis``."""
         return self.reshape(np.expand_dims(self._data, _axis(axis, dim)).shape)
 
     def squeeze(self, axis=None, *, dim=None):
+        """Remove axes of size 1 (all, or the given ``axis``)."""
         return self.reshape(np.squeeze(self._data, _axis(axis, dim)).shape)
 
     def __getitem__(self, index):
         return apply(ops.getitem, self, index=_index_of(index))
 
     def split(self, split_size_or_sections, axis=None, *, dim=None):
+        """Pieces of ``split_size_or_sections`` along ``axis``: see ``tg.split``."""
         return split(self, split_size_or_sections, axis, dim=dim)
 
     def chunk(self, chunks, axis=None, *, dim=None):
+        """``chunks`` pieces along ``axis``: see ``tg.chunk``."""
         return chunk(self, chunks, axis, dim=dim)
 
 
@@ -581,8 +620,10 @@ def where(condition, x, y):
 
 
 def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
+    """A tensor of zeros (float32 unless ``dtype`` says otherwise): ``tg.zeros(2, 3)``."""
     return Tensor(np.zeros(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
+    """A tensor of ones (float32 unless ``dtype`` says otherwise): ``tg.ones(2, 3)``."""
     return Tensor(np.ones(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
