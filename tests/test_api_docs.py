@@ -6,6 +6,7 @@ names do not start with "_". Each must appear in api.md in backticks: `name` or 
 
 import argparse
 import importlib
+import importlib.util
 import inspect
 import pathlib
 import re
@@ -43,16 +44,14 @@ MODULES += [
 ]
 
 
-def public_names(module):
-    if hasattr(module, "__all__"):
-        return list(module.__all__)
-    return [
-        name
-        for name, value in vars(module).items()
-        if not name.startswith("_")
-        and (inspect.isfunction(value) or inspect.isclass(value))
-        and getattr(value, "__module__", None) == module.__name__
-    ]
+def _load_generator():
+    spec = importlib.util.spec_from_file_location("gen_api", ROOT / "docs" / "gen_api.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+public_names = _load_generator().public_names  # one definition of "public", shared with the docs
 
 
 @pytest.fixture(scope="module")
