@@ -219,7 +219,7 @@ def _notes(picture, show_data, show_grad, swept):
         shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
         notes.append(f"weights shared by every step, not drawn: {shown}")
     ops = [n for n in picture.nodes if n.prim is not None]
-    if (show_data or show_grad) and any(style.value_of(n) is None for n in ops):
+    if show_data and any(style.value_of(n) is None for n in ops):
         notes.append(
             "some values are not kept by the graph: run the forward inside "
             "`with tg.keep_values():` and draw before backward to see them all"
