@@ -101,7 +101,19 @@ class _Cell(Module):
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
 
-class RNNCell(_Cell):
+class _Elman:
+    """What RNNCell and RNN share: the step is ``RNNCell.step`` with the module's nonlinearity,
+    and the repr names the nonlinearity when it is not tanh."""
+
+    def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
+        return RNNCell.step(gates_x, state, w_hh, b_hh, self.nonlinearity, w_hh_t=w_hh_t)
+
+    def extra_repr(self):
+        extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}"
+        return super().extra_repr() + extra
+
+
+class RNNCell(_Elman, _Cell):
     """An Elman RNN step, as ``torch.nn.RNNCell``: ``h = cell(x, h=None)``.
 
         h' = tanh(W_ih x + b_ih + W_hh h + b_hh)        (relu instead of tanh if asked)
@@ -144,13 +156,6 @@ class RNNCell(_Cell):
             pre = pre + b_hh
         h = pre.tanh() if nonlinearity == "tanh" else pre.relu()
         return (h.named("hidden state"),)
-
-    def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
-        return self.step(gates_x, state, w_hh, b_hh, self.nonlinearity, w_hh_t=w_hh_t)
-
-    def extra_repr(self):
-        extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}"
-        return super().extra_repr() + extra
 
 
 class LSTMCell(_Cell):
@@ -430,7 +435,7 @@ class _Recurrent(Module):
         return text
 
 
-class RNN(_Recurrent):
+class RNN(_Elman, _Recurrent):
     """A multi-layer Elman RNN over a sequence, as ``torch.nn.RNN`` (steps: ``RNNCell``).
 
     ``RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
@@ -474,13 +479,6 @@ class RNN(_Recurrent):
             seed=seed,
         )
         self.nonlinearity = nonlinearity
-
-    def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
-        return RNNCell.step(gates_x, state, w_hh, b_hh, self.nonlinearity, w_hh_t=w_hh_t)
-
-    def extra_repr(self):
-        extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}"
-        return super().extra_repr() + extra
 
 
 class LSTM(_Recurrent):
