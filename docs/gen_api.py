@@ -22,6 +22,7 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "api.md"
+sys.path.insert(0, str(ROOT))  # document this checkout's package, whatever else is installed
 
 # (module, what to say before its entries); in reading order
 SECTIONS = [
