@@ -362,7 +362,7 @@ class Tensor:
         """Mean over ``axis`` (see ``sum``)."""
         axis = _axis(axis, dim)
         total = self.sum(axis, keepdims if keepdim is None else keepdim)
-        return total * (total.size / max(self.size, 1) if self.size else np.nan)
+        return total * (total.size / self.size if self.size else np.nan)
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Maximum over ``axis`` (see ``sum``); ties share the gradient equally."""
