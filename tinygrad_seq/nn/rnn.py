@@ -55,7 +55,7 @@ class _Cell(Module):
     state_names = ("hidden state",)
     bias_hh_in_step = False  # True: b_hh cannot be folded into the input projection (GRU)
 
-    def __init__(self, input_size, hidden_size, bias, dtype, seed):
+    def __init__(self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None):
         super().__init__()
         who = type(self).__name__
         _check_size(who, "input_size", input_size)
@@ -141,7 +141,7 @@ class RNNCell(_Elman, _Cell):
         seed=None,
     ):
         nonlinearity = _check_nonlinearity(type(self).__name__, nonlinearity)
-        super().__init__(input_size, hidden_size, bias, dtype, seed)
+        super().__init__(input_size, hidden_size, bias, dtype=dtype, seed=seed)
         self.nonlinearity = nonlinearity
 
     @staticmethod
@@ -182,9 +182,6 @@ class LSTMCell(_Cell):
 
     num_gates = 4
     state_names = ("hidden state", "cell state")
-
-    def __init__(self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None):
-        super().__init__(input_size, hidden_size, bias, dtype, seed)
 
     @staticmethod
     def step(gates_x, state, w_hh, b_hh=None, *, w_hh_t=None):
@@ -229,9 +226,6 @@ class GRUCell(_Cell):
 
     num_gates = 3
     bias_hh_in_step = True  # b_hn is scaled by r, so b_hh joins h @ W_hh^T at every step
-
-    def __init__(self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None):
-        super().__init__(input_size, hidden_size, bias, dtype, seed)
 
     @staticmethod
     def step(gates_x, state, w_hh, b_hh=None, *, w_hh_t=None):
