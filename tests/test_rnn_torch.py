@@ -79,12 +79,19 @@ def test_cell_matches_torch(kind, batched, with_state, extra):
     for o, t in zip(out_ours, out_theirs):
         _assert_close(o, t, f"{kind}Cell output")
     loss_ours, loss_theirs = _both_losses(out_ours, out_theirs, _loss_weights(rng, out_theirs))
+    states = zip(s_ours, s_theirs) if with_state else ()
+    _backward_and_compare(loss_ours, loss_theirs, (x_ours, x_theirs), states, ours, theirs)
+
+
+def _backward_and_compare(loss_ours, loss_theirs, inputs, states, ours, theirs):
+    """Backward in both frameworks, then the gradients of the input, of each (ours, theirs)
+    initial-state pair in ``states`` and of every parameter must agree."""
     loss_ours.backward()
     loss_theirs.backward()
+    x_ours, x_theirs = inputs
     _assert_close(x_ours.grad, x_theirs.grad, "grad of the input")
-    if with_state:
-        for so, st in zip(s_ours, s_theirs):
-            _assert_close(so.grad, st.grad, "grad of the initial state")
+    for so, st in states:
+        _assert_close(so.grad, st.grad, "grad of the initial state")
     ours_params = dict(ours.named_parameters())
     for name, p in theirs.named_parameters():
         _assert_close(ours_params[name].grad, p.grad, f"grad of {name}")
@@ -150,15 +157,8 @@ def test_layer_matches_torch(kind, num_layers, bidirectional, batch_first, with_
         assert o.shape == tuple(t.shape), name
         _assert_close(o, t, f"{kind} {name}")
     loss_ours, loss_theirs = _both_losses(out_ours, out_theirs, _loss_weights(rng, out_theirs))
-    loss_ours.backward()
-    loss_theirs.backward()
-    _assert_close(x_ours.grad, x_theirs.grad, "grad of the input")
-    if with_state:
-        for so, st in zip(s_ours, s_theirs):
-            _assert_close(so.grad, st.grad, "grad of the initial state")
-    ours_params = dict(ours.named_parameters())
-    for name, p in theirs.named_parameters():
-        _assert_close(ours_params[name].grad, p.grad, f"grad of {name}")
+    states = zip(s_ours, s_theirs) if with_state else ()
+    _backward_and_compare(loss_ours, loss_theirs, (x_ours, x_theirs), states, ours, theirs)
 
 
 @pytest.mark.parametrize("kind", KINDS)
