@@ -33,6 +33,7 @@ SECTIONS = [
     ("tinygrad_seq.tensor", "The Tensor and the functions over several tensors."),
     ("tinygrad_seq.engine", "The graph and the reverse sweep; the switches of the top level."),
     ("tinygrad_seq.ops", "The derivative table: every primitive's forward and VJPs."),
+    ("tinygrad_seq.scan", "A loop over time as one graph node: the step recorded, then replayed."),
     ("tinygrad_seq.testing", "Gradient checks and hypothesis strategies, for your own ops too."),
     ("tinygrad_seq.nn", "Modules and layers, named as in `torch.nn`."),
     ("tinygrad_seq.nn.functional", "Functions of tensors, as `torch.nn.functional`."),

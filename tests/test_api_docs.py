@@ -26,6 +26,7 @@ MODULES = [
     "tinygrad_seq.tensor",
     "tinygrad_seq.engine",
     "tinygrad_seq.ops",
+    "tinygrad_seq.scan",
     "tinygrad_seq.testing",
     "tinygrad_seq.nn",
     "tinygrad_seq.nn.functional",

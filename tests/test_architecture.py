@@ -10,6 +10,7 @@ LAYERS = [
     {"ops", "data"},
     {"engine"},
     {"tensor"},
+    {"scan"},
     {"testing", "serialization", "nn"},
     {"optim"},
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)

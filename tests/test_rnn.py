@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 import tinygrad_seq as tg
 from tinygrad_seq import engine, nn
 from tinygrad_seq.nn import rnn
+from tinygrad_seq.scan import shown_parents
 from tinygrad_seq.testing import gradcheck
+from tinygrad_seq.viz.trace import walk
 
 KINDS = ["RNN", "LSTM", "GRU"]
 CELLS = {"RNN": nn.RNNCell, "LSTM": nn.LSTMCell, "GRU": nn.GRUCell}
@@ -180,11 +182,18 @@ def test_gates_and_states_are_named_as_taught():
     assert nn.RNNCell(2, 3, seed=0)(np.ones(2, dtype=np.float32)).name == "hidden state"
 
 
+def _producer(final):
+    """The drawn node that computed a final state (``final`` slices a scan's output)."""
+    (outputs,) = shown_parents(final)
+    return shown_parents(outputs)[final.params["index"]]
+
+
 def test_layer_records_scopes_per_layer_direction_and_time_step():
     T = 3
     lstm = nn.LSTM(2, 3, num_layers=2, bidirectional=True, seed=0)
     output, (h_n, c_n) = lstm(np.ones((T, 1, 2), dtype=np.float32))
-    nodes = engine.toposort((output.sum() + h_n.sum() + c_n.sum()).node)
+    # each direction runs as one scan node; the graph viewer sees the steps it ran
+    nodes = walk([(output.sum() + h_n.sum() + c_n.sum()).node])
     step_scopes = {n.scope for n in nodes if len(n.scope) == 4}
     assert step_scopes == {
         ("lstm", rnn.LAYER_SCOPE.format(k), d, rnn.STEP_SCOPE.format(t))
@@ -193,7 +202,7 @@ def test_layer_records_scopes_per_layer_direction_and_time_step():
         for t in range(T)
     }
     # h_n stacks the final states: forward ends at t=T-1, reverse (from each end) at t=0
-    final_forward, final_reverse = h_n.node.parents[2:]  # layer 1's two directions
+    final_forward, final_reverse = map(_producer, h_n.node.parents[2:])  # layer 1's directions
     assert final_forward.scope[1:] == ("layer 1", "forward", f"t={T - 1}")
     assert final_reverse.scope[1:] == ("layer 1", "reverse", "t=0")
     gate_scopes = {n.scope[-1] for n in nodes if n.name == "forget gate"}

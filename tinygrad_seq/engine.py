@@ -28,6 +28,9 @@ class _State:
     anomaly = False
     keep_values = False  # keep every op's result on its node, not only what the VJPs read
     scope = ()  # tuple of names, outermost first: ("lstm", "layer 0", "t=3")
+    tracer = None  # a list that ``apply`` appends each primitive it runs to (``scan`` records)
+    keep_grads = False  # inside a backward(keep_grads=True): ops that hide nodes keep theirs too
+    inner_visits = 0  # how many hidden nodes such an op visited (numbered after the op itself)
 
 
 STATE = _State()
@@ -130,6 +133,15 @@ def backward(root, grad, retain_graph=False, keep_grads=False):
     """
     order = toposort(root)
     root._g, root._g_owned = grad, False
+    prev, STATE.keep_grads = STATE.keep_grads, keep_grads
+    try:
+        _sweep(order, retain_graph, keep_grads)
+    finally:
+        STATE.keep_grads = prev
+
+
+def _sweep(order, retain_graph, keep_grads):
+    skipped = 0  # visit numbers taken by the nodes a vjp_all op stands for (STATE.inner_visits)
     for visit, node in enumerate(order):
         g = node._g
         node._g = None
@@ -139,7 +151,7 @@ def backward(root, grad, retain_graph=False, keep_grads=False):
             g = product if g is None else g + product
         if g is None:
             continue
-        node.visit = visit
+        node.visit = visit = visit + skipped
         if keep_grads:
             node.grad = g
         if node.leaf is not None:
@@ -154,10 +166,17 @@ def backward(root, grad, retain_graph=False, keep_grads=False):
             )
         prim, out, inputs, params = node.prim, node.out, node.inputs, node.params
         vjps = prim.vjps if prim.vjp_argnum is None else None
+        if prim.vjp_all is not None:
+            needs = tuple(p is not None for p in node.parents)
+            STATE.inner_visits = 0
+            all_grads = prim.vjp_all(g, out, *inputs, needs=needs, **params)
+            skipped += STATE.inner_visits
         for i, parent in enumerate(node.parents):
             if parent is None:
                 continue
-            if vjps is not None:  # the common case, without the extra call of prim.vjp
+            if prim.vjp_all is not None:
+                gi = all_grads[i]
+            elif vjps is not None:  # the common case, without the extra call of prim.vjp
                 gi = vjps[i](g, out, *inputs, **params)
             else:
                 gi = prim.vjp(i, g, out, inputs, params)

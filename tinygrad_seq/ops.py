@@ -36,15 +36,28 @@ class Primitive:
     forward step. ``None`` (the default, safe for user ops) keeps every input and ``out``.
     """
 
-    __slots__ = ("name", "forward", "vjps", "vjp_argnum", "grad_mask", "saves", "saves_out")
+    __slots__ = (
+        "name",
+        "forward",
+        "vjps",
+        "vjp_argnum",
+        "vjp_all",
+        "grad_mask",
+        "saves",
+        "saves_out",
+    )
 
-    def __init__(self, name, forward, vjps=(), vjp_argnum=None, saves=None):
+    def __init__(self, name, forward, vjps=(), vjp_argnum=None, saves=None, vjp_all=None):
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps)
         self.vjp_argnum = vjp_argnum
+        # ``vjp_all(g, out, *inputs, needs=..., **params)``: every input's gradient from one sweep,
+        # for an op whose inputs share the work of their gradients (``scan``: a whole loop)
+        self.vjp_all = vjp_all
         # which inputs take a gradient; None for variadic primitives, where all do
-        self.grad_mask = None if vjp_argnum else tuple(v is not None for v in self.vjps)
+        variadic = vjp_argnum or vjp_all
+        self.grad_mask = None if variadic else tuple(v is not None for v in self.vjps)
         self.saves = None if saves is None else frozenset(k for k in saves if k != "out")
         self.saves_out = saves is None or "out" in saves
 

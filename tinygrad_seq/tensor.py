@@ -511,7 +511,10 @@ def apply(prim, *args, **params):
         if STATE.keep_values:
             saved_out = out
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
-    return Tensor._from_op(out, node)
+    result = Tensor._from_op(out, node)
+    if STATE.tracer is not None:  # scan is recording a step
+        STATE.tracer.append((prim, args, arrays, params, result))
+    return result
 
 
 def _op_error(name, arrays, params, error):

@@ -34,6 +34,7 @@ import warnings
 import numpy as np
 
 from ..engine import scope
+from ..scan import scan
 from ..tensor import Tensor, chunk, concat, linear, split, stack, where
 from . import init
 from .module import Module, Parameter
@@ -355,7 +356,7 @@ class _Recurrent(Module):
                     with scope(DIRECTIONS[direction]):
                         state = tuple(s[layer * self.num_directions + direction] for s in states)
                         hs, state = self._run_direction(x, state, layer, suffix, valid)
-                        outputs.append(stack(hs, axis=0))
+                        outputs.append(hs)
                         finals.append(state)
                 x = concat(outputs, axis=2) if len(outputs) > 1 else outputs[0]
                 if valid is not None:
@@ -374,10 +375,15 @@ class _Recurrent(Module):
         if in_bias is not None:
             gates_x = gates_x + in_bias
         gates_x = gates_x.reshape(steps, batch, gates_x.shape[1])
-        # T slices of one tensor: the engine adds each slice's gradient into one buffer in place
-        gates_x = [gates_x[t] for t in range(steps)]
         w_hh = weight("weight_hh")
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # once for all T steps: BLAS prefers it
+        if valid is None:  # the step recorded once, run T times as one graph node
+            invariants = (w_hh, step_bias, w_hh_t)
+            return scan(
+                self._step, gates_x, state, invariants, reverse=bool(suffix), step_scope=STEP_SCOPE
+            )
+        # T slices of one tensor: the engine adds each slice's gradient into one buffer in place
+        gates_x = [gates_x[t] for t in range(steps)]
         outputs = [None] * steps
         order = range(steps - 1, -1, -1) if suffix else range(steps)
         for t in order:
@@ -392,7 +398,7 @@ class _Recurrent(Module):
                     new = tuple(where(ongoing, n, s).named(k) for n, s, k in zip(new, state, names))
                 state = new
                 outputs[t] = state[0]
-        return outputs, state
+        return stack(outputs, axis=0), state
 
     def _drop(self, x):
         """Inverted dropout between layers, masks drawn from the layer's generator."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ..engine import Node
 from ..nn.module import Parameter
+from ..scan import shown_parents
 from ..tensor import Tensor
 
 # A scope named like this marks one time step: "t=3", "t = 3", "step 3".
@@ -91,13 +92,13 @@ def walk(roots):
         if root in seen:
             continue
         seen[root] = True
-        stack = [(root, iter(root.parents))]
+        stack = [(root, iter(shown_parents(root)))]
         while stack:
             node, parents = stack[-1]
             for p in parents:
                 if p is not None and p not in seen:
                     seen[p] = True
-                    stack.append((p, iter(p.parents)))
+                    stack.append((p, iter(shown_parents(p))))
                     break
             else:
                 stack.pop()
@@ -171,7 +172,7 @@ def build(roots, collapse=None):
         dst = box_of[i]
         if dst is None:
             continue
-        for p in n.parents:
+        for p in shown_parents(n):
             if p is None:
                 continue
             j = position[p]
@@ -229,7 +230,7 @@ def _group_cells(nodes, steps):
         if contracted[i]:
             box_of.append(None)
             sources = []
-            for p in n.parents:
+            for p in shown_parents(n):
                 if p is not None:
                     j = position[p]
                     sources += through[j] if contracted[j] else [j]
@@ -256,11 +257,11 @@ def _feeds_cells(nodes, steps, position):
     layers = {s[:-1]: True for s in steps if len(s) > 1}  # scopes that hold time steps
     weights_only = []
     for n in nodes:
-        parents = [weights_only[position[p]] for p in n.parents if p is not None]
+        parents = [weights_only[position[p]] for p in shown_parents(n) if p is not None]
         weights_only.append(kind_of(n) == "parameter" or (n.prim is not None and all(parents)))
     consumers = [[] for _ in nodes]
     for i, n in enumerate(nodes):
-        for p in n.parents:
+        for p in shown_parents(n):
             if p is not None:
                 consumers[position[p]].append(i)
     contracted = [False] * len(nodes)
@@ -271,7 +272,7 @@ def _feeds_cells(nodes, steps, position):
         if not all(steps[c] or contracted[c] for c in consumers[i]):
             continue
         in_layer = n.prim is not None and any(n.scope[: len(k)] == k for k in layers)
-        after_cells = any(p is not None and steps[position[p]] for p in n.parents)
+        after_cells = any(p is not None and steps[position[p]] for p in shown_parents(n))
         contracted[i] = weights_only[i] or (in_layer and not after_cells)
     return contracted
 
