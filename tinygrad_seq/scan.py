@@ -52,8 +52,8 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}"):
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> from tinygrad_seq.scan import scan
-    >>> x = tg.Tensor(np.ones((5, 2, 3)))
-    >>> w = tg.Tensor(np.full((3, 3), 0.1), requires_grad=True)
+    >>> x = tg.ones(5, 2, 3)
+    >>> w = tg.Tensor(np.full((3, 3), 0.1, dtype=np.float32), requires_grad=True)
     >>> step = lambda x_t, state, w: ((x_t + state[0] @ w).tanh(),)
     >>> out, (h,) = scan(step, x, (tg.zeros(2, 3),), (w,))
     >>> out.shape, h.shape
