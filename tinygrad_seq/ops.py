@@ -215,7 +215,11 @@ class IndexedGrad:
         return grad
 
     def add_to(self, buffer):
-        buffer[self.index] += self.value
+        view = buffer[self.index]
+        if type(view) is np.ndarray:  # a view (basic index): adding in place needs no write-back
+            view += self.value
+        else:  # a single element comes out as a scalar, not a view
+            buffer[self.index] = view + self.value
 
 
 def _getitem_vjp(g, out, x, index=None):
@@ -226,9 +230,13 @@ def _getitem_vjp(g, out, x, index=None):
     return grad
 
 
+_BASIC = (int, slice, type(None), type(Ellipsis))
+
+
 def _is_basic_index(index):
-    items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
+    if type(index) is not tuple:  # the common case, checked without a generator: it is hot
+        return isinstance(index, _BASIC)
+    return all(isinstance(i, _BASIC) for i in index)
 
 
 def _concat_vjp(argnum, g, out, *xs, axis=0):

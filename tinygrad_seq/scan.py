@@ -83,18 +83,15 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}"):
 
 def _run(step_fn, xs, state, invariants, order, tape):
     """The forward loop; returns the (T + S, ...) array of outputs followed by the final state."""
-    steps = len(order)
-    out = np.empty((steps + len(state),) + state[0].shape, dtype=np.result_type(*state))
+    outputs = [None] * len(order)
     for t in order:
         if tape is None:
             state = step_fn(xs[t], *state, *invariants)
         else:
             state, saved = step_fn(xs[t], *state, *invariants)
             tape.append(saved)
-        out[t] = state[0]
-    for k, s in enumerate(state):
-        out[steps + k] = s
-    return out
+        outputs[t] = state[0]
+    return np.stack(outputs + list(state))  # one copy at the end, not one per step
 
 
 def _split(out, steps, n_states):
@@ -103,44 +100,60 @@ def _split(out, steps, n_states):
 
 def _scan_vjp(g, out, tape, invariants, *, program, order, step_scope, view, needs):
     """Gradients of every input of a scan node, from one reverse sweep over the steps."""
-    steps, n_states = len(order), program.n_states
+    steps, n_states, keep = len(order), program.n_states, STATE.keep_grads
     carry = [g[steps + k] for k in range(n_states)]
-    grad_x = np.zeros((steps,) + program.shapes[0], dtype=g.dtype) if needs[0] else None
-    sums, products = [None] * len(invariants), [[] for _ in invariants]
-    backward = program.backward_keeping if STATE.keep_grads else program.backward
+    grads_x = [None] * steps
+    contributions = [[] for _ in invariants]  # the invariants' per-step gradients, summed last
+    backward = program.backward_keeping if keep else program.backward
     kept_grads = [None] * steps
     for position in range(steps - 1, -1, -1):
         t = order[position]
         carry[0] = carry[0] + g[t]
         grads = backward(*invariants, tape[position], *carry)
-        if STATE.keep_grads:
+        if keep:
             grads, kept_grads[position] = grads
-        if grad_x is not None and grads[0] is not None:
-            _add_into(grad_x[t], grads[0])
+        grads_x[t] = grads[0]
         carry = list(grads[1 : 1 + n_states])
-        for k, contributions in enumerate(grads[1 + n_states :]):
-            for c in contributions:
-                if type(c) is ProductGrad:
-                    products[k].append(c)
-                else:
-                    c = c.dense() if type(c) is IndexedGrad else c
-                    c = unbroadcast(c, program.shapes[1 + n_states + k])
-                    sums[k] = c if sums[k] is None else sums[k] + c
-    if STATE.keep_grads:
+        for k, step_grads in enumerate(grads[1 + n_states :]):
+            contributions[k] += step_grads
+    if keep:
         view["grads"] = kept_grads
         STATE.inner_visits = sum(len(k) for k in kept_grads)
-    for k, p in enumerate(products):
-        if p:
-            total = ProductGrad.sum(p)
-            sums[k] = total if sums[k] is None else sums[k] + total
+    grad_x = _stack_grads(grads_x, (steps,) + program.shapes[0], g.dtype) if needs[0] else None
+    shapes = program.shapes[1 + n_states :]
+    sums = [_sum_grads(c, shape) for c, shape in zip(contributions, shapes)]
     return [grad_x, *carry, *sums]
 
 
-def _add_into(buffer, g):
-    if type(g) is IndexedGrad:
-        g.add_to(buffer)
-    else:
-        buffer += unbroadcast(g, buffer.shape)
+def _stack_grads(grads, shape, dtype):
+    """The per-step gradients of x as one array (zeros where a step gave none)."""
+    if all(type(gt) is np.ndarray and gt.shape == shape[1:] for gt in grads):
+        return np.stack(grads)
+    total = np.zeros(shape, dtype)
+    for t, gt in enumerate(grads):
+        if type(gt) is IndexedGrad:
+            gt.add_to(total[t])
+        elif gt is not None:
+            total[t] += unbroadcast(gt, shape[1:])
+    return total
+
+
+def _sum_grads(contributions, shape):
+    """An invariant's gradient: ProductGrads as one GEMM, the rest summed and unbroadcast."""
+    products = [c for c in contributions if type(c) is ProductGrad]
+    dense = [
+        c.dense() if type(c) is IndexedGrad else c
+        for c in contributions
+        if type(c) is not ProductGrad
+    ]
+    total = ProductGrad.sum(products) if products else None
+    if dense:
+        if all(c.shape == dense[0].shape for c in dense):  # one sum over all steps
+            summed = unbroadcast(np.sum(dense, axis=0), shape)
+        else:
+            summed = sum(unbroadcast(c, shape) for c in dense)
+        total = summed if total is None else total + summed
+    return total
 
 
 SCAN = Primitive("scan", None, vjp_all=_scan_vjp)
