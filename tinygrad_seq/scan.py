@@ -178,7 +178,7 @@ def record(step, x_t, state, invariants):
         raise TypeError(f"scan: the step must return a tuple of {len(state)} state tensor(s)")
     refs = {id(t): i for i, t in enumerate((x_in, *state_in, *inv_in)) if t is not None}
     n_inputs = 1 + len(state) + len(invariants)
-    instructions, constants, keep = [], [], [x_in, *state_in, *inv_in]
+    instructions, constants = [], []  # the trace keeps every object alive: ids stay unique
     for prim, args, arrays, params, res in trace:
         arg_refs = []
         for a, array in zip(args, arrays):
@@ -193,7 +193,6 @@ def record(step, x_t, state, invariants):
                 constants.append(array)
                 arg_refs.append(("const", len(constants) - 1))
         refs[id(res)] = n_inputs + len(instructions)
-        keep.append(res)  # keeps ids unique while the trace is read
         instructions.append((prim, tuple(arg_refs), params, res._name, res.shape, res.dtype))
     for s, r in zip(state, result):
         if not isinstance(r, Tensor) or r.shape != s.shape or r.dtype != s.dtype:
@@ -223,12 +222,19 @@ def record(step, x_t, state, invariants):
 
 
 def _signature(instructions, constants, outputs, shapes, dtypes):
-    def const(c):
-        c = np.asarray(c)
-        return (c.dtype.str, c.shape, c.tobytes()) if c.size <= 64 else ("id", id(c))
+    body = tuple((id(p), refs, _key(params), name) for p, refs, params, name, *_ in instructions)
+    return body, _key(constants), outputs, tuple(shapes), tuple(map(str, dtypes))
 
-    body = tuple((id(p), refs, repr(params), name) for p, refs, params, name, *_ in instructions)
-    return body, tuple(const(c) for c in constants), outputs, tuple(shapes), tuple(map(str, dtypes))
+
+def _key(value):
+    """A hashable stand-in for a constant or parameter: arrays by value (a repr elides them)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return (value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__,) + tuple(_key(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _key(v)) for k, v in value.items())
+    return repr(value)
 
 
 class Program:
@@ -356,6 +362,8 @@ class _Writer:
             elif r in live and contributions[r]:
                 finish(r)
                 results.append(grads[r])
+            elif 1 <= r <= n_st:  # a state the step never reads: its carried gradient is zero
+                results.append(self.zeros(r, lines))
             else:
                 results.append("None")
         saved_vars = "".join(f"{self.var(r)}, " for r in saved)
@@ -379,9 +387,7 @@ class _Writer:
         if len(contributions) == 1 and kinds[0] in ("dense", "other"):
             return contributions[0][0]
         if "indexed" in kinds:  # a fresh buffer of ours, that slices add into in place
-            dtype = self.example(r).dtype
-            self.namespace[f"dt{r}"] = dtype
-            lines.append(f"    {name} = np.zeros({shape!r}, dt{r})")
+            name = self.zeros(r, lines)
             for c, kind in contributions:
                 if kind == "indexed":
                     lines.append(f"    {c}.add_to({name})")
@@ -393,6 +399,12 @@ class _Writer:
         for c, kind in rest:
             lines.append(f"    {name} = {name} + {self.dense(c, kind, shape)}")
         return name
+
+    def zeros(self, r, lines):
+        """A line making a zero gradient buffer for ref ``r``; returns its variable."""
+        self.namespace[f"dt{r}"] = self.example(r).dtype
+        lines.append(f"    g{r} = np.zeros({self.p.shape_of(r)!r}, dt{r})")
+        return f"g{r}"
 
     def dense(self, c, kind, shape):
         if kind == "broadcast":

@@ -1,0 +1,280 @@
+"""Tests for scan.py: the fused loop gives the numbers op-by-op recording gives (values, states and
+every gradient of LSTM/GRU/RNN layers), gradchecks of a custom step (broadcasting, constants,
+slices, numpy invariants, two states, both directions), no_grad, clear errors for bad steps, the
+Program cache, retain_graph, frozen weights, the graph viewer's per-step expansion with kept
+gradients, and the op-by-op fallback under detect_anomaly."""
+
+import contextlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_seq as tg
+from tinygrad_seq import engine, nn
+from tinygrad_seq.scan import SCAN, Program, scan
+from tinygrad_seq.testing import gradcheck
+from tinygrad_seq.viz.trace import walk
+
+LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
+EXACT = dict(rtol=1e-12, atol=1e-12)
+
+
+def _scan_nodes(tensor):
+    return [n for n in engine.toposort(tensor.node) if n.prim is SCAN]
+
+
+def _layer(kind, num_layers=2, bidirectional=False):
+    return LAYERS[kind](
+        3, 4, num_layers=num_layers, bidirectional=bidirectional, dtype=np.float64, seed=0
+    )
+
+
+def _forward(layer, op_by_op, *, steps=5, batch=2):
+    """The layer run fused, or op by op (under keep_values), on fixed random input and states,
+    and a loss that reads the output and every final state: (output, finals, loss, x, states)."""
+    kind = type(layer).__name__
+    rng = np.random.default_rng(1)
+    lead = layer.num_layers * layer.num_directions
+    x = tg.Tensor(rng.standard_normal((steps, batch, 3)), requires_grad=True)
+    hx = [tg.Tensor(rng.standard_normal((lead, batch, 4)), requires_grad=True)]
+    if kind == "LSTM":
+        hx.append(tg.Tensor(rng.standard_normal((lead, batch, 4)), requires_grad=True))
+    with tg.keep_values() if op_by_op else contextlib.nullcontext():
+        output, final = layer(x, tuple(hx) if kind == "LSTM" else hx[0])
+    finals = list(final) if kind == "LSTM" else [final]
+    assert bool(_scan_nodes(output)) != op_by_op  # the path under test is the one that ran
+    loss = (output * rng.standard_normal(output.shape)).sum()
+    for f in finals:  # h and c both reach the loss
+        loss = loss + (f * rng.standard_normal(f.shape)).sum()
+    return output, finals, loss, x, hx
+
+
+# --- the fused loop is the op-by-op loop ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_fused_layer_matches_op_by_op(kind, bidirectional):
+    fused, ref = _layer(kind, 2, bidirectional), _layer(kind, 2, bidirectional)
+    out, finals, loss, x, hx = _forward(fused, op_by_op=False)
+    out_ref, finals_ref, loss_ref, x_ref, hx_ref = _forward(ref, op_by_op=True)
+    loss.backward()
+    loss_ref.backward()
+    np.testing.assert_allclose(out.data, out_ref.data, **EXACT)
+    for f, f_ref in zip(finals, finals_ref, strict=True):
+        np.testing.assert_allclose(f.data, f_ref.data, **EXACT)
+    np.testing.assert_allclose(x.grad, x_ref.grad, **EXACT)
+    for h, h_ref in zip(hx, hx_ref, strict=True):
+        np.testing.assert_allclose(h.grad, h_ref.grad, **EXACT)
+    params = dict(ref.named_parameters())
+    for name, p in fused.named_parameters():
+        assert p.grad is not None, name
+        np.testing.assert_allclose(p.grad, params[name].grad, **EXACT, err_msg=name)
+
+
+# --- a custom step: gradcheck --------------------------------------------------------------------
+
+
+def _custom_step(x_t, state, w, b, mask):
+    """Two states; a bias (H,) broadcast over (B, H); ``1 - z``; chunk and slices; a numpy mask."""
+    h, c = state
+    H = h.shape[-1]
+    a, u = tg.chunk(x_t, 2, axis=-1)
+    z = (a + h @ w + b).sigmoid()
+    n = (x_t[:, H:] * mask + u * c).tanh()
+    return (1 - z) * n + z * h, c * 0.5 + n * z
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(1, 4), st.integers(1, 2), st.integers(1, 3), st.booleans(), st.integers(0, 2**16)
+)
+def test_custom_step_gradcheck(steps, batch, hidden, reverse, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (steps, batch, 2 * hidden))
+    h0, c0 = rng.uniform(-1, 1, (2, batch, hidden))
+    w, b = rng.uniform(-1, 1, (hidden, hidden)), rng.uniform(-1, 1, hidden)
+    mask = rng.uniform(0.5, 1.5, hidden)  # a numpy invariant: no gradient
+
+    def fn(x, h0, c0, w, b):
+        out, (h, c) = scan(_custom_step, x, (h0, c0), (w, b, mask), reverse=reverse)
+        assert not out.requires_grad or _scan_nodes(out)  # one fused node, no fallback
+        return tg.concat([out.reshape(-1), h.reshape(-1), c.reshape(-1)])
+
+    assert gradcheck(fn, x, h0, c0, w, b)
+
+
+# --- no_grad --------------------------------------------------------------------------------------
+
+
+def test_no_grad_gives_the_same_values_and_no_graph():
+    layer = _layer("LSTM")
+    x = np.random.default_rng(0).standard_normal((5, 2, 3))
+    out, (h, c) = layer(x)
+    with tg.no_grad():
+        out_ng, (h_ng, c_ng) = layer(x)
+    for a, b in ((out, out_ng), (h, h_ng), (c, c_ng)):
+        assert b.node is None and not b.requires_grad
+        np.testing.assert_array_equal(a.data, b.data)
+    # nothing requiring grad records no graph either
+    step = lambda x_t, state: ((x_t + state[0]).tanh(),)
+    out, (h,) = scan(step, tg.Tensor(x), (tg.zeros(2, 3, dtype=np.float64),))
+    assert out.node is None and h.node is None
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+def _small():
+    return tg.Tensor(np.ones((3, 2, 4), dtype=np.float32)), (tg.zeros(2, 4),)
+
+
+def test_tensor_closed_over_instead_of_passed_in_invariants_is_an_error():
+    x, state = _small()
+    w = tg.Tensor(np.eye(4, dtype=np.float32), requires_grad=True)
+    with pytest.raises(ValueError, match="invariants"):
+        scan(lambda x_t, s: ((x_t + s[0] @ w).tanh(),), x, state)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [lambda x_t, s: (x_t, x_t), lambda x_t, s: x_t + s[0], lambda x_t, s: [x_t + s[0]]],
+    ids=["two for one", "bare tensor", "list"],
+)
+def test_wrong_number_of_states_is_a_type_error(step):
+    x, state = _small()
+    with pytest.raises(TypeError, match="tuple of 1 state"):
+        scan(step, x, state)
+
+
+@pytest.mark.parametrize(
+    "step, got",
+    [
+        (lambda x_t, s: ((x_t + s[0]).astype(np.float64),), r"\(2, 4\) float64"),
+        (lambda x_t, s: ((x_t + s[0])[:1],), r"\(1, 4\) float32"),
+    ],
+    ids=["dtype", "shape"],
+)
+def test_state_changing_dtype_or_shape_is_a_value_error(step, got):
+    x, state = _small()
+    with pytest.raises(ValueError, match=got + r", expected \(2, 4\) float32"):
+        scan(step, x, state)
+
+
+# --- the Program cache ----------------------------------------------------------------------------
+
+
+def test_program_is_compiled_once_per_shape():
+    layer = nn.LSTM(3, 4, seed=0)
+    x = np.ones((5, 2, 3), dtype=np.float32)
+    programs = []
+    for batch in (2, 2, 3):
+        out, _ = layer(x[:, :1].repeat(batch, axis=1))
+        scan_node = out.node.parents[0]  # out is a slice of the scan node's result
+        assert scan_node.prim is SCAN
+        programs.append(scan_node.params["program"])
+    assert isinstance(programs[0], Program) and "def backward(" in programs[0].source
+    assert programs[0] is programs[1]
+    assert programs[2] is not programs[0]
+
+
+# --- retain_graph, frozen weights -----------------------------------------------------------------
+
+
+def test_retain_graph_allows_a_second_backward():
+    layer = _layer("GRU", 1)
+    _, _, loss, x, _ = _forward(layer, op_by_op=False)
+    loss.backward(retain_graph=True)
+    first = (layer.weight_hh_l0.grad.copy(), x.grad.copy())
+    loss.backward()
+    np.testing.assert_allclose(layer.weight_hh_l0.grad, 2 * first[0], rtol=1e-12)
+    np.testing.assert_allclose(x.grad, 2 * first[1], rtol=1e-12)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()  # the second backward above freed the saved arrays
+
+
+def test_frozen_recurrent_weight_gets_no_grad_and_the_rest_are_unchanged():
+    fused, ref = _layer("LSTM", 1), _layer("LSTM", 1)
+    for layer in (fused, ref):
+        layer.weight_hh_l0.requires_grad = False
+    _, _, loss, x, hx = _forward(fused, op_by_op=False)
+    _, _, loss_ref, x_ref, hx_ref = _forward(ref, op_by_op=True)
+    loss.backward()
+    loss_ref.backward()
+    assert fused.weight_hh_l0.grad is None
+    for name in ("weight_ih_l0", "bias_ih_l0", "bias_hh_l0"):
+        np.testing.assert_allclose(
+            getattr(fused, name).grad, getattr(ref, name).grad, **EXACT, err_msg=name
+        )
+    np.testing.assert_allclose(x.grad, x_ref.grad, **EXACT)
+    for h, h_ref in zip(hx, hx_ref, strict=True):
+        np.testing.assert_allclose(h.grad, h_ref.grad, **EXACT)
+
+
+# --- the graph viewer's expansion -----------------------------------------------------------------
+
+
+def _named_step_nodes(loss):
+    """{(name, scope): node} for the named ops inside time steps, as the viewer walks them (not
+    leaves: a leaf's node is made where it is first used, a step op by op, the layer fused)."""
+    nodes = [n for n in walk([loss.node]) if n.prim and n.name and n.scope[-1:] >= ("t=",)]
+    found = {(n.name, n.scope): n for n in nodes}
+    assert len(found) == len(nodes)  # one node per name per step
+    return found
+
+
+def test_viewer_expansion_keeps_each_steps_gradients_as_op_by_op_does():
+    T = 3
+    fused, ref = _layer("LSTM", 1), _layer("LSTM", 1)
+    *_, loss, _, _ = _forward(fused, op_by_op=False, steps=T)
+    *_, loss_ref, _, _ = _forward(ref, op_by_op=True, steps=T)
+    loss.backward(keep_grads=True)
+    loss_ref.backward(keep_grads=True)
+    shown, recorded = _named_step_nodes(loss), _named_step_nodes(loss_ref)
+    forget = [scope for name, scope in shown if name == "forget gate"]
+    assert sorted(s[-1] for s in forget) == [f"t={t}" for t in range(T)]
+    assert shown.keys() == recorded.keys()
+    for key, node in shown.items():
+        assert node.grad is not None, key
+        np.testing.assert_allclose(node.grad, recorded[key].grad, **EXACT, err_msg=str(key))
+
+
+# --- anomaly mode ---------------------------------------------------------------------------------
+
+
+def test_detect_anomaly_falls_back_to_op_by_op_and_names_the_op():
+    layer = _layer("LSTM", 1)
+    layer.weight_hh_l0.data[0, 0] = np.nan
+    x = np.ones((3, 2, 3))
+    with tg.detect_anomaly(), pytest.raises(FloatingPointError, match="'linear' produced NaN"):
+        layer(x)
+    out, _ = layer(x)  # without anomaly mode: fused, and NaN flows through silently
+    assert _scan_nodes(out) and np.isnan(out.data).any()
+
+
+# --- edge cases: a state the step ignores, index arrays too long for their repr ---------------
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_state_the_step_does_not_read(steps):
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((steps, 2, 3)), requires_grad=True)
+    w = tg.Tensor(rng.standard_normal((3, 3)), requires_grad=True)
+    h0, c0 = (tg.Tensor(np.zeros((2, 3)), requires_grad=True) for _ in range(2))
+    step = lambda x_t, s, w: ((x_t + s[0] @ w).tanh(), (x_t + s[0] @ w).tanh() * 2)
+    out, (h, c) = scan(step, x, (h0, c0), (w,))
+    (out.sum() + c.sum()).backward()
+    assert c0.grad is None or not c0.grad.any()
+
+
+def test_programs_of_different_large_index_arrays_differ():
+    n = 1001
+    x = tg.Tensor(np.random.default_rng(0).standard_normal((2, 1, n)), requires_grad=True)
+    state = (tg.zeros(1, n, dtype=np.float64),)
+    a, b = np.arange(n), np.arange(n)
+    b[[10, 11]] = b[[11, 10]]  # same length, same first and last elements as a
+    scan(lambda x_t, s: (x_t[:, a] + s[0],), x, state)
+    out, _ = scan(lambda x_t, s: (x_t[:, b] + s[0],), x, state)
+    assert out.data[0, 0, 10] == x.data[0, 0, 11]
