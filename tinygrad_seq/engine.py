@@ -29,8 +29,11 @@ class _State:
     keep_values = False  # keep every op's result on its node, not only what the VJPs read
     scope = ()  # tuple of names, outermost first: ("lstm", "layer 0", "t=3")
     tracer = None  # a list that ``apply`` appends each primitive it runs to (``scan`` records)
-    keep_grads = False  # inside a backward(keep_grads=True): ops that hide nodes keep theirs too
-    inner_visits = 0  # how many hidden nodes such an op visited (numbered after the op itself)
+    # the options of the backward running now, for an op that stands for many nodes (vjp_all):
+    # it frees and keeps of them what the sweep frees and keeps of its own nodes
+    retain_graph = False
+    keep_grads = False
+    inner_visits = 0  # how many nodes such an op visited (numbered after the op itself)
 
 
 STATE = _State()
@@ -133,11 +136,12 @@ def backward(root, grad, retain_graph=False, keep_grads=False):
     """
     order = toposort(root)
     root._g, root._g_owned = grad, False
-    prev, STATE.keep_grads = STATE.keep_grads, keep_grads
+    prev = STATE.retain_graph, STATE.keep_grads
+    STATE.retain_graph, STATE.keep_grads = retain_graph, keep_grads
     try:
         _sweep(order, retain_graph, keep_grads)
     finally:
-        STATE.keep_grads = prev
+        STATE.retain_graph, STATE.keep_grads = prev
 
 
 def _sweep(order, retain_graph, keep_grads):

@@ -102,7 +102,8 @@ def _scan_vjp(g, out, tape, invariants, *, program, order, step_scope, view, nee
     """Gradients of every input of a scan node, from one reverse sweep over the steps."""
     steps, n_states, keep = len(order), program.n_states, STATE.keep_grads
     carry = [g[steps + k] for k in range(n_states)]
-    grads_x = [None] * steps
+    # written step by step into one buffer: a list stacked at the end would hold it twice
+    grad_x = np.zeros((steps,) + program.shapes[0], g.dtype) if needs[0] else None
     contributions = [[] for _ in invariants]  # the invariants' per-step gradients, summed last
     backward = program.backward_keeping if keep else program.backward
     kept_grads = [None] * steps
@@ -110,32 +111,31 @@ def _scan_vjp(g, out, tape, invariants, *, program, order, step_scope, view, nee
         t = order[position]
         carry[0] = carry[0] + g[t]
         grads = backward(*invariants, tape[position], *carry)
+        if not STATE.retain_graph:  # free each step's arrays once used, as the sweep frees nodes'
+            tape[position] = None
         if keep:
             grads, kept_grads[position] = grads
-        grads_x[t] = grads[0]
+        if grad_x is not None:
+            _write(grad_x, t, grads[0])
         carry = list(grads[1 : 1 + n_states])
         for k, step_grads in enumerate(grads[1 + n_states :]):
             contributions[k] += step_grads
     if keep:
         view["grads"] = kept_grads
         STATE.inner_visits = sum(len(k) for k in kept_grads)
-    grad_x = _stack_grads(grads_x, (steps,) + program.shapes[0], g.dtype) if needs[0] else None
     shapes = program.shapes[1 + n_states :]
     sums = [_sum_grads(c, shape) for c, shape in zip(contributions, shapes)]
     return [grad_x, *carry, *sums]
 
 
-def _stack_grads(grads, shape, dtype):
-    """The per-step gradients of x as one array (zeros where a step gave none)."""
-    if all(type(gt) is np.ndarray and gt.shape == shape[1:] for gt in grads):
-        return np.stack(grads)
-    total = np.zeros(shape, dtype)
-    for t, gt in enumerate(grads):
-        if type(gt) is IndexedGrad:
-            gt.add_to(total[t])
-        elif gt is not None:
-            total[t] += unbroadcast(gt, shape[1:])
-    return total
+def _write(grad_x, t, g):
+    """Step t's gradient of x into its row of the (zero-filled) buffer."""
+    if type(g) is np.ndarray and g.shape == grad_x.shape[1:]:
+        grad_x[t] = g
+    elif type(g) is IndexedGrad:
+        g.add_to(grad_x[t])
+    elif g is not None:
+        grad_x[t] += unbroadcast(g, grad_x.shape[1:])
 
 
 def _sum_grads(contributions, shape):
