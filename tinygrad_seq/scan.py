@@ -317,7 +317,7 @@ class _Writer:
         contributions = {r: [] for r in live}  # ref -> list of (variable, kind)
         lines, saved, counter = [], [], iter(range(10**9))
         for k, r in enumerate(p.outputs):
-            contributions[r].append((f"g_out{k}", "dense"))
+            contributions[r].append((f"g_out{k}", "dense", None))
         grads = {}  # ref -> the variable holding its complete gradient
 
         def finish(r):
@@ -354,11 +354,11 @@ class _Writer:
                     call = self.call(j, f"V{j}_{i}", [grads[r_out], out, *args])
                 lines.append(f"    {c} = {call}")
                 kind = _kind(prim, i, params, p.shape_of(r), p.shape_of(r_out))
-                contributions[r].append((c, kind))
+                contributions[r].append((c, kind, params.get("index")))
         results = []
         for r in range(n_in):
             if r in invariant:
-                results.append("(" + "".join(f"{c}, " for c, _ in contributions.get(r, [])) + ")")
+                results.append("(" + "".join(f"{c}, " for c, *_ in contributions.get(r, [])) + ")")
             elif r in live and contributions[r]:
                 finish(r)
                 results.append(grads[r])
@@ -383,20 +383,26 @@ class _Writer:
             return "None"
         shape = self.p.shape_of(r)
         name = f"g{r}"
-        kinds = [k for _, k in contributions]
+        kinds = [k for _, k, _ in contributions]
         if len(contributions) == 1 and kinds[0] in ("dense", "other"):
             return contributions[0][0]
+        tiles = _tiling([index for _, k, index in contributions if k == "indexed"], shape)
+        if tiles and len(tiles) == len(contributions):  # the slices cover it: join, no zero fill
+            axis, order = tiles
+            values = "".join(f"{contributions[k][0]}.value, " for k in order)
+            lines.append(f"    {name} = np.concatenate(({values}), axis={axis})")
+            return name
         if "indexed" in kinds:  # a fresh buffer of ours, that slices add into in place
             name = self.zeros(r, lines)
-            for c, kind in contributions:
+            for c, kind, _ in contributions:
                 if kind == "indexed":
                     lines.append(f"    {c}.add_to({name})")
                 else:
                     lines.append(f"    {name} += {self.dense(c, kind, shape)}")
             return name
-        first, *rest = contributions
-        lines.append(f"    {name} = {self.dense(first[0], first[1], shape)}")
-        for c, kind in rest:
+        (first, first_kind, _), *rest = contributions
+        lines.append(f"    {name} = {self.dense(first, first_kind, shape)}")
+        for c, kind, _ in rest:
             lines.append(f"    {name} = {name} + {self.dense(c, kind, shape)}")
         return name
 
@@ -444,6 +450,32 @@ class _Writer:
             return np.empty(p.shapes[r], p.dtypes[r])
         _, _, _, _, shape, dtype = p.instructions[r - p.n_inputs]
         return np.empty(shape, dtype)
+
+
+def _tiling(indices, shape):
+    """(axis, order) if the basic indices are slices along one axis that cover ``shape``
+    exactly, end to end (``order``: the contributions by position); else None."""
+    spans = []
+    for index in indices:
+        items = index if isinstance(index, tuple) else (index,)
+        if items[:1] == (Ellipsis,):
+            items = (slice(None),) * (len(shape) - len(items) + 1) + items[1:]
+        if len(items) != len(shape) or not all(isinstance(i, slice) for i in items):
+            return None
+        cut = [a for a, i in enumerate(items) if i != slice(None)]
+        if len(cut) != 1:
+            return None
+        start, stop, step = items[cut[0]].indices(shape[cut[0]])
+        if step != 1:
+            return None
+        spans.append((cut[0], start, stop))
+    if not spans or len({axis for axis, _, _ in spans}) != 1:
+        return None
+    order = sorted(range(len(spans)), key=lambda k: spans[k][1])
+    ends = [0] + [spans[k][2] for k in order]
+    if [spans[k][1] for k in order] != ends[:-1] or ends[-1] != shape[spans[0][0]]:
+        return None
+    return spans[0][0], order
 
 
 def _kind(prim, argnum, params, shape, out_shape):
