@@ -119,13 +119,30 @@ def _scan_vjp(g, out, tape, invariants, *, program, order, step_scope, view, nee
             _write(grad_x, t, grads[0])
         carry = list(grads[1 : 1 + n_states])
         for k, step_grads in enumerate(grads[1 + n_states :]):
-            contributions[k] += step_grads
+            for c in step_grads:
+                if grad_x is not None and type(c) is ProductGrad and _rows_of(c.a, grads[0]):
+                    c = _XRows(t, c.b)  # a_t is x_t's gradient, already in grad_x: no 2nd copy
+                contributions[k].append(c)
     if keep:
         view["grads"] = kept_grads
         STATE.inner_visits = sum(len(k) for k in kept_grads)
     shapes = program.shapes[1 + n_states :]
-    sums = [_sum_grads(c, shape) for c, shape in zip(contributions, shapes)]
+    sums = [_sum_grads(c, shape, grad_x) for c, shape in zip(contributions, shapes)]
     return [grad_x, *carry, *sums]
+
+
+class _XRows:
+    """A weight's gradient ``grad_x[t]^T @ b`` (as rows), left to be summed over all t at once."""
+
+    __slots__ = ("t", "b")
+
+    def __init__(self, t, b):
+        self.t, self.b = t, b
+
+
+def _rows_of(a, gx):
+    """Whether ``a`` is all of the array ``gx``, reshaped to rows (a view of the same buffer)."""
+    return a.base is gx and a.size == gx.size and a.flags.c_contiguous and gx.flags.c_contiguous
 
 
 def _write(grad_x, t, g):
@@ -138,13 +155,19 @@ def _write(grad_x, t, g):
         grad_x[t] += unbroadcast(g, grad_x.shape[1:])
 
 
-def _sum_grads(contributions, shape):
+def _sum_grads(contributions, shape, grad_x):
     """An invariant's gradient: ProductGrads as one GEMM, the rest summed and unbroadcast."""
+    rows = sorted((c for c in contributions if type(c) is _XRows), key=lambda c: c.t)
     products = [c for c in contributions if type(c) is ProductGrad]
+    if rows and len(rows) == len(grad_x) and not products:  # every step: grad_x as it lies
+        a = grad_x.reshape(-1, grad_x.shape[-1])
+        products = [ProductGrad(a, np.concatenate([c.b for c in rows], axis=0))]
+    else:
+        products += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
     dense = [
         c.dense() if type(c) is IndexedGrad else c
         for c in contributions
-        if type(c) is not ProductGrad
+        if type(c) not in (ProductGrad, _XRows)
     ]
     total = ProductGrad.sum(products) if products else None
     if dense:
