@@ -175,7 +175,7 @@ def test_program_is_compiled_once_per_shape():
         scan_node = out.node.parents[0]  # out is a slice of the scan node's result
         assert scan_node.prim is SCAN
         programs.append(scan_node.params["program"])
-    assert isinstance(programs[0], Program) and "def backward(" in programs[0].source
+    assert isinstance(programs[0], Program) and "def run_backward(" in programs[0].source
     assert programs[0] is programs[1]
     assert programs[2] is not programs[0]
 

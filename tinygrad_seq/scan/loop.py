@@ -1,0 +1,124 @@
+"""``scan``, and the primitive that stands for the whole loop in the graph."""
+
+import numpy as np
+
+from ..engine import STATE, Node, scope, unbroadcast
+from ..ops import IndexedGrad, Primitive, ProductGrad, stack
+from ..tensor import Tensor, apply
+from .record import record
+from .source import XRows
+
+
+def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}"):
+    """Run ``state = step(x[t], state, *invariants)`` over the first axis of ``x``.
+
+    ``state`` is a tuple of Tensors of one shape and dtype; ``state[0]`` after step t is the output
+    at t. ``invariants`` are the same at every step: Tensors (weights), arrays (constant hints) or
+    None. Returns ``(outputs, final_state)``: outputs stacked as (T, *state shape) at their
+    positions in ``x`` (``reverse=True`` runs from the last step to the first), and the state after
+    the last step run. The graph viewer shows step t under ``tg.scope(step_scope.format(t))``.
+
+    The step is recorded once and replayed: it must apply the same primitives at every step (no
+    Python branching on values, no fresh random numbers inside), and use no tensor it is not given.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> from tinygrad_seq.scan import scan
+    >>> x = tg.ones(5, 2, 3)
+    >>> w = tg.Tensor(np.full((3, 3), 0.1, dtype=np.float32), requires_grad=True)
+    >>> step = lambda x_t, state, w: ((x_t + state[0] @ w).tanh(),)
+    >>> out, (h,) = scan(step, x, (tg.zeros(2, 3),), (w,))
+    >>> out.shape, h.shape
+    ((5, 2, 3), (2, 3))
+    >>> out.sum().backward(); w.grad.shape
+    (3, 3)
+    """
+    steps = x.shape[0]
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    if STATE.anomaly or STATE.keep_values:
+        return _op_by_op(step, x, state, invariants, order, step_scope)
+    program = record(step, x.data[order[0]], [s.data for s in state], invariants)
+    values = [v.data if isinstance(v, Tensor) else v for v in invariants]
+    outputs = [None] * steps
+    if not (STATE.grad_enabled and _requires_grad(x, *state, *invariants)):
+        final = program.run_infer(x.data, order, outputs, *[s.data for s in state], *values)
+        out = np.stack(outputs + list(final))
+        return _split(Tensor._from_op(out, None), steps, len(state))
+    tape = []
+    final = program.run_forward(x.data, order, outputs, tape, *[s.data for s in state], *values)
+    out = np.stack(outputs + list(final))  # one copy at the end, not one per step
+    parents = tuple(_parent(v) for v in (x, *state, *invariants))
+    # "view": what the graph viewer reads (the gradients backward kept, the drawn expansion)
+    params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
+    node = Node(SCAN, parents, (tape, values), params, None, out)
+    return _split(Tensor._from_op(out, node), steps, len(state))
+
+
+def _split(out, steps, n_states):
+    return out[:steps], tuple(out[steps + k] for k in range(n_states))
+
+
+def _scan_vjp(g, out, tape, invariants, *, program, order, step_scope, view, needs):
+    """The gradients of every input of a scan node: one run of the program's backward loop.
+
+    ``g`` is the gradient of the outputs then the final state. The loop writes x's gradient into
+    one buffer and collects each invariant's per-step gradients, summed here once."""
+    steps, n_states = len(order), program.n_states
+    grad_x = np.zeros((steps,) + program.shapes[0], g.dtype) if needs[0] else None
+    sinks = [[] for _ in invariants]
+    kept = [None] * steps if STATE.keep_grads else None
+    run = program.run_backward_keeping if kept else program.run_backward
+    free = not STATE.retain_graph  # each step's arrays go once used, as the sweep frees nodes'
+    finals = [g[steps + k] for k in range(n_states)]
+    carried = run(g, order, tape, free, grad_x, kept, *finals, *invariants, *sinks)
+    if kept:
+        view["grads"] = kept
+        STATE.inner_visits = sum(len(k) for k in kept)
+    shapes = program.shapes[1 + n_states :]
+    return [grad_x, *carried, *[_sum_grads(c, s, grad_x) for c, s in zip(sinks, shapes)]]
+
+
+SCAN = Primitive("scan", None, vjp_all=_scan_vjp)
+
+
+def _sum_grads(contributions, shape, grad_x):
+    """An invariant's gradient: products as one GEMM, the rest summed and unbroadcast."""
+    rows = sorted((c for c in contributions if type(c) is XRows), key=lambda c: c.t)
+    products = [c for c in contributions if type(c) is ProductGrad]
+    if rows and len(rows) == len(grad_x) and not products:  # every step: grad_x as it lies
+        a = grad_x.reshape(-1, grad_x.shape[-1])
+        products = [ProductGrad(a, np.concatenate([c.b for c in rows], axis=0))]
+    else:
+        products += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
+    dense = [
+        c.dense() if type(c) is IndexedGrad else c
+        for c in contributions
+        if type(c) not in (ProductGrad, XRows)
+    ]
+    total = ProductGrad.sum(products) if products else None
+    if dense:
+        if all(c.shape == dense[0].shape for c in dense):  # one sum over all steps
+            summed = unbroadcast(np.sum(dense, axis=0), shape)
+        else:
+            summed = sum(unbroadcast(c, shape) for c in dense)
+        total = summed if total is None else total + summed
+    return total
+
+
+def _parent(v):
+    if isinstance(v, Tensor) and v._rg:
+        return v._node or v.node
+    return None
+
+
+def _requires_grad(*values):
+    return any(isinstance(v, Tensor) and v._rg for v in values)
+
+
+def _op_by_op(step, x, state, invariants, order, step_scope):
+    """The same loop recorded op by op (every node kept, for anomaly and keep_values modes)."""
+    outputs = [None] * len(order)
+    for t in order:
+        with scope(step_scope.format(t)):
+            state = step(x[t], state, *invariants)
+        outputs[t] = state[0]
+    return apply(stack, *outputs, axis=0), tuple(state)
