@@ -3,7 +3,6 @@
 import numpy as np
 
 from ..engine import STATE, no_grad
-from ..ops import Primitive
 from ..tensor import Tensor
 from .source import write
 
@@ -79,7 +78,16 @@ def record(step, x_t, state, invariants):
     arrays = [x_t, *state, *[v.data if isinstance(v, Tensor) else v for v in invariants]]
     shapes = [None if a is None else np.shape(a) for a in arrays]
     dtypes = [None if a is None else np.asarray(a).dtype for a in arrays]
-    key = _key((instructions, constants, outputs, shapes, dtypes))
+    key = (
+        tuple(
+            (id(p), refs, _key(params), name, shape, dtype.str)
+            for p, refs, params, name, shape, dtype in instructions
+        ),
+        tuple(_key(c) for c in constants),
+        outputs,
+        tuple(shapes),
+        tuple(None if d is None else d.str for d in dtypes),
+    )
     program = _CACHE.get(key)
     if program is None:
         if len(_CACHE) >= _CACHE_LIMIT:
@@ -102,16 +110,19 @@ def _check_result(result, state):
 
 
 def _key(value):
-    """A hashable stand-in for a trace: primitives by identity, arrays by value (not by repr,
-    which elides the middle of a long array)."""
+    """A hashable stand-in for a parameter or constant: arrays by value (not by repr, which elides
+    the middle of a long array)."""
+    kind = type(value)
+    if kind in (int, float, str, bool) or value is None:
+        return value
+    if kind is slice:
+        return (slice, value.start, value.stop, value.step)
+    if kind is tuple or kind is list:
+        return (kind,) + tuple(_key(v) for v in value)
+    if kind is dict:
+        return (dict,) + tuple((k, _key(v)) for k, v in value.items())
     if isinstance(value, (np.ndarray, np.generic)):
         return (value.dtype.str, value.shape, value.tobytes())
-    if isinstance(value, (tuple, list)):
-        return (type(value).__name__,) + tuple(_key(v) for v in value)
-    if isinstance(value, dict):
-        return ("dict",) + tuple((k, _key(v)) for k, v in value.items())
     if isinstance(value, np.dtype):
-        return ("dtype", value.str)
-    if isinstance(value, Primitive):
-        return ("primitive", id(value))
-    return (type(value).__name__, repr(value))
+        return (np.dtype, value.str)
+    return (kind, repr(value))

@@ -42,16 +42,6 @@ def _rows(c, gx, t):
     return c
 
 
-def _write_x(grad_x, t, g):
-    """Step t's gradient of x into its row of the zero-filled buffer."""
-    if type(g) is np.ndarray and g.shape == grad_x.shape[1:]:
-        grad_x[t] = g
-    elif hasattr(g, "add_to"):  # an IndexedGrad
-        g.add_to(grad_x[t])
-    elif g is not None:
-        grad_x[t] += unbroadcast(g, grad_x.shape[1:])
-
-
 class _Writer:
     def __init__(self, program):
         self.p = program
@@ -60,7 +50,6 @@ class _Writer:
             "unbroadcast": unbroadcast,
             "ProductGrad": ProductGrad,
             "rows": _rows,
-            "write_x": _write_x,
         }
         for c, value in enumerate(program.constants):
             self.namespace[f"k{c}"] = value
@@ -124,11 +113,9 @@ class _Writer:
             "            tape[position] = None",
             *[f"        {line}" for line in body],
         ]
-        grad_x0 = results[0]
+        grad_x0 = results[0]  # an array of x_t's shape (see ``accumulate``)
         if grad_x0 != "None":
-            lines.append(
-                f"        if grad_x is not None:\n            write_x(grad_x, t, {grad_x0})"
-            )
+            lines += ["        if grad_x is not None:", f"            grad_x[t] = {grad_x0}"]
         for r in invariant:
             for c, kind in results[r]:
                 if kind == "product" and grad_x0 != "None":
@@ -186,21 +173,21 @@ class _Writer:
                 kind = _kind(prim, i, params, p.shape_of(r), p.shape_of(r_out))
                 contributions[r].append((f"c{count}", kind, params.get("index")))
                 count += 1
-        results = []
-        for r in range(n_in):
+        results = [self.accumulate(0, contributions.get(0, []), lines)]
+        for r in range(1, n_in):
             if r in invariant:
                 results.append([(c, kind) for c, kind, _ in contributions.get(r, [])])
             elif contributions.get(r):
                 results.append(self.accumulate(r, contributions[r], lines))
-            elif r >= 1:  # a state the step never reads: its carried gradient is zero
+            else:  # a state the step never reads: its carried gradient is zero
                 results.append(self.zeros(r, lines))
-            else:
-                results.append("None")
         kept = ", ".join(f"{r - n_in}: {v}" for r, v in sorted(grads.items()) if r >= n_in)
         return lines, saved, results, kept
 
     def accumulate(self, r, contributions, lines):
-        """Lines adding a ref's gradient contributions up; returns the variable holding it."""
+        """Lines adding a ref's gradient contributions up; returns the variable holding it: an
+        array of the ref's shape (a VJP's result of an unbroadcast input's shape, a sum, a buffer
+        filled or joined from slices), or "None" without contributions."""
         if not contributions:
             return "None"
         shape, name = self.p.shape_of(r), f"g{r}"
