@@ -25,21 +25,15 @@ def write(program):
 
 
 class XRows:
-    """A weight's gradient ``grad_x[t]^T @ b`` whose rows are already in ``grad_x``."""
+    """A weight's gradient ``grad_x[t]^T @ b``: the product a VJP returned had x_t's gradient itself
+    as its left factor (a linear layer's input and weight gradients come from one ``g``), and that
+    gradient is already a row of ``grad_x``. The weight's GEMM then reads grad_x as it lies,
+    without another copy of every step's rows."""
 
     __slots__ = ("t", "b")
 
     def __init__(self, t, b):
         self.t, self.b = t, b
-
-
-def _rows(c, gx, t):
-    """``c`` as an XRows when it is the product of x_t's gradient ``gx`` (all of it, as rows):
-    the weight's GEMM can then read grad_x as it lies, without a copy of each step's rows."""
-    a = c.a if type(c) is ProductGrad else None
-    if a is not None and a.base is gx and a.size == gx.size and a.flags.c_contiguous:
-        return XRows(t, c.b)
-    return c
 
 
 class _Writer:
@@ -49,7 +43,7 @@ class _Writer:
             "np": np,
             "unbroadcast": unbroadcast,
             "ProductGrad": ProductGrad,
-            "rows": _rows,
+            "XRows": XRows,
         }
         for c, value in enumerate(program.constants):
             self.namespace[f"k{c}"] = value
@@ -118,10 +112,15 @@ class _Writer:
             lines += ["        if grad_x is not None:", f"            grad_x[t] = {grad_x0}"]
         for r in invariant:
             for c, kind in results[r]:
-                if kind == "product" and grad_x0 != "None":
+                if kind == "product" and grad_x0 != "None":  # see ``XRows``
+                    a, gx = f"{c}.a", grad_x0  # a is all of gx, as rows in gx's order:
+                    same = (
+                        f"{a}.base is {gx} and {a}.size == {gx}.size and {a}.shape[-1] == "
+                        f"{gx}.shape[-1] and {a}.flags.c_contiguous"
+                    )
                     lines.append(
-                        f"        sink{r}.append({c} if grad_x is None else "
-                        f"rows({c}, {grad_x0}, t))"
+                        f"        sink{r}.append(XRows(t, {c}.b) if grad_x is not None and "
+                        f"type({c}) is ProductGrad and {same} else {c})"
                     )
                 else:
                     lines.append(f"        sink{r}.append({c})")
