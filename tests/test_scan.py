@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import tinygrad_seq as tg
 from tinygrad_seq import engine, nn
 from tinygrad_seq.scan import SCAN, Program, scan
+from tinygrad_seq.tensor import linear
 from tinygrad_seq.testing import gradcheck
 from tinygrad_seq.viz.trace import walk
 
@@ -104,6 +105,23 @@ def test_custom_step_gradcheck(steps, batch, hidden, reverse, seed):
         return tg.concat([out.reshape(-1), h.reshape(-1), c.reshape(-1)])
 
     assert gradcheck(fn, x, h0, c0, w, b)
+
+
+def test_weight_gradient_when_x_needs_none():
+    """Without x's gradient buffer the weight's per-step products are summed as they come."""
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((4, 2, 3)))
+    w = tg.Tensor(rng.standard_normal((3, 3)), requires_grad=True)
+    h0 = tg.Tensor(np.zeros((2, 3)))
+    step = lambda x_t, state, w: ((x_t + linear(state[0], w)).tanh(),)
+    grads = []
+    for mode in (contextlib.nullcontext(), tg.keep_values()):
+        w.grad = None
+        with mode:
+            out, _ = scan(step, x, (h0,), (w,))
+        (out * out).sum().backward()
+        grads.append(w.grad)
+    np.testing.assert_allclose(*grads, **EXACT)
 
 
 # --- no_grad --------------------------------------------------------------------------------------
