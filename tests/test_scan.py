@@ -201,6 +201,18 @@ def test_program_is_compiled_once_per_shape():
 # --- retain_graph, frozen weights -----------------------------------------------------------------
 
 
+def test_a_changed_setting_is_not_hidden_by_the_reused_recording():
+    rnn = nn.RNN(3, 4, seed=0, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((3, 2, 3))
+    tanh_out, _ = rnn(x)
+    rnn.nonlinearity = "relu"  # part of the layer's key: the step is recorded again
+    relu_out, _ = rnn(x)
+    with tg.keep_values():
+        reference, _ = rnn(x)
+    np.testing.assert_allclose(relu_out.data, reference.data, **EXACT)
+    assert not np.allclose(relu_out.data, tanh_out.data)
+
+
 def test_retain_graph_allows_a_second_backward():
     layer = _layer("GRU", 1)
     _, _, loss, x, _ = _forward(layer, op_by_op=False)

@@ -109,6 +109,9 @@ class _Elman:
     def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
         return RNNCell.step(gates_x, state, w_hh, b_hh, self.nonlinearity, w_hh_t=w_hh_t)
 
+    def _step_key(self):
+        return (type(self)._step, RNNCell.step, self.nonlinearity)
+
     def extra_repr(self):
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}"
         return super().extra_repr() + extra
@@ -313,6 +316,11 @@ class _Recurrent(Module):
     def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
         return self.cell.step(gates_x, state, w_hh, b_hh, w_hh_t=w_hh_t)
 
+    def _step_key(self):
+        """What ``_step`` applies depends on, for ``scan`` to reuse its recording: the functions
+        (a subclass or another cell brings its own) and settings."""
+        return (type(self)._step, self.cell.step)
+
     def forward(self, input, hx=None, lengths=None):
         """Run the whole sequence; ``lengths`` (one per sequence) ignores steps past each end.
 
@@ -380,7 +388,13 @@ class _Recurrent(Module):
         if valid is None:  # the step recorded once, run T times as one graph node
             invariants = (w_hh, step_bias, w_hh_t)
             return scan(
-                self._step, gates_x, state, invariants, reverse=bool(suffix), step_scope=STEP_SCOPE
+                self._step,
+                gates_x,
+                state,
+                invariants,
+                reverse=bool(suffix),
+                step_scope=STEP_SCOPE,
+                key=self._step_key(),
             )
         # T slices of one tensor: the engine adds each slice's gradient into one buffer in place
         gates_x = [gates_x[t] for t in range(steps)]

@@ -9,7 +9,7 @@ from .record import record
 from .source import XRows
 
 
-def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}"):
+def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key=None):
     """Run ``state = step(x[t], state, *invariants)`` over the first axis of ``x``.
 
     ``state`` is a tuple of Tensors of one shape and dtype; ``state[0]`` after step t is the output
@@ -20,6 +20,9 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}"):
 
     The step is recorded once and replayed: it must apply the same primitives at every step (no
     Python branching on values, no fresh random numbers inside), and use no tensor it is not given.
+    It is recorded again at every call (about one op-by-op step of work) unless ``key`` is given: a
+    hashable that, with the inputs' shapes and dtypes, fixes what the step applies (a layer passes
+    its step functions and settings); then the recording is reused.
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> from tinygrad_seq.scan import scan
@@ -36,7 +39,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}"):
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     if STATE.anomaly or STATE.keep_values:
         return _op_by_op(step, x, state, invariants, order, step_scope)
-    program = record(step, x.data[order[0]], [s.data for s in state], invariants)
+    program = record(step, x.data[order[0]], [s.data for s in state], invariants, key)
     values = [v.data if isinstance(v, Tensor) else v for v in invariants]
     outputs = [None] * steps
     if not (STATE.grad_enabled and _requires_grad(x, *state, *invariants)):

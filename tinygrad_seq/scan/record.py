@@ -7,6 +7,7 @@ from ..tensor import Tensor
 from .source import write
 
 _CACHE = {}  # trace signature -> Program
+_KNOWN = {}  # (scan's key, input shapes and dtypes) -> Program, for steps that need no tracing
 _CACHE_LIMIT = 256
 
 
@@ -41,8 +42,18 @@ class Program:
         return self.instructions[ref - self.n_inputs][5]
 
 
-def record(step, x_t, state, invariants):
-    """Run ``step`` once on these arrays under the tracer: the ``Program`` of what it applied."""
+def record(step, x_t, state, invariants, key=None):
+    """Run ``step`` once on these arrays under the tracer: the ``Program`` of what it applied.
+
+    With a ``key`` (see ``scan``), a program recorded before for the same key, shapes and dtypes
+    is returned without running the step."""
+    if key is not None:
+        arrays = (x_t, *state, *[v.data if isinstance(v, Tensor) else v for v in invariants])
+        known = (key, *[None if a is None else (a.shape, a.dtype.str) for a in arrays])
+        program = _KNOWN.get(known)
+        if program is None:
+            program = _KNOWN[known] = record(step, x_t, state, invariants)
+        return program
     x_in = Tensor._from_op(x_t, None)
     state_in = tuple(Tensor._from_op(s, None) for s in state)
     inv_in = [Tensor._from_op(v.data, None) if isinstance(v, Tensor) else v for v in invariants]
@@ -92,6 +103,7 @@ def record(step, x_t, state, invariants):
     if program is None:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
+            _KNOWN.clear()
         program = Program(instructions, constants, outputs, shapes, dtypes, len(state))
         _CACHE[key] = program
     return program
