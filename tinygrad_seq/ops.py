@@ -122,9 +122,29 @@ def _expand_reduced(g, x_ndim, axis, keepdims):
     return np.expand_dims(g, _normalize_axis(axis, x_ndim))
 
 
+def _like(value, x):
+    """``value`` as a 0-d array of x's float dtype, made once. On small arrays NumPy's conversion
+    of a Python number on every call costs as much as the arithmetic (hot VJPs of recurrent
+    cells); for other dtypes the number itself, so NumPy's promotion rules stay as they are."""
+    key = (value, x.dtype)
+    constant = _CONSTANTS.get(key)
+    if constant is None:
+        constant = np.array(value, x.dtype) if x.dtype.kind == "f" else value
+        _CONSTANTS[key] = constant
+    return constant
+
+
+_CONSTANTS = {}
+
+
 def _sigmoid(x):
-    # tanh form: one ufunc call, no overflow for large |x| (unlike 1 / (1 + exp(-x)))
-    return 0.5 * np.tanh(0.5 * x) + 0.5
+    # tanh form: one transcendental ufunc, no overflow for large |x| (unlike 1 / (1 + exp(-x)));
+    # the three affine steps in place, on the array tanh made
+    half = _like(0.5, x)
+    out = np.tanh(x * half)
+    out *= half
+    out += half
+    return out
 
 
 def _matmul_vjp_a(g, out, a, b):
@@ -307,9 +327,11 @@ exp = primitive("exp", np.exp, lambda g, out, x: g * out, saves=("out",))
 log = primitive("log", np.log, lambda g, out, x: g / x, saves=(0,))
 sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), saves=("out",))
 absolute = primitive("abs", np.abs, lambda g, out, x: g * np.sign(x), saves=(0,))
-tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (1 - out * out), saves=("out",))
+tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (_like(1, out) - out * out), saves=("out",))
 # a primitive, not exp/div composed, for stability and one ufunc call (see _sigmoid)
-sigmoid = primitive("sigmoid", _sigmoid, lambda g, out, x: g * out * (1 - out), saves=("out",))
+sigmoid = primitive(
+    "sigmoid", _sigmoid, lambda g, out, x: g * out * (_like(1, out) - out), saves=("out",)
+)
 # relu(x) > 0 exactly where x > 0, so the VJP reads the output and the input can go
 relu = primitive(
     "relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * (out > 0), saves=("out",)
