@@ -63,46 +63,48 @@ class _Writer:
 
     def source(self):
         p = self.p
-        n_st = p.n_states
-        states = "".join(f"a{1 + k}, " for k in range(n_st))
-        invariants = "".join(f"a{r}, " for r in range(1 + n_st, p.n_inputs))
+        states = [f"a{1 + k}" for k in range(p.n_states)]
+        invariants = [f"a{r}" for r in range(1 + p.n_states, p.n_inputs)]
         forward = []
         for j, (prim, refs, *_) in enumerate(p.instructions):
             self.namespace[f"F{j}"] = prim.forward
             forward.append(f"v{j} = {self.call(j, f'F{j}', [self.var(r) for r in refs])}")
-        new_state = f"{states}= {''.join(f'{self.var(r)}, ' for r in p.outputs)}"
         backward, saved, results, kept = self.backward()
-        saved_vars = "".join(f"{self.var(r)}, " for r in saved)
+        saved = [self.var(r) for r in saved]
         loop = ["    for t in order:", "        a0 = xs[t]", *[f"        {s}" for s in forward]]
-        step_end = [f"        {new_state}", "        outputs[t] = a1", f"    return ({states})"]
+        step_end = [
+            f"        {_list(states)} = {_list(self.var(r) for r in p.outputs)}",
+            "        outputs[t] = a1",
+            f"    return {_tuple(states)}",
+        ]
         source = [
-            f"def run_infer(xs, order, outputs, {states}{invariants}):",
+            f"def run_infer({_list(['xs', 'order', 'outputs', *states, *invariants])}):",
             *loop,
             *step_end,
             "",
-            f"def run_forward(xs, order, outputs, tape, {states}{invariants}):",
+            f"def run_forward({_list(['xs', 'order', 'outputs', 'tape', *states, *invariants])}):",
             "    save = tape.append",
             *loop,
-            f"        save(({saved_vars}))",
+            f"        save({_tuple(saved)})",
             *step_end,
         ]
         for keeping in (False, True):
-            source += ["", *self.backward_loop(backward, saved_vars, results, kept, keeping)]
+            source += ["", *self.backward_loop(backward, saved, results, kept, keeping)]
         return "\n".join(source) + "\n", self.namespace
 
-    def backward_loop(self, body, saved_vars, results, kept, keeping):
+    def backward_loop(self, body, saved, results, kept, keeping):
         p, n_st = self.p, self.p.n_states
-        g_outs = "".join(f"g_out{k}, " for k in range(n_st))
+        g_outs = [f"g_out{k}" for k in range(n_st)]
         invariant = range(1 + n_st, p.n_inputs)
-        invariants = "".join(f"a{r}, " for r in invariant)
-        sinks = "".join(f"sink{r}, " for r in invariant)
+        args = ["g", "order", "tape", "free", "grad_x", "kept", *g_outs]
+        args += [f"a{r}" for r in invariant] + [f"sink{r}" for r in invariant]
         name = "run_backward_keeping" if keeping else "run_backward"
         lines = [
-            f"def {name}(g, order, tape, free, grad_x, kept, {g_outs}{invariants}{sinks}):",
+            f"def {name}({_list(args)}):",
             "    for position in range(len(order) - 1, -1, -1):",
             "        t = order[position]",
             "        g_out0 = g_out0 + g[t]  # the output at t is the state's first tensor",
-            f"        ({saved_vars}) = tape[position]",
+            f"        {_tuple(saved)} = tape[position]",
             "        if free:",
             "            tape[position] = None",
             *[f"        {line}" for line in body],
@@ -126,8 +128,10 @@ class _Writer:
                     lines.append(f"        sink{r}.append({c})")
         if keeping:
             lines.append(f"        kept[position] = {{{kept}}}")
-        new = "".join(f"{results[1 + k]}, " for k in range(n_st))
-        lines += [f"        {g_outs}= {new}", f"    return ({g_outs})"]
+        lines += [
+            f"        {_list(g_outs)} = {_list(results[1 + k] for k in range(n_st))}",
+            f"    return {_tuple(g_outs)}",
+        ]
         return lines
 
     def backward(self):
@@ -196,8 +200,8 @@ class _Writer:
         tiles = _tiling([index for _, k, index in contributions if k == "indexed"], shape)
         if tiles and len(tiles[1]) == len(contributions):  # slices that cover it: join them
             axis, order = tiles
-            values = "".join(f"{contributions[k][0]}.value, " for k in order)
-            lines.append(f"{name} = np.concatenate(({values}), axis={axis})")
+            values = _tuple(f"{contributions[k][0]}.value" for k in order)
+            lines.append(f"{name} = np.concatenate({values}, axis={axis})")
             return name
         if "indexed" in kinds:  # a fresh buffer of ours, that slices add into in place
             self.zeros(r, lines)
@@ -248,6 +252,15 @@ class _Writer:
                     r for i, r in _refs(refs) if r in from_inputs and prim.differentiable(i)
                 )
         return live
+
+
+def _list(names):
+    return ", ".join(names)
+
+
+def _tuple(names):
+    names = list(names)
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
 
 
 def _refs(refs):
