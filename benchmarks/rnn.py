@@ -7,7 +7,10 @@ A training step is forward + backward over the whole sequence of a one-layer, un
 layer, float32, loss = sum(out * w). Every row times, interleaved so that the machine's slow
 phases hit all columns alike:
 
-- tinygrad_seq's ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (cells composed of primitives);
+- tinygrad_seq's ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (cells composed of primitives; the loop
+  over time runs as one recorded program per direction, ``tinygrad_seq.scan``);
+- the same layers recorded op by op, a graph node per primitive per step (under
+  ``tg.keep_values()``, which makes the layers record that way; it also keeps every value);
 - the same step written by hand in NumPy with a hand-derived backward
   (``examples/manual_bptt.py``) — the reference of the ratios;
 - where torch is installed: ``torch.nn.LSTM``/``GRU``/``RNN`` (fused C++ kernels), and the same
@@ -54,7 +57,16 @@ def make_inputs(kind, config, seed=0):
     return x, w_out, params
 
 
-def ours(kind, config):
+def ours(kind, config, op_by_op=False):
+    """(training step, inference, training forward) of tinygrad_seq's layer."""
+    if op_by_op:
+        step = ours(kind, config)[0]
+
+        def recorded_op_by_op():
+            with tg.keep_values():
+                return step()
+
+        return recorded_op_by_op, None, None
     x, w_out, params = make_inputs(kind, config)
     T, B, I, H = CONFIGS[config]
     layer = LAYERS[kind](I, H)
@@ -218,8 +230,10 @@ def main(argv=None):
         print(f"torch {torch_version} ({torch.get_num_threads()} threads)")
     print(f"float32, median of {args.repeats} interleaved runs, milliseconds per training step\n")
 
-    header = "| model | config (T, B, I, H) | tinygrad_seq | NumPy by hand | ratio |"
-    rule = "|---|---|---|---|---|"
+    header = (
+        "| model | config (T, B, I, H) | tinygrad_seq | NumPy by hand | ratio | op by op | ratio |"
+    )
+    rule = "|---|---|---|---|---|---|---|"
     if has_torch:
         header += " torch fused | ratio | torch composed | ratio |"
         rule += "---|---|---|---|"
@@ -228,14 +242,19 @@ def main(argv=None):
     for kind in args.models:
         for config in args.configs:
             check_same_gradients(kind, config)
-            fns = {"ours": ours(kind, config)[0], "hand": by_hand(kind, config)}
+            fns = {
+                "ours": ours(kind, config)[0],
+                "hand": by_hand(kind, config),
+                "op_by_op": ours(kind, config, op_by_op=True)[0],
+            }
             if has_torch:
                 fns["fused"] = torch_fused(kind, config)
                 fns["composed"] = torch_composed(kind, config)
             t = {k: v * 1e3 for k, v in time_interleaved(fns, args.repeats).items()}
             row = (
                 f"| {kind} | {config} {CONFIGS[config]} | {t['ours']:.1f} | {t['hand']:.1f} "
-                f"| {t['ours'] / t['hand']:.2f}x |"
+                f"| {t['ours'] / t['hand']:.2f}x | {t['op_by_op']:.1f} "
+                f"| {t['ours'] / t['op_by_op']:.2f}x |"
             )
             if has_torch:
                 row += (
