@@ -211,8 +211,9 @@ def _accumulate(node, g):
 
 def _accumulate_indexed(node, g):
     if node._g is None:
-        node._g, node._g_owned = np.zeros(node.shape, dtype=g.dtype), True
-    elif not node._g_owned:
+        node._g, node._g_owned = g.dense(), True
+        return
+    if not node._g_owned:
         node._g, node._g_owned = np.array(node._g, dtype=np.result_type(node._g, g.value)), True
     g.add_to(node._g)
 
