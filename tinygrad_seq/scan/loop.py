@@ -99,10 +99,15 @@ def _sum_grads(contributions, shape, grad_x):
     ]
     total = ProductGrad.sum(products) if products else None
     if dense:
-        if all(c.shape == dense[0].shape for c in dense):  # one sum over all steps
-            summed = unbroadcast(np.sum(dense, axis=0), shape)
-        else:
-            summed = sum(unbroadcast(c, shape) for c in dense)
+        # added up in place in one buffer (np.sum of the list would first copy them all into one
+        # array), then summed over the broadcast axes once, not once per step
+        summed = np.array(dense[0], dtype=np.result_type(*dense))
+        for c in dense[1:]:
+            if c.shape == summed.shape:
+                summed += c
+            else:
+                summed = summed + c
+        summed = unbroadcast(summed, shape)
         total = summed if total is None else total + summed
     return total
 
