@@ -308,3 +308,30 @@ def test_programs_of_different_large_index_arrays_differ():
     scan(lambda x_t, s: (x_t[:, a] + s[0],), x, state)
     out, _ = scan(lambda x_t, s: (x_t[:, b] + s[0],), x, state)
     assert out.data[0, 0, 10] == x.data[0, 0, 11]
+
+
+def _passes_c_through(x_t, state, w):
+    h, c = state
+    return (x_t + h @ w + c).tanh(), c
+
+
+def _makes_x_the_state(x_t, state, w):
+    h, c = state
+    return (h @ w).tanh() * c, x_t
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("step", [_passes_c_through, _makes_x_the_state])
+def test_a_state_returned_as_it_came_or_the_input_returned_as_a_state(step, reverse):
+    rng = np.random.default_rng(0)
+    x, (h0, c0), w = (
+        rng.standard_normal((3, 2, 4)),
+        rng.standard_normal((2, 2, 4)),
+        rng.standard_normal((4, 4)),
+    )
+
+    def fn(x, h0, c0, w):
+        out, (h, c) = scan(step, x, (h0, c0), (w,), reverse=reverse)
+        return tg.concat([out.reshape(-1), h.reshape(-1) * 2, c.reshape(-1) * 3])
+
+    assert gradcheck(fn, x, h0, c0, w)
