@@ -5,6 +5,7 @@ Program cache, retain_graph, frozen weights, the graph viewer's per-step expansi
 gradients, and the op-by-op fallback under detect_anomaly."""
 
 import contextlib
+import re
 
 import numpy as np
 import pytest
@@ -182,6 +183,20 @@ def test_state_changing_dtype_or_shape_is_a_value_error(step, got):
 
 
 # --- the Program cache ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "x, state, error, words",
+    [
+        (tg.zeros(0, 2, 3), (tg.zeros(2, 3),), ValueError, "at least one step"),
+        (np.zeros((3, 2, 3)), (tg.zeros(2, 3),), ValueError, "must be a Tensor"),
+        (tg.zeros(3, 2, 3), tg.zeros(2, 3), TypeError, "tuple of Tensors"),
+        (tg.zeros(3, 2, 3), (tg.zeros(2, 3), tg.zeros(2, 4)), ValueError, "(2, 3) float32, (2, 4)"),
+    ],
+)
+def test_bad_inputs_are_named(x, state, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        scan(lambda x_t, s: s, x, state)
 
 
 def test_program_is_compiled_once_per_shape():

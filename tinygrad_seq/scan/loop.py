@@ -35,6 +35,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     >>> out.sum().backward(); w.grad.shape
     (3, 3)
     """
+    _check_inputs(x, state)
     steps = x.shape[0]
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     if STATE.anomaly or STATE.keep_values:
@@ -54,6 +55,17 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
     node = Node(SCAN, parents, (tape, values), params, None, out)
     return _split(Tensor._from_op(out, node), steps, len(state))
+
+
+def _check_inputs(x, state):
+    if not isinstance(x, Tensor) or x.ndim == 0 or x.shape[0] == 0:
+        got = f"shape {x.shape}" if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"scan: x must be a Tensor with at least one step on axis 0, got {got}")
+    if not isinstance(state, tuple) or not state or not all(isinstance(s, Tensor) for s in state):
+        raise TypeError("scan: the state must be a non-empty tuple of Tensors")
+    if len({(s.shape, s.dtype) for s in state}) > 1:
+        shapes = ", ".join(f"{s.shape} {s.dtype}" for s in state)
+        raise ValueError(f"scan: the state's tensors must share one shape and dtype, got {shapes}")
 
 
 def _split(out, steps, n_states):
