@@ -19,7 +19,9 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     the last step run. The graph viewer shows step t under ``tg.scope(step_scope.format(t))``.
 
     The step is recorded once and replayed: it must apply the same primitives at every step (no
-    Python branching on values, no fresh random numbers inside), and use no tensor it is not given.
+    Python branching on values, no values read out of tensors with ``.data`` or ``.item()``, no
+    fresh random numbers inside: those would be replayed as recorded), and use no tensor it is
+    not given (that is an error).
     It is recorded again at every call (about one op-by-op step of work) unless ``key`` is given: a
     hashable that, with the inputs' shapes and dtypes, fixes what the step applies (a layer passes
     its step functions and settings); then the recording is reused.
