@@ -183,8 +183,11 @@ def test_gates_and_states_are_named_as_taught():
 
 
 def _producer(final):
-    """The drawn node that computed a final state (``final`` slices a scan's output)."""
+    """The drawn node that computed a final hidden state: ``final`` picks one step of the outputs,
+    which are the scan's result (one state) or its first T rows (two states)."""
     (outputs,) = shown_parents(final)
+    if outputs.op == "getitem":
+        (outputs,) = shown_parents(outputs)
     return shown_parents(outputs)[final.params["index"]]
 
 

@@ -47,16 +47,18 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     outputs = [None] * steps
     if not (STATE.grad_enabled and _requires_grad(x, *state, *invariants)):
         final = program.run_infer(x.data, order, outputs, *[s.data for s in state], *values)
-        out = np.stack(outputs + list(final))
-        return _split(Tensor._from_op(out, None), steps, len(state))
+        out = np.stack(outputs + list(final[1:]))
+        return _split(Tensor._from_op(out, None), order)
     tape = []
     final = program.run_forward(x.data, order, outputs, tape, *[s.data for s in state], *values)
-    out = np.stack(outputs + list(final))  # one copy at the end, not one per step
+    # the outputs, then the final value of every state but the first (the last output is that):
+    # one copy at the end, not one per step
+    out = np.stack(outputs + list(final[1:]))
     parents = tuple(_parent(v) for v in (x, *state, *invariants))
     # "view": what the graph viewer reads (the gradients backward kept, the drawn expansion)
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
     node = Node(SCAN, parents, (tape, values), params, None, out)
-    return _split(Tensor._from_op(out, node), steps, len(state))
+    return _split(Tensor._from_op(out, node), order)
 
 
 def _check_inputs(x, state):
@@ -70,22 +72,29 @@ def _check_inputs(x, state):
         raise ValueError(f"scan: the state's tensors must share one shape and dtype, got {shapes}")
 
 
-def _split(out, steps, n_states):
-    return out[:steps], tuple(out[steps + k] for k in range(n_states))
+def _split(out, order):
+    """(outputs, final state) of the scan's result. With one state the result IS the outputs: their
+    gradient then reaches the scan as it is, with no buffer to assemble it in."""
+    steps = len(order)
+    outputs = out if out.shape[0] == steps else out[:steps]
+    extra = tuple(out[k] for k in range(steps, out.shape[0]))
+    return outputs, (outputs[order[-1]],) + extra
 
 
 def _scan_vjp(g, out, tape, invariants, *, program, order, step_scope, view, needs):
     """The gradients of every input of a scan node: one run of the program's backward loop.
 
-    ``g`` is the gradient of the outputs then the final state. The loop writes x's gradient into
-    one buffer and collects each invariant's per-step gradients, summed here once."""
+    ``g`` is the gradient of the outputs, then of the final states after the first. The loop
+    writes x's gradient into one buffer and collects each invariant's per-step gradients, summed
+    here once."""
     steps, n_states = len(order), program.n_states
     grad_x = np.zeros((steps,) + program.shapes[0], g.dtype) if needs[0] else None
     sinks = [[] for _ in invariants]
     kept = [None] * steps if STATE.keep_grads else None
     run = program.run_backward_keeping if kept else program.run_backward
     free = not STATE.retain_graph  # each step's arrays go once used, as the sweep frees nodes'
-    finals = [g[steps + k] for k in range(n_states)]
+    # the last output is the first state's final value: its gradient is already in g[order[-1]]
+    finals = [np.zeros((), g.dtype)] + [g[steps + k] for k in range(n_states - 1)]
     carried = run(g, order, tape, free, grad_x, kept, *finals, *invariants, *sinks)
     if kept:
         view["grads"] = kept

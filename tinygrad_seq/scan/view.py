@@ -15,8 +15,8 @@ def shown_parents(node):
 def unrolled(node):
     """The graph a scan node stands for: one node per primitive per step, in the step's scope,
     named and shaped as recorded, holding its gradient if backward kept them (and the number of
-    its visit in the sweep). Returns the node that stacks the outputs and final state: it stands
-    in for the scan node."""
+    its visit in the sweep). Returns the node that stacks the outputs and the final states after
+    the first (as the scan's result does): it stands in for the scan node."""
     params, view = node.params, node.params["view"]
     kept = view.get("grads")
     if "unrolled" in view and view["unrolled_with"] is kept:  # drawn before: same picture
@@ -44,7 +44,9 @@ def unrolled(node):
             env[n_in + j] = shown
         state = [env[r] for r in program.outputs]
         outputs[t] = state[0]
-    stacked = _node(stack, tuple(outputs + state), {"axis": 0}, node.shape, node.dtype, node.scope)
+    stacked = _node(
+        stack, tuple(outputs + state[1:]), {"axis": 0}, node.shape, node.dtype, node.scope
+    )
     stacked.name, stacked.grad, stacked.visit = node.name, node.grad, node.visit
     view["unrolled"], view["unrolled_with"] = stacked, kept
     return stacked
