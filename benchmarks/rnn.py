@@ -16,8 +16,9 @@ phases hit all columns alike:
 - where torch is installed: ``torch.nn.LSTM``/``GRU``/``RNN`` (fused C++ kernels), and the same
   cell composed of torch ops in a Python loop.
 
-Then, for the LSTM: inference (``no_grad``) against the training forward, and the peak of NumPy
-allocations (tracemalloc) of one long-config step against the hand-written one.
+Then, for the LSTM: inference (``no_grad``) against the training forward (and, where torch is
+installed, the same two for torch's fused layer), and the peak of NumPy allocations
+(tracemalloc) of one long-config step against the hand-written one.
 """
 
 import argparse
@@ -97,6 +98,7 @@ def by_hand(kind, config):
 
 
 def torch_fused(kind, config):
+    """(training step, inference, training forward) of torch's fused layer."""
     import torch
 
     x, w_out, params = make_inputs(kind, config)
@@ -110,7 +112,14 @@ def torch_fused(kind, config):
         out, _ = layer(xt)
         (out * wt).sum().backward()
 
-    return step
+    def infer():
+        with torch.no_grad():
+            return layer(xt)[0]
+
+    def train_forward():
+        return (layer(xt)[0] * wt).sum()
+
+    return step, infer, train_forward
 
 
 def torch_composed(kind, config):
@@ -248,7 +257,7 @@ def main(argv=None):
                 "op_by_op": ours(kind, config, op_by_op=True)[0],
             }
             if has_torch:
-                fns["fused"] = torch_fused(kind, config)
+                fns["fused"] = torch_fused(kind, config)[0]
                 fns["composed"] = torch_composed(kind, config)
             t = {k: v * 1e3 for k, v in time_interleaved(fns, args.repeats).items()}
             row = (
@@ -264,15 +273,25 @@ def main(argv=None):
             print(row, flush=True)
 
     print("\ninference (no_grad forward) vs training forward (records the graph), LSTM:")
-    print("| config | no_grad ms | training forward ms | speed-up |")
-    print("|---|---|---|---|")
+    header, rule = "| config | no_grad ms | training forward ms | speed-up |", "|---|---|---|---|"
+    if has_torch:  # the same comparison for a framework with fused kernels, for reference
+        header += " torch no_grad ms | torch training forward ms | speed-up |"
+        rule += "---|---|---|"
+    print(header)
+    print(rule)
     for config in args.configs:
         _, infer, train_forward = ours("lstm", config)
-        t = time_interleaved({"infer": infer, "train": train_forward}, args.repeats)
-        print(
-            f"| {config} | {t['infer'] * 1e3:.1f} | {t['train'] * 1e3:.1f} "
-            f"| {t['train'] / t['infer']:.2f}x |"
-        )
+        fns = {"infer": infer, "train": train_forward}
+        if has_torch:
+            _, fns["torch_infer"], fns["torch_train"] = torch_fused("lstm", config)
+        t = {k: v * 1e3 for k, v in time_interleaved(fns, args.repeats).items()}
+        row = f"| {config} | {t['infer']:.1f} | {t['train']:.1f} | {t['train'] / t['infer']:.2f}x |"
+        if has_torch:
+            row += (
+                f" {t['torch_infer']:.1f} | {t['torch_train']:.1f} "
+                f"| {t['torch_train'] / t['torch_infer']:.2f}x |"
+            )
+        print(row)
 
     if not args.no_memory:
         step = ours("lstm", "long")[0]
