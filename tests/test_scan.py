@@ -125,6 +125,23 @@ def test_weight_gradient_when_x_needs_none():
     np.testing.assert_allclose(*grads, **EXACT)
 
 
+def test_bias_gradient_when_x_needs_none():
+    """Per-step gradients of a broadcast bias, no products, and no gradient buffer for x."""
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((4, 2, 3)))
+    b = tg.Tensor(rng.standard_normal(3), requires_grad=True)
+    h0 = tg.Tensor(np.zeros((2, 3)))
+    step = lambda x_t, state, b: ((x_t + state[0] * 0.5 + b).tanh(),)
+    grads = []
+    for mode in (contextlib.nullcontext(), tg.keep_values()):
+        b.grad = None
+        with mode:
+            out, _ = scan(step, x, (h0,), (b,))
+        (out * out).sum().backward()
+        grads.append(b.grad)
+    np.testing.assert_allclose(*grads, **EXACT)
+
+
 # --- no_grad --------------------------------------------------------------------------------------
 
 

@@ -108,9 +108,12 @@ SCAN = Primitive("scan", None, vjp_all=_scan_vjp)
 
 def _sum_grads(contributions, shape, grad_x):
     """An invariant's gradient: products as one GEMM, the rest summed and unbroadcast."""
-    rows = sorted((c for c in contributions if type(c) is XRows), key=lambda c: c.t)
+    rows = [c for c in contributions if type(c) is XRows]
     products = [c for c in contributions if type(c) is ProductGrad]
-    if rows and len(rows) == len(grad_x) and not products:  # every step: grad_x as it lies
+    if rows and rows[0].t > rows[-1].t:
+        rows.reverse()  # they come from the backward loop, last step first
+    if rows and not products and [c.t for c in rows] == list(range(len(grad_x))):
+        # one per step, in order: the left factor of all of them is grad_x as it lies
         a = grad_x.reshape(-1, grad_x.shape[-1])
         products = [ProductGrad(a, np.concatenate([c.b for c in rows], axis=0))]
     else:
