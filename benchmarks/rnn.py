@@ -16,12 +16,14 @@ phases hit all columns alike:
 - where torch is installed: ``torch.nn.LSTM``/``GRU``/``RNN`` (fused C++ kernels), and the same
   cell composed of torch ops in a Python loop.
 
-Then, for the LSTM: inference (``no_grad``) against the training forward (and, where torch is
-installed, the same two for torch's fused layer), and the peak of NumPy allocations
-(tracemalloc) of one long-config step against the hand-written one.
+Then, for the LSTM: inference (``no_grad``) against the training forward and against the
+hand-written forward (and, where torch is installed, torch's fused layer's no_grad and training
+forward), and the peak of NumPy allocations (tracemalloc) of one long-config step against the
+hand-written one.
 """
 
 import argparse
+import functools
 import gc
 import platform
 import statistics
@@ -273,7 +275,8 @@ def main(argv=None):
             print(row, flush=True)
 
     print("\ninference (no_grad forward) vs training forward (records the graph), LSTM:")
-    header, rule = "| config | no_grad ms | training forward ms | speed-up |", "|---|---|---|---|"
+    header = "| config | no_grad ms | training forward ms | speed-up | forward by hand ms | ratio |"
+    rule = "|---|---|---|---|---|---|"
     if has_torch:  # the same comparison for a framework with fused kernels, for reference
         header += " torch no_grad ms | torch training forward ms | speed-up |"
         rule += "---|---|---|"
@@ -281,11 +284,16 @@ def main(argv=None):
     print(rule)
     for config in args.configs:
         _, infer, train_forward = ours("lstm", config)
+        x, _, params = make_inputs("lstm", config)
         fns = {"infer": infer, "train": train_forward}
+        fns["hand"] = functools.partial(manual_bptt.lstm_forward, x, params)
         if has_torch:
             _, fns["torch_infer"], fns["torch_train"] = torch_fused("lstm", config)
         t = {k: v * 1e3 for k, v in time_interleaved(fns, args.repeats).items()}
-        row = f"| {config} | {t['infer']:.1f} | {t['train']:.1f} | {t['train'] / t['infer']:.2f}x |"
+        row = (
+            f"| {config} | {t['infer']:.1f} | {t['train']:.1f} | {t['train'] / t['infer']:.2f}x "
+            f"| {t['hand']:.1f} | {t['infer'] / t['hand']:.2f}x |"
+        )
         if has_torch:
             row += (
                 f" {t['torch_infer']:.1f} | {t['torch_train']:.1f} "
