@@ -318,7 +318,8 @@ class _Recurrent(Module):
 
     def _step_key(self):
         """What ``_step`` applies depends on, for ``scan`` to reuse its recording: the functions
-        (a subclass or another cell brings its own) and settings."""
+        (a subclass or another cell brings its own) and settings. A subclass whose step reads
+        another setting must add it here, or a changed setting would replay the old recording."""
         return (type(self)._step, self.cell.step)
 
     def forward(self, input, hx=None, lengths=None):
