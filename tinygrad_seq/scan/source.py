@@ -104,9 +104,9 @@ class _Writer:
             "    for position in range(len(order) - 1, -1, -1):",
             "        t = order[position]",
             "        g_out0 = g_out0 + g[t]  # the output at t is the state's first tensor",
-            f"        {_tuple(saved)} = tape[position]",
-            "        if free:",
-            "            tape[position] = None",
+            # free: each step's arrays go once read, as the sweep frees a node's (the tape is
+            # read from its end, so popping gives tape[position])
+            f"        {_tuple(saved)} = tape.pop() if free else tape[position]",
             *[f"        {line}" for line in body],
         ]
         grad_x0 = results[0]  # an array of x_t's shape (see ``accumulate``)
