@@ -206,6 +206,12 @@ def test_bad_inputs_are_named(x, state, error, words):
         scan(lambda x_t, s: s, x, state)
 
 
+def test_a_number_as_an_invariant_is_refused():
+    # it would be baked into the recording: a later call with another number would replay it
+    with pytest.raises(TypeError, match="invariants must be Tensors, NumPy arrays or None"):
+        scan(lambda x_t, s, k: (s[0] * k,), tg.zeros(2, 1, 3), (tg.zeros(1, 3),), (0.5,))
+
+
 def test_program_is_compiled_once_per_shape():
     layer = nn.LSTM(3, 4, seed=0)
     x = np.ones((5, 2, 3), dtype=np.float32)

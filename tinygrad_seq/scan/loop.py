@@ -37,7 +37,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     >>> out.sum().backward(); w.grad.shape
     (3, 3)
     """
-    _check_inputs(x, state)
+    _check_inputs(x, state, invariants)
     steps = x.shape[0]
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     if STATE.anomaly or STATE.keep_values:
@@ -61,12 +61,17 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     return _split(Tensor._from_op(out, node), order)
 
 
-def _check_inputs(x, state):
+def _check_inputs(x, state, invariants):
     if not isinstance(x, Tensor) or x.ndim == 0 or x.shape[0] == 0:
         got = f"shape {x.shape}" if isinstance(x, Tensor) else type(x).__name__
         raise ValueError(f"scan: x must be a Tensor with at least one step on axis 0, got {got}")
     if not isinstance(state, tuple) or not state or not all(isinstance(s, Tensor) for s in state):
         raise TypeError("scan: the state must be a non-empty tuple of Tensors")
+    for v in invariants:  # a number would be baked into the recording, not passed each call
+        if v is not None and not isinstance(v, (Tensor, np.ndarray)):
+            raise TypeError(
+                f"scan: invariants must be Tensors, NumPy arrays or None, got {type(v).__name__}"
+            )
     if len({(s.shape, s.dtype) for s in state}) > 1:
         shapes = ", ".join(f"{s.shape} {s.dtype}" for s in state)
         raise ValueError(f"scan: the state's tensors must share one shape and dtype, got {shapes}")
