@@ -57,7 +57,8 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     parents = tuple(_parent(v) for v in (x, *state, *invariants))
     # "view": what the graph viewer reads (the gradients backward kept, the drawn expansion)
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
-    node = Node(SCAN, parents, (tape, values), params, None, out)
+    # the result is kept for backward too: its rows are the states the weight's GEMM reads
+    node = Node(SCAN, parents, (tape, values, out), params, None, out)
     return _split(Tensor._from_op(out, node), order)
 
 
@@ -86,7 +87,7 @@ def _split(out, order):
     return outputs, (outputs[order[-1]],) + extra
 
 
-def _scan_vjp(g, out, tape, invariants, *, program, order, step_scope, view, needs):
+def _scan_vjp(g, out, tape, invariants, result, *, program, order, step_scope, view, needs):
     """The gradients of every input of a scan node: one run of the program's backward loop.
 
     ``g`` is the gradient of the outputs, then of the final states after the first. The loop
@@ -105,30 +106,31 @@ def _scan_vjp(g, out, tape, invariants, *, program, order, step_scope, view, nee
         view["grads"] = kept
         STATE.inner_visits = sum(len(k) for k in kept)
     shapes = program.shapes[1 + n_states :]
-    return [grad_x, *carried, *[_sum_grads(c, s, grad_x) for c, s in zip(sinks, shapes)]]
+    sums = [_sum_grads(c, s, grad_x, result, order) for c, s in zip(sinks, shapes)]
+    return [grad_x, *carried, *sums]
 
 
 SCAN = Primitive("scan", None, vjp_all=_scan_vjp)
 
 
-def _sum_grads(contributions, shape, grad_x):
+def _sum_grads(contributions, shape, grad_x, result, order):
     """An invariant's gradient: products as one GEMM, the rest summed and unbroadcast."""
     rows = [c for c in contributions if type(c) is XRows]
     products = [c for c in contributions if type(c) is ProductGrad]
     if rows and rows[0].t > rows[-1].t:
         rows.reverse()  # they come from the backward loop, last step first
+    total = None
     if rows and not products and [c.t for c in rows] == list(range(len(grad_x))):
         # one per step, in order: the left factor of all of them is grad_x as it lies
-        a = grad_x.reshape(-1, grad_x.shape[-1])
-        products = [ProductGrad(a, np.concatenate([c.b for c in rows], axis=0))]
-    else:
-        products += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
+        total, rows = _rows_product(rows, grad_x, result, order)
+    products += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
     dense = [
         c.dense() if type(c) is IndexedGrad else c
         for c in contributions
         if type(c) not in (ProductGrad, XRows)
     ]
-    total = ProductGrad.sum(products) if products else None
+    if products:
+        total = ProductGrad.sum(products) if total is None else total + ProductGrad.sum(products)
     if dense:
         # added up in place in one buffer (np.sum of the list would first copy them all into one
         # array), then summed over the broadcast axes once, not once per step
@@ -141,6 +143,22 @@ def _sum_grads(contributions, shape, grad_x):
         summed = unbroadcast(summed, shape)
         total = summed if total is None else total + summed
     return total
+
+
+def _rows_product(rows, grad_x, result, order):
+    """sum_t grad_x[t]^T @ b_t over all steps, reading grad_x's rows where they lie. Where every
+    b_t but the first step's is the previous step's output, those are rows of the scan's result
+    too, read where they lie as well: (the product, the rows still to multiply one by one)."""
+    a = grad_x.reshape(-1, grad_x.shape[-1])
+    first = order[0]
+    if len(rows) > 1 and all(c.from_state for c in rows if c.t != first):
+        batch = a.shape[0] // len(rows)
+        if first == 0:  # forward: step t read the output of step t-1
+            a, states = a[batch:], result[: len(rows) - 1]
+        else:  # reverse: step t read the output of step t+1
+            a, states = a[: a.shape[0] - batch], result[1 : len(rows)]
+        return a.T @ states.reshape(-1, states.shape[-1]), [rows[first]]
+    return a.T @ np.concatenate([c.b for c in rows], axis=0), []
 
 
 def _parent(v):

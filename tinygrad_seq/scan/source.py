@@ -28,12 +28,13 @@ class XRows:
     """A weight's gradient ``grad_x[t]^T @ b``: the product a VJP returned had x_t's gradient itself
     as its left factor (a linear layer's input and weight gradients come from one ``g``), and that
     gradient is already a row of ``grad_x``. The weight's GEMM then reads grad_x as it lies,
-    without another copy of every step's rows."""
+    without another copy of every step's rows. ``from_state``: ``b`` is this step's input state
+    (the first), i.e. the previous step's output, which the scan's result holds as a row too."""
 
-    __slots__ = ("t", "b")
+    __slots__ = ("t", "b", "from_state")
 
-    def __init__(self, t, b):
-        self.t, self.b = t, b
+    def __init__(self, t, b, from_state):
+        self.t, self.b, self.from_state = t, b, from_state
 
 
 class _Writer:
@@ -120,9 +121,11 @@ class _Writer:
                         f"{a}.base is {gx} and {a}.size == {gx}.size and {a}.shape[-1] == "
                         f"{gx}.shape[-1] and {a}.flags.c_contiguous"
                     )
+                    # b is all of the step's input state (a fresh array of the step before)
+                    state = f"{c}.b.base is a1" if "a1" in saved else "False"
                     lines.append(
-                        f"        sink{r}.append(XRows(t, {c}.b) if grad_x is not None and "
-                        f"type({c}) is ProductGrad and {same} else {c})"
+                        f"        sink{r}.append(XRows(t, {c}.b, {state}) if grad_x is not None "
+                        f"and type({c}) is ProductGrad and {same} else {c})"
                     )
                 else:
                     lines.append(f"        sink{r}.append({c})")
