@@ -170,6 +170,7 @@ def _sweep(order, retain_graph, keep_grads):
             )
         prim, out, inputs, params = node.prim, node.out, node.inputs, node.params
         vjps = prim.vjps if prim.vjp_argnum is None else None
+        all_grads = None
         if prim.vjp_all is not None:
             needs = tuple(p is not None for p in node.parents)
             STATE.inner_visits = 0
@@ -178,7 +179,7 @@ def _sweep(order, retain_graph, keep_grads):
         for i, parent in enumerate(node.parents):
             if parent is None:
                 continue
-            if prim.vjp_all is not None:
+            if all_grads is not None:
                 gi = all_grads[i]
             elif vjps is not None:  # the common case, without the extra call of prim.vjp
                 gi = vjps[i](g, out, *inputs, **params)

@@ -42,18 +42,21 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     if STATE.anomaly or STATE.keep_values:
         return _op_by_op(step, x, state, invariants, order, step_scope)
-    program = record(step, x.data[order[0]], [s.data for s in state], invariants, key)
+    state_data = [s.data for s in state]
     values = [v.data if isinstance(v, Tensor) else v for v in invariants]
+    program = record(step, x.data[order[0]], state_data, invariants, key)
     outputs = [None] * steps
-    if not (STATE.grad_enabled and _requires_grad(x, *state, *invariants)):
-        final = program.run_infer(x.data, order, outputs, *[s.data for s in state], *values)
-        out = np.stack(outputs + list(final[1:]))
-        return _split(Tensor._from_op(out, None), order)
-    tape = []
-    final = program.run_forward(x.data, order, outputs, tape, *[s.data for s in state], *values)
+    recording = STATE.grad_enabled and _requires_grad(x, *state, *invariants)
+    if recording:
+        tape = []
+        final = program.run_forward(x.data, order, outputs, tape, *state_data, *values)
+    else:
+        final = program.run_infer(x.data, order, outputs, *state_data, *values)
     # the outputs, then the final value of every state but the first (the last output is that):
     # one copy at the end, not one per step
     out = np.stack(outputs + list(final[1:]))
+    if not recording:
+        return _split(Tensor._from_op(out, None), order)
     parents = tuple(_parent(v) for v in (x, *state, *invariants))
     # "view": what the graph viewer reads (the gradients backward kept, the drawn expansion)
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}

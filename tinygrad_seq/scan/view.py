@@ -23,7 +23,7 @@ def unrolled(node):
         return view["unrolled"]
     program, order = params["program"], params["order"]
     n_in = program.n_inputs
-    visits = _visits(node.visit, kept, program, len(order))
+    visits = _visits(node.visit, kept, len(order))
     state = list(node.parents[1 : 1 + program.n_states])
     outputs = [None] * len(order)
     for position, t in enumerate(order):
@@ -52,7 +52,7 @@ def unrolled(node):
     return stacked
 
 
-def _visits(visit, kept, program, steps):
+def _visits(visit, kept, steps):
     """{(position, instruction): visit number}: backward visited the last step first, each step's
     ops from its outputs back, right after the scan node itself."""
     visits = {}
