@@ -17,6 +17,21 @@ class Program:
     ``instructions``: one ``(primitive, argument refs, params, name, shape, dtype)`` per op, in
     order. A ref is 0 for the step input x_t, 1..S for the state, then the invariants, then one
     per instruction; ``("const", k)`` is ``constants[k]``. ``outputs``: the refs of the new state.
+
+    >>> import numpy as np
+    >>> from tinygrad_seq.scan import record
+    >>> program = record(lambda x_t, s: ((x_t + s[0]).tanh(),), np.ones(3), [np.zeros(3)], ())
+    >>> [prim.name for prim, *_ in program.instructions], program.outputs
+    (['add', 'tanh'], (3,))
+    >>> print(program.source.split("\\n\\n")[0])
+    def run_infer(xs, order, outputs, a1):
+        for t in order:
+            a0 = xs[t]
+            v0 = F0(a0, a1)
+            v1 = F1(v0)
+            a1 = v1
+            outputs[t] = a1
+        return (a1,)
     """
 
     def __init__(self, instructions, constants, outputs, shapes, dtypes, n_states):
@@ -46,7 +61,14 @@ def record(step, x_t, state, invariants, key=None):
     """Run ``step`` once on these arrays under the tracer: the ``Program`` of what it applied.
 
     With a ``key`` (see ``scan``), a program recorded before for the same key, shapes and dtypes
-    is returned without running the step."""
+    is returned without running the step.
+
+    >>> import numpy as np
+    >>> step = lambda x_t, s: ((x_t * s[0]).sigmoid(),)
+    >>> first = record(step, np.ones(2), [np.ones(2)], (), key="gate")
+    >>> record(step, np.zeros(2), [np.zeros(2)], (), key="gate") is first  # same shapes: reused
+    True
+    """
     if key is not None:
         arrays = (x_t, *state, *[v.data if isinstance(v, Tensor) else v for v in invariants])
         known = (key, *[None if a is None else (a.shape, a.dtype.str) for a in arrays])

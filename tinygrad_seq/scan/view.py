@@ -8,7 +8,16 @@ from .loop import SCAN
 
 
 def shown_parents(node):
-    """``node.parents``, each scan node replaced by the op-by-op graph it ran (``unrolled``)."""
+    """``node.parents``, each scan node replaced by the op-by-op graph it ran (``unrolled``).
+
+    >>> import numpy as np
+    >>> from tinygrad_seq import nn
+    >>> out, h_n = nn.RNN(2, 3, seed=0)(np.ones((4, 1, 2), dtype=np.float32))
+    >>> out.node.op, h_n.node.parents[0].parents[0].op  # h_n stacks a slice of the scan's result
+    ('scan', 'scan')
+    >>> [p.op for p in shown_parents(h_n.node.parents[0])]  # the viewer sees the steps' outputs
+    ['stack']
+    """
     return tuple(unrolled(p) if p is not None and p.prim is SCAN else p for p in node.parents)
 
 
@@ -16,7 +25,15 @@ def unrolled(node):
     """The graph a scan node stands for: one node per primitive per step, in the step's scope,
     named and shaped as recorded, holding its gradient if backward kept them (and the number of
     its visit in the sweep). Returns the node that stacks the outputs and the final states after
-    the first (as the scan's result does): it stands in for the scan node."""
+    the first (as the scan's result does): it stands in for the scan node.
+
+    >>> import numpy as np
+    >>> from tinygrad_seq import nn
+    >>> out, _ = nn.RNN(2, 3, seed=0)(np.ones((4, 1, 2), dtype=np.float32))
+    >>> shown = unrolled(out.node)
+    >>> [p.name for p in shown.parents], sorted({p.scope[-1] for p in shown.parents})
+    (['hidden state', 'hidden state', 'hidden state', 'hidden state'], ['t=0', 't=1', 't=2', 't=3'])
+    """
     params, view = node.params, node.params["view"]
     kept = view.get("grads")
     if "unrolled" in view and view["unrolled_with"] is kept:  # drawn before: same picture
