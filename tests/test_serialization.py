@@ -261,3 +261,120 @@ def test_a_flipped_byte_is_detected(tmp_path):
     bad = tmp_path / "flipped.npz"
     bad.write_bytes(bytes(data))
     _assert_rejected(bad)  # the zip's CRC catches it
+
+
+# --- atomic writes and concurrent use -------------------------------------------------------------
+
+
+def test_concurrent_saves_and_loads_never_see_a_torn_archive(tmp_path):
+    import threading
+
+    path = tmp_path / "shared.npz"
+    states = [{"w": np.full(2000, float(i)), "id": i} for i in range(4)]
+    tg.save(states[0], path)
+    errors, seen = [], set()
+
+    def writer(first):
+        try:
+            for n in range(30):
+                tg.save(states[(first + n) % len(states)], path)
+        except Exception as e:  # noqa: BLE001 - every failure is collected and reported
+            errors.append(f"save: {type(e).__name__}: {e}")
+
+    def reader():
+        for _ in range(60):
+            try:
+                back = tg.load(path)
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"load: {type(e).__name__}: {e}")
+                continue
+            expected = states[back["id"]]
+            if not np.array_equal(back["w"], expected["w"]):
+                errors.append(f"load: archive {back['id']} with the content of another")
+            seen.add(back["id"])
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+    threads += [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(seen) > 1  # the readers did see the writers' files change
+    assert sorted(os.listdir(tmp_path)) == ["shared.npz"]  # no temp file left behind
+
+
+def test_a_failed_save_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    path = tmp_path / "m.npz"
+    tg.save({"a": np.zeros(3)}, path)
+
+    def no_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", no_replace)
+    with pytest.raises(OSError, match="disk full"):
+        tg.save({"a": np.ones(3)}, path)
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["m.npz"]
+    np.testing.assert_array_equal(tg.load(path)["a"], np.zeros(3))
+
+
+def test_saving_onto_a_directory_or_into_a_missing_one_names_the_path(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(IsADirectoryError, match="taken"):
+        tg.save({"a": np.zeros(1)}, tmp_path / "taken")
+    with pytest.raises(FileNotFoundError, match="nodir"):
+        tg.save({"a": np.zeros(1)}, tmp_path / "nodir" / "m.npz")
+    assert sorted(os.listdir(tmp_path)) == ["taken"] and not os.listdir(tmp_path / "taken")
+
+
+def test_a_saved_file_gets_the_usual_permissions(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        tg.save({"a": np.zeros(1)}, tmp_path / "m.npz")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644  # as open() would make it
+
+
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    from tinygrad_seq.serialization import atomic_write
+
+    path = tmp_path / "out.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(path, "w") as f:
+        f.write("half")
+        raise RuntimeError("crash while writing")
+    assert path.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["out.txt"]
+    with atomic_write(path, "w") as f:
+        f.write("new")
+    assert path.read_text() == "new"
+
+
+# --- declared sizes -------------------------------------------------------------------------------
+
+
+def _npy_header(shape, dtype="<f8"):
+    buf = io.BytesIO()
+    header = {"descr": dtype, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buf, header)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_header_that_claims_more_than_the_file_holds_is_rejected(tmp_path, compression):
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        zf.writestr("fine.npy", _npy_header((2,)) + np.ones(2).tobytes())
+        zf.writestr("big.npy", _npy_header((2**40,)))  # 8 TiB declared, 0 bytes of data
+    assert path.stat().st_size < 1000
+    with pytest.raises(ValueError, match=r"huge\.npz.*'big'.*8796093022208 bytes"):
+        tg.load(path)
+
+
+def test_a_header_that_claims_less_than_the_member_holds_is_rejected(tmp_path):
+    path = tmp_path / "short.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("w.npy", _npy_header((2,)) + np.ones(3).tobytes())
+    with pytest.raises(ValueError, match=r"short\.npz.*'w'"):
+        tg.load(path)

@@ -21,15 +21,18 @@ numeric arrays loads as a dict of arrays.
 (7, ['a', 'b'], dtype('float32'))
 """
 
+import contextlib
 import json
+import math
 import os
+import tempfile
 import zipfile
 
 import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["load", "save"]
+__all__ = ["atomic_write", "load", "save"]
 
 _MANIFEST = "__tinygrad_seq__"
 _FORMAT = 1
@@ -51,7 +54,8 @@ _BAD_FILE = (
 def save(obj, path):
     """Write ``obj`` (a state_dict or a nesting of dicts/lists/tuples, see the module docstring)
     to ``path`` as an ``.npz`` archive, exactly at ``path`` (no suffix is added). The file is
-    written next to ``path`` first and then renamed, so a crash never leaves half a checkpoint.
+    written next to ``path`` first and then renamed (``atomic_write``), so a crash never leaves
+    half a checkpoint and concurrent saves and loads of one path never see a torn file.
 
     >>> import os, tempfile, numpy as np, tinygrad_seq as tg
     >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
@@ -62,16 +66,77 @@ def save(obj, path):
     arrays = {}
     tree = _encode(obj, (), arrays)
     manifest = json.dumps({"format": _FORMAT, "tree": tree}, allow_nan=True)
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
+    with (
+        atomic_write(path) as f,
+        zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf,
+    ):
+        _write_member(zf, _MANIFEST, np.array(manifest))
+        for name, array in arrays.items():
+            _write_member(zf, name, array)
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb"):
+    """Open a new file next to ``path`` for writing (``mode`` "wb" or "w", UTF-8); when the block
+    ends without an exception, flush it to disk and rename it to ``path`` in one step. Readers
+    see the old file or the complete new one, never a part; on any failure the temporary file is
+    removed and ``path`` is left as it was. Each call has its own temporary file, so threads and
+    processes may write the same path at once (the last rename wins).
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with atomic_write(path, "w") as f:
+    ...     _ = f.write("all or nothing")
+    >>> open(path).read()
+    'all or nothing'
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot write {path!r}: it is a directory")
+    folder = os.path.dirname(os.path.abspath(path))
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            _write_member(zf, _MANIFEST, np.array(manifest))
-            for name, array in arrays.items():
-                _write_member(zf, name, array)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"cannot write {path!r}: no folder {folder!r}") from None
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
+            with contextlib.suppress(OSError):  # mkstemp makes it private; give it open()'s mode
+                os.chmod(tmp, 0o666 & ~_umask())
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
+    except BaseException:  # Ctrl-C too: never leave the temporary file behind
+        with contextlib.suppress(OSError):
             os.remove(tmp)
+        raise
+    _fsync_folder(folder)  # the rename itself survives a power cut
+
+
+def _umask():
+    """The process's umask, read without changing it where Linux allows (os.umask sets it, and
+    another thread creating a file meanwhile would get the wrong mode)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_folder(folder):
+    """fsync a directory where the system allows it (not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _write_member(zf, name, array):
@@ -140,23 +205,72 @@ def load(path):
     {'state': {0: {'step': 3}}, 'betas': (0.9, 0.999)}
     """
     with open(path, "rb") as f:  # a missing file raises FileNotFoundError, as open does
-        magic = f.read(4)
-    if magic != b"PK\x03\x04":
-        raise ValueError(f"load: {os.fspath(path)!r} is not an .npz archive (no zip header)")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            members = {name: npz[name] for name in npz.files}
-        if _MANIFEST not in members:  # a plain np.savez file
-            return members
-        manifest = json.loads(str(members.pop(_MANIFEST)[()]))
-        if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-            raise ValueError(f"unsupported manifest {str(manifest)[:80]!r}")
-        return _decode(manifest["tree"], members)
-    except _BAD_FILE as e:
+        if f.read(4) != b"PK\x03\x04":
+            raise ValueError(f"load: {os.fspath(path)!r} is not an .npz archive (no zip header)")
+        try:
+            f.seek(0)
+            _check_declared_sizes(f)
+            f.seek(0)  # one open file throughout: a concurrent save's rename cannot mix two files
+            with np.load(f, allow_pickle=False) as npz:
+                members = {name: npz[name] for name in npz.files}
+            if _MANIFEST not in members:  # a plain np.savez file
+                return members
+            manifest = json.loads(str(members.pop(_MANIFEST)[()]))
+            if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+                raise ValueError(f"unsupported manifest {str(manifest)[:80]!r}")
+            return _decode(manifest["tree"], members)
+        except _BAD_FILE as e:
+            raise ValueError(
+                f"load: {os.fspath(path)!r} is not a valid tinygrad_seq checkpoint: "
+                f"{type(e).__name__}: {e}"
+            ) from None
+
+
+# deflate never expands data more than 1032-fold; a member claiming more is lying
+_DEFLATE_MAX_RATIO = 1032
+
+
+def _check_declared_sizes(f):
+    """Before NumPy allocates anything, check each ``.npy`` member's header against the bytes the
+    archive really holds: shape x itemsize must be what follows the header, and the member's own
+    uncompressed size must be possible for its compressed size (a 262-byte file must not be able
+    to ask for 8 TiB)."""
+    archive_size = os.fstat(f.fileno()).st_size
+    with zipfile.ZipFile(f) as zf:
+        for info in zf.infolist():
+            entry = info.filename.removesuffix(".npy")
+            if info.compress_type == zipfile.ZIP_STORED:
+                possible = info.compress_size
+            elif info.compress_type == zipfile.ZIP_DEFLATED:
+                possible = info.compress_size * _DEFLATE_MAX_RATIO + 1024
+            else:
+                raise ValueError(f"entry {entry!r} uses an unsupported compression method")
+            if info.compress_size > archive_size or info.file_size > possible:
+                raise ValueError(
+                    f"entry {entry!r} claims {info.file_size} bytes, more than the file holds"
+                )
+            if info.filename.endswith(".npy"):
+                with zf.open(info) as member:
+                    _check_npy_size(member, info.file_size, entry)
+
+
+def _check_npy_size(member, member_size, entry):
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    else:  # 3.0 only exists for structured dtypes with non-Latin-1 field names
+        raise ValueError(f"entry {entry!r} has .npy format version {version}, not 1.0 or 2.0")
+    header_size = member.tell()
+    if dtype.hasobject or any(n < 0 for n in shape):
+        return  # refused by np.load itself (allow_pickle=False) / a bad shape
+    declared = math.prod(shape) * dtype.itemsize
+    if declared != member_size - header_size:
         raise ValueError(
-            f"load: {os.fspath(path)!r} is not a valid tinygrad_seq checkpoint: "
-            f"{type(e).__name__}: {e}"
-        ) from None
+            f"entry {entry!r} declares shape {shape} of {dtype} ({declared} bytes) but holds "
+            f"{member_size - header_size} bytes"
+        )
 
 
 def _decode(node, arrays):
