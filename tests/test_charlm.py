@@ -266,3 +266,73 @@ def test_checkpoint_without_optimizer_and_foreign_files(tmp_path):
     tg.save({"weight": np.ones(2)}, tmp_path / "other.npz")
     with pytest.raises(ValueError, match="not a CharLM checkpoint"):
         charlm.load_checkpoint(tmp_path / "other.npz")
+
+
+def _checkpoint_state(tmp_path):
+    path = tmp_path / "good.npz"
+    model = tiny_model(3, "gru", layers=2)
+    opt = charlm.make_optimizer(model, tiny_config())
+    charlm.save_checkpoint(path, model, data.CharVocab("abc"), opt, step=4, config=tiny_config())
+    return tg.load(path)
+
+
+def _without(mapping, key):
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+def _config(**changes):
+    return lambda s: {**s, "model_config": {**s["model_config"], **changes}}
+
+
+BAD_CHECKPOINTS = {  # field named in the error -> how the file's state is spoiled
+    "vocab": lambda s: _without(s, "vocab"),
+    "vocab.chars": lambda s: {**s, "vocab": {"chars": 5}},
+    "model_config": lambda s: {**s, "model_config": [1, 2]},
+    "model_config.hidden_size": _config(hidden_size=10**6),
+    "model_config.num_layers": _config(num_layers="2"),
+    "model_config.kind": _config(kind="transformer"),
+    "model_config.dropout": _config(dropout=2.0),
+    "model_config.vocab_size": _config(vocab_size=4),
+    "model_config.embedding_dim": lambda s: {**s, "model_config": _without(s["model_config"], "embedding_dim")},  # noqa: E501
+    "model.rnn.weight_hh_l1": lambda s: {**s, "model": _without(s["model"], "rnn.weight_hh_l1")},
+    "model.head.bias": lambda s: {**s, "model": {**s["model"], "head.bias": np.zeros(7)}},
+    "model": lambda s: {**s, "model": {**s["model"], "extra": np.zeros(1)}},
+    "step": lambda s: {**s, "step": -1},
+    "train_config": lambda s: {**s, "train_config": {**s["train_config"], "nope": 1}},
+    "train_config.lr": lambda s: {**s, "train_config": {**s["train_config"], "lr": "fast"}},
+    "optimizer": lambda s: {**s, "optimizer": {"state": 3}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("field", sorted(BAD_CHECKPOINTS))
+def test_a_checkpoint_with_bad_contents_names_the_field(field, tmp_path):
+    path = tmp_path / "bad.npz"
+    tg.save(BAD_CHECKPOINTS[field](_checkpoint_state(tmp_path)), path)
+    with pytest.raises(ValueError) as exc:
+        charlm.load_checkpoint(path)
+    message = str(exc.value)
+    assert "bad.npz" in message and field in message, message
+
+
+def test_a_model_with_nan_weights_refuses_to_sample(corpus):
+    vocab = corpus[0]
+    model = tiny_model(len(vocab))
+    model.rnn.weight_hh_l0.data[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"not finite.*rnn\.weight_hh_l0"):
+        charlm.sample(model, vocab, "he", length=5)
+
+
+@pytest.mark.parametrize("temperature", [1e-30, 1e-300, 5e-324])
+def test_a_tiny_temperature_is_greedy(corpus, temperature):
+    vocab = corpus[0]
+    model = tiny_model(len(vocab), seed=3)  # float32 logits: T rounds to 0 in float32
+    greedy = charlm.sample(model, vocab, "wor", length=30, temperature=0)
+    for seed in range(2):
+        assert charlm.sample(model, vocab, "wor", 30, temperature=temperature, rng=seed) == greedy
+
+
+def test_a_huge_temperature_is_uniform():
+    rng = np.random.default_rng(0)
+    logits = np.array([0.0, 30.0, -30.0], dtype=np.float32)
+    picks = [charlm._pick(logits, 1e300, rng) for _ in range(3000)]
+    assert np.bincount(picks, minlength=3) / 3000 == pytest.approx([1 / 3] * 3, abs=0.04)

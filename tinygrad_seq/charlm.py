@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import typing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -447,7 +448,10 @@ def _evaluating(model):
 def sample(model, vocab, prompt, length=200, temperature=1.0, rng=None):
     """``prompt`` followed by ``length`` characters generated one at a time, each drawn from
     softmax(logits / temperature) with ``rng`` (a Generator or int seed; temperature 0 takes the
-    most likely character). The state is carried from step to step; no graph is recorded.
+    most likely character, and a tiny one, down to 5e-324, approaches that argmax). The state is
+    carried from step to step; no graph is recorded. A model whose logits are not finite (NaN
+    weights after a diverged run) raises ``ValueError`` naming the weights, rather than writing
+    noise.
 
     >>> from tinygrad_seq import data
     >>> vocab = data.CharVocab("ab")
@@ -468,18 +472,31 @@ def sample(model, vocab, prompt, length=200, temperature=1.0, rng=None):
     with _evaluating(model):
         logits, state = model(ids[None, :])
         for i in range(length):
-            picked.append(_pick(logits.data[0, -1], float(temperature), rng))
+            picked.append(_pick(_finite(logits.data[0, -1], model), float(temperature), rng))
             if i + 1 < length:
                 logits, state = model(np.array([[picked[-1]]]), state)
     return prompt + vocab.decode(np.array(picked, dtype=np.int64))
 
 
+def _finite(logits, model):
+    """``logits``, if they are all finite numbers; else a ValueError naming the bad weights."""
+    if np.isfinite(logits).all():
+        return logits
+    bad = [name for name, p in model.named_parameters() if not np.isfinite(p.data).all()]
+    cause = f"non-finite weights: {', '.join(bad)}" if bad else "an overflow inside the model"
+    raise ValueError(f"sample: the model's logits are not finite (NaN or inf), from {cause}")
+
+
 def _pick(logits, temperature, rng):
-    """A character id drawn from softmax(logits / temperature), by inverting the CDF (in the
-    logits' dtype: subtracting the max first keeps exp from overflowing at any temperature)."""
+    """A character id drawn from softmax(logits / temperature), by inverting the CDF. In float64,
+    the max subtracted first: exp never overflows, and as temperature -> 0 (1e-300 included) every
+    logit below the max underflows to weight 0, so the draw becomes the argmax, as in PyTorch
+    (ties: one of the maxima at random; temperature 0 takes the first)."""
     if temperature == 0:
         return int(np.argmax(logits))
-    weights = np.exp((logits - logits.max()) / temperature)
+    logits = logits.astype(np.float64)
+    with np.errstate(over="ignore", under="ignore"):  # -inf and 0 are the right limits here
+        weights = np.exp((logits - logits.max()) / temperature)
     cdf = np.cumsum(weights)
     index = np.searchsorted(cdf, rng.random() * cdf[-1], side="right")
     return int(min(index, len(cdf) - 1))
@@ -526,23 +543,139 @@ def save_checkpoint(path, model, vocab, optimizer=None, *, step=0, config=None):
 
 
 def load_checkpoint(path):
-    """Rebuild a ``Checkpoint`` from a file written by ``save_checkpoint``; a file that is not
-    one raises ``ValueError`` naming the path.
+    """Rebuild a ``Checkpoint`` from a file written by ``save_checkpoint``. Every field is checked
+    before anything is built from it (types, ranges, the weights' shapes against the model's
+    configuration, so a forged ``hidden_size`` cannot make it allocate terabytes); a file that is
+    not a valid checkpoint raises ``ValueError`` naming the path and the field.
 
     (Example: see ``save_checkpoint``.)
     """
     state = load(path)
+    where = f"load_checkpoint: {os.fspath(path)!r}"
     if not isinstance(state, dict) or state.get("format") != _FORMAT:
         raise ValueError(
-            f"load_checkpoint: {os.fspath(path)!r} is not a CharLM checkpoint "
+            f"{where} is not a CharLM checkpoint "
             "(written by charlm.save_checkpoint / `python -m tinygrad_seq train`)"
         )
-    model = CharLM(**state["model_config"], seed=0)  # seed: the weights are overwritten anyway
-    model.load_state_dict(state["model"])
-    vocab = CharVocab.from_dict(state["vocab"])
-    config = None if state["train_config"] is None else TrainConfig(**state["train_config"])
+    try:
+        return _rebuild(state)
+    except _BadField as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+class _BadField(ValueError):
+    """A checkpoint field that is missing or wrong; the message starts with the field's name."""
+
+
+def _rebuild(state):
+    model_config = _checked_model_config(state.get("model_config"))
+    weights = _checked_weights(state.get("model"), model_config)
+    vocab = _checked_vocab(state.get("vocab"), model_config["vocab_size"])
+    step = state.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise _BadField(f"step must be an int >= 0, got {step!r}")
+    config = _checked_train_config(state.get("train_config"))
+    model = CharLM(**model_config, seed=0)  # seed: the weights are overwritten anyway
+    model.load_state_dict(weights)
     optimizer = None
-    if state["optimizer"] is not None and config is not None:
+    if state.get("optimizer") is not None and config is not None:
         optimizer = make_optimizer(model, config)
-        optimizer.load_state_dict(state["optimizer"])
-    return Checkpoint(model, vocab, state["step"], config, optimizer)
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            raise _BadField(f"optimizer: {type(e).__name__}: {e}") from None
+    return Checkpoint(model, vocab, step, config, optimizer)
+
+
+def _what(value):
+    return "nothing (the field is missing)" if value is None else type(value).__name__
+
+
+_SIZES = ("vocab_size", "embedding_dim", "hidden_size", "num_layers")
+
+
+def _checked_model_config(config):
+    if not isinstance(config, dict):
+        raise _BadField(f"model_config must be a dict, got {_what(config)}")
+    expected = set(_SIZES) | {"kind", "dropout"}
+    if set(config) != expected:
+        missing = [f"model_config.{k}" for k in sorted(expected - set(config))]
+        extra = [f"model_config.{k}" for k in sorted(set(config) - expected)]
+        raise _BadField(f"missing fields {missing}, unexpected fields {extra}")
+    for name in _SIZES:
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _BadField(f"model_config.{name} must be a positive int, got {value!r}")
+    if config["kind"] not in KINDS:
+        raise _BadField(f"model_config.kind must be one of {sorted(KINDS)}, got {config['kind']!r}")
+    dropout = config["dropout"]
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise _BadField(f"model_config.dropout must be a number in [0, 1), got {dropout!r}")
+    return config
+
+
+_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def _checked_weights(weights, config):
+    """The weights, checked against the shapes ``config`` gives them (before any is built)."""
+    if not isinstance(weights, dict):
+        raise _BadField(f"model must be a dict of weights, got {_what(weights)}")
+    vocab, emb, hidden = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
+    gates = _GATES[config["kind"]] * hidden
+    shapes = {"embedding.weight": ((vocab, emb), ("vocab_size", "embedding_dim"))}
+    for k in range(config["num_layers"]):
+        inputs = (emb, "embedding_dim") if k == 0 else (hidden, "hidden_size")
+        shapes[f"rnn.weight_ih_l{k}"] = ((gates, inputs[0]), ("hidden_size", inputs[1]))
+        shapes[f"rnn.weight_hh_l{k}"] = ((gates, hidden), ("hidden_size",))
+        shapes[f"rnn.bias_ih_l{k}"] = shapes[f"rnn.bias_hh_l{k}"] = ((gates,), ("hidden_size",))
+    shapes["head.weight"] = ((vocab, hidden), ("vocab_size", "hidden_size"))
+    shapes["head.bias"] = ((vocab,), ("vocab_size",))
+    if set(weights) - set(shapes):
+        raise _BadField(f"model has unexpected weights {sorted(set(weights) - set(shapes))}")
+    for name, (shape, because) in shapes.items():
+        if name not in weights:
+            raise _BadField(f"model.{name} is missing")
+        array = weights[name]
+        if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+            raise _BadField(f"model.{name} must be a float array, got {_what(array)}")
+        if array.shape != shape:
+            said = " and ".join(f"model_config.{f}={config[f]}" for f in because)
+            raise _BadField(f"model.{name} has shape {array.shape}; {said} imply {shape}")
+    return weights
+
+
+def _checked_vocab(state, size):
+    if not isinstance(state, dict):
+        raise _BadField(f"vocab must be a dict (CharVocab.to_dict), got {_what(state)}")
+    for key in ("chars", "unknown"):
+        if key in state and not isinstance(state[key], (str, np.ndarray)):
+            raise _BadField(f"vocab.{key} must be a string, got {_what(state[key])}")
+    try:
+        vocab = CharVocab.from_dict(state)
+    except (KeyError, TypeError, ValueError) as e:
+        raise _BadField(f"vocab: {e}") from None
+    if len(vocab) != size:
+        raise _BadField(f"vocab has {len(vocab)} characters, model_config.vocab_size is {size}")
+    return vocab
+
+
+def _checked_train_config(state):
+    if state is None:
+        return None
+    if not isinstance(state, dict):
+        raise _BadField(f"train_config must be a dict or None, got {_what(state)}")
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for name, value in state.items():
+        if name not in fields:
+            raise _BadField(f"train_config has an unknown field {name!r}")
+        allowed = typing.get_args(fields[name].type) or (fields[name].type,)
+        if float in allowed:
+            allowed += (int,)
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
+            raise _BadField(f"train_config.{name} must be {names}, got {value!r}")
+    try:
+        return TrainConfig(**state)
+    except ValueError as e:
+        raise _BadField(f"train_config: {e}") from None
