@@ -1,11 +1,13 @@
 """The command line: `python -m tinygrad_seq graph ...`."""
 
+import os
 import pathlib
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 from tinygrad_seq import cli
@@ -230,3 +232,211 @@ def test_the_console_script():
         pytest.skip("the package is not pip-installed (pip install -e .)")
     out = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
     assert all(command in out for command in ("demo", "train", "sample", "graph", "flow"))
+
+
+# --- output files: checked before any work, written atomically, never lost ------------------------
+
+HELLO = "hello world\n" * 200
+TRAIN = ["--steps", "4", "--hidden", "16", "--emb", "8", "--batch", "4", "--seq-len", "8"]
+
+
+def hello_text(tmp_path):
+    path = tmp_path / "hello.txt"
+    path.write_text(HELLO, encoding="utf-8")
+    return str(path)
+
+
+def no_training(monkeypatch):
+    from tinygrad_seq import charlm
+
+    def fail(*args, **kwargs):
+        raise AssertionError("training started although the output path is unusable")
+
+    monkeypatch.setattr(charlm, "train", fail)
+
+
+def one_line_error(err, *names):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    assert all(str(name) in lines[0] for name in names), err
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a folder"])
+def test_train_checks_out_before_training(where, tmp_path, capsys, monkeypatch):
+    no_training(monkeypatch)
+    out = tmp_path / "no" / "such" / "m.npz" if where == "missing folder" else tmp_path
+    code, _, err = run(["train", "--text", hello_text(tmp_path), *TRAIN, "--out", str(out)], capsys)
+    assert code == 1
+    one_line_error(err, out)
+
+
+def test_demo_checks_its_outputs_before_training(tmp_path, capsys, monkeypatch):
+    no_training(monkeypatch)
+    a_file = tmp_path / "file"
+    a_file.write_text("not a folder")
+    code, _, err = run(["demo", *TINY, "--out", str(a_file)], capsys)
+    assert code == 1
+    one_line_error(err, a_file)
+    (tmp_path / "d" / "charlm.npz").mkdir(parents=True)  # the checkpoint's name is taken
+    code, _, err = run(["demo", *TINY, "--out", str(tmp_path / "d")], capsys)
+    assert code == 1
+    one_line_error(err, tmp_path / "d" / "charlm.npz")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["graph", "--format", "gv", "-o", "{tmp}/nodir/g.gv"],
+        ["graph", "--format", "gv", "-o", "{tmp}"],
+        ["flow", "--steps", "5", "-o", "{tmp}/nodir/f.png"],
+        ["flow", "--steps", "5", "-o", "{tmp}"],
+    ],
+)
+def test_graph_and_flow_outputs_that_cannot_be_written(argv, tmp_path, capsys):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code, out, err = run(argv, capsys)
+    assert code == 1 and "wrote" not in out
+    one_line_error(err, argv[-1])
+
+
+def test_an_interrupted_plot_keeps_the_old_file(tmp_path, capsys, monkeypatch):
+    figure = pytest.importorskip("matplotlib.figure")
+
+    def half_then_ctrl_c(self, fname, **kwargs):
+        if isinstance(fname, (str, os.PathLike)):
+            with open(fname, "wb") as f:
+                f.write(b"\x89PNG half")
+        else:
+            fname.write(b"\x89PNG half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(figure.Figure, "savefig", half_then_ctrl_c)
+    path = tmp_path / "f.png"
+    path.write_bytes(b"old plot")
+    code, _, _ = run(["flow", "--steps", "5", "-o", str(path)], capsys)
+    assert code == 130 and path.read_bytes() == b"old plot"
+    assert os.listdir(tmp_path) == ["f.png"]
+
+
+def train_argv(tmp_path, ckpt, *extra):
+    return ["train", "--text", hello_text(tmp_path), *TRAIN, "--out", str(ckpt), *extra]
+
+
+def interrupt_at_step(monkeypatch, n):
+    from tinygrad_seq import charlm
+
+    real_step, calls = charlm.train_step, []
+
+    def step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(charlm, "train_step", step)
+
+
+def test_ctrl_c_in_the_first_step_keeps_a_trained_checkpoint(tmp_path, capsys, monkeypatch):
+    ckpt = tmp_path / "m.npz"
+    assert run(train_argv(tmp_path, ckpt), capsys)[0] == 0
+    trained = ckpt.read_bytes()
+    interrupt_at_step(monkeypatch, 1)
+    code, _, err = run(train_argv(tmp_path, ckpt), capsys)
+    assert code == 130 and "nothing saved" in err and str(ckpt) in err
+    assert ckpt.read_bytes() == trained
+    interrupt_at_step(monkeypatch, 1)  # even when asked to overwrite: a step-0 model is not saved
+    code, _, err = run(train_argv(tmp_path, ckpt, "--overwrite"), capsys)
+    assert code == 130 and ckpt.read_bytes() == trained
+
+
+def test_a_checkpoint_is_not_replaced_by_a_shorter_run_unless_asked(tmp_path, capsys, monkeypatch):
+    ckpt = tmp_path / "m.npz"
+    assert run(train_argv(tmp_path, ckpt), capsys)[0] == 0
+    trained = ckpt.read_bytes()
+    short = train_argv(tmp_path, ckpt)
+    short[short.index("--steps") + 1] = "2"
+    with monkeypatch.context() as m:
+        no_training(m)
+        code, _, err = run(short, capsys)
+    assert code == 1 and ckpt.read_bytes() == trained
+    one_line_error(err, ckpt, "4 steps", "--overwrite")
+    assert run([*short, "--overwrite"], capsys)[0] == 0
+    assert tg_load_step(ckpt) == 2
+    (tmp_path / "notes.txt").write_text("precious")
+    with monkeypatch.context() as m:
+        no_training(m)
+        code, _, err = run(train_argv(tmp_path, tmp_path / "notes.txt"), capsys)
+    assert code == 1 and (tmp_path / "notes.txt").read_text() == "precious"
+    one_line_error(err, tmp_path / "notes.txt", "not a checkpoint", "--overwrite")
+
+
+def test_a_run_that_dies_keeps_its_periodic_checkpoint(tmp_path, capsys, monkeypatch):
+    from tinygrad_seq import charlm
+
+    real_step, calls = charlm.train_step, []
+
+    def dies_in_step_4(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise MemoryError("the machine ran out")
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(charlm, "train_step", dies_in_step_4)
+    ckpt = tmp_path / "m.npz"
+    with pytest.raises(MemoryError):
+        cli.main(train_argv(tmp_path, ckpt, "--save-every", "2"))
+    assert tg_load_step(ckpt) == 2
+    assert sorted(os.listdir(tmp_path)) == ["hello.txt", "m.npz"]
+
+
+def sample_argv(ckpt, *extra):
+    return ["sample", "--checkpoint", str(ckpt), "--prompt", "hel", "--length", "12", *extra]
+
+
+def test_sample_refuses_nan_weights_and_a_tiny_temperature_is_greedy(tmp_path, capsys):
+    import tinygrad_seq as tg
+
+    ckpt = tmp_path / "m.npz"
+    assert run(train_argv(tmp_path, ckpt), capsys)[0] == 0
+    greedy = run(sample_argv(ckpt, "--temperature", "0"), capsys)
+    assert greedy[0] == 0
+    assert run(sample_argv(ckpt, "--temperature", "1e-300"), capsys) == greedy
+    state = tg.load(ckpt)
+    state["model"]["rnn.weight_hh_l0"][0, 0] = np.nan
+    tg.save(state, ckpt)
+    code, out, err = run(sample_argv(ckpt), capsys)
+    assert code == 1 and out == ""
+    one_line_error(err, "not finite", "rnn.weight_hh_l0")
+
+
+def test_sample_a_bad_checkpoint_prints_one_line_in_a_subprocess(tmp_path):
+    import tinygrad_seq as tg
+
+    ckpt = tmp_path / "m.npz"
+    assert cli.main(train_argv(tmp_path, ckpt)) == 0
+    state = tg.load(ckpt)
+    state["model_config"]["hidden_size"] = 10**6
+    tg.save(state, ckpt)
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_seq", *sample_argv(ckpt)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    one_line_error(done.stderr, ckpt, "model_config.hidden_size")
+
+
+def test_an_interrupted_graph_write_keeps_the_old_file(tmp_path):
+    from tinygrad_seq import viz
+
+    class Interrupted:  # a graph whose DOT text is cut short by Ctrl-C
+        @property
+        def source(self):
+            raise KeyboardInterrupt
+
+    path = tmp_path / "g.gv"
+    path.write_text("old drawing")
+    with pytest.raises(KeyboardInterrupt):
+        viz.render(Interrupted(), path)
+    assert path.read_text() == "old drawing" and os.listdir(tmp_path) == ["g.gv"]

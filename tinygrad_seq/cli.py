@@ -13,10 +13,13 @@ code. Adding a command means writing those two and listing the first in ``COMMAN
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
 import numpy as np
+
+from .serialization import atomic_write
 
 # --- graph ----------------------------------------------------------------------------------------
 
@@ -72,6 +75,7 @@ def run_graph(args):
     from . import viz
 
     fmt, path = _format_and_path(args)
+    _check_writable(path, "-o")
     graph = _draw_unrolled(
         args.model,
         steps=args.steps,
@@ -88,10 +92,12 @@ def run_graph(args):
         seed=args.seed,
     )
     try:
-        viz.render(graph, path, format=fmt)
+        with _naming_the_path(path):
+            viz.render(graph, path, format=fmt)
     except viz.GraphvizNotFoundError as e:
         source = os.path.splitext(path)[0] + ".gv"
-        viz.render(graph, source)
+        with _naming_the_path(source):
+            viz.render(graph, source)
         print(f"error: {e}\nwrote the DOT text to {source} instead", file=sys.stderr)
         return 1
     print(f"wrote {path}")
@@ -176,7 +182,8 @@ def add_demo_parser(subparsers):
             "source code (no download; --text FILE for any other text), printing generated text "
             "and the held-out loss before and after; then write the graph of a 3-step LSTM, a "
             "gradient-flow plot (tanh RNN vs LSTM) and the model's checkpoint into --out. About "
-            "30 seconds on 2 cores. Ctrl-C while training saves the checkpoint and stops."
+            "30 seconds on 2 cores. Ctrl-C while training saves the checkpoint and stops. "
+            + _KEEP_CHECKPOINTS
         ),
     )
     _add_data_options(p)
@@ -191,15 +198,21 @@ def run_demo(args):
     import time
 
     started = time.perf_counter()
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"--out {args.out}: cannot make this folder: {e.strerror}") from None
     checkpoint = os.path.join(args.out, CHECKPOINT_FILE)
+    for name in (CHECKPOINT_FILE, GRAPH_FILE, os.path.splitext(GRAPH_FILE)[0] + ".gv", FLOW_FILE):
+        _check_writable(os.path.join(args.out, name), "--out")
+    floor = _checkpoint_floor(checkpoint, args.steps, args.overwrite, "--out")
     like = "Python" if args.text is None else f"like {os.path.basename(args.text)}"
     print(f"1. A character-level {args.model.upper()} learns to write {like}")
     vocab, train_ids, val_ids = _load_data(args)
     args.prompt = _prompt(args.prompt, vocab, preferred="def ")
     model, config = _new_model(args, len(vocab)), _train_config(args)
     before = _evaluate_and_sample(model, vocab, val_ids, config, args, "before training")
-    result = _fit(model, vocab, train_ids, val_ids, config, checkpoint)
+    result = _fit(model, vocab, train_ids, val_ids, config, checkpoint, args.save_every, floor)
     if result.interrupted:
         return 130
     after = _evaluate_and_sample(model, vocab, val_ids, config, args, "after training")
@@ -260,7 +273,8 @@ def add_train_parser(subparsers):
             "Train a character-level RNN/LSTM/GRU language model with truncated backpropagation "
             "through time (Adam, gradient clipping), reporting the held-out loss in bits per "
             "character; save weights, vocabulary, hyperparameters and optimizer state to --out "
-            "(also on Ctrl-C). Sample from it with the `sample` command."
+            "every --save-every steps, at the end and on Ctrl-C. Sample from it with the `sample` "
+            "command. " + _KEEP_CHECKPOINTS
         ),
     )
     _add_data_options(p)
@@ -273,9 +287,11 @@ def add_train_parser(subparsers):
 
 
 def run_train(args):
+    _check_writable(args.out, "--out")
+    floor = _checkpoint_floor(args.out, args.steps, args.overwrite, "--out")
     vocab, train_ids, val_ids = _load_data(args)
     model, config = _new_model(args, len(vocab)), _train_config(args)
-    result = _fit(model, vocab, train_ids, val_ids, config, args.out)
+    result = _fit(model, vocab, train_ids, val_ids, config, args.out, args.save_every, floor)
     if result.interrupted:
         return 130
     last = result.evals[-1]
@@ -347,6 +363,7 @@ def add_flow_parser(subparsers):
 
 
 def run_flow(args):
+    _check_writable(args.output, "-o")
     path = _write_flow(
         args.output, args.steps, args.seed, args.hidden_size, tuple(args.forget_biases)
     )
@@ -367,7 +384,9 @@ def _write_flow(path, steps, seed, hidden_size=16, forget_biases=(1.0, 3.0)):
     except ImportError:
         print(f"matplotlib is not installed, so there is no plot; get it with: {INSTALL_DEMO}")
         return None
-    figure.savefig(path, dpi=120)
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    with _naming_the_path(path), atomic_write(path) as f:
+        figure.savefig(f, format=fmt, dpi=120)
     print(f"wrote {path}")
     return path
 
@@ -431,6 +450,19 @@ def _add_training_options(p):
         help="held-out chars scored (20000)",
     )
     p.add_argument("--seed", type=int, default=0, help="of the weights and samples (0)")
+    p.add_argument(
+        "--save-every",
+        type=_non_negative,
+        default=100,
+        metavar="N",
+        help="also save the checkpoint every N steps, so that a run that dies keeps its "
+        "progress; 0: only at the end and on Ctrl-C (100)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing checkpoint even if it has more steps than this run",
+    )
 
 
 def _add_sampling_options(p, default):
@@ -517,19 +549,96 @@ def _evaluate_and_sample(model, vocab, val_ids, config, args, when):
     return scores
 
 
-def _fit(model, vocab, train_ids, val_ids, config, path):
-    """charlm.train with a progress bar; the checkpoint is saved at the end and on Ctrl-C."""
+def _fit(model, vocab, train_ids, val_ids, config, path, save_every, floor):
+    """charlm.train with a progress bar. The checkpoint is saved every ``save_every`` steps (0:
+    never), at the end and on Ctrl-C; never before a step has completed, nor with fewer steps
+    than ``floor`` (those of the checkpoint already at ``path``, see ``_checkpoint_floor``)."""
     from . import charlm
 
-    progress = _Progress(config.steps)
+    optimizer = charlm.make_optimizer(model, config)
+    progress, saved = _Progress(config.steps), [None]  # the step last saved
+
+    def save(step):
+        if step >= max(floor, 1) and step != saved[0]:
+            charlm.save_checkpoint(path, model, vocab, optimizer, step=step, config=config)
+            saved[0] = step
+
+    def after_step(step, loss, scores):
+        progress(step, loss, scores)
+        if save_every and step % save_every == 0:
+            save(step)
+
     try:
-        result = charlm.train(model, train_ids, val_ids, config, callback=progress)
+        result = charlm.train(
+            model, train_ids, val_ids, config, optimizer=optimizer, callback=after_step
+        )
     finally:
         progress.close()
-    charlm.save_checkpoint(path, model, vocab, result.optimizer, step=result.step, config=config)
-    if result.interrupted:
+    save(result.step)
+    if not result.interrupted:
+        return result
+    if saved[0] == result.step:
         print(f"\ninterrupted at step {result.step}: saved the model to {path}", file=sys.stderr)
+    else:
+        kept = f"{path} keeps its checkpoint of {floor} steps" if floor else f"{path} not written"
+        print(f"\ninterrupted at step {result.step}: nothing saved, {kept}", file=sys.stderr)
     return result
+
+
+_KEEP_CHECKPOINTS = (
+    "An existing checkpoint is only replaced by one with at least as many completed steps (a "
+    "run that cannot reach them stops at once), unless --overwrite is given; a run interrupted "
+    "before its first step completes saves nothing."
+)
+
+
+def _checkpoint_floor(path, steps, overwrite, option):
+    """The steps of the checkpoint at ``path``, which this run must reach before replacing it
+    (0 if there is none, or with --overwrite); a CommandError if it can never replace it."""
+    from . import charlm
+
+    if overwrite or not os.path.exists(path):
+        return 0
+    try:
+        existing = charlm.load_checkpoint(path).step
+    except (OSError, ValueError):
+        raise CommandError(
+            f"{option} {path} exists and is not a checkpoint this command can read; pass "
+            "--overwrite to replace it, or choose another path"
+        ) from None
+    if existing > steps:
+        raise CommandError(
+            f"{option} {path} holds a checkpoint trained for {existing} steps, more than --steps "
+            f"{steps} reaches; pass --overwrite to replace it, or choose another path"
+        )
+    if existing:
+        print(
+            f"note: {path} holds a checkpoint trained for {existing} steps; this run replaces it "
+            "once it has completed as many (--overwrite: at its first save)"
+        )
+    return existing
+
+
+def _check_writable(path, option):
+    """A CommandError naming ``path`` unless a file can be written there: not a folder, in an
+    existing, writable folder. Checked before any work, so that no work is lost at the end."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CommandError(f"{option} {path}: is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise CommandError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"{option} {path}: cannot write into the folder {folder}")
+
+
+@contextlib.contextmanager
+def _naming_the_path(path):
+    """An OSError while writing ``path`` (disk full, a folder removed meanwhile) as one line."""
+    try:
+        yield
+    except OSError as e:
+        raise CommandError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 class _Progress:
@@ -569,8 +678,6 @@ def _one_blas_thread():
     one and two threads are within 15%. threadpoolctl switches it at run time; if it is not
     installed, nothing changes (set OPENBLAS_NUM_THREADS=1 yourself).
     """
-    import contextlib
-
     chosen = any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
     try:
         from threadpoolctl import threadpool_limits

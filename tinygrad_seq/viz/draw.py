@@ -7,6 +7,7 @@ needed only to render, and its absence gives a message saying how to install it.
 import functools
 import os
 
+from ..serialization import atomic_write
 from . import style
 from .trace import build, elide, kind_of, role_of, root_nodes, step_order
 
@@ -252,10 +253,10 @@ def render(graph, path, format=None):
     path = os.fspath(path)
     fmt = (format or os.path.splitext(path)[1].lstrip(".") or "gv").lower()
     if fmt in ("gv", "dot"):
-        with open(path, "w", encoding="utf-8") as f:
+        with atomic_write(path, "w") as f:  # a crash leaves the old file or the whole new one
             f.write(graph.source)
         return path
     data = graph.pipe(format=fmt)
-    with open(path, "wb") as f:
+    with atomic_write(path) as f:
         f.write(data)
     return path
