@@ -471,7 +471,11 @@ def _add_sampling_options(p, default):
         "--length", type=_non_negative, default=300, metavar="N", help="characters (300)"
     )
     p.add_argument(
-        "--temperature", type=_non_negative_float, default=0.6, metavar="T", help="0: greedy (0.6)"
+        "--temperature",
+        type=_non_negative_float,
+        default=0.6,
+        metavar="T",
+        help="0: greedy; tiny values approach greedy (0.6)",
     )
 
 

@@ -9,8 +9,13 @@ too; the structure and the Python leaves are kept in a JSON member, ``__tinygrad
 
 Loading never unpickles (``allow_pickle=False``) and never executes anything from the file. A
 file that is not such an archive (random bytes, a pickle, a truncated or corrupt zip, object
-arrays, a malformed manifest) raises ``ValueError`` naming the path. A plain ``np.savez`` file of
-numeric arrays loads as a dict of arrays.
+arrays, a malformed manifest, an array header that declares more bytes than the file holds,
+checked before anything is allocated) raises ``ValueError`` naming the path and the entry. A
+plain ``np.savez`` file of numeric arrays loads as a dict of arrays.
+
+Saving writes a temporary file beside ``path`` and renames it (``atomic_write``): a crash, a
+full disk or Ctrl-C leave the old file, and threads or processes saving and loading one path at
+once each see a whole archive.
 
 >>> import os, tempfile, numpy as np, tinygrad_seq as tg
 >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
