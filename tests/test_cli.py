@@ -347,6 +347,10 @@ def test_ctrl_c_in_the_first_step_keeps_a_trained_checkpoint(tmp_path, capsys, m
     interrupt_at_step(monkeypatch, 1)  # even when asked to overwrite: a step-0 model is not saved
     code, _, err = run(train_argv(tmp_path, ckpt, "--overwrite"), capsys)
     assert code == 130 and ckpt.read_bytes() == trained
+    interrupt_at_step(monkeypatch, 3)  # 2 steps done, not the 4 of the checkpoint: kept
+    code, _, err = run(train_argv(tmp_path, ckpt, "--save-every", "1"), capsys)
+    assert code == 130 and "keeps its checkpoint of 4 steps" in err
+    assert ckpt.read_bytes() == trained
 
 
 def test_a_checkpoint_is_not_replaced_by_a_shorter_run_unless_asked(tmp_path, capsys, monkeypatch):
