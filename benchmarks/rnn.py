@@ -250,7 +250,8 @@ def torch_worker(args):
 
 
 def time_torch_apart(args):
-    """(the torch columns' medians, timed by this script in a subprocess, or None; why not)."""
+    """(the torch columns' medians in seconds, timed by this script in a subprocess, or None;
+    why not)."""
     if args.no_torch:
         return None, "--no-torch"
     if importlib.util.find_spec("torch") is None:
@@ -281,14 +282,14 @@ def main(argv=None):
     if args.torch_worker:
         return torch_worker(args)
 
-    torch_ms, why_not = time_torch_apart(args)
-    has_torch = torch_ms is not None
+    torch_times, why_not = time_torch_apart(args)
+    has_torch = torch_times is not None
     print(machine_line())
     if has_torch:
         print(
-            f"torch {torch_ms['version']} ({torch_ms['threads']} threads): its columns are timed "
-            "first, in a separate process that runs no NumPy work (interleaved in one process, "
-            "torch's and OpenBLAS's spinning threads slow each other down)"
+            f"torch {torch_times['version']} ({torch_times['threads']} threads): its columns are "
+            "timed first, in a separate process that runs no NumPy work (interleaved in one "
+            "process, torch's and OpenBLAS's spinning threads slow each other down)"
         )
     else:
         print(f"no torch columns: {why_not}")
@@ -313,7 +314,7 @@ def main(argv=None):
             }
             t = time_interleaved(fns, args.repeats)
             if has_torch:
-                t.update(torch_ms[f"{kind} {config}"])
+                t.update(torch_times[f"{kind} {config}"])
             t = {k: v * 1e3 for k, v in t.items()}
             row = (
                 f"| {kind} | {config} {CONFIGS[config]} | {t['ours']:.1f} | {t['hand']:.1f} "
@@ -342,7 +343,7 @@ def main(argv=None):
         fns["hand"] = functools.partial(manual_bptt.lstm_forward, x, params)
         t = time_interleaved(fns, args.repeats)
         if has_torch:
-            t.update(torch_ms[f"forward {config}"])
+            t.update(torch_times[f"forward {config}"])
         t = {k: v * 1e3 for k, v in t.items()}
         row = (
             f"| {config} | {t['infer']:.1f} | {t['train']:.1f} | {t['train'] / t['infer']:.2f}x "
