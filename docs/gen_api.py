@@ -45,6 +45,10 @@ SECTIONS = [
     ("tinygrad_seq.viz", "Computation graphs and gradient flow."),
     ("tinygrad_seq.charlm", "The character-level language model behind the CLI."),
     ("tinygrad_seq.cli", "The command line, `python -m tinygrad_seq <command>`."),
+    (
+        "tinygrad_seq._threads",
+        "The thread policy of every entry point (CLI, examples, benchmarks): BLAS on one thread.",
+    ),
 ]
 
 
