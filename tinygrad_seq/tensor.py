@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from . import ops
-from .engine import STATE, Node, backward, check_forward
+from .engine import STATE, Node, Version, backward, check_forward, note_write
 
 DEFAULT_FLOAT = np.dtype(np.float32)  # Python floats and lists become float32, as in PyTorch
 
@@ -74,10 +74,16 @@ class Tensor:
     The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists of floats
     become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
     gradient.
+
+    The library's in-place writes (optimizer steps, ``nn.init``, ``load_state_dict``) count in
+    ``_version``, and backward refuses a value changed after the forward pass read it, as PyTorch
+    does. Writes through ``.data`` or the NumPy array are not counted (nor checked), as in PyTorch;
+    nor are writes through a ``detach()``-ed alias, which shares the array but not the counter.
     """
 
-    __slots__ = ("_data", "_rg", "_node", "grad", "_name", "__weakref__")
+    __slots__ = ("_data", "_rg", "_node", "grad", "_name", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+    _kind = "tensor"  # how error messages call it ("parameter" for nn.Parameter)
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self._data = _to_array(data, dtype)
@@ -87,12 +93,45 @@ class Tensor:
         self._node = None
         self.grad = None
         self._name = None
+        # made now, not at the first write: a node that saves a tensor with no node of its own (a
+        # frozen parameter) keeps this to check. An op's result gets one at its first write.
+        self._vc = Version()
 
     @classmethod
     def _from_op(cls, array, node):
         t = object.__new__(cls)
-        t._data, t._node, t._rg, t.grad, t._name = array, node, node is not None, None, None
+        t._data, t._node, t._rg, t.grad = array, node, node is not None, None
+        t._name = t._vc = None  # _vc: made at the first in-place write, if one ever comes
         return t
+
+    # --- versions of in-place writes ------------------------------------------------------------
+
+    @property
+    def _version(self):
+        """How many times the library wrote this tensor in place (as ``torch.Tensor._version``)."""
+        return 0 if self._vc is None else self._vc.count
+
+    def _bump_version(self):
+        """Count an in-place write the library just made into this tensor's array: graph nodes
+        that saved the old values refuse backward from now on.
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> w = tg.nn.Parameter(np.array([1.0, 2.0]))
+        >>> loss = (w * w).sum()
+        >>> w.data[...] = 0; w._bump_version()  # what an optimizer step does
+        >>> loss.backward()
+        Traceback (most recent call last):
+        RuntimeError: one of the tensors ... 'mul' saved input 0, parameter shape (2,) float64, ...
+        """
+        if self._vc is None:
+            self._vc = Version()
+        version, node = self._vc, self._node
+        version.count += 1
+        name = f" {self._name!r}" if self._name else ""
+        version.label = f"{self._kind}{name} shape {self.shape} {self.dtype}"
+        note_write(node, version, version.count - 1)
+        if node is not None and node.prim is None:
+            self._node = None  # the next forward gets a fresh leaf node, of the new version
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -482,7 +521,7 @@ def apply(prim, *args, **params):
     """
     # one pass over the inputs: arrays for the forward, parent nodes for the graph
     record, mask = STATE.grad_enabled, prim.grad_mask  # mask None: every input differentiable
-    arrays, parents, constants, recorded = [], [], False, False
+    arrays, parents, constants, recorded, unparented = [], [], False, False, False
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             arrays.append(a._data)
@@ -490,6 +529,8 @@ def apply(prim, *args, **params):
                 parents.append(a._node or a.node)  # .node makes a leaf's node on first use
                 recorded = True
                 continue
+            if a._vc is not None:  # no parent node to mark if it is written: watch its version
+                unparented = True
         else:
             arrays.append(a)
             constants = True
@@ -511,10 +552,34 @@ def apply(prim, *args, **params):
         if STATE.keep_values:
             saved_out = out
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
+        if unparented:
+            node.watched = watched(args, node.parents, prim.saves)
     result = Tensor._from_op(out, node)
     if STATE.tracer is not None:  # scan is recording a step
         STATE.tracer.append((prim, args, arrays, params, result))
     return result
+
+
+def watched(args, parents, saves):
+    """(position, Version, version) of each saved input Tensor that has no parent node (its
+    gradient is not needed), for backward to check; None if there is none.
+
+    A tensor with a parent node needs no entry: a write into it marks that node
+    (``engine.note_write``), which the graph refers to anyway. So ``apply`` pays nothing here
+    for the usual inputs, and only builds this when a user's tensor without grad is an input."""
+    if saves is not None and not saves:
+        return None
+    found = tuple(
+        [
+            (i, a._vc, a._vc.count)
+            for i, a in enumerate(args)
+            if isinstance(a, Tensor)
+            and a._vc is not None
+            and parents[i] is None
+            and (saves is None or i in saves)
+        ]
+    )
+    return found or None
 
 
 def _op_error(name, arrays, params, error):
