@@ -224,7 +224,8 @@ class SGD(Optimizer):
                     buf *= momentum
                     buf += (1 - float(group["dampening"])) * g
                 g = g + momentum * buf if group["nesterov"] else buf
-            p.data[...] -= lr * g
+            data = p.data
+            data -= lr * g  # in place (``p.data -= ...`` would also run the setter)
             p._bump_version()
 
 
@@ -274,9 +275,10 @@ class Adam(Optimizer):
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = np.zeros_like(p.data)
             state["step"] += 1
+            data = p.data
             if wd != 0:
                 if self._decoupled:
-                    p.data[...] *= 1 - lr * wd
+                    data *= 1 - lr * wd
                 else:
                     g = g + wd * p.data
             m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -289,7 +291,7 @@ class Adam(Optimizer):
             step = state["step"]
             step_size = lr / (1 - beta1**step)
             denom = np.sqrt(v) / math.sqrt(1 - beta2**step) + eps
-            p.data[...] -= step_size * (m / denom)
+            data -= step_size * (m / denom)
             p._bump_version()
 
 

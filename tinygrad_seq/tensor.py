@@ -521,7 +521,7 @@ def apply(prim, *args, **params):
     """
     # one pass over the inputs: arrays for the forward, parent nodes for the graph
     record, mask = STATE.grad_enabled, prim.grad_mask  # mask None: every input differentiable
-    arrays, parents, constants, recorded, unparented = [], [], False, False, False
+    arrays, parents, constants, recorded, watch = [], [], False, False, None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             arrays.append(a._data)
@@ -529,8 +529,10 @@ def apply(prim, *args, **params):
                 parents.append(a._node or a.node)  # .node makes a leaf's node on first use
                 recorded = True
                 continue
-            if a._vc is not None:  # no parent node to mark if it is written: watch its version
-                unparented = True
+            version = a._vc
+            if record and version is not None and (prim.saves is None or i in prim.saves):
+                # saved with no parent node that a write into it would mark: keep its version
+                watch = (watch or ()) + ((i, version, version.count),)
         else:
             arrays.append(a)
             constants = True
@@ -552,8 +554,7 @@ def apply(prim, *args, **params):
         if STATE.keep_values:
             saved_out = out
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
-        if unparented:
-            node.watched = watched(args, node.parents, prim.saves)
+        node.watched = watch
     result = Tensor._from_op(out, node)
     if STATE.tracer is not None:  # scan is recording a step
         STATE.tracer.append((prim, args, arrays, params, result))
@@ -561,25 +562,24 @@ def apply(prim, *args, **params):
 
 
 def watched(args, parents, saves):
-    """(position, Version, version) of each saved input Tensor that has no parent node (its
-    gradient is not needed), for backward to check; None if there is none.
+    """(position, Version, version) of each saved input Tensor without a parent node, for a node
+    built outside ``apply`` (``scan``); None if there is none. ``apply`` does the same inline.
 
-    A tensor with a parent node needs no entry: a write into it marks that node
-    (``engine.note_write``), which the graph refers to anyway. So ``apply`` pays nothing here
-    for the usual inputs, and only builds this when a user's tensor without grad is an input."""
-    if saves is not None and not saves:
-        return None
-    found = tuple(
-        [
-            (i, a._vc, a._vc.count)
-            for i, a in enumerate(args)
-            if isinstance(a, Tensor)
-            and a._vc is not None
-            and parents[i] is None
-            and (saves is None or i in saves)
-        ]
-    )
-    return found or None
+    An input with a parent node needs no entry: a write into it marks that node
+    (``engine.note_write``), which the graph refers to anyway.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> data = tg.Tensor(np.ones(2))
+    >>> [(i, count) for i, _, count in watched((data, 2.0), (None, None), None)]
+    [(0, 0)]
+    """
+    found = None
+    for i, a in enumerate(args):
+        if parents[i] is None and (saves is None or i in saves) and isinstance(a, Tensor):
+            version = a._vc
+            if version is not None:
+                found = (found or ()) + ((i, version, version.count),)
+    return found
 
 
 def _op_error(name, arrays, params, error):
