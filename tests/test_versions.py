@@ -201,3 +201,36 @@ def test_torch_raises_in_the_same_scenario():
     linear.load_state_dict(linear.state_dict())
     tlinear.load_state_dict(tlinear.state_dict())
     assert linear.weight._version == tlinear.weight._version == 2
+
+
+def test_a_frozen_lstm_loaded_between_forward_and_backward_raises_on_the_compiled_loop():
+    lstm = nn.LSTM(2, 4, dtype=np.float64, seed=0)
+    for p in lstm.parameters():
+        p.requires_grad = False
+    x = tg.Tensor(np.ones((3, 1, 2)), requires_grad=True)  # only x takes a gradient
+    loss = lstm(x)[0].sum()
+    lstm.load_state_dict(nn.LSTM(2, 4, dtype=np.float64, seed=1).state_dict())
+    with pytest.raises(RuntimeError, match=r"'scan' saved input 3, parameter 'weight_hh_l0'"):
+        loss.backward()
+
+
+def test_an_ops_result_written_in_place_is_caught_and_later_uses_are_fine():
+    w, x = _w_x()
+    y = w * 2
+    old_use = (y * x).sum()
+    nn.init.ones_(y)
+    assert y._version == 1
+    new_use = (y * x).sum()  # recorded after the write: it saw the new values
+    new_use.backward()
+    np.testing.assert_allclose(x.grad, [1.0, 1.0])
+    with pytest.raises(RuntimeError, match=r"'mul' saved input 0, tensor shape \(2,\) float64"):
+        old_use.backward()
+
+
+def test_a_saved_output_written_in_place_is_caught():
+    w, _ = _w_x()
+    y = w.tanh()  # tanh's VJP reads its own result
+    loss = y.sum()
+    nn.init.zeros_(y)
+    with pytest.raises(RuntimeError, match=r"'tanh' saved output, tensor"):
+        loss.backward()
