@@ -117,11 +117,16 @@ class Version:
     1
     """
 
-    __slots__ = ("count", "label")
+    __slots__ = ("count", "about")
 
     def __init__(self):
         self.count = 0
-        self.label = "tensor"  # set at each write: "parameter 'rnn.weight_hh_l0' shape (8, 2) ..."
+        self.about = None  # (kind, name, shape, dtype) at the latest write, for error messages
+
+    def describe(self):
+        """E.g. "parameter 'rnn.weight_hh_l0' shape (8, 2) float64"."""
+        kind, name, shape, dtype = self.about
+        return f"{kind}{f' {name!r}' if name else ''} shape {shape} {dtype}"
 
 
 _last_write = -1  # serial of the latest in-place write: nodes made after it need no check
@@ -154,7 +159,7 @@ def _refuse(node, what, writes):
         if serial > node.serial:  # the first write after node saved the value
             raise RuntimeError(
                 "one of the tensors needed for gradient computation has been modified by an "
-                f"inplace operation: '{node.op}' {what}, {version.label}, is at version "
+                f"inplace operation: '{node.op}' {what}, {version.describe()}, is at version "
                 f"{version.count}; expected version {before} (it was changed after the forward "
                 "pass: call backward before optimizer.step(), nn.init or load_state_dict)"
             )

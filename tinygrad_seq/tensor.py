@@ -123,12 +123,11 @@ class Tensor:
         Traceback (most recent call last):
         RuntimeError: one of the tensors ... 'mul' saved input 0, parameter shape (2,) float64, ...
         """
-        if self._vc is None:
-            self._vc = Version()
         version, node = self._vc, self._node
+        if version is None:
+            version = self._vc = Version()
         version.count += 1
-        name = f" {self._name!r}" if self._name else ""
-        version.label = f"{self._kind}{name} shape {self.shape} {self.dtype}"
+        version.about = (self._kind, self._name, self._data.shape, self._data.dtype)  # for errors
         note_write(node, version, version.count - 1)
         if node is not None and node.prim is None:
             self._node = None  # the next forward gets a fresh leaf node, of the new version
