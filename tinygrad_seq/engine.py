@@ -9,6 +9,10 @@ those arrays are dropped and the bare structure (names, shapes) stays for drawin
 ``backward`` walks the nodes in reverse topological order found with an explicit stack (a recurrent
 net unrolled over 10,000 steps is far deeper than Python's recursion limit), calls each VJP, undoes
 broadcasting in one place (``unbroadcast``) and accumulates gradients with ``+``.
+
+In-place writes by the library (optimizer steps, ``nn.init``, ``load_state_dict``) are versioned
+as in PyTorch: a node that saved a value written afterwards refuses to run its VJPs
+(``check_versions``) rather than give silently wrong gradients.
 """
 
 import contextlib
@@ -63,6 +67,8 @@ class Node:
         "_g",  # gradient being accumulated during a sweep
         "_g_owned",  # whether _g is a buffer of ours that may be added to in place
         "_products",  # ProductGrads still to be summed into _g (one GEMM for all of them)
+        "writes",  # (serial, Version, version before) of each in-place write into this value
+        "watched",  # (position, Version, version) of saved inputs that have no parent node
         "__weakref__",
     )
 
@@ -87,6 +93,7 @@ class Node:
         self._g = None
         self._g_owned = False
         self._products = None
+        self.writes = self.watched = None
 
     @property
     def op(self):
@@ -95,6 +102,67 @@ class Node:
 
     def __repr__(self):
         return f"<Node {self.op} {self.shape} {self.dtype}>"
+
+
+# --- versions of values written in place --------------------------------------------------------
+
+
+class Version:
+    """How often the library wrote a tensor's array in place (``Tensor._version``). The tensor and
+    the nodes that saved it share this object, not the tensor: a node keeps no tensor alive.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.nn.Parameter(np.zeros(2))
+    >>> tg.nn.init.ones_(w)._version
+    1
+    """
+
+    __slots__ = ("count", "about")
+
+    def __init__(self):
+        self.count = 0
+        self.about = None  # (kind, name, shape, dtype) at the latest write, for error messages
+
+    def describe(self):
+        """E.g. "parameter 'rnn.weight_hh_l0' shape (8, 2) float64"."""
+        kind, name, shape, dtype = self.about
+        return f"{kind}{f' {name!r}' if name else ''} shape {shape} {dtype}"
+
+
+_last_write = -1  # serial of the latest in-place write: nodes made after it need no check
+
+
+def note_write(node, version, before):
+    """An in-place write into the value of ``node`` (None if it has no node): nodes made before
+    it that saved the value now refuse backward."""
+    global _last_write
+    _last_write = serial = next(_SERIALS)
+    if node is not None:
+        node.writes = (node.writes or ()) + ((serial, version, before),)
+
+
+def check_versions(node):
+    """Raise if a value ``node``'s VJPs read was written in place after ``node`` was made."""
+    saves = node.prim.saves  # None: the VJPs read every input and the result
+    for i, parent in enumerate(node.parents):
+        if parent is not None and parent.writes and (saves is None or i in saves):
+            _refuse(node, f"saved input {i}", parent.writes)
+    if node.writes and node.prim.saves_out:
+        _refuse(node, "saved output", node.writes)
+    for i, version, seen in node.watched or ():
+        if version.count != seen:
+            _refuse(node, f"saved input {i}", ((node.serial + 1, version, seen),))
+
+
+def _refuse(node, what, writes):
+    for serial, version, before in writes:
+        if serial > node.serial:  # the first write after node saved the value
+            raise RuntimeError(
+                "one of the tensors needed for gradient computation has been modified by an "
+                f"inplace operation: '{node.op}' {what}, {version.describe()}, is at version "
+                f"{version.count}; expected version {before} (it was changed after the forward "
+                "pass: call backward before optimizer.step(), nn.init or load_state_dict)"
+            )
 
 
 def toposort(root):
@@ -168,6 +236,8 @@ def _sweep(order, retain_graph, keep_grads):
                 f"'{node.op}' {node.shape} were freed after the first backward. "
                 "Pass retain_graph=True to the first backward to keep them."
             )
+        if node.serial < _last_write:  # written in place since: did that touch what we read?
+            check_versions(node)
         prim, out, inputs, params = node.prim, node.out, node.inputs, node.params
         vjps = prim.vjps if prim.vjp_argnum is None else None
         all_grads = None

@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from . import ops
-from .engine import STATE, Node, backward, check_forward
+from .engine import STATE, Node, Version, backward, check_forward, note_write
 
 DEFAULT_FLOAT = np.dtype(np.float32)  # Python floats and lists become float32, as in PyTorch
 
@@ -74,10 +74,16 @@ class Tensor:
     The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists of floats
     become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
     gradient.
+
+    The library's in-place writes (optimizer steps, ``nn.init``, ``load_state_dict``) count in
+    ``_version``, and backward refuses a value changed after the forward pass read it, as PyTorch
+    does. Writes through ``.data`` or the NumPy array are not counted (nor checked), as in PyTorch;
+    nor are writes through a ``detach()``-ed alias, which shares the array but not the counter.
     """
 
-    __slots__ = ("_data", "_rg", "_node", "grad", "_name", "__weakref__")
+    __slots__ = ("_data", "_rg", "_node", "grad", "_name", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+    _kind = "tensor"  # how error messages call it ("parameter" for nn.Parameter)
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self._data = _to_array(data, dtype)
@@ -87,12 +93,44 @@ class Tensor:
         self._node = None
         self.grad = None
         self._name = None
+        # made now, not at the first write: a node that saves a tensor with no node of its own (a
+        # frozen parameter) keeps this to check. An op's result gets one at its first write.
+        self._vc = Version()
 
     @classmethod
     def _from_op(cls, array, node):
         t = object.__new__(cls)
-        t._data, t._node, t._rg, t.grad, t._name = array, node, node is not None, None, None
+        t._data, t._node, t._rg, t.grad = array, node, node is not None, None
+        t._name = t._vc = None  # _vc: made at the first in-place write, if one ever comes
         return t
+
+    # --- versions of in-place writes ------------------------------------------------------------
+
+    @property
+    def _version(self):
+        """How many times the library wrote this tensor in place (as ``torch.Tensor._version``)."""
+        return 0 if self._vc is None else self._vc.count
+
+    def _bump_version(self):
+        """Count an in-place write the library just made into this tensor's array: graph nodes
+        that saved the old values refuse backward from now on.
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> w = tg.nn.Parameter(np.array([1.0, 2.0]))
+        >>> loss = (w * w).sum()
+        >>> w.data[...] = 0; w._bump_version()  # what an optimizer step does
+        >>> loss.backward()
+        Traceback (most recent call last):
+        RuntimeError: one of the tensors ... 'mul' saved input 0, parameter shape (2,) float64, ...
+        """
+        version, node = self._vc, self._node
+        if version is None:
+            version = self._vc = Version()
+        version.count += 1
+        version.about = (self._kind, self._name, self._data.shape, self._data.dtype)  # for errors
+        note_write(node, version, version.count - 1)
+        if node is not None and node.prim is None:
+            self._node = None  # the next forward gets a fresh leaf node, of the new version
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -482,7 +520,7 @@ def apply(prim, *args, **params):
     """
     # one pass over the inputs: arrays for the forward, parent nodes for the graph
     record, mask = STATE.grad_enabled, prim.grad_mask  # mask None: every input differentiable
-    arrays, parents, constants, recorded = [], [], False, False
+    arrays, parents, constants, recorded, watch = [], [], False, False, None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             arrays.append(a._data)
@@ -490,6 +528,10 @@ def apply(prim, *args, **params):
                 parents.append(a._node or a.node)  # .node makes a leaf's node on first use
                 recorded = True
                 continue
+            version = a._vc
+            if record and version is not None and (prim.saves is None or i in prim.saves):
+                # saved with no parent node that a write into it would mark: keep its version
+                watch = (watch or ()) + ((i, version, version.count),)
         else:
             arrays.append(a)
             constants = True
@@ -511,10 +553,32 @@ def apply(prim, *args, **params):
         if STATE.keep_values:
             saved_out = out
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
+        node.watched = watch
     result = Tensor._from_op(out, node)
     if STATE.tracer is not None:  # scan is recording a step
         STATE.tracer.append((prim, args, arrays, params, result))
     return result
+
+
+def watched(args, parents, saves):
+    """(position, Version, version) of each saved input Tensor without a parent node, for a node
+    built outside ``apply`` (``scan``); None if there is none. ``apply`` does the same inline.
+
+    An input with a parent node needs no entry: a write into it marks that node
+    (``engine.note_write``), which the graph refers to anyway.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> data = tg.Tensor(np.ones(2))
+    >>> [(i, count) for i, _, count in watched((data, 2.0), (None, None), None)]
+    [(0, 0)]
+    """
+    found = None
+    for i, a in enumerate(args):
+        if parents[i] is None and (saves is None or i in saves) and isinstance(a, Tensor):
+            version = a._vc
+            if version is not None:
+                found = (found or ()) + ((i, version, version.count),)
+    return found
 
 
 def _op_error(name, arrays, params, error):

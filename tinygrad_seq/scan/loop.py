@@ -4,7 +4,7 @@ import numpy as np
 
 from ..engine import STATE, Node, scope, unbroadcast
 from ..ops import IndexedGrad, Primitive, ProductGrad, stack
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, watched
 from .record import record
 from .source import XRows
 
@@ -62,6 +62,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
     # the result is kept for backward too: its rows are the states the weight's GEMM reads
     node = Node(SCAN, parents, (tape, values, out), params, None, out)
+    node.watched = watched((x, *state, *invariants), parents, None)  # inputs with no node
     return _split(Tensor._from_op(out, node), order)
 
 
