@@ -3,7 +3,7 @@
 The checker builds a tanh RNN whose recurrent weight is 3 times an orthogonal matrix (its
 gradients explode, docs/rnn.md shows the numbers), plain SGD with lr = 0.1, and calls
 ``training_step`` 40 times. As written, the first gradient (norm about 250) throws the weights
-far away and the loss runs away. Change ONE thing in ``training_step`` so that it trains:
+far away and the loss runs away. Add ONE line to ``training_step`` so that it trains:
 no update may be longer than lr * max_norm, and the loss must go down.
 
 Check: python -m tinygrad_seq.exercises check 4
