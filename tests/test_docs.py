@@ -111,12 +111,39 @@ def test_markdown_code_blocks_run(path, sandbox):
                 f"{type(error).__name__}: {error}\n{trace}",
                 pytrace=False,
             )
+    # a picture a page's code draws is one the page shows, under the same name (make_images.py)
+    for made in sorted(sandbox.iterdir()):
+        if made.suffix in (".svg", ".png") and not (IMAGES / made.name).exists():
+            problems.append(
+                f"{path.name}: the code draws {made.name}, which is not in docs/images: link it "
+                f"as images/{made.name} and run python docs/make_images.py docs/{path.name}"
+            )
+        elif made.suffix in (".svg", ".png") and made.name not in linked_images(text):
+            problems.append(f"{path.name}: the code draws {made.name} but the page never shows it")
     if problems:
         pytest.fail(
-            f"{path.name}: {len(problems)} shown outputs disagree with the code\n"
+            f"{path.name}: {len(problems)} shown outputs or pictures disagree with the code\n"
             + "\n".join(problems),
             pytrace=False,
         )
+
+
+IMAGES = ROOT / "docs" / "images"
+
+
+def linked_images(text):
+    """The file names a Markdown page links to as images/NAME (or docs/images/NAME)."""
+    return set(re.findall(r"\((?:docs/)?images/([^)\s]+)\)", text))
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=[p.name for p in DOC_FILES])
+def test_every_image_a_page_shows_exists(path):
+    missing = sorted(
+        name
+        for name in linked_images(path.read_text(encoding="utf-8"))
+        if not (IMAGES / name).exists()
+    )
+    assert not missing, f"{path.name} shows images that are not in docs/images: {missing}"
 
 
 def test_markdown_parser():
