@@ -138,13 +138,19 @@ _CONSTANTS = {}
 
 
 def _sigmoid(x):
-    # tanh form: one transcendental ufunc, no overflow for large |x| (unlike 1 / (1 + exp(-x)));
-    # the three affine steps in place, on the array tanh made
-    half = _like(0.5, x)
-    out = np.tanh(x * half)
-    out *= half
-    out += half
-    return out
+    # e / (1 + e) with e = exp(x): relative accuracy of a few ulps everywhere, subnormal tail
+    # included. Not 0.5 * tanh(x / 2) + 0.5, which cancels for x < 0 (float32: a fixed step of
+    # 3e-8 from -17.5, 0 from -20); not 1 / (1 + exp(-x)), whose exp overflows for x < -88 (a
+    # warning, and np.errstate costs more than the whole op on a small gate array). Clamping x at
+    # 40 cannot change a result (sigmoid(x) rounds to 1 above 37 in float64) and keeps exp finite.
+    if x.dtype.kind != "f":  # integers: float64, as np.exp and np.tanh give
+        x = x.astype(np.float64)
+    out = np.minimum(x, _like(40.0 if x.dtype.itemsize >= 4 else 11.0, x))
+    if type(out) is not np.ndarray:  # a 0-d input gives a NumPy scalar: no out= for it
+        out = np.array(out)
+    np.exp(out, out=out)
+    denominator = out + _like(1, out)
+    return np.divide(out, denominator, out=out)
 
 
 def _matmul_vjp_a(g, out, a, b):
@@ -350,7 +356,7 @@ log = primitive("log", np.log, lambda g, out, x: g / x, saves=(0,))
 sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), saves=("out",))
 absolute = primitive("abs", np.abs, lambda g, out, x: g * np.sign(x), saves=(0,))
 tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (_like(1, out) - out * out), saves=("out",))
-# a primitive, not exp/div composed, for stability and one ufunc call (see _sigmoid)
+# a primitive, not exp/div composed: stable for any x with four ufunc calls (see _sigmoid)
 sigmoid = primitive(
     "sigmoid", _sigmoid, lambda g, out, x: g * out * (_like(1, out) - out), saves=("out",)
 )
