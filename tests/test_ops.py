@@ -103,6 +103,13 @@ def reduction(method, distinct=False):
 
 
 @st.composite
+def log_softmax_case(draw):
+    shape = draw(shapes(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    return (lambda t: t.log_softmax(axis)), [draw(arrays(shape))]
+
+
+@st.composite
 def reshape_case(draw):
     shape = draw(shapes())
     target = draw(st.sampled_from([(-1,), tuple(reversed(shape)), (1,) + shape, shape + (1,)]))
@@ -177,6 +184,7 @@ CASES = {
     "sum": reduction("sum"),
     "max": reduction("max", distinct=True),
     "logsumexp": reduction("logsumexp"),
+    "log_softmax": log_softmax_case(),
     "reshape": reshape_case(),
     "transpose": transpose_case(),
     "getitem": getitem_case(),

@@ -383,9 +383,9 @@ class Tensor:
         return apply(ops.logsumexp, self, axis=_axis(axis, dim), keepdims=keep)
 
     def log_softmax(self, axis=None, *, dim=None):
-        """x - logsumexp(x) over ``axis`` (default: the last)."""
-        axis = _axis(axis, dim, default=-1)
-        return self - self.logsumexp(axis, keepdims=True)
+        """x - logsumexp(x) over ``axis`` (default: the last), computed as
+        (x - max) - log(sum(exp(x - max))) so that large logits keep their digits."""
+        return apply(ops.log_softmax, self, axis=_axis(axis, dim, default=-1))
 
     def softmax(self, axis=None, *, dim=None):
         """exp(log_softmax(x)) over ``axis`` (default: the last)."""
