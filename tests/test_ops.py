@@ -72,8 +72,15 @@ def where_case(draw):
 
 @st.composite
 def pow_case(draw):
-    exponent = draw(st.sampled_from([2, 3, 0.5, -1, 1.5, -0.5]))
-    return (lambda x: x**exponent), [draw(arrays(shapes(), 0.3, 2.0))]
+    kind = draw(st.sampled_from(["number exponent", "tensor exponent", "number base"]))
+    if kind == "number exponent":
+        exponent = draw(st.sampled_from([2, 3, 0.5, -1, 1.5, -0.5, 0]))
+        return (lambda x: x**exponent), [draw(arrays(shapes(), 0.3, 2.0))]
+    if kind == "number base":  # a negative base with a whole exponent is real; its log is not
+        base = draw(st.sampled_from([0.5, 2.0, 3.0]))
+        return (lambda y: base**y), [draw(arrays(shapes()))]
+    sx, sy = draw(broadcastable_shapes(2))
+    return (lambda x, y: x**y), [draw(arrays(sx, 0.3, 2.0)), draw(arrays(sy))]
 
 
 @st.composite

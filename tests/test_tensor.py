@@ -202,6 +202,42 @@ def test_bad_reshape_message():
         tg.Tensor(np.ones((2, 3))).reshape(4)
 
 
-def test_tensor_exponent_is_refused_with_a_hint():
-    with pytest.raises(TypeError, match="exponent"):
-        tg.Tensor([2.0]) ** tg.Tensor([2.0])
+def test_a_number_to_a_tensor_power_as_pytorch():
+    # exp(y log(base)) gave NaN for a negative base and for 0 ** 0
+    np.testing.assert_array_equal(((-2.0) ** tg.Tensor([2.0, 3.0])).data, [4.0, -8.0])
+    np.testing.assert_array_equal((0.0 ** tg.Tensor([0.0, 2.0])).data, [1.0, 0.0])
+    assert (2.0 ** tg.Tensor([3.0])).dtype == np.float32
+
+
+def test_the_gradient_of_x_to_the_zero_is_zero_at_zero():
+    x = tg.Tensor(np.array([0.0, 2.0]), requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+def test_tensor_to_a_tensor_power_differentiates_both_as_pytorch():
+    torch = pytest.importorskip("torch")
+    base = np.array([0.0, 0.0, 0.0, 2.0, -2.0, -2.0, 1.5, 0.0])
+    exponent = np.array([0.0, 2.0, -1.0, 0.0, 2.0, 0.5, -1.5, 0.5])
+    x, y = tg.Tensor(base, requires_grad=True), tg.Tensor(exponent, requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1, (-2) ** 0.5: as NumPy
+        out = x**y
+    out.backward(np.ones(8))
+    xt = torch.tensor(base, requires_grad=True)
+    yt = torch.tensor(exponent, requires_grad=True)
+    out_t = xt**yt
+    out_t.sum().backward()
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(y.grad, yt.grad.numpy(), rtol=1e-15)
+    # a number base: only the exponent takes a gradient (log of a negative base is NaN)
+    y = tg.Tensor(np.array([0.0, -1.0, 2.0]), requires_grad=True)
+    (0.0**y).sum().backward()
+    yt = torch.tensor([0.0, -1.0, 2.0], requires_grad=True)
+    (0.0**yt).sum().backward()
+    np.testing.assert_array_equal(y.grad, yt.grad.numpy())
+
+
+def test_a_non_numeric_exponent_is_a_type_error():
+    with pytest.raises(TypeError, match=r"\*\*"):
+        tg.Tensor([2.0]) ** "2"

@@ -161,6 +161,23 @@ def _sigmoid(x):
 _SIGMOID_CONSTANTS = {}
 
 
+def _pow_vjp_base(g, out, x, y):
+    # y * x ** (y - 1), and 0 where y == 0 (x ** 0 is the constant 1, even at x = 0), as PyTorch;
+    # infinities (0 ** -0.5) are the true values, not worth a warning
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad = g * y * np.power(x, y - 1)
+    zero = y == 0
+    return np.where(zero, 0, grad) if zero.any() else grad
+
+
+def _pow_vjp_exponent(g, out, x, y):
+    # x ** y * log(x), and 0 where x == 0 and y >= 0 (there 0 ** y is constant in y), as
+    # PyTorch; NaN for a negative x, where x ** y is real only at isolated y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad = g * out * np.log(x)
+    return np.where((x == 0) & (y >= 0), 0, grad)
+
+
 def _matmul_vjp_a(g, out, a, b):
     if a.ndim == 1 and b.ndim == 1:  # dot product: out is a scalar
         return g * b
@@ -367,12 +384,7 @@ where = primitive(
 # Elementwise unary ops. exp, sqrt, tanh and sigmoid reuse ``out`` instead of recomputing.
 
 neg = primitive("neg", np.negative, lambda g, out, x: -g, saves=())
-power = primitive(
-    "pow",
-    lambda x, exponent: np.power(x, exponent),
-    lambda g, out, x, exponent: g * exponent * np.power(x, exponent - 1),
-    saves=(0,),
-)
+power = primitive("pow", np.power, _pow_vjp_base, _pow_vjp_exponent, saves=(0, 1, "out"))
 exp = primitive("exp", np.exp, lambda g, out, x: g * out, saves=("out",))
 log = primitive("log", np.log, lambda g, out, x: g / x, saves=(0,))
 sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), saves=("out",))

@@ -268,15 +268,14 @@ class Tensor:
         return apply(ops.neg, self)
 
     def __pow__(self, exponent):
-        if not isinstance(exponent, numbers.Real):
-            raise TypeError(
-                f"pow: the exponent must be a Python number, got {type(exponent).__name__}; "
-                "for a tensor exponent write (y * x.log()).exp()"
-            )
-        return apply(ops.power, self, exponent=exponent)
+        if not isinstance(exponent, (numbers.Real, Tensor, np.ndarray)):
+            return NotImplemented
+        return apply(ops.power, self, exponent)
 
     def __rpow__(self, base):
-        return (self * float(np.log(base))).exp()  # base ** x = exp(x log base)
+        if not isinstance(base, (numbers.Real, np.ndarray)):
+            return NotImplemented
+        return apply(ops.power, base, self)
 
     # comparisons give bool tensors without gradient (masks for where); == stays identity
     def __lt__(self, other):
