@@ -101,7 +101,8 @@ FALLBACK = {
     "Tensor.max": "The maximum over `axis`; tied maxima share the gradient.",
     "Tensor.min": "The minimum over `axis`; tied minima share the gradient.",
     "Tensor.logsumexp": "log(sum(exp(x))) over `axis`, computed without overflow.",
-    "Tensor.log_softmax": "x - logsumexp(x) along `axis` (default: the last).",
+    "Tensor.log_softmax": "x - logsumexp(x) along `axis` (default: the last), computed as "
+    "(x - max) - log(sum(exp(x - max))) so that large logits keep their digits.",
     "Tensor.softmax": "exp(x) / sum(exp(x)) along `axis` (default: the last), computed stably.",
     "Tensor.reshape": "The same values in a new shape: `reshape(2, 3)` or `reshape((2, 3))`.",
     "Tensor.flatten": "The values as one axis.",
@@ -349,7 +350,9 @@ def _first_line(value):
 
 def tensor_extras():
     return (
-        "Operators: `+ - * / @ **` (Python numbers on either side, NumPy broadcasting), unary `-`, "
+        "Operators: `+ - * / @ **` (tensors, arrays or numbers on either side, NumPy "
+        "broadcasting; Python and NumPy scalars do not widen a tensor of their kind, so "
+        "float32 * np.float64(2) is float32 and int * 2.5 is float32, as in PyTorch), unary `-`, "
         "`x[index]` (basic and integer-array indexing), `len(x)`, iteration over the first axis; "
         "`< <= > >=` give boolean tensors without gradient (masks for `where`); `==` is identity, "
         "as for any Python object.\n"

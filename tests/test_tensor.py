@@ -232,7 +232,8 @@ def test_tensor_to_a_tensor_power_differentiates_both_as_pytorch():
     np.testing.assert_allclose(y.grad, yt.grad.numpy(), rtol=1e-15)
     # a number base: only the exponent takes a gradient (log of a negative base is NaN)
     y = tg.Tensor(np.array([0.0, -1.0, 2.0]), requires_grad=True)
-    (0.0**y).sum().backward()
+    with np.errstate(divide="ignore"):
+        (0.0**y).sum().backward()
     yt = torch.tensor([0.0, -1.0, 2.0], requires_grad=True)
     (0.0**yt).sum().backward()
     np.testing.assert_array_equal(y.grad, yt.grad.numpy())
@@ -241,3 +242,42 @@ def test_tensor_to_a_tensor_power_differentiates_both_as_pytorch():
 def test_a_non_numeric_exponent_is_a_type_error():
     with pytest.raises(TypeError, match=r"\*\*"):
         tg.Tensor([2.0]) ** "2"
+
+
+@pytest.mark.parametrize(
+    ("tensor_dtype", "scalar", "expected"),
+    [
+        (np.float32, 2.0, np.float32),
+        (np.float32, np.float64(2.0), np.float32),  # NumPy scalars are weak too, as in PyTorch
+        (np.float32, np.array(2.0), np.float32),  # 0-d: does not widen a float tensor (0-d tensor)
+        (np.float16, np.float64(2.0), np.float16),
+        (np.float64, np.float32(2.0), np.float64),
+        (np.int64, 2.5, np.float32),  # an integer tensor with a float scalar: the default float
+        (np.int64, np.float64(2.5), np.float32),
+        (np.int32, 2.5, np.float32),
+        (np.int64, np.array(2.5), np.float64),  # a 0-d array keeps its dtype (PyTorch's 0-d rule)
+        (np.int32, 2, np.int32),
+        (np.int32, np.int64(2), np.int32),
+        (np.bool_, 2, np.int64),
+        (np.bool_, True, np.bool_),
+    ],
+)
+def test_scalars_promote_as_in_pytorch(tensor_dtype, scalar, expected):
+    t = tg.Tensor(np.ones(3, dtype=tensor_dtype))
+    subtract = scalar - t if tensor_dtype is not np.bool_ else t * scalar  # bool - bool: refused
+    for result in (t * scalar, scalar * t, t + scalar, subtract):
+        assert result.dtype == expected, (tensor_dtype, type(scalar), result.dtype)
+    if np.dtype(tensor_dtype).kind == "f":
+        assert (t / scalar).dtype == expected and (t**scalar).dtype == expected
+
+
+def test_an_array_with_axes_promotes_as_a_tensor():
+    t = tg.Tensor(np.ones(3, dtype=np.float32))
+    assert (t * np.ones(3)).dtype == np.float64  # as PyTorch: a float64 array is not a scalar
+
+
+def test_a_numpy_scalar_keeps_float32_gradients():
+    x = tg.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    y = x * np.float64(0.5) + np.float64(1.0)
+    y.sum().backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32

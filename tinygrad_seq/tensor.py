@@ -462,14 +462,40 @@ def _index_of(index):
     return index
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float, as PyTorch orders them
+
+
 def _constant(value, like):
-    """A Python number or array next to a tensor, as an array that does not upcast float32."""
-    if isinstance(value, (bool, numbers.Number)) and not isinstance(value, np.generic):
-        dtype = like.dtype if like is not None and like.dtype.kind == "f" else None
-        if dtype is None and isinstance(value, float):
-            dtype = DEFAULT_FLOAT
-        return np.asarray(value, dtype=dtype)
-    return _to_array(value, None)
+    """A number or array next to a tensor (``like``: its array, or None), promoted as PyTorch
+    promotes: Python and NumPy scalars are weak, a tensor of their kind keeps its dtype
+    (float32 * np.float64(2) is float32) and a float scalar makes an integer tensor the default
+    float32; a 0-d array does not widen a tensor with axes of its kind (PyTorch's 0-d tensor)."""
+    scalar = isinstance(value, (numbers.Number, np.generic))
+    array = np.asarray(value) if scalar else _to_array(value, None)
+    if like is None or (array.ndim and not scalar) or like.ndim == 0 and not scalar:
+        if scalar and type(value) is float:
+            return array.astype(DEFAULT_FLOAT)  # Python floats are float32, as Tensor(2.0)
+        return array
+    kind, like_kind = _CATEGORY[array.dtype.kind], _CATEGORY[like.dtype.kind]
+    if kind <= like_kind:
+        return array.astype(like.dtype)
+    if scalar:  # a float scalar with an integer tensor, an int with a bool tensor
+        return array.astype(DEFAULT_FLOAT if kind == 2 else np.int64)
+    return array
+
+
+def _with_constants(args, arrays):
+    """The forward's arrays when some arguments are not tensors (see ``_constant``)."""
+    like = next((a._data for a in args if isinstance(a, Tensor)), None)
+    arrays = [a if isinstance(t, Tensor) else _constant(a, like) for a, t in zip(arrays, args)]
+    if like is not None and like.dtype.kind != "f":  # an integer tensor made float by a scalar:
+        floats = [a.dtype for a in arrays if a.dtype.kind == "f"]  # cast it, or NumPy widens it
+        if floats:
+            arrays = [
+                a.astype(floats[0]) if isinstance(t, Tensor) and a.dtype.kind != "f" else a
+                for a, t in zip(arrays, args)
+            ]
+    return arrays
 
 
 def apply(prim, *args, **params):
@@ -493,9 +519,8 @@ def apply(prim, *args, **params):
             arrays.append(a)
             constants = True
         parents.append(None)
-    if constants:  # Python numbers take the dtype of the first tensor (no float32 upcast)
-        like = next((a._data for a in args if isinstance(a, Tensor)), None)
-        arrays = [a if isinstance(a, np.ndarray) else _constant(a, like) for a in arrays]
+    if constants:  # numbers take the dtype of the first tensor (no float32 upcast)
+        arrays = _with_constants(args, arrays)
     try:
         out = prim.forward(*arrays, **params)
     except (ValueError, IndexError, TypeError) as e:
