@@ -492,5 +492,6 @@ def test_a_tensor_of_another_float_dtype_is_refused_as_in_pytorch(kind):
     with pytest.raises(TypeError, match=rf"{kind}: hidden state dtype float32.*weight.*float64"):
         layer64(x64, hx)
     cell64 = CELLS[kind](3, 4, dtype=np.float64)
-    with pytest.raises(TypeError, match=rf"{kind}Cell: hidden state dtype float32.*weight.*float64"):
+    message = rf"{kind}Cell: hidden state dtype float32.*weight.*float64"
+    with pytest.raises(TypeError, match=message):
         cell64(x64[0], (state[0], state[0]) if kind == "LSTM" else state[0])
