@@ -281,3 +281,34 @@ def test_a_numpy_scalar_keeps_float32_gradients():
     y = x * np.float64(0.5) + np.float64(1.0)
     y.sum().backward()
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_split_and_chunk_along_a_zero_length_axis_as_pytorch():
+    x = tg.Tensor(np.zeros((0, 3), dtype=np.float32))
+    assert [p.shape for p in x.split(2)] == [(0, 3)]  # one empty piece, not none
+    assert [p.shape for p in x.split(0)] == [(0, 3)]
+    assert [p.shape for p in x.split([0])] == [(0, 3)]
+    assert [p.shape for p in x.chunk(2)] == [(0, 3), (0, 3)]
+    assert [p.shape for p in tg.Tensor(np.zeros((3, 0))).split(2, axis=1)] == [(3, 0)]
+    with pytest.raises(ValueError, match="split size"):
+        tg.Tensor(np.zeros(4)).split(0)
+
+
+@pytest.mark.parametrize(
+    ("method", "axis", "allowed"),
+    [("squeeze", 2, "-2 <= axis < 2"), ("squeeze", -3, "-2 <= axis < 2"), ("unsqueeze", 3, "-3")],
+)
+def test_squeeze_and_unsqueeze_name_an_axis_out_of_range(method, axis, allowed):
+    x = tg.Tensor(np.zeros((2, 1), dtype=np.float32))
+    with pytest.raises(IndexError, match=rf"{method}: axis {axis} .*\(2, 1\).*{allowed}"):
+        getattr(x, method)(axis)
+
+
+def test_squeeze_and_unsqueeze_axes_as_pytorch():
+    x = tg.Tensor(np.zeros((2, 1), dtype=np.float32))
+    assert x.squeeze(0).shape == (2, 1)  # an axis that is not of size 1 stays, as in PyTorch
+    assert x.squeeze(-1).shape == x.squeeze().shape == (2,)
+    assert x.squeeze((0, 1)).shape == (2,)
+    assert x.unsqueeze(2).shape == (2, 1, 1) and x.unsqueeze(-3).shape == (1, 2, 1)
+    scalar = tg.Tensor(np.float32(1.0))
+    assert scalar.squeeze(0).shape == () and scalar.unsqueeze(-1).shape == (1,)

@@ -54,6 +54,17 @@ def _axis(axis, dim, default=None):
     return dim
 
 
+def _wrap_axis(op, axis, ndim, shape):
+    """``axis`` in 0..ndim-1, or an IndexError naming the op (a 0-d tensor takes -1 and 0)."""
+    n = max(ndim, 1)
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not -n <= axis < n:
+        raise IndexError(
+            f"{op}: axis {axis!r} is out of range for a tensor of shape {shape} "
+            f"(expected {-n} <= axis < {n})"
+        )
+    return int(axis) % n
+
+
 def _shape_args(shape):
     """reshape(2, 3) and reshape((2, 3)) both mean the shape (2, 3)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -426,12 +437,19 @@ class Tensor:
         return self.transpose()
 
     def unsqueeze(self, axis=None, *, dim=None):
-        """Insert an axis of size 1 at ``axis``."""
-        return self.reshape(np.expand_dims(self._data, _axis(axis, dim)).shape)
+        """Insert an axis of size 1 at ``axis`` (-ndim - 1 <= axis <= ndim)."""
+        shape = self.shape
+        at = _wrap_axis("unsqueeze", _axis(axis, dim), len(shape) + 1, shape)
+        return self.reshape(shape[:at] + (1,) + shape[at:])
 
     def squeeze(self, axis=None, *, dim=None):
-        """Remove axes of size 1 (all, or the given ``axis``)."""
-        return self.reshape(np.squeeze(self._data, _axis(axis, dim)).shape)
+        """Remove axes of size 1: all, or those of ``axis`` (an int or a tuple) that have size
+        1; as in PyTorch, a named axis of another size stays."""
+        axis, shape = _axis(axis, dim), self.shape
+        if axis is None:
+            return self.reshape(tuple(n for n in shape if n != 1))
+        axes = {_wrap_axis("squeeze", a, len(shape), shape) for a in np.atleast_1d(axis).tolist()}
+        return self.reshape(tuple(n for i, n in enumerate(shape) if n != 1 or i not in axes))
 
     def __getitem__(self, index):
         return apply(ops.getitem, self, index=_index_of(index))
@@ -594,6 +612,8 @@ def split(tensor, split_size_or_sections, axis=None, *, dim=None):
     axis = _axis(axis, dim, default=0)
     n = tensor.shape[axis]
     if isinstance(split_size_or_sections, numbers.Integral):
+        if n == 0 and split_size_or_sections >= 0:  # one empty piece, as PyTorch
+            return [apply(ops.getitem, tensor, index=(slice(None),) * tensor.ndim)]
         if split_size_or_sections <= 0:
             raise ValueError(f"split: split size must be positive, got {split_size_or_sections}")
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
@@ -618,6 +638,8 @@ def chunk(tensor, chunks, axis=None, *, dim=None):
     n = tensor.shape[axis]
     if chunks <= 0:
         raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
+    if n == 0:  # PyTorch gives ``chunks`` empty pieces
+        return split(tensor, [0] * chunks, axis)
     return split(tensor, -(-n // chunks), axis)
 
 
