@@ -312,3 +312,9 @@ def test_squeeze_and_unsqueeze_axes_as_pytorch():
     assert x.unsqueeze(2).shape == (2, 1, 1) and x.unsqueeze(-3).shape == (1, 2, 1)
     scalar = tg.Tensor(np.float32(1.0))
     assert scalar.squeeze(0).shape == () and scalar.unsqueeze(-1).shape == (1,)
+
+
+def test_a_python_float_keeps_its_float64_digits_next_to_a_float64_tensor():
+    x = tg.Tensor(np.array([3.0]))
+    assert (x * (1 / 3)).item() == 1.0  # not 1 / 3 rounded to float32 first
+    assert (x * np.float64(1 / 3)).item() == 1.0

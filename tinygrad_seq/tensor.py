@@ -489,11 +489,16 @@ def _constant(value, like):
     (float32 * np.float64(2) is float32) and a float scalar makes an integer tensor the default
     float32; a 0-d array does not widen a tensor with axes of its kind (PyTorch's 0-d tensor)."""
     scalar = isinstance(value, (numbers.Number, np.generic))
-    array = np.asarray(value) if scalar else _to_array(value, None)
-    if like is None or (array.ndim and not scalar) or like.ndim == 0 and not scalar:
-        if scalar and type(value) is float:
-            return array.astype(DEFAULT_FLOAT)  # Python floats are float32, as Tensor(2.0)
-        return array
+    if not scalar or like is None:  # Python floats alone are float32, as Tensor(2.0)
+        array = _to_array(value, None)
+        if like is None or array.ndim or not like.ndim:
+            return array  # arrays of the same standing: NumPy promotes them as PyTorch does
+    else:
+        array = np.asarray(value)  # not float32 yet: a float64 tensor keeps all of 1 / 3
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"cannot combine a tensor with a {type(value).__name__} scalar")
+    if array.dtype.kind == "b":
+        return array  # NumPy promotes a bool as PyTorch does
     kind, like_kind = _CATEGORY[array.dtype.kind], _CATEGORY[like.dtype.kind]
     if kind <= like_kind:
         return array.astype(like.dtype)
