@@ -54,6 +54,17 @@ def _axis(axis, dim, default=None):
     return dim
 
 
+def _wrap_axis(op, axis, ndim, shape):
+    """``axis`` in 0..ndim-1, or an IndexError naming the op (a 0-d tensor takes -1 and 0)."""
+    n = max(ndim, 1)
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not -n <= axis < n:
+        raise IndexError(
+            f"{op}: axis {axis!r} is out of range for a tensor of shape {shape} "
+            f"(expected {-n} <= axis < {n})"
+        )
+    return int(axis) % n
+
+
 def _shape_args(shape):
     """reshape(2, 3) and reshape((2, 3)) both mean the shape (2, 3)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -306,15 +317,14 @@ class Tensor:
         return apply(ops.neg, self)
 
     def __pow__(self, exponent):
-        if not isinstance(exponent, numbers.Real):
-            raise TypeError(
-                f"pow: the exponent must be a Python number, got {type(exponent).__name__}; "
-                "for a tensor exponent write (y * x.log()).exp()"
-            )
-        return apply(ops.power, self, exponent=exponent)
+        if not isinstance(exponent, (numbers.Real, Tensor, np.ndarray)):
+            return NotImplemented
+        return apply(ops.power, self, exponent)
 
     def __rpow__(self, base):
-        return (self * float(np.log(base))).exp()  # base ** x = exp(x log base)
+        if not isinstance(base, (numbers.Real, np.ndarray)):
+            return NotImplemented
+        return apply(ops.power, base, self)
 
     # comparisons give bool tensors without gradient (masks for where); == stays identity
     def __lt__(self, other):
@@ -421,9 +431,9 @@ class Tensor:
         return apply(ops.logsumexp, self, axis=_axis(axis, dim), keepdims=keep)
 
     def log_softmax(self, axis=None, *, dim=None):
-        """x - logsumexp(x) over ``axis`` (default: the last)."""
-        axis = _axis(axis, dim, default=-1)
-        return self - self.logsumexp(axis, keepdims=True)
+        """x - logsumexp(x) over ``axis`` (default: the last), computed as
+        (x - max) - log(sum(exp(x - max))) so that large logits keep their digits."""
+        return apply(ops.log_softmax, self, axis=_axis(axis, dim, default=-1))
 
     def softmax(self, axis=None, *, dim=None):
         """exp(log_softmax(x)) over ``axis`` (default: the last)."""
@@ -465,12 +475,19 @@ class Tensor:
         return self.transpose()
 
     def unsqueeze(self, axis=None, *, dim=None):
-        """Insert an axis of size 1 at ``axis``."""
-        return self.reshape(np.expand_dims(self._data, _axis(axis, dim)).shape)
+        """Insert an axis of size 1 at ``axis`` (-ndim - 1 <= axis <= ndim)."""
+        shape = self.shape
+        at = _wrap_axis("unsqueeze", _axis(axis, dim), len(shape) + 1, shape)
+        return self.reshape(shape[:at] + (1,) + shape[at:])
 
     def squeeze(self, axis=None, *, dim=None):
-        """Remove axes of size 1 (all, or the given ``axis``)."""
-        return self.reshape(np.squeeze(self._data, _axis(axis, dim)).shape)
+        """Remove axes of size 1: all, or those of ``axis`` (an int or a tuple) that have size
+        1; as in PyTorch, a named axis of another size stays."""
+        axis, shape = _axis(axis, dim), self.shape
+        if axis is None:
+            return self.reshape(tuple(n for n in shape if n != 1))
+        axes = {_wrap_axis("squeeze", a, len(shape), shape) for a in np.atleast_1d(axis).tolist()}
+        return self.reshape(tuple(n for i, n in enumerate(shape) if n != 1 or i not in axes))
 
     def __getitem__(self, index):
         return apply(ops.getitem, self, index=_index_of(index))
@@ -501,14 +518,45 @@ def _index_of(index):
     return index
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float, as PyTorch orders them
+
+
 def _constant(value, like):
-    """A Python number or array next to a tensor, as an array that does not upcast float32."""
-    if isinstance(value, (bool, numbers.Number)) and not isinstance(value, np.generic):
-        dtype = like.dtype if like is not None and like.dtype.kind == "f" else None
-        if dtype is None and isinstance(value, float):
-            dtype = DEFAULT_FLOAT
-        return np.asarray(value, dtype=dtype)
-    return _to_array(value, None)
+    """A number or array next to a tensor (``like``: its array, or None), promoted as PyTorch
+    promotes: Python and NumPy scalars are weak, a tensor of their kind keeps its dtype
+    (float32 * np.float64(2) is float32) and a float scalar makes an integer tensor the default
+    float32; a 0-d array does not widen a tensor with axes of its kind (PyTorch's 0-d tensor)."""
+    scalar = isinstance(value, (numbers.Number, np.generic))
+    if not scalar or like is None:  # Python floats alone are float32, as Tensor(2.0)
+        array = _to_array(value, None)
+        if like is None or array.ndim or not like.ndim:
+            return array  # arrays of the same standing: NumPy promotes them as PyTorch does
+    else:
+        array = np.asarray(value)  # not float32 yet: a float64 tensor keeps all of 1 / 3
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"cannot combine a tensor with a {type(value).__name__} scalar")
+    if array.dtype.kind == "b":
+        return array  # NumPy promotes a bool as PyTorch does
+    kind, like_kind = _CATEGORY[array.dtype.kind], _CATEGORY[like.dtype.kind]
+    if kind <= like_kind:
+        return array.astype(like.dtype)
+    if scalar:  # a float scalar with an integer tensor, an int with a bool tensor
+        return array.astype(DEFAULT_FLOAT if kind == 2 else np.int64)
+    return array
+
+
+def _with_constants(args, arrays):
+    """The forward's arrays when some arguments are not tensors (see ``_constant``)."""
+    like = next((a._data for a in args if isinstance(a, Tensor)), None)
+    arrays = [a if isinstance(t, Tensor) else _constant(a, like) for a, t in zip(arrays, args)]
+    if like is not None and like.dtype.kind != "f":  # an integer tensor made float by a scalar:
+        floats = [a.dtype for a in arrays if a.dtype.kind == "f"]  # cast it, or NumPy widens it
+        if floats:
+            arrays = [
+                a.astype(floats[0]) if isinstance(t, Tensor) and a.dtype.kind != "f" else a
+                for a, t in zip(arrays, args)
+            ]
+    return arrays
 
 
 def apply(prim, *args, **params):
@@ -536,9 +584,8 @@ def apply(prim, *args, **params):
             arrays.append(a)
             constants = True
         parents.append(None)
-    if constants:  # Python numbers take the dtype of the first tensor (no float32 upcast)
-        like = next((a._data for a in args if isinstance(a, Tensor)), None)
-        arrays = [a if isinstance(a, np.ndarray) else _constant(a, like) for a in arrays]
+    if constants:  # numbers take the dtype of the first tensor (no float32 upcast)
+        arrays = _with_constants(args, arrays)
     try:
         out = prim.forward(*arrays, **params)
     except (ValueError, IndexError, TypeError) as e:
@@ -634,6 +681,8 @@ def split(tensor, split_size_or_sections, axis=None, *, dim=None):
     axis = _axis(axis, dim, default=0)
     n = tensor.shape[axis]
     if isinstance(split_size_or_sections, numbers.Integral):
+        if n == 0 and split_size_or_sections >= 0:  # one empty piece, as PyTorch
+            return [apply(ops.getitem, tensor, index=(slice(None),) * tensor.ndim)]
         if split_size_or_sections <= 0:
             raise ValueError(f"split: split size must be positive, got {split_size_or_sections}")
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
@@ -658,6 +707,8 @@ def chunk(tensor, chunks, axis=None, *, dim=None):
     n = tensor.shape[axis]
     if chunks <= 0:
         raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
+    if n == 0:  # PyTorch gives ``chunks`` empty pieces
+        return split(tensor, [0] * chunks, axis)
     return split(tensor, -(-n // chunks), axis)
 
 
