@@ -56,7 +56,7 @@ def test_optimizer_step_between_forward_and_backward_raises(make):
 def test_load_state_dict_between_forward_and_backward_raises():
     model = nn.Linear(2, 1, seed=0)
     saved = model.state_dict()
-    x = tg.Tensor(np.ones((3, 2)), requires_grad=True)
+    x = tg.Tensor(np.ones((3, 2), dtype=np.float32), requires_grad=True)
     loss = model(x).sum()
     model.load_state_dict(saved)
     with pytest.raises(RuntimeError, match=MODIFIED):
