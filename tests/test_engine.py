@@ -217,6 +217,7 @@ def test_detect_anomaly_checks_a_weight_gradient_deferred_as_a_product():
                 loss.backward()
         message = str(info.value)
         assert f"the gradient of input 1 of '{op}'" in message, message
+        assert "input shapes (1, 1), (1, 1)" in message, message
         assert "test_engine.py" in message and "x @ w if op" in message, message
         assert w.grad is None
 
