@@ -31,16 +31,15 @@ from .ops import IndexedGrad, ProductGrad
 
 class _State(threading.local):
     """The switches, one set per thread (a ``threading.local``): the class attributes are what a
-    new thread starts with. ``apply`` reads about six of them per op, each ~30 ns slower than a
-    plain attribute (measured: +2-4% on a chain of 8x8 ops, where Python is all the cost)."""
+    new thread starts with. ``apply`` reads three to six of them per op, each ~30 ns slower than a
+    plain attribute's read (measured: +3% on a chain of 8x8 ops, where Python is all the cost)."""
 
     grad_enabled = True
     anomaly = False
     keep_values = False  # keep every op's result on its node, not only what the VJPs read
     scope = ()  # tuple of names, outermost first: ("lstm", "layer 0", "t=3")
     tracer = None  # a list that ``apply`` appends each primitive it runs to (``scan`` records)
-    # the options of the backward running now, for an op that stands for many nodes (vjp_all):
-    # it frees and keeps of them what the sweep frees and keeps of its own nodes
+    # the options of the backward running now, set for an op that stands for many nodes (vjp_all)
     retain_graph = False
     keep_grads = False
     inner_visits = 0  # how many nodes such an op visited (numbered after the op itself)
@@ -138,13 +137,7 @@ def backward(root, grad, retain_graph=False, keep_grads=False):
     ``retain_graph`` keeps the saved arrays for another sweep; ``keep_grads`` stores every node's
     gradient on ``node.grad`` for inspection (the graph viewer shows them).
     """
-    order = toposort(root)
-    prev = STATE.retain_graph, STATE.keep_grads
-    STATE.retain_graph, STATE.keep_grads = retain_graph, keep_grads
-    try:
-        _sweep(order, grad, retain_graph, keep_grads)
-    finally:
-        STATE.retain_graph, STATE.keep_grads = prev
+    _sweep(toposort(root), grad, retain_graph, keep_grads)
 
 
 def _sweep(order, grad, retain_graph, keep_grads):
@@ -182,10 +175,8 @@ def _sweep(order, grad, retain_graph, keep_grads):
         vjps = prim.vjps if prim.vjp_argnum is None else None
         all_grads = None
         if prim.vjp_all is not None:
-            needs = tuple(p is not None for p in node.parents)
-            STATE.inner_visits = 0
-            all_grads = prim.vjp_all(g, out, *inputs, needs=needs, **params)
-            skipped += STATE.inner_visits
+            all_grads, inner_visits = _vjp_all(node, g, retain_graph, keep_grads)
+            skipped += inner_visits
         for i, parent in enumerate(node.parents):
             if parent is None:
                 continue
@@ -216,6 +207,20 @@ def _sweep(order, grad, retain_graph, keep_grads):
         if not retain_graph:
             node.inputs = node.out = None
     _accumulate_into_leaves(reached)
+
+
+def _vjp_all(node, g, retain_graph, keep_grads):
+    """(every input's gradient, how many nodes it visited) of an op that stands for many nodes:
+    it reads this backward's options from STATE, to free and keep of them what the sweep frees
+    and keeps of its own nodes."""
+    found = STATE.retain_graph, STATE.keep_grads, STATE.inner_visits
+    STATE.retain_graph, STATE.keep_grads, STATE.inner_visits = retain_graph, keep_grads, 0
+    try:
+        needs = tuple(p is not None for p in node.parents)
+        grads = node.prim.vjp_all(g, node.out, *node.inputs, needs=needs, **node.params)
+        return grads, STATE.inner_visits
+    finally:
+        STATE.retain_graph, STATE.keep_grads, STATE.inner_visits = found
 
 
 def _add_products(g, products, makers):
@@ -488,7 +493,8 @@ class keep_values(_SwitchWithoutArguments):
 
 @contextlib.contextmanager
 def scope(name):
-    """Group the nodes created inside under ``name`` (the graph viewer draws one cluster each).
+    """Group the nodes created inside under ``name`` (the graph viewer draws one cluster each), in
+    this thread.
 
     >>> import tinygrad_seq as tg
     >>> with tg.scope("t=0"):
