@@ -34,7 +34,7 @@ def run_threads(*targets):
     def guarded(target):
         try:
             target()
-        except BaseException as error:  # noqa: BLE001 - handed to the test's thread below
+        except BaseException as error:  # handed to the test's thread below
             errors.append(error)
 
     threads = [threading.Thread(target=guarded, args=(t,)) for t in targets]

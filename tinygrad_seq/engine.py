@@ -285,13 +285,20 @@ class _Switch:
         self._found = {}  # thread id -> stack of the states found by __enter__, for __exit__
 
     def __enter__(self):
-        self._found.setdefault(threading.get_ident(), []).append(self._switch())
+        found = self._switch()
+        thread = threading.get_ident()
+        stack = self._found.get(thread)
+        if stack is None:
+            self._found[thread] = [found]
+        else:
+            stack.append(found)
 
     def __exit__(self, *exc):
-        stack = self._found[threading.get_ident()]
+        thread = threading.get_ident()
+        stack = self._found[thread]
         found = stack.pop()
         if not stack:
-            del self._found[threading.get_ident()]
+            del self._found[thread]
         self._restore(found)
 
     def __call__(self, func):
@@ -316,14 +323,12 @@ class _SwitchWithoutArguments(_Switch):
     and ``@tg.no_grad()``), as in torch."""
 
     def __new__(cls, func=None):
-        switch = super().__new__(cls)
         if func is None:
-            return switch
-        switch.__init__()
-        return switch(func)
+            return object.__new__(cls)
+        return cls()(func)
 
     def __init__(self, func=None):
-        super().__init__()
+        self._found = {}
 
 
 def _switched_generator(make_switch, func):
