@@ -10,7 +10,15 @@
 import numpy as np
 
 from . import charlm, nn, ops, optim, viz  # viz loads graphviz and matplotlib only when drawing
-from .engine import detect_anomaly, enable_grad, keep_values, no_grad, scope
+from .engine import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    keep_values,
+    no_grad,
+    scope,
+    set_grad_enabled,
+)
 from .serialization import load, save
 from .tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
 
@@ -30,6 +38,7 @@ __all__ = [
     "enable_grad",
     "float32",
     "float64",
+    "is_grad_enabled",
     "keep_values",
     "load",
     "nn",
@@ -39,6 +48,7 @@ __all__ = [
     "optim",
     "save",
     "scope",
+    "set_grad_enabled",
     "split",
     "stack",
     "viz",
