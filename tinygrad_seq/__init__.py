@@ -10,7 +10,7 @@
 import numpy as np
 
 from . import charlm, nn, ops, optim, viz  # viz loads graphviz and matplotlib only when drawing
-from .engine import detect_anomaly, enable_grad, keep_values, no_grad, scope
+from .engine import detect_anomaly, eager, enable_grad, keep_values, no_grad, scope
 from .serialization import load, save
 from .tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
 
@@ -27,6 +27,7 @@ __all__ = [
     "chunk",
     "concat",
     "detect_anomaly",
+    "eager",
     "enable_grad",
     "float32",
     "float64",

@@ -40,7 +40,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     _check_inputs(x, state, invariants)
     steps = x.shape[0]
     order = range(steps - 1, -1, -1) if reverse else range(steps)
-    if STATE.anomaly or STATE.keep_values:
+    if STATE.eager or STATE.anomaly or STATE.keep_values:
         return _op_by_op(step, x, state, invariants, order, step_scope)
     state_data = [s.data for s in state]
     values = [v.data if isinstance(v, Tensor) else v for v in invariants]
@@ -175,7 +175,8 @@ def _requires_grad(*values):
 
 
 def _op_by_op(step, x, state, invariants, order, step_scope):
-    """The same loop recorded op by op (every node kept, for anomaly and keep_values modes)."""
+    """The same loop recorded op by op: every node kept (``eager``, ``detect_anomaly`` and
+    ``keep_values`` modes)."""
     outputs = [None] * len(order)
     for t in order:
         with scope(step_scope.format(t)):
