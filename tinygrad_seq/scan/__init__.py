@@ -22,8 +22,17 @@ the Python around them: graph nodes, the sweep's bookkeeping, a function call pe
 failing op) and ``keep_values`` (to draw every value).
 """
 
-from .loop import SCAN, scan
-from .record import Program, record
+from .loop import SCAN, program, scan
+from .record import Program, clear_cache, record
 from .view import shown_parents, unrolled
 
-__all__ = ["SCAN", "Program", "record", "scan", "shown_parents", "unrolled"]
+__all__ = [
+    "SCAN",
+    "Program",
+    "clear_cache",
+    "program",
+    "record",
+    "scan",
+    "shown_parents",
+    "unrolled",
+]
