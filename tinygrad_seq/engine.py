@@ -301,10 +301,11 @@ class keep_values(contextlib.ContextDecorator):
 
 class eager:
     """Run every loop op by op, as ``jax.disable_jit()`` does for JAX: inside, a recurrent layer
-    records a node per primitive per step (the full graph of T steps, backward in its real order,
-    every value) instead of running its compiled loop (``tinygrad_seq.scan``). Results and
-    gradients are the compiled loop's. A context manager and a decorator (a fresh context per
-    call, generator functions included); re-entrant; it restores what it found.
+    records a node per primitive per step (the full graph of T steps, each node with its real
+    arrays, backward in its real order) instead of running its compiled loop
+    (``tinygrad_seq.scan``). Results and gradients are the compiled loop's. A context manager and a
+    decorator (a fresh context per call, generator functions included); re-entrant; it restores
+    what it found.
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> rnn = tg.nn.RNN(2, 3, seed=0)

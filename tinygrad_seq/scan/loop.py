@@ -26,7 +26,9 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     not given (that is an error).
     It is recorded again at every call (about one op-by-op step of work) unless ``key`` is given: a
     hashable that, with the inputs' shapes and dtypes, fixes what the step applies (a layer passes
-    its step functions and settings); then the recording is reused.
+    its step functions and settings); then the recording is reused. The cache holds the key's
+    objects by weak reference: a bound method as key keeps its object alive no longer. Under
+    ``tg.eager()`` the loop is recorded op by op, a node per primitive per step.
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> from tinygrad_seq.scan import scan
