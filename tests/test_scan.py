@@ -2,7 +2,9 @@
 every gradient of LSTM/GRU/RNN layers), gradchecks of a custom step (broadcasting, constants,
 slices, numpy invariants, two states, both directions), no_grad, clear errors for bad steps, the
 Program cache, retain_graph, frozen weights, the graph viewer's per-step expansion with kept
-gradients, and the op-by-op fallback under detect_anomaly."""
+gradients, the op-by-op fallback under detect_anomaly; the written source (names, one backward,
+linecache: tracebacks and inspect show it); edited primitives honoured; caches bounded, LRU,
+holding no layer alive, safe from two threads."""
 
 import contextlib
 import gc
@@ -531,3 +533,31 @@ def test_two_threads_recording_at_once_get_their_own_programs():
     for thread in threads:
         thread.join()
     assert not errors, errors
+
+
+def _oddly_named_step(x_t, state, w):
+    """Node names that are Python keywords, names the loops use, primitives' names, repeated."""
+    (h,) = state
+    a = (h @ w).named("tanh")
+    b = (x_t + a).named("g").named("g")
+    c = (b * x_t).named("t").tanh().named("v0")
+    d = (c + b).named("x_t shape")
+    return ((d * 0.5).tanh().named("lambda"),)
+
+
+def test_node_names_that_clash_with_the_source_get_their_own_variables():
+    rng = np.random.default_rng(0)
+    x, h0, w = (
+        rng.standard_normal((3, 2, 4)),
+        rng.standard_normal((2, 4)),
+        rng.standard_normal((4, 4)),
+    )
+
+    def fn(x, h0, w):
+        out, _ = scan(_oddly_named_step, x, (h0,), (w,), key=_oddly_named_step)
+        return out
+
+    assert gradcheck(fn, x, h0, w)
+    source = str(tg.scan.program(fn, tg.Tensor(x), tg.Tensor(h0), tg.Tensor(w)))
+    assert "tanh_2 = linear(" not in source and "tanh_2 = matmul(lambda_prev, w)" in source
+    assert "lambda_2 = tanh(" in source

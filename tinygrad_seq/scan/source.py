@@ -93,6 +93,7 @@ class _Writer:
                 ]
         self.names = self.value_names(input_names)
         self.params = {}  # (instruction, param name) -> the name it is bound to
+        self.placeholders = {}  # ref -> the name of its Placeholder
         for c, value in enumerate(program.constants):
             self.namespace[self.unique(f"const{c}")] = value
 
@@ -347,9 +348,9 @@ class _Writer:
 
     def placeholder(self, ref):
         """The name of a ``Placeholder`` for ``ref`` (bound once in the namespace)."""
-        name = f"{self.var(ref)}_shape"
-        if name not in self.namespace:
-            self.taken.add(name)  # the value's name is unique: so is this one
+        name = self.placeholders.get(ref)
+        if name is None:
+            name = self.placeholders[ref] = self.unique(f"{self.var(ref)}_shape")
             if isinstance(ref, tuple):
                 self.namespace[name] = Placeholder(np.asarray(self.p.constants[ref[1]]))
             else:  # a zero-strided view has the shape and dtype and no memory
