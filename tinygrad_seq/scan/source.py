@@ -29,6 +29,7 @@ from ..ops import Placeholder, ProductGrad, _is_basic_index, getitem, linear, ma
 # names the written functions use for themselves
 _FIXED = ("xs", "order", "outputs", "tape", "save", "t", "position", "g", "free", "grad_x", "kept")
 _FIXED += ("np", "unbroadcast", "ProductGrad", "XRows", "as_rows", "table")
+_FIXED += ("run_infer", "run_forward", "run_backward")
 _READ = "    # read from the primitives at each call: an edited forward or VJP is what runs"
 
 
@@ -91,11 +92,11 @@ class _Writer:
                     self.unique(f"{name}_vjp" if slots == 1 else f"{name}_vjp_{i}")
                     for i in range(slots)
                 ]
+        self.constants = [self.unique(f"const{c}") for c in range(len(program.constants))]
+        self.namespace.update(zip(self.constants, program.constants))
         self.names = self.value_names(input_names)
         self.params = {}  # (instruction, param name) -> the name it is bound to
         self.placeholders = {}  # ref -> the name of its Placeholder
-        for c, value in enumerate(program.constants):
-            self.namespace[self.unique(f"const{c}")] = value
 
     def unique(self, name):
         """``name`` as a Python identifier no other name of the source has."""
@@ -125,7 +126,7 @@ class _Writer:
 
     def var(self, ref):
         if isinstance(ref, tuple):
-            return f"const{ref[1]}"
+            return self.constants[ref[1]]
         return self.names[ref]
 
     def call(self, j, fn, args):
