@@ -9,7 +9,14 @@
 
 import numpy as np
 
-from . import charlm, nn, ops, optim, viz  # viz loads graphviz and matplotlib only when drawing
+from . import (  # viz loads graphviz and matplotlib only when drawing
+    charlm,
+    nn,
+    ops,
+    optim,
+    scan,  # the compiled loop over time: tg.scan.program(layer, x) prints it
+    viz,
+)
 from .engine import detect_anomaly, eager, enable_grad, keep_values, no_grad, scope
 from .serialization import load, save
 from .tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
@@ -39,6 +46,7 @@ __all__ = [
     "ops",
     "optim",
     "save",
+    "scan",
     "scope",
     "split",
     "stack",
