@@ -45,7 +45,7 @@ def _layer(kind, num_layers=2, bidirectional=False):
 
 
 def _forward(layer, op_by_op, *, steps=5, batch=2):
-    """The layer run fused, or op by op (under keep_values), on fixed random input and states,
+    """The layer run fused, or op by op (under tg.eager), on fixed random input and states,
     and a loss that reads the output and every final state: (output, finals, loss, x, states)."""
     kind = type(layer).__name__
     rng = np.random.default_rng(1)
@@ -54,7 +54,7 @@ def _forward(layer, op_by_op, *, steps=5, batch=2):
     hx = [tg.Tensor(rng.standard_normal((lead, batch, 4)), requires_grad=True)]
     if kind == "LSTM":
         hx.append(tg.Tensor(rng.standard_normal((lead, batch, 4)), requires_grad=True))
-    with tg.keep_values() if op_by_op else contextlib.nullcontext():
+    with tg.eager() if op_by_op else contextlib.nullcontext():
         output, final = layer(x, tuple(hx) if kind == "LSTM" else hx[0])
     finals = list(final) if kind == "LSTM" else [final]
     assert bool(_scan_nodes(output)) != op_by_op  # the path under test is the one that ran
@@ -246,7 +246,7 @@ def test_a_changed_setting_is_not_hidden_by_the_reused_recording():
     tanh_out, _ = rnn(x)
     rnn.nonlinearity = "relu"  # part of the layer's key: the step is recorded again
     relu_out, _ = rnn(x)
-    with tg.keep_values():
+    with tg.eager():
         reference, _ = rnn(x)
     np.testing.assert_allclose(relu_out.data, reference.data, **EXACT)
     assert not np.allclose(relu_out.data, tanh_out.data)
