@@ -202,7 +202,7 @@ def _weakly(value):
     never equal to a live object once dead), the rest (numbers, strings) as it is."""
     kind = type(value)
     if kind is tuple:
-        return tuple(_weakly(v) for v in value)
+        return tuple([_weakly(v) for v in value])  # a list first: faster than a generator
     if kind is types.MethodType:
         return (types.MethodType, _weakly(value.__func__), _weakly(value.__self__))
     return weakref.ref(value) if kind.__weakrefoffset__ else value
