@@ -9,9 +9,17 @@
 
 import numpy as np
 
-from . import charlm, nn, ops, optim, viz  # viz loads graphviz and matplotlib only when drawing
+from . import (  # viz loads graphviz and matplotlib only when drawing
+    charlm,
+    nn,
+    ops,
+    optim,
+    scan,  # the compiled loop over time: tg.scan.program(layer, x) prints it
+    viz,
+)
 from .engine import (
     detect_anomaly,
+    eager,
     enable_grad,
     is_grad_enabled,
     keep_values,
@@ -35,6 +43,7 @@ __all__ = [
     "chunk",
     "concat",
     "detect_anomaly",
+    "eager",
     "enable_grad",
     "float32",
     "float64",
@@ -47,6 +56,7 @@ __all__ = [
     "ops",
     "optim",
     "save",
+    "scan",
     "scope",
     "set_grad_enabled",
     "split",

@@ -41,6 +41,7 @@ class _State(threading.local):
     grad_enabled = True
     anomaly = False
     keep_values = False  # keep every op's result on its node, not only what the VJPs read
+    eager = False  # record every loop op by op: no compiled ``scan`` (``eager``)
     scope = ()  # tuple of names, outermost first: ("lstm", "layer 0", "t=3")
     tracer = None  # a list that ``apply`` appends each primitive it runs to (``scan`` records)
     # the options of the backward running now, set for an op that stands for many nodes (vjp_all)
@@ -564,6 +565,62 @@ class keep_values(_SwitchWithoutArguments):
 
     def _restore(self, found):
         STATE.keep_values = found
+
+
+class eager:
+    """Run every loop op by op, as ``jax.disable_jit()`` does for JAX: inside, a recurrent layer
+    records a node per primitive per step (the full graph of T steps, each node with its real
+    arrays, backward in its real order) instead of running its compiled loop
+    (``tinygrad_seq.scan``). Results and gradients are the compiled loop's. A context manager and a
+    decorator (a fresh context per call, generator functions included); re-entrant; it restores
+    what it found.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> rnn = tg.nn.RNN(2, 3, seed=0)
+    >>> with tg.eager():
+    ...     out, h_n = rnn(np.ones((4, 1, 2), dtype=np.float32))
+    >>> out.node.op, [p.op for p in out.node.parents][:2]  # the steps' outputs, stacked
+    ('stack', ['tanh', 'tanh'])
+    """
+
+    def __init__(self):
+        self._prev = []  # a stack: the same object may be entered again inside itself
+
+    def __enter__(self):
+        self._prev.append(STATE.eager)
+        STATE.eager = True
+
+    def __exit__(self, *exc):
+        STATE.eager = self._prev.pop()
+
+    def __call__(self, func):
+        if inspect.isgeneratorfunction(func):  # on only while the generator runs, not between
+
+            @functools.wraps(func)
+            def generator(*args, **kwargs):
+                gen, value, error = func(*args, **kwargs), None, None
+                while True:
+                    try:
+                        with type(self)():
+                            item = gen.send(value) if error is None else gen.throw(error)
+                    except StopIteration as stop:
+                        return stop.value
+                    try:
+                        value, error = (yield item), None
+                    except GeneratorExit:
+                        gen.close()
+                        raise
+                    except BaseException as e:  # thrown in by the caller: passed on to func
+                        value, error = None, e
+
+            return generator
+
+        @functools.wraps(func)
+        def call(*args, **kwargs):
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return call
 
 
 @contextlib.contextmanager
