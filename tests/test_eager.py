@@ -118,3 +118,23 @@ def test_eager_decorates_a_generator_only_while_it_runs():
         next(gen)
     assert stop.value.value == "done"
     assert not engine.STATE.eager
+
+
+def test_eager_is_per_thread():
+    import threading
+
+    inside, seen = threading.Event(), {}
+
+    def other():
+        inside.wait()
+        seen["other"] = engine.STATE.eager
+        rnn = nn.RNN(2, 3, seed=0)
+        out, _ = rnn(np.ones((3, 1, 2), dtype=np.float32))
+        seen["compiled"] = any(n.prim is SCAN for n in engine.toposort(out.node))
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with tg.eager():
+        inside.set()
+        thread.join()
+    assert seen == {"other": False, "compiled": True}

@@ -561,3 +561,37 @@ def test_node_names_that_clash_with_the_source_get_their_own_variables():
     source = str(tg.scan.program(fn, tg.Tensor(x), tg.Tensor(h0), tg.Tensor(w)))
     assert "tanh_2 = linear(" not in source and "tanh_2 = matmul(lambda_prev, w)" in source
     assert "lambda_2 = tanh(" in source
+
+
+def test_two_threads_training_layers_at_once_get_the_numbers_of_one_thread():
+    kinds = ["LSTM", "GRU", "RNN", "LSTM"]
+    reference = {}
+    for kind in set(kinds):
+        tg.scan.clear_cache()
+        reference[kind] = _weight_grads(kind)
+    results, errors = {}, []
+
+    def work(k, kind):
+        try:
+            for _ in range(5):
+                if k == 0:
+                    tg.scan.clear_cache()  # the others record again, while this one does
+                results[k] = _weight_grads(kind)
+                for a, b in zip(results[k], reference[kind], strict=True):
+                    np.testing.assert_allclose(a, b, **EXACT)
+        except Exception as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=item) for item in enumerate(kinds)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+
+
+def _weight_grads(kind):
+    layer = _layer(kind, 1, bidirectional=True)
+    out, _ = layer(np.linspace(-1, 1, 30).reshape(5, 2, 3))
+    out.sum().backward()
+    return [p.grad for p in layer.parameters()]

@@ -567,13 +567,13 @@ class keep_values(_SwitchWithoutArguments):
         STATE.keep_values = found
 
 
-class eager:
+class eager(_SwitchWithoutArguments):
     """Run every loop op by op, as ``jax.disable_jit()`` does for JAX: inside, a recurrent layer
     records a node per primitive per step (the full graph of T steps, each node with its real
     arrays, backward in its real order) instead of running its compiled loop
     (``tinygrad_seq.scan``). Results and gradients are the compiled loop's. A context manager and a
-    decorator (a fresh context per call, generator functions included); re-entrant; it restores
-    what it found.
+    decorator (a fresh context per call, generator functions included); re-entrant; per thread; it
+    restores what it found.
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> rnn = tg.nn.RNN(2, 3, seed=0)
@@ -583,44 +583,12 @@ class eager:
     ('stack', ['tanh', 'tanh'])
     """
 
-    def __init__(self):
-        self._prev = []  # a stack: the same object may be entered again inside itself
+    def _switch(self):
+        found, STATE.eager = STATE.eager, True
+        return found
 
-    def __enter__(self):
-        self._prev.append(STATE.eager)
-        STATE.eager = True
-
-    def __exit__(self, *exc):
-        STATE.eager = self._prev.pop()
-
-    def __call__(self, func):
-        if inspect.isgeneratorfunction(func):  # on only while the generator runs, not between
-
-            @functools.wraps(func)
-            def generator(*args, **kwargs):
-                gen, value, error = func(*args, **kwargs), None, None
-                while True:
-                    try:
-                        with type(self)():
-                            item = gen.send(value) if error is None else gen.throw(error)
-                    except StopIteration as stop:
-                        return stop.value
-                    try:
-                        value, error = (yield item), None
-                    except GeneratorExit:
-                        gen.close()
-                        raise
-                    except BaseException as e:  # thrown in by the caller: passed on to func
-                        value, error = None, e
-
-            return generator
-
-        @functools.wraps(func)
-        def call(*args, **kwargs):
-            with type(self)():
-                return func(*args, **kwargs)
-
-        return call
+    def _restore(self, found):
+        STATE.eager = found
 
 
 @contextlib.contextmanager
