@@ -1,6 +1,6 @@
-"""Tests for nn/rnn.py without PyTorch: the cells against NumPy equations, gradchecks of cells and
-layers, variable lengths, truncated BPTT, dropout, a 10,000-step sequence, dtypes, scopes and names,
-and clear errors for bad input. Parity with PyTorch is in test_rnn_torch.py."""
+"""Tests for nn/cells.py and nn/rnn.py without PyTorch: the cells against NumPy equations,
+gradchecks of cells and layers, variable lengths, truncated BPTT, dropout, a 10,000-step sequence,
+dtypes, scopes and names, and clear errors for bad input. PyTorch parity: test_rnn_torch.py."""
 
 import doctest
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import tinygrad_seq as tg
 from tinygrad_seq import engine, nn
-from tinygrad_seq.nn import rnn
+from tinygrad_seq.nn import cells, rnn
 from tinygrad_seq.scan import shown_parents
 from tinygrad_seq.testing import gradcheck
 from tinygrad_seq.viz.trace import walk
@@ -44,7 +44,12 @@ def _use_leaves(module, names, leaves):
 
 @pytest.mark.parametrize(
     "test",
-    [t for t in doctest.DocTestFinder(exclude_empty=True).find(rnn) if t.examples],
+    [
+        t
+        for m in (cells, rnn)
+        for t in doctest.DocTestFinder(exclude_empty=True).find(m)
+        if t.examples
+    ],
     ids=lambda t: t.name,
 )
 def test_docstring_examples_run(test):
