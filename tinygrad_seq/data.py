@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import sysconfig
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -243,11 +244,6 @@ class UnknownCharError(KeyError, ValueError):
         return str(self.args[0])
 
 
-def _codepoints(text: str) -> np.ndarray:
-    """Return the Unicode code points of ``text`` as a uint32 array (lone surrogates allowed)."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-
-
 class CharVocab:
     """A character-level vocabulary mapping each character to an integer id.
 
@@ -270,29 +266,22 @@ class CharVocab:
     """
 
     def __init__(self, chars: str | Iterable[str], unknown: str | None = None) -> None:
-        chars_list = list(chars)
-        for c in chars_list:
+        chars = list(chars)
+        for c in chars:
             if not isinstance(c, str) or len(c) != 1:
                 raise ValueError(f"vocabulary entries must be single characters, got {c!r}")
-        if not chars_list:
+        if not chars:
             raise ValueError("a CharVocab needs at least one character")
-        seen: set[str] = set()
-        for c in chars_list:
-            if c in seen:
-                raise ValueError(f"duplicate character {c!r} in vocabulary")
-            seen.add(c)
-        self._chars = "".join(chars_list)
-        self._index = {c: i for i, c in enumerate(self._chars)}
-        if unknown is not None and unknown not in self._index:
+        self._ids = {c: i for i, c in enumerate(chars)}
+        if len(self._ids) < len(chars):  # a repeated character kept only its last id
+            repeated = next(c for i, c in enumerate(chars) if self._ids[c] != i)
+            raise ValueError(f"duplicate character {repeated!r} in vocabulary")
+        if unknown is not None and unknown not in self._ids:
             raise ValueError(
                 f"unknown={unknown!r} must be one of the vocabulary's characters; "
                 "use CharVocab.from_text(text, unknown=...) to add it automatically"
             )
-        self._unknown = unknown
-        # Lookup tables for vectorised encode/decode.
-        self._cp = _codepoints(self._chars)
-        self._sort = np.argsort(self._cp, kind="stable")
-        self._sorted_cp = self._cp[self._sort]
+        self._chars, self._unknown = "".join(chars), unknown
 
     @classmethod
     def from_text(cls, text: str, unknown: str | None = None) -> CharVocab:
@@ -309,9 +298,7 @@ class CharVocab:
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        alphabet = set(text)
-        if unknown is not None:
-            alphabet.add(unknown)
+        alphabet = set(text) | ({unknown} if unknown is not None else set())
         if not alphabet:
             raise ValueError("cannot build a vocabulary from empty text")
         return cls(sorted(alphabet), unknown=unknown)
@@ -338,12 +325,12 @@ class CharVocab:
         return len(self._chars)
 
     def __contains__(self, char: object) -> bool:
-        return isinstance(char, str) and char in self._index
+        return isinstance(char, str) and char in self._ids
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CharVocab):
             return NotImplemented
-        return self._chars == other._chars and self._unknown == other._unknown
+        return (self._chars, self._unknown) == (other._chars, other._unknown)
 
     def __hash__(self) -> int:
         return hash((self._chars, self._unknown))
@@ -365,23 +352,18 @@ class CharVocab:
         """
         if not isinstance(text, str):
             raise TypeError(f"encode expects a str, got {type(text).__name__}")
-        cps = _codepoints(text)
-        pos = np.searchsorted(self._sorted_cp, cps)
-        pos = np.minimum(pos, len(self._sorted_cp) - 1)
-        found = self._sorted_cp[pos] == cps
-        ids = self._sort[pos].astype(np.int64)
-        if not found.all():
-            if self._unknown is None:
-                bad = int(np.argmin(found))
-                ch = text[bad]
-                raise UnknownCharError(
-                    f"character {ch!r} (U+{ord(ch):04X}) at position {bad} is not in the "
-                    f"vocabulary of {len(self)} characters; build the vocabulary from text "
-                    "that contains it, or pass unknown=<char> to map unseen characters",
-                    char=ch,
-                    position=bad,
-                )
-            ids[~found] = self._index[self._unknown]
+        fallback = -1 if self._unknown is None else self._ids[self._unknown]  # -1: not known
+        ids = np.fromiter(map(self._ids.get, text, repeat(fallback)), np.int64, len(text))
+        if fallback < 0 and (ids < 0).any():
+            position = int(np.argmax(ids < 0))
+            ch = text[position]
+            raise UnknownCharError(
+                f"character {ch!r} (U+{ord(ch):04X}) at position {position} is not in the "
+                f"vocabulary of {len(self)} characters; build the vocabulary from text "
+                "that contains it, or pass unknown=<char> to map unseen characters",
+                char=ch,
+                position=position,
+            )
         return ids
 
     def decode(self, ids: Any) -> str:
@@ -401,7 +383,7 @@ class CharVocab:
             raise TypeError(f"decode expects integer ids, got dtype {arr.dtype}")
         if arr.ndim > 1:
             raise ValueError(f"decode expects a 1-D sequence of ids, got shape {arr.shape}")
-        arr = np.atleast_1d(arr)
+        arr = arr.reshape(-1)  # a scalar id is a sequence of one
         bad = (arr < 0) | (arr >= len(self))
         if bad.any():
             i = int(np.argmax(bad))
@@ -409,7 +391,7 @@ class CharVocab:
                 f"id {int(arr[i])} at position {i} is out of range for a vocabulary of "
                 f"{len(self)} characters (valid ids are 0..{len(self) - 1})"
             )
-        return self._cp[arr].astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+        return "".join([self._chars[i] for i in arr.tolist()])
 
     def to_dict(self) -> dict[str, str]:
         """Return a plain ``{"chars": str, "unknown": str}`` dict (``""`` means no fallback).
@@ -433,21 +415,20 @@ class CharVocab:
         """
         if "chars" not in state:
             raise KeyError("vocabulary state must have a 'chars' entry (see CharVocab.to_dict)")
-
-        def as_str(value: Any, key: str) -> str:
-            if isinstance(value, np.ndarray):
-                if value.size != 1:
-                    raise ValueError(f"vocabulary {key!r} must be a single string")
-                value = value.reshape(()).item()
-            if isinstance(value, bytes):
-                value = value.decode("utf-8")
-            if not isinstance(value, str):
-                raise TypeError(f"vocabulary {key!r} must be a str, got {type(value).__name__}")
-            return value
-
-        chars = as_str(state["chars"], "chars")
-        unknown = as_str(state.get("unknown", ""), "unknown")
+        chars = _as_str(state["chars"], "chars")
+        unknown = _as_str(state.get("unknown", ""), "unknown")
         return cls(chars, unknown=unknown or None)
+
+
+def _as_str(value: Any, key: str) -> str:
+    """A vocabulary field as a str; ``np.load`` gives a string as a 0-d array."""
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise ValueError(f"vocabulary {key!r} must be a single string")
+        value = value.item()
+    if not isinstance(value, str):
+        raise TypeError(f"vocabulary {key!r} must be a str, got {type(value).__name__}")
+    return value
 
 
 # --------------------------------------------------------------------------- splitting & batching
