@@ -1,6 +1,10 @@
 """Imports flow one way (ops -> engine -> tensor -> nn -> ... -> cli), checked by parsing them."""
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_seq"
@@ -71,3 +75,23 @@ def test_ops_imports_only_numpy():
     modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert modules <= {"numpy"}, modules
+
+
+def test_importing_the_package_leaves_the_apps_unloaded():
+    """`import tinygrad_seq` is the library; the char-LM app (charlm, its data, the CLI) loads on
+    an explicit import, or on first use of `tg.charlm` / `tg.data` (kept for older code)."""
+    script = (
+        "import json, sys, tinygrad_seq as tg\n"
+        "before = sorted(m for m in sys.modules if m.startswith('tinygrad_seq.'))\n"
+        "lazy = [tg.charlm.CharLM.__name__, tg.data.CharVocab.__name__]\n"
+        "print(json.dumps([before, lazy, 'tinygrad_seq.charlm' in sys.modules]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}  # this checkout, not another
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    before, lazy, loaded = json.loads(done.stdout)
+    for app in ("tinygrad_seq.charlm", "tinygrad_seq.data", "tinygrad_seq.cli"):
+        assert app not in before
+    assert "tinygrad_seq.nn.rnn" in before  # the check sees the package's modules
+    assert lazy == ["CharLM", "CharVocab"] and loaded

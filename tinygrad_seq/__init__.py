@@ -7,10 +7,11 @@
 (2, 3)
 """
 
+import importlib
+
 import numpy as np
 
 from . import (  # viz loads graphviz and matplotlib only when drawing
-    charlm,
     nn,
     ops,
     optim,
@@ -35,11 +36,21 @@ float64 = np.float64
 
 __version__ = "0.1.0"
 
+# The apps built on the library (the char-LM and its data, the CLI) are imported by name:
+# `from tinygrad_seq import charlm`. `tg.charlm` and `tg.data` still work, loaded on first use.
+_LAZY = ("charlm", "data")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "Tensor",
     "apply",
     "cat",
-    "charlm",
     "chunk",
     "concat",
     "detect_anomaly",
