@@ -1,7 +1,18 @@
 """Neural-network layers built from the engine's primitives, named as in ``torch.nn``."""
 
 from . import functional, init, utils
-from .layers import Dropout, Embedding, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
+from .layers import (
+    Dropout,
+    Embedding,
+    Identity,
+    LayerNorm,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
@@ -9,13 +20,18 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
     "Dropout",
     "Embedding",
     "GRUCell",
     "Identity",
     "LSTMCell",
+    "LayerNorm",
     "Linear",
+    "MSELoss",
     "Module",
+    "NLLLoss",
     "Parameter",
     "RNNCell",
     "ReLU",
