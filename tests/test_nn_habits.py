@@ -251,3 +251,243 @@ def test_initialisers_are_reproducible_and_name_bad_input():
         nn.init.calculate_gain("gelu")
     with pytest.raises(TypeError, match="floating-point"):
         nn.init.orthogonal_(np.zeros((2, 2), dtype=np.int64))
+
+
+# --- Adagrad, RMSprop -----------------------------------------------------------------------------
+
+OPTIM_CONFIGS = [
+    ("Adagrad", {}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-6}),
+    ("RMSprop", {}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.9, "eps": 1e-6, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.01}),
+]
+OPTIM_IDS = [f"{name}-{kw}" for name, kw in OPTIM_CONFIGS]
+PARAM_SHAPES = [(3, 4), (4,), ()]
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIM_CONFIGS, ids=OPTIM_IDS)
+def test_adaptive_optimizers_match_torch_step_by_step(name, kwargs):
+    rng = np.random.default_rng(0)
+    init = [rng.standard_normal(s) for s in PARAM_SHAPES]
+    ours = [nn.Parameter(a.copy()) for a in init]
+    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in init]
+    opt = getattr(tg.optim, name)(ours, **kwargs)
+    t_opt = getattr(torch.optim, name)(theirs, **kwargs)
+    for step in range(15):
+        for i, (p, tp) in enumerate(zip(ours, theirs)):
+            if i == 1 and 4 <= step < 7:  # no gradient: both skip it
+                p.grad = tp.grad = None
+                continue
+            g = rng.standard_normal(p.shape)
+            p.grad, tp.grad = g.copy(), torch.from_numpy(g.copy())
+        versions = [p._version for p in ours]
+        opt.step()
+        t_opt.step()
+        for p, tp, v in zip(ours, theirs, versions):
+            _close(p.data, tp, f"step {step}")
+            assert p._version == v + (p.grad is not None)  # each update counted
+    sd, t_sd = opt.state_dict(), t_opt.state_dict()
+    assert set(sd["param_groups"][0]) <= set(t_sd["param_groups"][0])
+    for key, value in sd["state"][0].items():
+        _close(np.asarray(value, dtype=float), t_sd["state"][0][key], key)
+    assert set(sd["state"][0]) == set(t_sd["state"][0])
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIM_CONFIGS, ids=OPTIM_IDS)
+def test_adaptive_optimizer_state_dict_resumes_exactly(name, kwargs, tmp_path):
+    def run(opt, params, steps):
+        for step in steps:
+            rng = np.random.default_rng(step)
+            for p in params:
+                p.grad = rng.standard_normal(p.shape)
+            opt.step()
+
+    init = [np.random.default_rng(9).standard_normal(s) for s in PARAM_SHAPES]
+    straight = [nn.Parameter(a.copy()) for a in init]
+    run(getattr(tg.optim, name)(straight, **kwargs), straight, range(8))
+    first = [nn.Parameter(a.copy()) for a in init]
+    opt = getattr(tg.optim, name)(first, **kwargs)
+    run(opt, first, range(4))
+    tg.save({"params": [p.data for p in first], "optim": opt.state_dict()}, tmp_path / "ck.npz")
+    ckpt = tg.load(tmp_path / "ck.npz")
+    resumed = [nn.Parameter(a) for a in ckpt["params"]]
+    opt2 = getattr(tg.optim, name)(resumed, lr=123.0)
+    opt2.load_state_dict(ckpt["optim"])
+    run(opt2, resumed, range(4, 8))
+    for a, b in zip(straight, resumed):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_adagrad_state_exists_from_construction_as_torchs():
+    p, tp = nn.Parameter(np.zeros(2)), torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    sd = tg.optim.Adagrad([p], initial_accumulator_value=0.3).state_dict()
+    t_sd = torch.optim.Adagrad([tp], initial_accumulator_value=0.3).state_dict()
+    assert sd["state"][0]["step"] == t_sd["state"][0]["step"].item() == 0
+    _close(sd["state"][0]["sum"], t_sd["state"][0]["sum"])
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, match",
+    [
+        ("Adagrad", {"lr_decay": -1}, "lr_decay"),
+        ("Adagrad", {"eps": -1}, "epsilon"),
+        ("RMSprop", {"momentum": -0.5}, "momentum"),
+        ("RMSprop", {"alpha": -0.1}, "alpha"),
+        ("RMSprop", {"lr": -1}, "learning rate"),
+    ],
+)
+def test_adaptive_optimizers_name_bad_options(name, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        getattr(tg.optim, name)([nn.Parameter(np.zeros(2))], **kwargs)
+
+
+def test_optim_is_a_package_and_the_old_names_stay():
+    from tinygrad_seq.optim import SGD, Adam, AdamW, Optimizer, lr_scheduler
+
+    assert tg.optim.SGD is SGD and issubclass(AdamW, Adam) and issubclass(SGD, Optimizer)
+    assert tg.optim.lr_scheduler is lr_scheduler
+
+
+# --- lr_scheduler ---------------------------------------------------------------------------------
+
+SCHEDULES = [
+    ("StepLR", {"step_size": 3, "gamma": 0.5}),
+    ("StepLR", {"step_size": 1}),
+    ("ExponentialLR", {"gamma": 0.9}),
+    ("CosineAnnealingLR", {"T_max": 5}),
+    ("CosineAnnealingLR", {"T_max": 4, "eta_min": 0.01}),
+    ("LambdaLR", {"lr_lambda": lambda epoch: 0.95**epoch / (1 + epoch % 3)}),
+]
+SCHEDULE_IDS = [f"{name}-{sorted(kw)}" for name, kw in SCHEDULES]
+
+
+def _two_groups(make_optimizer, tensors):
+    return make_optimizer([{"params": [tensors[0]]}, {"params": [tensors[1]], "lr": 0.3}], lr=0.1)
+
+
+def _scheduled_pair(name, kwargs, make=lambda lib, params, **kw: lib.optim.SGD(params, **kw)):
+    ours = [nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3))]
+    theirs = [torch.ones(n, dtype=torch.float64, requires_grad=True) for n in (2, 3)]
+    opt = make(tg, [{"params": [ours[0]]}, {"params": [ours[1]], "lr": 0.3}], lr=0.1)
+    t_opt = make(torch, [{"params": [theirs[0]]}, {"params": [theirs[1]], "lr": 0.3}], lr=0.1)
+    sched = getattr(tg.optim.lr_scheduler, name)(opt, **kwargs)
+    t_sched = getattr(torch.optim.lr_scheduler, name)(t_opt, **kwargs)
+    return (ours, opt, sched), (theirs, t_opt, t_sched)
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULES, ids=SCHEDULE_IDS)
+def test_schedules_give_torchs_learning_rates(name, kwargs):
+    (_, opt, sched), (_, t_opt, t_sched) = _scheduled_pair(name, kwargs)
+    for epoch in range(25):
+        assert sched.last_epoch == t_sched.last_epoch == epoch
+        assert sched.get_last_lr() == t_sched.get_last_lr()  # bit for bit
+        assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in t_opt.param_groups]
+        opt.step()
+        t_opt.step()
+        sched.step()
+        t_sched.step()
+    ours, theirs = sched.state_dict(), t_sched.state_dict()
+    assert set(ours) <= set(theirs)
+    for key, value in ours.items():
+        assert value == theirs[key], key
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULES[:5], ids=SCHEDULE_IDS[:5])
+def test_schedules_resume_from_a_checkpoint(name, kwargs, tmp_path):
+    (_, opt, sched), _ = _scheduled_pair(name, kwargs)
+    for _ in range(7):
+        sched.step()
+    tg.save({"optim": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ck.npz")
+    expected = []
+    for _ in range(10):
+        sched.step()
+        expected.append(sched.get_last_lr())
+    ckpt = tg.load(tmp_path / "ck.npz")
+    params = [nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3))]
+    opt2 = _two_groups(tg.optim.SGD, params)
+    opt2.load_state_dict(ckpt["optim"])  # brings initial_lr back
+    sched2 = getattr(tg.optim.lr_scheduler, name)(opt2, **kwargs)  # PyTorch's way to resume
+    sched2.load_state_dict(ckpt["sched"])
+    got = []
+    for _ in range(10):
+        sched2.step()
+        got.append(sched2.get_last_lr())
+    np.testing.assert_allclose(got, expected, rtol=1e-15)
+
+
+def test_schedule_and_optimizer_steps_give_torchs_parameters():
+    (ours, opt, sched), (theirs, t_opt, t_sched) = _scheduled_pair(
+        "CosineAnnealingLR",
+        {"T_max": 3},
+        make=lambda lib, params, **kw: lib.optim.Adam(params, **kw),
+    )
+    rng = np.random.default_rng(5)
+    for _ in range(8):
+        for p, tp in zip(ours, theirs):
+            g = rng.standard_normal(p.shape)
+            p.grad, tp.grad = g.copy(), torch.from_numpy(g)
+        opt.step()
+        t_opt.step()
+        sched.step()
+        t_sched.step()
+    for p, tp in zip(ours, theirs):
+        _close(p.data, tp)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"patience": 2, "factor": 0.5},
+        {"patience": 1, "cooldown": 2, "min_lr": 0.02},
+        {"mode": "max", "patience": 0, "threshold": 0.1, "threshold_mode": "abs"},
+        {"mode": "max", "patience": 1, "min_lr": [0.05, 0.01]},
+    ],
+)
+def test_reduce_lr_on_plateau_matches_torch(kwargs):
+    (_, opt, sched), (_, t_opt, t_sched) = _scheduled_pair("ReduceLROnPlateau", kwargs)
+    metrics = [5.0, 4.0, 4.0, 3.99999, 4.1, 3.0, 3.0, 3.0, 3.0, 2.5] * 3
+    for i, metric in enumerate(metrics):
+        value = tg.Tensor(np.array(metric)) if i % 2 else metric  # a 0-d tensor is accepted
+        sched.step(value)
+        t_sched.step(metric)
+        assert sched.get_last_lr() == t_sched.get_last_lr(), f"epoch {i}"
+        assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in t_opt.param_groups]
+    ours, theirs = sched.state_dict(), t_sched.state_dict()
+    assert set(ours) <= set(theirs)
+    assert all(ours[k] == theirs[k] for k in ours)
+
+
+def test_schedulers_name_bad_input():
+    opt = tg.optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1)
+    with pytest.raises(TypeError, match="StepLR: list is not an optimizer"):
+        tg.optim.lr_scheduler.StepLR([], step_size=1)
+    with pytest.raises(KeyError, match="initial_lr"):
+        tg.optim.lr_scheduler.StepLR(opt, step_size=1, last_epoch=3)
+    with pytest.raises(ValueError, match="expected 1 lr_lambdas"):
+        tg.optim.lr_scheduler.LambdaLR(opt, [lambda e: 1.0, lambda e: 1.0])
+    with pytest.raises(ValueError, match="factor must be < 1.0"):
+        tg.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=2.0)
+    with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
+        tg.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="low")
+
+
+def test_lambda_lr_state_dict_saves_callable_objects_not_functions():
+    class Warmup:
+        def __init__(self):
+            self.steps = 4
+
+        def __call__(self, epoch):
+            return min(1.0, (epoch + 1) / self.steps)
+
+    opt = _two_groups(tg.optim.SGD, [nn.Parameter(np.zeros(1)), nn.Parameter(np.zeros(1))])
+    sched = tg.optim.lr_scheduler.LambdaLR(opt, [Warmup(), lambda epoch: 1.0])
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [{"steps": 4}, None]
+    state["lr_lambdas"][0]["steps"] = 2
+    sched.load_state_dict(state)
+    assert sched.lr_lambdas[0].steps == 2
