@@ -491,3 +491,192 @@ def test_lambda_lr_state_dict_saves_callable_objects_not_functions():
     state["lr_lambdas"][0]["steps"] = 2
     sched.load_state_dict(state)
     assert sched.lr_lambdas[0].steps == 2
+
+
+# --- gradient clipping ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("grad_as_tensor", [False, True])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf])
+def test_clip_grad_norm_returns_torchs_tensor(norm_type, grad_as_tensor):
+    rng = np.random.default_rng(6)
+    grads = [rng.standard_normal(s) for s in PARAM_SHAPES]
+    ours = [nn.Parameter(np.zeros(s)) for s in PARAM_SHAPES]
+    theirs = [torch.zeros(s, dtype=torch.float64) for s in PARAM_SHAPES]
+    for p, tp, g in zip(ours, theirs, grads):
+        # .grad as an ndarray today, as a Tensor once the Tensor-side habits land: both work
+        p.grad = tg.Tensor(g.copy()) if grad_as_tensor else g.copy()
+        tp.grad = torch.from_numpy(g.copy())
+    arrays = [np.asarray(p.grad) for p in ours]
+    total = nn.utils.clip_grad_norm_(ours, 0.5, norm_type)
+    t_total = torch.nn.utils.clip_grad_norm_(theirs, 0.5, norm_type)
+    assert isinstance(total, tg.Tensor) and total.shape == () and total.dtype == np.float64
+    _close(total, t_total)
+    for p, tp, array in zip(ours, theirs, arrays):
+        assert np.asarray(p.grad) is array or np.shares_memory(np.asarray(p.grad), array)
+        _close(np.asarray(p.grad), tp.grad)
+
+
+@pytest.mark.parametrize("grad_as_tensor", [False, True])
+def test_clip_grad_value_matches_torch(grad_as_tensor):
+    rng = np.random.default_rng(7)
+    grads = [np.asarray(rng.standard_normal(s) * 2) for s in PARAM_SHAPES]
+    ours = [nn.Parameter(np.zeros(s)) for s in PARAM_SHAPES] + [nn.Parameter(np.zeros(2))]
+    theirs = [torch.zeros(s, dtype=torch.float64) for s in PARAM_SHAPES]
+    for p, tp, g in zip(ours, theirs, grads):
+        p.grad = tg.Tensor(g.copy()) if grad_as_tensor else g.copy()
+        tp.grad = torch.from_numpy(g.copy())
+    assert nn.utils.clip_grad_value_(ours, 0.7) is None  # the last has no grad: skipped
+    torch.nn.utils.clip_grad_value_(theirs, 0.7)
+    for p, tp in zip(ours, theirs):
+        _close(np.asarray(p.grad), tp.grad)
+    with pytest.raises(ValueError, match="clip_value must be >= 0"):
+        nn.utils.clip_grad_value_(ours, -1.0)
+
+
+def test_clip_grad_norm_without_gradients_is_a_zero_tensor():
+    total = nn.utils.clip_grad_norm_([nn.Parameter(np.zeros(2))], 1.0)
+    assert isinstance(total, tg.Tensor) and total.item() == 0.0
+
+
+# --- padded and packed sequences ------------------------------------------------------------------
+
+
+def test_nn_utils_rnn_imports_as_torchs():
+    from tinygrad_seq.nn.utils.rnn import (  # the import line a port changes
+        PackedSequence,
+        pack_padded_sequence,
+        pad_packed_sequence,
+        pad_sequence,
+    )
+
+    assert nn.utils.rnn.PackedSequence is PackedSequence
+    assert PackedSequence._fields == torch.nn.utils.rnn.PackedSequence._fields
+    assert callable(pack_padded_sequence) and callable(pad_packed_sequence)
+    assert callable(pad_sequence)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+def test_pad_sequence_matches_torch_with_gradients(batch_first, padding_side):
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal((n, 3)) for n in (2, 5, 1)]
+    ours = [tg.Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    kw = {"batch_first": batch_first, "padding_value": -2.0, "padding_side": padding_side}
+    padded = nn.utils.rnn.pad_sequence(ours, **kw)
+    t_padded = torch.nn.utils.rnn.pad_sequence(theirs, **kw)
+    _close(padded, t_padded)
+    w = rng.standard_normal(padded.shape)
+    (padded * w).sum().backward()
+    (t_padded * torch.from_numpy(w)).sum().backward()
+    for o, t in zip(ours, theirs):
+        _close(o.grad, t.grad)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("lengths", [[5, 3, 3, 1], [2, 5, 1, 4]])
+def test_pack_and_pad_packed_match_torch(batch_first, lengths):
+    enforce_sorted = lengths == sorted(lengths, reverse=True)
+    rng = np.random.default_rng(9)
+    shape = (4, 5, 3) if batch_first else (5, 4, 3)
+    x, tx = _leaves(rng.standard_normal(shape))
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first, enforce_sorted)
+    t_packed = torch.nn.utils.rnn.pack_padded_sequence(tx, lengths, batch_first, enforce_sorted)
+    _close(packed.data, t_packed.data, "data")
+    for field in ("batch_sizes", "sorted_indices", "unsorted_indices"):
+        ours, theirs = getattr(packed, field), getattr(t_packed, field)
+        assert (ours is None) == (theirs is None), field
+        if ours is not None:
+            assert ours.dtype == np.int64
+            np.testing.assert_array_equal(ours.data, theirs.numpy(), err_msg=field)
+    padded, lens = nn.utils.rnn.pad_packed_sequence(packed, batch_first, 0.5, total_length=6)
+    t_padded, t_lens = torch.nn.utils.rnn.pad_packed_sequence(t_packed, batch_first, 0.5, 6)
+    _close(padded, t_padded, "padded")
+    np.testing.assert_array_equal(lens.data, t_lens.numpy())
+    w = rng.standard_normal(padded.shape)
+    (padded * w).sum().backward()
+    (t_padded * torch.from_numpy(w)).sum().backward()
+    _close(x.grad, tx.grad, "grad")
+
+
+def test_packing_names_bad_input():
+    rnn_utils = nn.utils.rnn
+    with pytest.raises(ValueError, match=r"lengths \[1, 3\] must be sorted in decreasing order"):
+        rnn_utils.pack_padded_sequence(np.zeros((3, 2)), [1, 3])
+    with pytest.raises(ValueError, match=r"every length must be in 1..3"):
+        rnn_utils.pack_padded_sequence(np.zeros((3, 2)), [4, 1])
+    with pytest.raises(ValueError, match="expected 2 lengths"):
+        rnn_utils.pack_padded_sequence(np.zeros((3, 2)), [3])
+    with pytest.raises(TypeError, match="lengths must be a 1-D list or array of integers"):
+        rnn_utils.pack_padded_sequence(np.zeros((3, 2)), [3.0, 1.0])
+    packed = rnn_utils.pack_padded_sequence(np.zeros((3, 2)), [3, 1])
+    with pytest.raises(ValueError, match="total_length=2 is shorter than the longest sequence"):
+        rnn_utils.pad_packed_sequence(packed, total_length=2)
+    with pytest.raises(ValueError, match=r"sequence 1 has shape \(2, 3\)"):
+        rnn_utils.pad_sequence([np.zeros((2, 2)), np.zeros((2, 3))])
+    packed_x = rnn_utils.pack_padded_sequence(np.zeros((3, 2, 1), np.float32), [3, 1])
+    with pytest.raises(ValueError, match="PackedSequence carries its lengths"):
+        nn.GRU(1, 2)(packed_x, lengths=[3, 1])
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize(
+    "num_layers, bidirectional, batch_first, lengths, with_state",
+    [
+        (1, False, False, [5, 3, 2], False),
+        (2, True, False, [2, 5, 3], True),
+        (2, False, True, [1, 4, 5], False),
+        (1, True, True, [5, 5, 2], True),
+        (1, False, False, [4, 4, 4], False),  # all full: the scan path
+    ],
+)
+def test_recurrent_layers_take_a_packed_sequence_as_torch(
+    kind, num_layers, bidirectional, batch_first, lengths, with_state
+):
+    I, H, B, T = 3, 4, 3, 5
+    enforce_sorted = lengths == sorted(lengths, reverse=True)
+    kw = {"num_layers": num_layers, "bidirectional": bidirectional, "batch_first": batch_first}
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, kind)(I, H, dtype=torch.float64, **kw)
+    ours = getattr(nn, kind)(I, H, dtype=np.float64, **kw)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(10)
+    x, tx = _leaves(rng.standard_normal((B, T, I) if batch_first else (T, B, I)))
+    states = [rng.standard_normal((num_layers * (1 + bidirectional), B, H))]
+    states *= 2 if kind == "LSTM" else 1
+    pairs = [_leaves(s) for s in states]
+    hx = t_hx = None
+    if with_state:
+        hx = tuple(p[0] for p in pairs) if kind == "LSTM" else pairs[0][0]
+        t_hx = tuple(p[1] for p in pairs) if kind == "LSTM" else pairs[0][1]
+
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first, enforce_sorted)
+    t_packed = torch.nn.utils.rnn.pack_padded_sequence(tx, lengths, batch_first, enforce_sorted)
+    out, final = ours(packed, hx)
+    t_out, t_final = theirs(t_packed, t_hx)
+
+    assert isinstance(out, nn.utils.rnn.PackedSequence)
+    np.testing.assert_array_equal(out.batch_sizes.data, t_out.batch_sizes.numpy())
+    _close(out.data, t_out.data, "output")
+    finals = final if kind == "LSTM" else (final,)
+    t_finals = t_final if kind == "LSTM" else (t_final,)
+    for f, tf in zip(finals, t_finals):
+        _close(f, tf, "final state")
+    w = rng.standard_normal(out.data.shape)
+    ws = [rng.standard_normal(f.shape) for f in finals]
+    loss = (out.data * w).sum() + sum((f * v).sum() for f, v in zip(finals, ws))
+    t_loss = (t_out.data * torch.from_numpy(w)).sum()
+    t_loss = t_loss + sum((f * torch.from_numpy(v)).sum() for f, v in zip(t_finals, ws))
+    loss.backward()
+    t_loss.backward()
+    _close(x.grad, tx.grad, "input grad")
+    if with_state:
+        for s, ts in pairs:
+            _close(s.grad, ts.grad, "state grad")
+    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
+        _close(p.grad, tp.grad, name)
+    padded, lens = nn.utils.rnn.pad_packed_sequence(out, batch_first)
+    t_padded, _ = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first)
+    _close(padded, t_padded, "unpacked output")
+    assert lens.tolist() == lengths
