@@ -62,7 +62,7 @@ def test_layer_norm_matches_torch_values_and_gradients(shape, normalized, kwargs
     _close(x.grad, tx.grad, "input grad")
     for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
         _close(p.grad, tp.grad, name)
-    assert repr(ours).startswith("LayerNorm(")
+    assert repr(ours) == repr(theirs)
 
 
 def test_layer_norm_checks_the_shape_and_casts_arrays():
@@ -142,6 +142,15 @@ def test_bce_with_logits_matches_torch(reduction, with_weight, with_pos_weight, 
     (loss * g).sum().backward()
     (t_loss * torch.from_numpy(g)).sum().backward()
     _close(x.grad, tx.grad, "grad")
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [("CrossEntropyLoss", {"ignore_index": 3}), ("MSELoss", {"reduction": "sum"})]
+    + [("NLLLoss", {}), ("BCEWithLogitsLoss", {"reduction": "none"})],
+)
+def test_loss_modules_print_as_torchs(name, kwargs):
+    assert repr(getattr(nn, name)(**kwargs)) == repr(getattr(torch.nn, name)(**kwargs))
 
 
 def test_losses_name_bad_input():

@@ -23,10 +23,7 @@ class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
         F._check_reduction(reduction, type(self).__name__)
-        self.reduction = reduction
-
-    def extra_repr(self):
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+        self.reduction = reduction  # not in the repr: PyTorch shows no options there
 
 
 class MSELoss(_Loss):
