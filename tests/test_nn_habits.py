@@ -746,3 +746,33 @@ def test_the_ported_char_lstm_script_gives_pytorchs_loss_curve(tmp_path, monkeyp
     )
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and out[0] == out[1], out  # the same printed line from both
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULES[:5], ids=SCHEDULE_IDS[:5])
+def test_step_with_an_epoch_jumps_as_torchs(name, kwargs):
+    (_, _, sched), (_, _, t_sched) = _scheduled_pair(name, kwargs)
+    for epoch in (3, 7, 4):
+        with pytest.warns(UserWarning, match="deprecated"):
+            sched.step(epoch)
+        with pytest.warns(UserWarning):
+            t_sched.step(epoch)
+        assert sched.last_epoch == t_sched.last_epoch == epoch
+        np.testing.assert_allclose(sched.get_last_lr(), t_sched.get_last_lr(), rtol=1e-15)
+
+
+def test_reduce_lr_on_plateau_resumes_from_a_checkpoint(tmp_path):
+    (_, opt, sched), _ = _scheduled_pair("ReduceLROnPlateau", {"patience": 1, "cooldown": 1})
+    metrics = [3.0, 2.0, 2.5, 2.5, 2.5, 1.0, 1.5, 1.5, 1.5, 1.5]
+    for m in metrics[:4]:
+        sched.step(m)
+    tg.save({"optim": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ck.npz")
+    ckpt = tg.load(tmp_path / "ck.npz")
+    opt2 = _two_groups(tg.optim.SGD, [nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3))])
+    opt2.load_state_dict(ckpt["optim"])
+    sched2 = tg.optim.lr_scheduler.ReduceLROnPlateau(opt2)
+    sched2.load_state_dict(ckpt["sched"])
+    for m in metrics[4:]:
+        sched.step(m)
+        sched2.step(m)
+        assert sched2.get_last_lr() == sched.get_last_lr()
+    assert sched.get_last_lr() != [0.1, 0.3]  # it did reduce
