@@ -4,7 +4,7 @@ A thin front end over the library: each subcommand is one ``add_<name>_parser`` 
 declares its options and one ``run_<name>`` function that does the work and returns an exit
 code. Adding a command means writing those two and listing the first in ``COMMANDS``.
 
-    python -m tinygrad_seq demo          # about a minute: train, sample, draw the graph and flow
+    python -m tinygrad_seq demo          # about 25 s: train, sample, draw the graph and flow
     python -m tinygrad_seq train --text poems.txt --steps 3000 --out poems.npz
     python -m tinygrad_seq sample --checkpoint poems.npz --prompt "The " --temperature 0.7
     python -m tinygrad_seq graph --model lstm --steps 3 -o lstm.svg
@@ -180,14 +180,14 @@ DEMO_PROMPT = "    def __init__(self"
 def add_demo_parser(subparsers):
     p = subparsers.add_parser(
         "demo",
-        help="train a character-level LSTM in under a minute, draw its graph and gradient flow",
+        help="train a character-level LSTM in half a minute, draw its graph and gradient flow",
         description=(
             "Train a character-level LSTM language model on the Python standard library's own "
             "source code (no download; --text FILE for any other text), printing generated text "
             "and the held-out loss before and after; then write the graph of a 3-step LSTM, a "
-            "gradient-flow plot (tanh RNN vs LSTM) and the model's checkpoint into --out. About "
-            "30 seconds on 2 cores. Ctrl-C while training saves the checkpoint and stops. "
-            + _KEEP_CHECKPOINTS
+            "gradient-flow plot (tanh RNN vs LSTM) and the model's checkpoint into --out. "
+            "About 25 seconds of CPU time (its wall time on a quiet machine). Ctrl-C while "
+            "training saves the checkpoint and stops. " + _KEEP_CHECKPOINTS
         ),
     )
     _add_data_options(p)
