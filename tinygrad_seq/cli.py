@@ -659,8 +659,10 @@ def _fit(model, vocab, train_ids, val_ids, config, path, save_every, floor, best
 def _evaluation_line(scores, earlier):
     """One line for an evaluation: held-out and training bits per character (training: the mean
     since the previous evaluation), and a warning when the held-out loss rose since then while
-    the training loss fell: the model is learning its training text by heart. ``earlier``
-    collects the evaluations seen."""
+    the training loss fell and is now below it: the model is learning its training text by
+    heart. (Without that last condition, a large text's held-out noise raised false alarms: the
+    stdlib's held-out part is easier than its training part.) ``earlier`` collects the
+    evaluations seen."""
     import math
 
     bpc = {e["step"]: (e["bpc"], e["train_loss"] / math.log(2)) for e in [*earlier, scores]}
@@ -671,11 +673,11 @@ def _evaluation_line(scores, earlier):
     line += f", training {bpc[scores['step']][1]:.3f} bpc"
     if earlier:
         (held_before, train_before), (held, train) = bpc[earlier[-1]["step"]], bpc[scores["step"]]
-        if held > held_before and train < train_before:
+        if held > held_before and train < train_before and train < held:
             line += (
                 f"\noverfitting: held-out got worse ({held_before:.3f} -> {held:.3f} bpc) while "
-                f"training improved ({train_before:.3f} -> {train:.3f} bpc); the best weights "
-                f"so far are those of step {best}"
+                f"training improved ({train_before:.3f} -> {train:.3f} bpc, better than held-out"
+                f"); the best weights so far are those of step {best}"
             )
     earlier.append(scores)
     return line
