@@ -23,7 +23,6 @@ import datetime
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ RESULTS = os.path.join(ROOT, "docs", "quoted_numbers.json")
 def run(command):
     """(stdout, CPU seconds) of ``command`` (a list; "python" is this interpreter), run from the
     repository's root with the package importable from it."""
+    import resource  # Unix only: imported here so that the test reading QUOTES runs anywhere
+
     argv = [sys.executable if command[0] == "python" else command[0], *command[1:]]
     env = dict(os.environ, PYTHONPATH=ROOT)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
