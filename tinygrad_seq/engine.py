@@ -214,7 +214,8 @@ def _accumulate_indexed(node, g):
     if node._g is None:
         node._g, node._g_owned = g.dense(), True
         return
-    if not node._g_owned:
+    # a copy if not ours, or a NumPy scalar (two 0-d gradients added make one): add_to writes
+    if not node._g_owned or type(node._g) is not np.ndarray:
         node._g, node._g_owned = np.array(node._g, dtype=np.result_type(node._g, g.value)), True
     g.add_to(node._g)
 
