@@ -441,3 +441,13 @@ def test_an_error_names_the_op_that_was_called_not_the_one_it_is_made_of(call, o
     with pytest.raises((ValueError, IndexError)) as error:
         call(tg.Tensor(np.ones((2, 3))))
     assert str(error.value).startswith(f"{op}: "), str(error.value)
+
+
+@pytest.mark.parametrize("axis", [0, -1, 1])
+def test_squeezing_an_axis_whose_length_is_not_one_keeps_it_as_torch_does(axis):
+    x = tg.Tensor(np.ones((2, 1, 3)), requires_grad=True)
+    expected = torch.ones((2, 1, 3)).squeeze(axis).shape
+    y = x.squeeze(axis)
+    assert y.shape == expected
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.ones((2, 1, 3)))

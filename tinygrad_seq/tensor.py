@@ -437,8 +437,12 @@ class Tensor:
         return self.reshape(np.expand_dims(self._data, _axis(axis, dim)).shape)
 
     def squeeze(self, axis=None, *, dim=None):
-        """Remove axes of size 1 (all, or the given ``axis``)."""
-        return self.reshape(np.squeeze(self._data, _axis(axis, dim)).shape)
+        """Remove axes of size 1 (all, or the given ``axis``; an axis of another length is kept,
+        as PyTorch keeps it)."""
+        axis = _axis(axis, dim)
+        if isinstance(axis, int) and -self.ndim <= axis < self.ndim and self.shape[axis] != 1:
+            axis = ()  # NumPy would refuse
+        return self.reshape(np.squeeze(self._data, axis).shape)
 
     def __getitem__(self, index):
         return apply(ops.getitem, self, index=_index_of(index))
