@@ -439,11 +439,16 @@ class Tensor:
     def log_softmax(self, axis=None, *, dim=None):
         """x - logsumexp(x) over ``axis`` (default: the last), computed as
         (x - max) - log(sum(exp(x - max))) so that large logits keep their digits."""
-        return apply(ops.log_softmax, self, axis=_axis(axis, dim, default=-1))
+        return self._log_softmax("log_softmax", _axis(axis, dim, default=-1))
 
     def softmax(self, axis=None, *, dim=None):
         """exp(log_softmax(x)) over ``axis`` (default: the last)."""
-        return self.log_softmax(axis, dim=dim).exp()
+        return self._log_softmax("softmax", _axis(axis, dim, default=-1)).exp()
+
+    def _log_softmax(self, op, axis):
+        # the axis is checked here, naming the op: NumPy never looks at it on an empty tensor
+        _wrap_axis(op, axis, self.ndim, self.shape)
+        return apply(ops.log_softmax, self, axis=axis)
 
     # --- movement ---------------------------------------------------------------------------------
 
