@@ -68,38 +68,45 @@
   function stepText(t) { return t === null ? "" : " (t = " + t + ")"; }
 
   // --- the side panel: one node, or a collapsed cell ------------------------------------------
-  function statsBlock(title, s, cls) {
-    const box = el("div", undefined, "stats " + cls);
-    box.appendChild(el("h4", title));
-    if (!s) {
-      box.appendChild(el("div", cls === "grad" ? "no gradient kept" : "value not kept", "missing"));
-      return box;
-    }
+  function statsTable(value, grad, gradName) {
+    // value and gradient side by side: min, mean, max, norm, then their histograms
+    const box = el("div", undefined, "stats");
     const table = el("table");
-    const rows = [["min", s.min], ["mean", s.mean], ["max", s.max], ["norm ‖·‖", s.norm]];
-    for (const [k, v] of rows) {
+    const head = el("tr");
+    head.append(el("td"), el("td", "value", "col value"), el("td", gradName, "col grad"));
+    table.appendChild(head);
+    for (const [label, key] of [["min", "min"], ["mean", "mean"], ["max", "max"], ["norm ‖·‖", "norm"]]) {
       const tr = el("tr");
-      tr.appendChild(el("td", k));
-      tr.appendChild(el("td", num(v), "num"));
+      tr.appendChild(el("td", label));
+      for (const s of [value, grad]) tr.appendChild(el("td", s ? num(s[key]) : "–", "num"));
       table.appendChild(tr);
     }
     box.appendChild(table);
-    if (s.nonfinite) box.appendChild(el("div", s.nonfinite + " entries NaN or ±inf (left out)", "missing"));
-    if (s.hist) box.appendChild(histogram(s.hist));
+    const hists = el("div", undefined, "hists");
+    hists.appendChild(histogram(value, "value", "value not kept"));
+    hists.appendChild(histogram(grad, "grad", "no gradient kept"));
+    box.appendChild(hists);
+    for (const [s, what] of [[value, "value"], [grad, "gradient"]]) {
+      if (s && s.nonfinite) box.appendChild(el("div", what + ": " + s.nonfinite + " entries NaN or ±inf, left out", "missing"));
+    }
     return box;
   }
-  function histogram(h) {
-    const w = 340, hgt = 56, pad = 12, max = Math.max(...h.counts, 1), bw = w / h.counts.length;
+  function histogram(s, cls, missing) {
+    const wrap = el("div", undefined, "hist-wrap " + cls);
+    if (!s) { wrap.appendChild(el("div", missing, "missing")); return wrap; }
+    if (!s.hist) { wrap.appendChild(el("div", s.size === 1 ? "one number" : "no histogram", "missing")); return wrap; }
+    const h = s.hist, w = 170, hgt = 44, pad = 12, max = Math.max(...h.counts, 1), bw = w / h.counts.length;
     const svg = svgEl("svg", { width: w, height: hgt + pad, class: "hist" });
     h.counts.forEach((c, i) => {
       const bh = (c / max) * (hgt - 2);
       const r = svgEl("rect", { x: i * bw + 0.5, y: hgt - bh, width: Math.max(bw - 1, 1), height: bh });
-      r.appendChild(svgEl("title", {}, c + " in bin " + (i + 1)));
+      r.appendChild(svgEl("title", {}, c + " entries in bin " + (i + 1)));
       svg.appendChild(r);
     });
     svg.appendChild(svgEl("text", { x: 0, y: hgt + pad - 1 }, num(h.lo)));
     svg.appendChild(svgEl("text", { x: w, y: hgt + pad - 1, "text-anchor": "end" }, num(h.hi)));
-    return svg;
+    wrap.appendChild(svg);
+    return wrap;
   }
   function showNode(n, note) {
     const d = N[n], panel = $("#panel");
@@ -120,8 +127,7 @@
     }
     panel.appendChild(table);
     if (note) panel.appendChild(el("div", note, "sub"));
-    panel.appendChild(statsBlock("value", d.value, "value"));
-    panel.appendChild(statsBlock("gradient ∂L/∂·", d.grad, "grad"));
+    panel.appendChild(statsTable(d.value, d.grad, "gradient"));
   }
   function showBox(view, i) {
     const b = views[view].data.boxes[i];
@@ -136,11 +142,8 @@
     for (const s of D.flow) {
       const p = s.points.find((pt) => b.nodes.includes(pt[1]));
       if (!p) continue;
-      const sub = el("div", undefined, "stats");
-      sub.appendChild(el("h4", s.state + " leaving this step: " + nodeTitle(p[1]) + " " + shapeText(N[p[1]].shape)));
-      panel.appendChild(sub);
-      panel.appendChild(statsBlock("value", N[p[1]].value, "value"));
-      panel.appendChild(statsBlock("gradient ∂L/∂" + s.state + stepText(b.t), N[p[1]].grad, "grad"));
+      panel.appendChild(el("h4", s.state + " leaving this step: " + nodeTitle(p[1]) + " " + shapeText(N[p[1]].shape)));
+      panel.appendChild(statsTable(N[p[1]].value, N[p[1]].grad, "∂L/∂" + s.state));
     }
   }
   function currentNode() {
@@ -190,9 +193,7 @@
       });
     }
     if (state.pinned && state.pinned.view === state.view) v.boxEl[state.pinned.box].classList.add("pinned");
-    if (state.t !== null) {
-      v.data.boxes.forEach((box, i) => { if (box.t === state.t && v.boxEl[i]) v.boxEl[i].classList.add("in-step"); });
-    }
+    stepBand(v);
     for (const b of $$("[data-view]")) b.setAttribute("aria-pressed", String(b.dataset.view === state.view));
     for (const b of $$("[data-mode]")) b.setAttribute("aria-pressed", String(b.dataset.mode === state.mode));
     $("#first").disabled = $("#prev").disabled = state.pos === 0;
@@ -222,6 +223,41 @@
       s.appendChild(document.createTextNode(state.mode === "backward" ? " · press → to start at the loss" : " · press → to start at the inputs"));
     }
   }
+  function stepBand(v) {
+    // the slider's time step: one translucent band behind its boxes (kept out of their outlines,
+    // which show the sweep)
+    for (const old of $$(".step-band", v.root)) old.remove();
+    if (state.t === null) return;
+    const lanes = {}; // one band per layer and direction: their rows lie apart
+    v.data.boxes.forEach((b, i) => {
+      if (b.t !== state.t || !v.boxEl[i]) return;
+      v.boxEl[i].classList.add("in-step");
+      const r = v.boxEl[i].getBBox(), l = (lanes[b.lane] ||= [Infinity, Infinity, -Infinity, -Infinity]);
+      l[0] = Math.min(l[0], r.x); l[1] = Math.min(l[1], r.y);
+      l[2] = Math.max(l[2], r.x + r.width); l[3] = Math.max(l[3], r.y + r.height);
+    });
+    const graph = $("g.graph", v.root);
+    for (const [x0, y0, x1, y1] of Object.values(lanes)) {
+      const band = svgEl("rect", { x: x0 - 8, y: y0 - 8, width: x1 - x0 + 16, height: y1 - y0 + 16, rx: 10, class: "step-band", "data-t": state.t });
+      graph.insertBefore(band, graph.children[2] || null); // after the title and the background
+    }
+  }
+  function zoom(v, scale) {
+    const svg = $("svg", v.root);
+    v.natural ||= [parseFloat(svg.getAttribute("width")) * 4 / 3, parseFloat(svg.getAttribute("height")) * 4 / 3];
+    v.scale = Math.max(0.2, Math.min(scale, 3));
+    svg.style.width = v.natural[0] * v.scale + "px";
+    svg.style.height = v.natural[1] * v.scale + "px";
+  }
+  function fitScale(v) {
+    // fit the window, but never so small that the labels cannot be read: scroll then
+    const area = $("#graph"), svg = $("svg", v.root);
+    const w = parseFloat(svg.getAttribute("width")) * 4 / 3, h = parseFloat(svg.getAttribute("height")) * 4 / 3;
+    return Math.max(0.65, Math.min((area.clientWidth - 20) / w, (area.clientHeight - 20) / h, 1.4));
+  }
+  $("#zoom-in").addEventListener("click", () => zoom(views[state.view], views[state.view].scale * 1.25));
+  $("#zoom-out").addEventListener("click", () => zoom(views[state.view], views[state.view].scale / 1.25));
+  $("#zoom-fit").addEventListener("click", () => zoom(views[state.view], fitScale(views[state.view])));
   function scrollTo(g) {
     const area = $("#graph"), r = g.getBoundingClientRect(), a = area.getBoundingClientRect();
     if (r.left < a.left || r.right > a.right || r.top < a.top || r.bottom > a.bottom) {
@@ -248,7 +284,13 @@
   $("#play").addEventListener("click", play);
   for (const b of $$("[data-view]")) {
     if (!views[b.dataset.view]) { b.disabled = true; b.title = "this graph has no time steps"; }
-    b.addEventListener("click", () => { state.view = b.dataset.view; state.pinned = null; render(); });
+    b.addEventListener("click", () => {
+      const area = $("#graph"), old = views[state.view];
+      old.scroll = [area.scrollLeft, area.scrollTop]; // each view keeps where it was scrolled to
+      state.view = b.dataset.view;
+      state.pinned = null;
+      show();
+    });
   }
   for (const b of $$("[data-mode]")) {
     b.addEventListener("click", () => { if (state.mode !== b.dataset.mode) { state.mode = b.dataset.mode; state.pos = 0; } render(); });
@@ -261,7 +303,7 @@
 
   // --- gradient norm through time -------------------------------------------------------------
   const steps = [...new Set(D.flow.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
-  const COLORS = { h: ["#1b9e77", "#5fb89a", "#0f6b50"], c: ["#b8860b", "#d9a93c", "#7d5a05"] };
+  const COLORS = { h: ["#1b9e77", "#7570b3", "#e7298a"], c: ["#b8860b", "#d95f02", "#666666"] };
   function reached(n) {
     // the sweep has reached a state once its node was visited at or before the current step
     if (N[n].visit === null || !N[n].grad) return false;
@@ -273,7 +315,7 @@
     const chart = $("#flow-chart");
     chart.replaceChildren();
     if (!steps.length) return;
-    const W = 360, H = 190, L = 44, R = 10, T = 10, B = 40;
+    const W = 360, H = 170, L = 44, R = 10, T = 10, B = 30;
     const norms = D.flow.flatMap((s) => s.points.map((p) => (N[p[1]].grad || {}).norm)).filter((x) => x > 0);
     const lo = norms.length ? Math.floor(Math.log10(Math.min(...norms))) : -1;
     const hi = norms.length ? Math.max(Math.ceil(Math.log10(Math.max(...norms))), lo + 1) : 0;
@@ -292,7 +334,8 @@
     chart.appendChild(svgEl("text", { x: (L + W - R) / 2, y: H - B + 24, "text-anchor": "middle" }, "time step t"));
     if (state.t !== null) chart.appendChild(svgEl("line", { x1: x(state.t), x2: x(state.t), y1: T, y2: H - B, class: "marker", "data-t": state.t }));
     const count = { h: 0, c: 0 };
-    let legendX = L;
+    const legend = $("#flow-legend");
+    legend.replaceChildren();
     for (const s of D.flow) {
       const color = COLORS[s.state][count[s.state]++ % 3];
       const pts = s.points.filter((p) => N[p[1]].grad && N[p[1]].grad.norm > 0);
@@ -306,11 +349,11 @@
         c.addEventListener("click", () => setStep(p[0]));
         chart.appendChild(c);
       }
-      const label = "‖∂L/∂" + s.state + "_t‖" + (D.flow.length > 2 ? " " + s.where : "");
-      chart.appendChild(svgEl("line", { x1: legendX, x2: legendX + 14, y1: H - 6, y2: H - 6, stroke: color, "stroke-width": 2 }));
-      const text = svgEl("text", { x: legendX + 18, y: H - 2 }, label);
-      chart.appendChild(text);
-      legendX += 26 + label.length * 5.2;
+      const item = el("span", undefined, "legend-item");
+      const swatch = el("span", undefined, "swatch");
+      swatch.style.background = color;
+      item.append(swatch, "‖∂L/∂" + s.state + "‖ " + (s.state === "h" ? "hidden" : "cell") + " state" + (s.where ? " · " + s.where : ""));
+      legend.appendChild(item);
     }
     readout();
   }
@@ -324,7 +367,7 @@
       if (!p) continue;
       const g = N[p[1]].grad;
       const value = !g ? "no gradient" : reached(p[1]) ? num(g.norm) : "not reached yet";
-      out.appendChild(el("div", "‖∂L/∂" + s.state + "‖" + (D.flow.length > 2 ? " (" + s.where + ")" : "") + " = " + value));
+      out.appendChild(el("div", "‖∂L/∂" + s.state + "‖" + (s.where ? " (" + s.where + ")" : "") + " = " + value));
     }
   }
   function setStep(t) {
@@ -345,5 +388,14 @@
 
   // --- notes and start ----------------------------------------------------------------------
   for (const note of D.notes) $("#notes").appendChild(el("li", note.text, note.warn ? "warn" : ""));
-  render();
+  function show() {
+    // a view is sized when first shown (it must be visible to measure), then drawn
+    for (const name in views) views[name].root.hidden = name !== state.view;
+    const v = views[state.view];
+    if (v.scale === undefined) zoom(v, fitScale(v));
+    const [left, top] = v.scroll || [0, 0];
+    $("#graph").scrollTo(left, top);
+    render();
+  }
+  show();
 })();

@@ -154,7 +154,8 @@ def _view(roots, collapse, max_nodes, index):
         step = time_step(box.step[-1]) if box.step else None
         label = _cell_title(box) if box.kind == "cell" else None
         members = [index[n] for n in box.nodes if n in index]
-        boxes.append({"kind": box.kind, "nodes": members, "t": step, "label": label})
+        lane = " / ".join(box.step[:-1])  # the layer and direction the step belongs to
+        boxes.append({"kind": box.kind, "nodes": members, "t": step, "lane": lane, "label": label})
     arrows = [[a.src, a.dst, index.get(a.node)] for a in picture.arrows]
     return {"svg": svg, "boxes": boxes, "arrows": arrows, "elided": picture.elided}
 
@@ -229,10 +230,13 @@ def _flow_series(nodes, index):
         points = series.setdefault((step[:-1], role), {})
         if t not in points or points[t].serial < n.serial:  # the last one named so is passed on
             points[t] = n
+    # name a series by what tells it apart: "layer 1 / reverse", not "lstm / layer 1 / reverse"
+    scopes = [scope for scope, _ in series]
+    common = [part for part in scopes[0] if all(part in s for s in scopes)] if scopes else []
     return [
         {
             "state": "h" if role == "hidden state" else "c",
-            "where": " / ".join(scope),
+            "where": " / ".join(part for part in scope if part not in common),
             "points": [[t, index[points[t]]] for t in sorted(points)],
         }
         for (scope, role), points in series.items()
