@@ -200,6 +200,18 @@ def test_returned_object_knows_its_path_and_shows_in_jupyter(tmp_path):
         pathlib.Path(temporary.path).unlink()
 
 
+def test_without_dot_the_page_steps_without_a_drawing_and_says_how_to_get_one(
+    tmp_path, monkeypatch
+):
+    loss = lstm_loss()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
+    with pytest.warns(UserWarning, match="no drawing: .*apt install graphviz"):
+        page = viz.explore(loss, tmp_path / "page.html")
+    data = page_data(page.html)
+    assert "<svg" not in page.html.split("<aside>")[0]  # only the chart's, in the side panel
+    assert data["backward"] and data["flow"] and "no drawing" in data["notes"][0]["text"]
+
+
 def test_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="explore: this tensor has no graph"):
         viz.explore(tg.Tensor([1.0]).sum(), tmp_path / "x.html")
@@ -383,4 +395,17 @@ def test_a_hostile_name_shows_literally_and_runs_nothing(browser, tmp_path):
     assert opened.page.text_content("#panel h3") == HOSTILE
     assert opened.page.evaluate("document.querySelectorAll('script').length") == 2
     assert opened.clean(), (opened.requests, opened.errors, opened.dialogs)
+    opened.page.close()
+
+
+def test_a_page_without_a_drawing_still_steps(browser, tmp_path, monkeypatch):
+    loss = lstm_loss()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
+    with pytest.warns(UserWarning, match="no drawing"):
+        path = viz.explore(loss, tmp_path / "page.html").path
+    opened = Opened(browser, path)
+    opened.page.click("#next")
+    assert opened.page.text_content("#status b") == "loss"
+    assert "apt install graphviz" in opened.page.text_content("#notes")
+    assert opened.clean(), opened.errors
     opened.page.close()

@@ -237,6 +237,7 @@
       l[2] = Math.max(l[2], r.x + r.width); l[3] = Math.max(l[3], r.y + r.height);
     });
     const graph = $("g.graph", v.root);
+    if (!graph) return;
     for (const [x0, y0, x1, y1] of Object.values(lanes)) {
       const band = svgEl("rect", { x: x0 - 8, y: y0 - 8, width: x1 - x0 + 16, height: y1 - y0 + 16, rx: 10, class: "step-band", "data-t": state.t });
       graph.insertBefore(band, graph.children[2] || null); // after the title and the background
@@ -244,6 +245,7 @@
   }
   function zoom(v, scale) {
     const svg = $("svg", v.root);
+    if (!svg) return; // no drawing (Graphviz missing): the notes say so
     v.natural ||= [parseFloat(svg.getAttribute("width")) * 4 / 3, parseFloat(svg.getAttribute("height")) * 4 / 3];
     v.scale = Math.max(0.2, Math.min(scale, 3));
     svg.style.width = v.natural[0] * v.scale + "px";
@@ -252,6 +254,7 @@
   function fitScale(v) {
     // fit the window, but never so small that the labels cannot be read: scroll then
     const area = $("#graph"), svg = $("svg", v.root);
+    if (!svg) return 1;
     const w = parseFloat(svg.getAttribute("width")) * 4 / 3, h = parseFloat(svg.getAttribute("height")) * 4 / 3;
     return Math.max(0.65, Math.min((area.clientWidth - 20) / w, (area.clientHeight - 20) / h, 1.4));
   }

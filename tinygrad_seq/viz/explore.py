@@ -25,7 +25,7 @@ from ..scan import shown_parents
 from ..serialization import atomic_write
 from ..tensor import Tensor
 from . import style
-from .draw import draw_graph
+from .draw import INSTALL_HINT, GraphvizNotFoundError, draw_graph
 from .trace import _step_path, build, elide, kind_of, role_of, root_nodes, time_step, walk
 
 LARGE_GRAPH = 250  # more nodes than this: start in the collapsed view, draw at most this many boxes
@@ -63,7 +63,8 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
     recurrent layers record op by op) and call ``loss.backward(keep_grads=True,
     retain_graph=True)`` first: every node then holds its value, its gradient (``node.grad``) and
     its position in the reverse sweep (``node.visit``). Without them the page says what is
-    missing, and so does a warning.
+    missing, and so does a warning; without Graphviz's ``dot`` the page has no drawing (the
+    steppers, the node details and the chart still work), and says how to install it.
 
     path: the HTML file to write (default: a new file in the temporary folder).
     collapse: the view shown first: None (every operation), "cell" (one box per cell and time
@@ -77,7 +78,7 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
     ...     out, _ = lstm(np.ones((4, 1, 2), dtype=np.float32))
     ...     loss = (out * out).sum()
     >>> loss.backward(keep_grads=True, retain_graph=True)
-    >>> page = viz.explore(loss, os.path.join(tempfile.mkdtemp(), "lstm.html"))  # needs: dot
+    >>> page = viz.explore(loss, os.path.join(tempfile.mkdtemp(), "lstm.html"))
     >>> "backward" in open(page.path, encoding="utf-8").read()
     True
     """
@@ -96,6 +97,8 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
     if collapse == "auto":
         collapse = "cell" if has_steps and large else None
     notes = _notes(roots, nodes, has_steps, large, max_nodes)
+    if views["ops"]["svg"] is None:
+        notes.insert(0, {"text": f"no drawing: {INSTALL_HINT}", "warn": True})
     for note in notes:
         if note["warn"]:
             warnings.warn(f"explore: {note['text']}", stacklevel=2)
@@ -147,8 +150,11 @@ def _view(roots, collapse, max_nodes, index):
     graph = draw_graph(roots, collapse=collapse, max_nodes=max_nodes)
     # the same picture draw_graph drew (build and elide are deterministic): box i is "n{i}"
     picture = elide(build(roots, collapse), max_nodes)
-    svg = graph.pipe(format="svg").decode("utf-8")
-    svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype, not allowed inline
+    try:
+        svg = graph.pipe(format="svg").decode("utf-8")
+        svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype, not allowed inline
+    except GraphvizNotFoundError:  # the page still steps through the nodes, without a drawing
+        svg = None
     boxes = []
     for box in picture.boxes:
         step = time_step(box.step[-1]) if box.step else None
@@ -299,7 +305,7 @@ def _script_json(data):
 def _page(data):
     title = html.escape(data["title"])
     svgs = "\n".join(
-        f'<div class="view" id="view-{name}" hidden>{view.pop("svg")}</div>'
+        f'<div class="view" id="view-{name}" hidden>{view.pop("svg") or ""}</div>'
         for name, view in data["views"].items()
     )
     return _asset("explore.html").format(
