@@ -163,11 +163,14 @@ def test_any_graph_an_mlp_with_a_users_primitive(tmp_path):
 
 @needs_dot
 def test_a_large_graph_starts_collapsed_and_says_so(tmp_path):
-    data = page_data(explore(lstm_loss(steps=20), tmp_path, max_nodes=120).html)
+    data = page_data(explore(lstm_loss(steps=45), tmp_path, max_nodes=120).html)
     assert data["view"] == "cell"
-    assert any("large graph" in note["text"] for note in data["notes"])
-    ops_boxes = data["views"]["ops"]["boxes"]
+    notes = " ".join(note["text"] for note in data["notes"])
+    assert "large graph" in notes and "view 'every operation': the" in notes
+    assert "view 'one box per cell': the" in notes  # at most 40 boxes: Graphviz's layout is slow
+    ops_boxes, cell_boxes = data["views"]["ops"]["boxes"], data["views"]["cell"]["boxes"]
     assert len(ops_boxes) <= 121 and ops_boxes[-1]["kind"] == "elided"  # 120 and the note
+    assert len(cell_boxes) <= 41 and cell_boxes[-1]["kind"] == "elided"
     data = page_data(explore(lstm_loss(steps=20), tmp_path, collapse=None, max_nodes=120).html)
     assert data["view"] == "ops"
 
@@ -184,6 +187,18 @@ def test_missing_gradients_or_values_are_said_and_warned(tmp_path):
         viz.explore(loss, tmp_path / "b.html")
     said = " ".join(str(w.message) for w in caught)
     assert "only the leaves' gradients" in said and "no values" in said and "keep_values" in said
+
+
+@needs_dot
+def test_a_sweep_through_an_earlier_graph_is_not_shown(tmp_path):
+    w = tg.Tensor(np.ones(3, dtype=np.float32), requires_grad=True).named("w")
+    (w * 2).sum().backward(keep_grads=True)  # gives w's node a visit and w a gradient
+    with pytest.warns(UserWarning) as caught:
+        page = viz.explore((w * 3).sum(), tmp_path / "page.html")
+    assert any("no gradients" in str(warning.message) for warning in caught)
+    data = page_data(page.html)
+    assert data["backward"] == []
+    assert all(n["visit"] is None and n["grad"] is None for n in data["nodes"])
 
 
 @needs_dot

@@ -29,6 +29,10 @@ from .draw import INSTALL_HINT, GraphvizNotFoundError, draw_graph
 from .trace import _step_path, build, elide, kind_of, role_of, root_nodes, time_step, walk
 
 LARGE_GRAPH = 250  # more nodes than this: start in the collapsed view, draw at most this many boxes
+# Graphviz's layout time of the one-box-per-cell view grows steeply with its number of boxes (each
+# cell has arrows from the input and to the output, and labelled state arrows): measured on a
+# 100-step LSTM, 30 boxes take 0.2 s, 40 take 1.2 s, 60 take 9.5 s, all 100 about 10 minutes.
+CELL_VIEW_BOXES = 40
 BINS = 16
 
 
@@ -69,7 +73,8 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
     path: the HTML file to write (default: a new file in the temporary folder).
     collapse: the view shown first: None (every operation), "cell" (one box per cell and time
         step) or "auto" ("cell" when the graph has time steps and more than ``max_nodes`` nodes).
-    max_nodes: each view draws at most this many boxes (those nearest the loss); None: all.
+    max_nodes: each view draws at most this many boxes (those nearest the loss), the
+        one-box-per-cell view at most 40 (Graphviz's layout of more takes long); None: all.
 
     >>> import numpy as np, tinygrad_seq as tg, tempfile, os
     >>> from tinygrad_seq import nn, viz
@@ -92,20 +97,25 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
     has_steps = any(_step_path(n) for n in nodes)
     views = {"ops": _view(roots, None, max_nodes, index)}
     if has_steps:
-        views["cell"] = _view(roots, "cell", max_nodes, index)
+        cells = CELL_VIEW_BOXES if max_nodes is None else min(max_nodes, CELL_VIEW_BOXES)
+        views["cell"] = _view(roots, "cell", None if max_nodes is None else cells, index)
     large = max_nodes is not None and len(nodes) > max_nodes
     if collapse == "auto":
         collapse = "cell" if has_steps and large else None
-    notes = _notes(roots, nodes, has_steps, large, max_nodes)
+    notes = _notes(roots, nodes, has_steps, large, views)
     if views["ops"]["svg"] is None:
         notes.insert(0, {"text": f"no drawing: {INSTALL_HINT}", "warn": True})
     for note in notes:
         if note["warn"]:
             warnings.warn(f"explore: {note['text']}", stacklevel=2)
+    # a parameter's node outlives its graph: its visit and .grad may come from an earlier sweep,
+    # so there is a sweep to show only once backward has run through this very graph
+    swept = any(r.visit is not None for r in roots)
+    visited = [n for n in nodes if n.visit is not None] if swept else []
     data = {
         "title": title or f"Backprop explorer: {', '.join(r.name or r.op for r in roots)}",
-        "nodes": [_node_data(n, index) for n in nodes],
-        "backward": [index[n] for n in sorted(nodes, key=_visit_key) if n.visit is not None],
+        "nodes": [_node_data(n, index, swept) for n in nodes],
+        "backward": [index[n] for n in sorted(visited, key=_visit_key)],
         "forward": _forward_order(nodes, roots, index),
         "views": views,
         "view": "cell" if collapse == "cell" and has_steps else "ops",
@@ -176,7 +186,7 @@ def _cell_title(box):
     return "RNN cell" if any(n.op in ("tanh", "relu") for n in box.nodes) else "cell"
 
 
-def _node_data(node, index):
+def _node_data(node, index, swept):
     step = _step_path(node)
     return {
         "op": node.op,
@@ -187,11 +197,11 @@ def _node_data(node, index):
         "shape": list(node.shape),
         "dtype": str(node.dtype),
         "serial": node.serial,
-        "visit": node.visit,
+        "visit": node.visit if swept else None,
         "t": time_step(step[-1]) if step else None,
         "parents": [index[p] for p in _parents(node) if p in index],
         "value": _stats(style.value_of(node)),
-        "grad": _stats(style.grad_of(node)) if node.visit is not None else None,
+        "grad": _stats(style.grad_of(node)) if swept and node.visit is not None else None,
     }
 
 
@@ -249,7 +259,7 @@ def _flow_series(nodes, index):
     ]
 
 
-def _notes(roots, nodes, has_steps, large, max_nodes):
+def _notes(roots, nodes, has_steps, large, views):
     """What the page says about the graph; ``warn`` marks what is missing for a full picture."""
     notes = []
     ops = [n for n in nodes if n.prim is not None]
@@ -270,16 +280,19 @@ def _notes(roots, nodes, has_steps, large, max_nodes):
             "retain_graph=True to backward (which otherwise frees them)"
         )
     notes = [{"text": t, "warn": True} for t in notes]
-    if large:
-        what = "starts in the one-box-per-cell view" if has_steps else "shows"
-        notes.append(
-            {
-                "text": f"a large graph ({len(nodes)} nodes): the page {what} at most "
-                f"{max_nodes} boxes per view, those nearest the loss (explore(..., max_nodes=None) "
-                "draws all)",
-                "warn": False,
-            }
-        )
+    if large and has_steps:
+        text = f"a large graph ({len(nodes)} nodes): the page starts in the one-box-per-cell view"
+        notes.append({"text": text, "warn": False})
+    for name, view in views.items():
+        if view["elided"]:
+            what = "every operation" if name == "ops" else "one box per cell"
+            notes.append(
+                {
+                    "text": f"view '{what}': the {view['elided']} earliest boxes are not drawn "
+                    f"(explore(..., max_nodes=None) draws all; Graphviz may then take minutes)",
+                    "warn": False,
+                }
+            )
     if not has_steps:
         notes.append(
             {
