@@ -202,12 +202,16 @@ def test_a_sweep_through_an_earlier_graph_is_not_shown(tmp_path):
 
 
 @needs_dot
-def test_returned_object_knows_its_path_and_shows_in_jupyter(tmp_path):
+def test_returned_object_knows_its_path_and_shows_in_jupyter(tmp_path, monkeypatch):
     page = explore(mlp_loss(HOSTILE), tmp_path)
     assert pathlib.Path(page.path).read_text(encoding="utf-8") == page.html
     frame = page._repr_html_()
     assert frame.startswith("<iframe srcdoc=") and "<script" not in frame  # all of it escaped
     assert repr(page) == f"<Explorer {page.path}>"
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    page.open()
+    assert opened == [pathlib.Path(page.path).resolve().as_uri()]
     temporary = viz.explore(mlp_loss())
     try:
         assert temporary.path.endswith(".html") and pathlib.Path(temporary.path).is_file()
@@ -230,8 +234,10 @@ def test_without_dot_the_page_steps_without_a_drawing_and_says_how_to_get_one(
 def test_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="explore: this tensor has no graph"):
         viz.explore(tg.Tensor([1.0]).sum(), tmp_path / "x.html")
-    with pytest.raises(TypeError, match="expected a Tensor"):
+    with pytest.raises(TypeError, match="explore: expected a Tensor"):
         viz.explore("loss", tmp_path / "x.html")
+    with pytest.raises(ValueError, match="explore: got an empty list"):
+        viz.explore([], tmp_path / "x.html")
     loss = (tg.Tensor([1.0], requires_grad=True) * 2).sum()
     with pytest.raises(ValueError, match="collapse must be"):
         viz.explore(loss, tmp_path / "x.html", collapse="cells")
@@ -364,6 +370,10 @@ def test_clicking_a_node_shows_its_shape_and_gradient(browser, tmp_path):
     assert "W1" in panel and "(3, 4)" in panel and "float32" in panel
     assert "gradient" in panel and f"{np.linalg.norm(w1.grad.astype(np.float64)):.4g}" in panel
     assert opened.page.locator("#panel .hist-wrap.grad svg rect").count() > 1  # its histogram
+    opened.page.locator("#view-ops g.node", has_text="hidden").hover()  # hovering shows another
+    assert opened.page.text_content("#panel h3") == "hidden"
+    opened.page.mouse.move(1, 1)  # and leaving it shows the pinned one again
+    assert opened.page.text_content("#panel h3") == "W1"
     assert opened.clean()
     opened.page.close()
 

@@ -133,12 +133,16 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
 
 def _roots(loss):
     items = list(loss) if isinstance(loss, (list, tuple)) else [loss]
+    if not items:
+        raise ValueError("explore: got an empty list of tensors")
     for item in items:
         if isinstance(item, Tensor) and not isinstance(item.node, Node):
             raise ValueError(
                 "explore: this tensor has no graph: it needs no gradient (computed from tensors "
                 "without requires_grad=True, or under no_grad)"
             )
+        if not isinstance(item, (Tensor, Node)):
+            raise TypeError(f"explore: expected a Tensor (the loss), got {type(item).__name__}")
     return root_nodes(loss)
 
 
