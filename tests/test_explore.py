@@ -434,3 +434,15 @@ def test_a_page_without_a_drawing_still_steps(browser, tmp_path, monkeypatch):
     assert "apt install graphviz" in opened.page.text_content("#notes")
     assert opened.clean(), opened.errors
     opened.page.close()
+
+
+def test_the_jupyter_view_works_in_its_iframe(browser, tmp_path):
+    notebook = tmp_path / "notebook.html"
+    page = explore(mlp_loss(HOSTILE), tmp_path)
+    notebook.write_text(f"<!DOCTYPE html><body>{page._repr_html_()}</body>", encoding="utf-8")
+    opened = Opened(browser, notebook)
+    frame = opened.page.frame_locator("iframe")
+    frame.locator("#next").click()
+    assert frame.locator("#status b").text_content() == "loss"
+    assert not opened.errors and not opened.dialogs
+    opened.page.close()

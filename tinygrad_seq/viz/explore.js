@@ -306,7 +306,10 @@
 
   // --- gradient norm through time -------------------------------------------------------------
   const steps = [...new Set(D.flow.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
-  const COLORS = { h: ["#1b9e77", "#7570b3", "#e7298a"], c: ["#b8860b", "#d95f02", "#666666"] };
+  const COLORS = {
+    h: ["#1b9e77", "#7570b3", "#e7298a", "#1f78b4", "#66a61e", "#6a3d9a"],
+    c: ["#b8860b", "#d95f02", "#a6761d", "#e6ab02", "#8c510a", "#666666"],
+  };
   function reached(n) {
     // the sweep has reached a state once its node was visited at or before the current step
     if (N[n].visit === null || !N[n].grad) return false;
@@ -340,7 +343,7 @@
     const legend = $("#flow-legend");
     legend.replaceChildren();
     for (const s of D.flow) {
-      const color = COLORS[s.state][count[s.state]++ % 3];
+      const color = COLORS[s.state][count[s.state]++ % COLORS[s.state].length];
       const pts = s.points.filter((p) => N[p[1]].grad && N[p[1]].grad.norm > 0);
       const line = (ps) => ps.map((p) => x(p[0]).toFixed(1) + "," + y(N[p[1]].grad.norm).toFixed(1)).join(" ");
       chart.appendChild(svgEl("polyline", { points: line(pts), class: "full", stroke: color }));
