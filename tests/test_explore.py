@@ -243,6 +243,10 @@ def test_clear_errors(tmp_path):
         viz.explore(loss, tmp_path / "x.html", collapse="cells")
     with pytest.raises(ValueError, match="max_nodes must be"):
         viz.explore(loss, tmp_path / "x.html", max_nodes=0)
+    with pytest.raises(FileNotFoundError, match="explore: cannot write .*: no folder"):
+        viz.explore(loss, tmp_path / "missing" / "x.html")
+    with pytest.raises(IsADirectoryError, match="explore: cannot write .*: it is a folder"):
+        viz.explore(loss, tmp_path)
 
 
 @needs_dot

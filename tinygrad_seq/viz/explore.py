@@ -91,7 +91,32 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
         raise ValueError(f"explore: collapse must be 'auto', None or 'cell', got {collapse!r}")
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
         raise ValueError(f"explore: max_nodes must be a positive int or None, got {max_nodes!r}")
-    roots = _roots(loss)
+    if path is not None:
+        _check_writable(path)  # before the work, not after
+    data = _page_data(_roots(loss), collapse, max_nodes, title)
+    for note in data["notes"]:
+        if note["warn"]:
+            warnings.warn(f"explore: {note['text']}", stacklevel=2)
+    page = _page(data)
+    if path is None:
+        fd, path = tempfile.mkstemp(prefix="tinygrad_seq_explore_", suffix=".html")
+        os.close(fd)
+    with atomic_write(path, "w") as f:
+        f.write(page)
+    return Explorer(os.fspath(path), page, [n["text"] for n in data["notes"]])
+
+
+def _check_writable(path):
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"explore: cannot write {path!r}: it is a folder")
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"explore: cannot write {path!r}: no folder {folder!r}")
+
+
+def _page_data(roots, collapse, max_nodes, title):
+    """Everything the page shows, as plain data for JSON (the SVGs of the views included)."""
     nodes = walk(roots)
     index = {n: i for i, n in enumerate(nodes)}
     has_steps = any(_step_path(n) for n in nodes)
@@ -105,14 +130,11 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
     notes = _notes(roots, nodes, has_steps, large, views)
     if views["ops"]["svg"] is None:
         notes.insert(0, {"text": f"no drawing: {INSTALL_HINT}", "warn": True})
-    for note in notes:
-        if note["warn"]:
-            warnings.warn(f"explore: {note['text']}", stacklevel=2)
     # a parameter's node outlives its graph: its visit and .grad may come from an earlier sweep,
     # so there is a sweep to show only once backward has run through this very graph
     swept = any(r.visit is not None for r in roots)
     visited = [n for n in nodes if n.visit is not None] if swept else []
-    data = {
+    return {
         "title": title or f"Backprop explorer: {', '.join(r.name or r.op for r in roots)}",
         "nodes": [_node_data(n, index, swept) for n in nodes],
         "backward": [index[n] for n in sorted(visited, key=_visit_key)],
@@ -122,13 +144,6 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
         "flow": _flow_series(nodes, index),
         "notes": notes,
     }
-    page = _page(data)
-    if path is None:
-        fd, path = tempfile.mkstemp(prefix="tinygrad_seq_explore_", suffix=".html")
-        os.close(fd)
-    with atomic_write(path, "w") as f:
-        f.write(page)
-    return Explorer(os.fspath(path), page, [n["text"] for n in notes])
 
 
 def _roots(loss):
