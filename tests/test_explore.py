@@ -190,6 +190,22 @@ def test_missing_gradients_or_values_are_said_and_warned(tmp_path):
 
 
 @needs_dot
+def test_a_compiled_loop_is_shown_op_by_op_with_its_gradients(tmp_path):
+    loss = lstm_loss(steps=3, keep=False, backward=False)  # the layer runs as one scan node
+    loss.backward(keep_grads=True)
+    with pytest.warns(UserWarning, match="no values"):
+        page = viz.explore(loss, tmp_path / "page.html")
+    data = page_data(page.html)
+    assert {n["op"] for n in data["nodes"]} >= {"sigmoid", "tanh"}  # the step's own ops
+    assert len({n["t"] for n in data["nodes"] if n["role"] == "forget gate"}) == 3
+    visits = [data["nodes"][i]["visit"] for i in data["backward"]]
+    assert visits == sorted(visits) and len(visits) == len(set(visits))
+    assert all(data["nodes"][i]["grad"] for i in data["backward"])
+    # the viewer made these nodes after the loss: the forward steps in the walk's order
+    assert data["forward"] == list(range(len(data["nodes"])))
+
+
+@needs_dot
 def test_a_sweep_through_an_earlier_graph_is_not_shown(tmp_path):
     w = tg.Tensor(np.ones(3, dtype=np.float32), requires_grad=True).named("w")
     (w * 2).sum().backward(keep_grads=True)  # gives w's node a visit and w a gradient
