@@ -4,7 +4,8 @@
 
 Every row times the same arithmetic twice in the same run: once through tinygrad_seq (building
 the graph, and running backward where stated) and once as bare NumPy calls. The ratio is what the
-engine costs on top of NumPy; for small arrays it is pure Python overhead.
+engine costs on top of NumPy; for small arrays it is pure Python overhead. NumPy's BLAS runs on
+one thread, as in every entry point (``tinygrad_seq._threads``).
 """
 
 import argparse
@@ -19,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tinygrad_seq as tg  # noqa: E402
+from tinygrad_seq._threads import limit_blas_threads  # noqa: E402
 
 
 def median_time(fn, repeats, number):
@@ -132,4 +134,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    with limit_blas_threads():  # as the CLI and the examples do: see tinygrad_seq/_threads.py
+        main()

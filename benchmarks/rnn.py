@@ -4,8 +4,9 @@
                              [--repeats 15] [--no-torch] [--no-memory]
 
 A training step is forward + backward over the whole sequence of a one-layer, unidirectional
-layer, float32, loss = sum(out * w). Every row times, interleaved so that the machine's slow
-phases hit all columns alike:
+layer, float32, loss = sum(out * w). NumPy's BLAS runs on one thread, as in the CLI and the
+examples (``tinygrad_seq._threads``; set OPENBLAS_NUM_THREADS to choose otherwise). Every row
+times, interleaved so that the machine's slow phases hit all columns alike:
 
 - tinygrad_seq's ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (cells composed of primitives; the loop
   over time runs as one recorded program per direction, ``tinygrad_seq.scan``);
@@ -14,7 +15,10 @@ phases hit all columns alike:
 - the same step written by hand in NumPy with a hand-derived backward
   (``examples/manual_bptt.py``) — the reference of the ratios;
 - where torch is installed: ``torch.nn.LSTM``/``GRU``/``RNN`` (fused C++ kernels), and the same
-  cell composed of torch ops in a Python loop.
+  cell composed of torch ops in a Python loop. These are timed first, in a separate process that
+  runs no NumPy work, on as many threads as NumPy's BLAS: interleaved in one process, torch's
+  OpenMP threads and OpenBLAS's threads spin against each other on a small machine (a fused
+  medium LSTM step measured 26 ms alone, 86 ms interleaved with the NumPy reference).
 
 Then, for the LSTM: inference (``no_grad``) against the training forward and against the
 hand-written forward (and, where torch is installed, torch's fused layer's no_grad and training
@@ -25,8 +29,11 @@ hand-written one.
 import argparse
 import functools
 import gc
+import importlib.util
+import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -41,6 +48,7 @@ import manual_bptt  # noqa: E402
 
 import tinygrad_seq as tg  # noqa: E402
 from tinygrad_seq import nn  # noqa: E402
+from tinygrad_seq._threads import limit_blas_threads  # noqa: E402
 
 CONFIGS = {  # (T, B, I, H)
     "small": (64, 16, 32, 64),
@@ -198,24 +206,67 @@ def peak_numpy_bytes(fn):
     return peak
 
 
-def machine_line():
+def blas_pools():
+    """threadpoolctl's description of the BLAS libraries loaded (empty without threadpoolctl)."""
     try:
         from threadpoolctl import threadpool_info
-
-        blas = ", ".join(
-            f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads, "
-            f"{i.get('architecture')})"
-            for i in threadpool_info()
-            if i.get("user_api") == "blas"
-        )
     except ImportError:
-        blas = "unknown (pip install threadpoolctl to show it)"
+        return []
+    return [i for i in threadpool_info() if i.get("user_api") == "blas"]
+
+
+def machine_line():
+    blas = ", ".join(
+        f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads, "
+        f"{i.get('architecture')})"
+        for i in blas_pools()
+    )
+    blas = blas or "unknown (pip install threadpoolctl to show it)"
     import os
 
     return (
         f"{platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
         f"numpy {np.__version__}, BLAS: {blas}"
     )
+
+
+def torch_worker(args):
+    """``--torch-worker``: time the torch columns in this process, which does no NumPy work, and
+    print them as one line of JSON for the parent (``time_torch_apart``)."""
+    import torch
+
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    result = {"version": torch.__version__, "threads": torch.get_num_threads()}
+    for kind in args.models:
+        for config in args.configs:
+            fns = {"fused": torch_fused(kind, config)[0], "composed": torch_composed(kind, config)}
+            result[f"{kind} {config}"] = time_interleaved(fns, args.repeats)
+    for config in args.configs:
+        _, infer, train_forward = torch_fused("lstm", config)
+        fns = {"torch_infer": infer, "torch_train": train_forward}
+        result[f"forward {config}"] = time_interleaved(fns, args.repeats)
+    print(json.dumps(result))
+
+
+def time_torch_apart(args):
+    """(the torch columns' medians in seconds, timed by this script in a subprocess, or None;
+    why not)."""
+    if args.no_torch:
+        return None, "--no-torch"
+    if importlib.util.find_spec("torch") is None:
+        return None, "torch is not installed"
+    command = [sys.executable, str(Path(__file__).resolve()), "--torch-worker", "--models"]
+    command += [*args.models, "--configs", *args.configs, "--repeats", str(args.repeats)]
+    threads = max((i.get("num_threads") or 0 for i in blas_pools()), default=0)
+    if threads:  # as many as NumPy's BLAS has, so neither side has more cores to itself
+        command += ["--torch-threads", str(threads)]
+    print("timing torch in its own process ...", flush=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        return None, f"the torch process failed: {last}"
+    return json.loads(done.stdout.strip().splitlines()[-1]), None
 
 
 def main(argv=None):
@@ -225,20 +276,23 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=15, help="timed calls per column")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch columns")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
+    parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--torch-threads", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.torch_worker:
+        return torch_worker(args)
 
-    has_torch = not args.no_torch
-    if has_torch:
-        try:
-            import torch
-
-            torch.set_num_threads(max(1, torch.get_num_threads()))
-            torch_version = torch.__version__
-        except ImportError:
-            has_torch = False
+    torch_times, why_not = time_torch_apart(args)
+    has_torch = torch_times is not None
     print(machine_line())
     if has_torch:
-        print(f"torch {torch_version} ({torch.get_num_threads()} threads)")
+        print(
+            f"torch {torch_times['version']} ({torch_times['threads']} threads): its columns are "
+            "timed first, in a separate process that runs no NumPy work (interleaved in one "
+            "process, torch's and OpenBLAS's spinning threads slow each other down)"
+        )
+    else:
+        print(f"no torch columns: {why_not}")
     print(f"float32, median of {args.repeats} interleaved runs, milliseconds per training step\n")
 
     header = (
@@ -246,7 +300,7 @@ def main(argv=None):
     )
     rule = "|---|---|---|---|---|---|---|"
     if has_torch:
-        header += " torch fused | ratio | torch composed | ratio |"
+        header += " torch fused (own process) | ratio | torch composed (own process) | ratio |"
         rule += "---|---|---|---|"
     print(header)
     print(rule)
@@ -258,10 +312,10 @@ def main(argv=None):
                 "hand": by_hand(kind, config),
                 "op_by_op": ours(kind, config, op_by_op=True)[0],
             }
+            t = time_interleaved(fns, args.repeats)
             if has_torch:
-                fns["fused"] = torch_fused(kind, config)[0]
-                fns["composed"] = torch_composed(kind, config)
-            t = {k: v * 1e3 for k, v in time_interleaved(fns, args.repeats).items()}
+                t.update(torch_times[f"{kind} {config}"])
+            t = {k: v * 1e3 for k, v in t.items()}
             row = (
                 f"| {kind} | {config} {CONFIGS[config]} | {t['ours']:.1f} | {t['hand']:.1f} "
                 f"| {t['ours'] / t['hand']:.2f}x | {t['op_by_op']:.1f} "
@@ -278,7 +332,7 @@ def main(argv=None):
     header = "| config | no_grad ms | training forward ms | speed-up | forward by hand ms | ratio |"
     rule = "|---|---|---|---|---|---|"
     if has_torch:  # the same comparison for a framework with fused kernels, for reference
-        header += " torch no_grad ms | torch training forward ms | speed-up |"
+        header += " torch no_grad ms (own process) | torch training forward ms | speed-up |"
         rule += "---|---|---|"
     print(header)
     print(rule)
@@ -287,9 +341,10 @@ def main(argv=None):
         x, _, params = make_inputs("lstm", config)
         fns = {"infer": infer, "train": train_forward}
         fns["hand"] = functools.partial(manual_bptt.lstm_forward, x, params)
+        t = time_interleaved(fns, args.repeats)
         if has_torch:
-            _, fns["torch_infer"], fns["torch_train"] = torch_fused("lstm", config)
-        t = {k: v * 1e3 for k, v in time_interleaved(fns, args.repeats).items()}
+            t.update(torch_times[f"forward {config}"])
+        t = {k: v * 1e3 for k, v in t.items()}
         row = (
             f"| {config} | {t['infer']:.1f} | {t['train']:.1f} | {t['train'] / t['infer']:.2f}x "
             f"| {t['hand']:.1f} | {t['infer'] / t['hand']:.2f}x |"
@@ -313,4 +368,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    with limit_blas_threads():  # as the CLI and the examples do: see tinygrad_seq/_threads.py
+        main()

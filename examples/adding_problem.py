@@ -35,6 +35,7 @@ import numpy as np
 import tinygrad_seq as tg
 import tinygrad_seq.nn.functional as F
 from tinygrad_seq import data, nn, optim
+from tinygrad_seq._threads import limit_blas_threads
 
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -169,4 +170,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with limit_blas_threads():  # as the CLI does: see tinygrad_seq/_threads.py
+        sys.exit(main())

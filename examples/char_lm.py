@@ -27,6 +27,7 @@ import math
 import sys
 
 from tinygrad_seq import charlm
+from tinygrad_seq._threads import limit_blas_threads
 
 
 def parse_args(argv):
@@ -117,4 +118,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with limit_blas_threads():  # as the CLI does: see tinygrad_seq/_threads.py
+        sys.exit(main())

@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 from tinygrad_seq import nn, viz
+from tinygrad_seq._threads import limit_blas_threads
 
 
 def gru_flow(x, hidden_size, seed, update_bias=None):
@@ -156,4 +157,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with limit_blas_threads():  # as the CLI does: see tinygrad_seq/_threads.py
+        sys.exit(main())

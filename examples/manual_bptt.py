@@ -659,4 +659,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from tinygrad_seq._threads import limit_blas_threads
+
+    with limit_blas_threads():  # as the CLI does: see tinygrad_seq/_threads.py
+        raise SystemExit(main())

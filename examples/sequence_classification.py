@@ -20,6 +20,7 @@ import numpy as np
 import tinygrad_seq as tg
 import tinygrad_seq.nn.functional as F
 from tinygrad_seq import data, nn, optim
+from tinygrad_seq._threads import limit_blas_threads
 
 LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -125,4 +126,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with limit_blas_threads():  # as the CLI does: see tinygrad_seq/_threads.py
+        sys.exit(main())

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tinygrad_seq._threads import limit_blas_threads
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -34,3 +36,14 @@ def test_engine_benchmark_prints_its_table():
     assert "| tinygrad_seq µs | NumPy µs | ratio" in text
     for row in ("add (forward, records graph)", "sigmoid (forward, records graph)"):
         assert row in text
+
+
+def test_rnn_benchmark_times_torch_in_its_own_process():
+    pytest.importorskip("torch")
+    argv = ["--models", "rnn", "--configs", "char", "--repeats", "1", "--no-memory"]
+    with limit_blas_threads():  # as the script runs: torch then gets one thread too
+        text = run("rnn", argv)
+    assert "in a separate process that runs no NumPy work" in text
+    row = next(line for line in text.splitlines() if line.startswith("| rnn | char"))
+    assert row.count("|") == 12  # the two torch columns and their ratios are filled in
+    assert "| torch fused (own process) |" in text

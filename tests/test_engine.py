@@ -205,6 +205,45 @@ def test_detect_anomaly_in_backward():
             y.backward()
 
 
+def test_detect_anomaly_checks_a_weight_gradient_deferred_as_a_product():
+    # float32: x.T @ g = 1e20 * 1e20 overflows, though x, w, g and the forward are finite
+    x = tg.Tensor(np.array([[1e20]], dtype=np.float32))
+    for op in ("matmul", "linear"):
+        w = tg.Tensor(np.array([[1e-20]], dtype=np.float32), requires_grad=True)
+        with tg.detect_anomaly():
+            y = x @ w if op == "matmul" else tg.nn.functional.linear(x, w)
+            loss = (y * 1e20).sum()  # the user's line
+            with pytest.raises(FloatingPointError) as info:
+                loss.backward()
+        message = str(info.value)
+        assert f"the gradient of input 1 of '{op}'" in message, message
+        assert "input shapes (1, 1), (1, 1)" in message, message
+        assert "test_engine.py" in message and "x @ w if op" in message, message
+        assert w.grad is None
+
+
+def test_detect_anomaly_names_the_uses_whose_finite_products_overflow_when_summed():
+    x = tg.Tensor(np.array([[2e19]], dtype=np.float32))
+    w = tg.Tensor(np.array([[1e-19]], dtype=np.float32), requires_grad=True)
+    with tg.detect_anomaly():
+        first = (x @ w * 1e19).sum()  # 2e38: finite
+        loss = first + (x @ w * 1e19).sum()  # 2e38 again: their sum is not
+        with pytest.raises(FloatingPointError, match=r"the 2 gradients of input 1 of 'matmul'"):
+            loss.backward()
+
+
+def test_detect_anomaly_checks_what_reaches_a_leaf():
+    x = tg.Tensor(np.array([1e-30], dtype=np.float32), requires_grad=True)
+    x.name = "x"
+    with tg.detect_anomaly():
+        loss = (x * 2e38).sum() + (x * 2e38).sum()  # each gradient is finite, their sum is not
+        with pytest.raises(FloatingPointError, match="the gradient reaching leaf 'x'"):
+            loss.backward()
+        with pytest.raises(FloatingPointError, match="the gradient passed to backward"):
+            x.backward(np.array([np.nan], dtype=np.float32))
+    assert x.grad is None
+
+
 def test_integer_index_gradients_scatter_add():
     w = leaf(np.arange(6.0).reshape(3, 2))
     w[np.array([0, 2, 0, 0])].sum().backward()

@@ -68,7 +68,9 @@ def test_linear_errors_name_expected_and_actual_sizes():
         layer(tg.Tensor(np.zeros((2, 5), dtype=np.float32)))
     with pytest.raises(ValueError, match="0-d"):
         layer(tg.Tensor(np.float32(1.0)))
-    assert layer(tg.Tensor(np.zeros((2, 4)))).dtype == np.float32  # float64 data is cast
+    assert layer(np.zeros((2, 4))).dtype == np.float32  # float64 data is cast
+    with pytest.raises(TypeError, match=r"Linear.*input dtype float64.*weight.*float32"):
+        layer(tg.Tensor(np.zeros((2, 4))))  # a float64 tensor is refused, as in PyTorch
     with pytest.raises(TypeError, match="floating-point"):
         layer(tg.Tensor(np.zeros((2, 4), dtype=np.int64)))
     with pytest.raises(ValueError, match="in_features must be a non-negative int"):

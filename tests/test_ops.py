@@ -72,8 +72,15 @@ def where_case(draw):
 
 @st.composite
 def pow_case(draw):
-    exponent = draw(st.sampled_from([2, 3, 0.5, -1, 1.5, -0.5]))
-    return (lambda x: x**exponent), [draw(arrays(shapes(), 0.3, 2.0))]
+    kind = draw(st.sampled_from(["number exponent", "tensor exponent", "number base"]))
+    if kind == "number exponent":
+        exponent = draw(st.sampled_from([2, 3, 0.5, -1, 1.5, -0.5, 0]))
+        return (lambda x: x**exponent), [draw(arrays(shapes(), 0.3, 2.0))]
+    if kind == "number base":  # a negative base with a whole exponent is real; its log is not
+        base = draw(st.sampled_from([0.5, 2.0, 3.0]))
+        return (lambda y: base**y), [draw(arrays(shapes()))]
+    sx, sy = draw(broadcastable_shapes(2))
+    return (lambda x, y: x**y), [draw(arrays(sx, 0.3, 2.0)), draw(arrays(sy))]
 
 
 @st.composite
@@ -100,6 +107,13 @@ def reduction(method, distinct=False):
         return (lambda t: getattr(t, method)(axis, keepdims)), [x]
 
     return case()
+
+
+@st.composite
+def log_softmax_case(draw):
+    shape = draw(shapes(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    return (lambda t: t.log_softmax(axis)), [draw(arrays(shape))]
 
 
 @st.composite
@@ -177,6 +191,7 @@ CASES = {
     "sum": reduction("sum"),
     "max": reduction("max", distinct=True),
     "logsumexp": reduction("logsumexp"),
+    "log_softmax": log_softmax_case(),
     "reshape": reshape_case(),
     "transpose": transpose_case(),
     "getitem": getitem_case(),
@@ -197,3 +212,45 @@ def test_primitive_gradient(name, data):
     out = fn(*[tg.Tensor(x) for x in inputs])
     assert out.grad_fn is None  # constants record nothing
     assert gradcheck(fn, *inputs)
+
+
+def _ulps(value, reference, dtype):
+    """|value - reference| in units of the last place of ``dtype`` at the reference."""
+    reference = np.asarray(reference, dtype=np.longdouble)
+    spacing = np.spacing(np.abs(reference).astype(dtype)).astype(np.longdouble)
+    return np.abs(np.asarray(value, dtype=np.longdouble) - reference) / spacing
+
+
+@pytest.mark.parametrize(("dtype", "low"), [(np.float32, -87.0), (np.float64, -700.0)])
+def test_sigmoid_keeps_relative_accuracy_in_the_saturated_tails(dtype, low):
+    # the tanh form 0.5 * tanh(x / 2) + 0.5 rounded the negative tail to a fixed step, then to 0
+    x = np.linspace(low, -low, 20001).astype(dtype)
+    reference = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    t = tg.Tensor(x, requires_grad=True)
+    out = t.sigmoid()
+    out.sum().backward()
+    assert out.dtype == dtype and t.grad.dtype == dtype
+    assert _ulps(out.data, reference, dtype).max() <= 4
+    # the gradient out * (1 - out) is accurate where 1 - out is (x <= 0); above, as PyTorch, it
+    # inherits the rounding of out near 1
+    negative = x <= 0
+    grad_reference = reference * (1 - reference)
+    assert _ulps(t.grad[negative], grad_reference[negative], dtype).max() <= 8
+
+
+def test_sigmoid_has_a_finite_log_far_below_zero():
+    x = tg.Tensor(np.array([-20.0, -80.0], dtype=np.float32))
+    np.testing.assert_allclose(x.sigmoid().log().data, [-20.0, -80.0], rtol=1e-6)
+
+
+def test_sigmoid_saturates_without_warnings_or_nan():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dtype in (np.float32, np.float64):
+            x = np.array([-np.inf, -1e4, -750.0, -100.0, 0.0, 100.0, 1e4, np.inf], dtype=dtype)
+            out = tg.Tensor(x).sigmoid().data
+            assert out.dtype == dtype
+            assert out[0] == 0 and out[-1] == 1 and out[4] == 0.5 and not np.isnan(out).any()
+            assert np.all(np.diff(out) >= 0)

@@ -471,10 +471,27 @@ def test_repr_reads_like_pytorch():
 
 
 def test_float64_array_meets_float32_layer_as_float32():
-    # the issue's own example: np.ones is float64, the layer float32
+    # the issue's own example: np.ones is float64 data, the layer float32 decides the precision
     lstm = nn.LSTM(2, 3, seed=0)
-    x = tg.Tensor(np.ones((3, 1, 2)), requires_grad=True)
-    out, (h, c) = lstm(x)
+    out, (h, c) = lstm(np.ones((3, 1, 2)))
     assert out.dtype == h.dtype == c.dtype == np.float32
     (out * out).sum().backward()
-    assert x.grad.dtype == np.float64 and lstm.weight_ih_l0.grad.dtype == np.float32
+    assert lstm.weight_ih_l0.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_a_tensor_of_another_float_dtype_is_refused_as_in_pytorch(kind):
+    # a float64 tensor used to come out float32 silently; PyTorch raises, naming both dtypes
+    x64 = tg.Tensor(np.zeros((2, 1, 3)), requires_grad=True)
+    for layer, x in ((LAYERS[kind](3, 4), x64), (CELLS[kind](3, 4), x64[0])):
+        with pytest.raises(TypeError, match=rf"{kind}.*input dtype float64.*weight.*float32"):
+            layer(x)
+    layer64 = LAYERS[kind](3, 4, dtype=np.float64)
+    state = tg.Tensor(np.zeros((1, 1, 4), dtype=np.float32))
+    hx = (state, state) if kind == "LSTM" else state
+    with pytest.raises(TypeError, match=rf"{kind}: hidden state dtype float32.*weight.*float64"):
+        layer64(x64, hx)
+    cell64 = CELLS[kind](3, 4, dtype=np.float64)
+    message = rf"{kind}Cell: hidden state dtype float32.*weight.*float64"
+    with pytest.raises(TypeError, match=message):
+        cell64(x64[0], (state[0], state[0]) if kind == "LSTM" else state[0])

@@ -2,10 +2,18 @@
 every gradient of LSTM/GRU/RNN layers), gradchecks of a custom step (broadcasting, constants,
 slices, numpy invariants, two states, both directions), no_grad, clear errors for bad steps, the
 Program cache, retain_graph, frozen weights, the graph viewer's per-step expansion with kept
-gradients, and the op-by-op fallback under detect_anomaly."""
+gradients, the op-by-op fallback under detect_anomaly; the written source (names, one backward,
+linecache: tracebacks and inspect show it); edited primitives honoured; caches bounded, LRU,
+holding no layer alive, safe from two threads."""
 
 import contextlib
+import gc
+import importlib
+import inspect
 import re
+import threading
+import traceback
+import weakref
 
 import numpy as np
 import pytest
@@ -13,11 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_seq as tg
-from tinygrad_seq import engine, nn
-from tinygrad_seq.scan import SCAN, Program, scan
+from tinygrad_seq import engine, nn, ops
+from tinygrad_seq.scan import SCAN, Program, record, scan
 from tinygrad_seq.tensor import linear
 from tinygrad_seq.testing import gradcheck
 from tinygrad_seq.viz.trace import walk
+
+# ``tinygrad_seq.scan.record`` is the function: the module is reached by its full name
+record_module = importlib.import_module("tinygrad_seq.scan.record")
 
 LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
 EXACT = dict(rtol=1e-12, atol=1e-12)
@@ -34,7 +45,7 @@ def _layer(kind, num_layers=2, bidirectional=False):
 
 
 def _forward(layer, op_by_op, *, steps=5, batch=2):
-    """The layer run fused, or op by op (under keep_values), on fixed random input and states,
+    """The layer run fused, or op by op (under tg.eager), on fixed random input and states,
     and a loss that reads the output and every final state: (output, finals, loss, x, states)."""
     kind = type(layer).__name__
     rng = np.random.default_rng(1)
@@ -43,7 +54,7 @@ def _forward(layer, op_by_op, *, steps=5, batch=2):
     hx = [tg.Tensor(rng.standard_normal((lead, batch, 4)), requires_grad=True)]
     if kind == "LSTM":
         hx.append(tg.Tensor(rng.standard_normal((lead, batch, 4)), requires_grad=True))
-    with tg.keep_values() if op_by_op else contextlib.nullcontext():
+    with tg.eager() if op_by_op else contextlib.nullcontext():
         output, final = layer(x, tuple(hx) if kind == "LSTM" else hx[0])
     finals = list(final) if kind == "LSTM" else [final]
     assert bool(_scan_nodes(output)) != op_by_op  # the path under test is the one that ran
@@ -235,7 +246,7 @@ def test_a_changed_setting_is_not_hidden_by_the_reused_recording():
     tanh_out, _ = rnn(x)
     rnn.nonlinearity = "relu"  # part of the layer's key: the step is recorded again
     relu_out, _ = rnn(x)
-    with tg.keep_values():
+    with tg.eager():
         reference, _ = rnn(x)
     np.testing.assert_allclose(relu_out.data, reference.data, **EXACT)
     assert not np.allclose(relu_out.data, tanh_out.data)
@@ -363,3 +374,224 @@ def test_a_state_returned_as_it_came_or_the_input_returned_as_a_state(step, reve
         return tg.concat([out.reshape(-1), h.reshape(-1) * 2, c.reshape(-1) * 3])
 
     assert gradcheck(fn, x, h0, c0, w)
+
+
+# --- the written source: readable, one backward, registered with linecache -----------------------
+
+
+def _lstm_program():
+    return tg.scan.program(_layer("LSTM", 1), np.ones((3, 2, 3)))
+
+
+def test_the_source_names_each_primitive_and_value():
+    program = _lstm_program()
+    source = str(program)
+    for text in ("sigmoid(", "tanh(", "sigmoid_vjp(", "tanh_vjp(", "mul_vjp_0(", "linear_vjp_1("):
+        assert text in source, text
+    for gate in ("input_gate", "forget_gate", "output_gate", "candidate", "cell_state"):
+        assert f"        {gate} = " in source, gate  # a line of the forward loop computes it
+    assert "forget_gate = sigmoid(v3)  # forget gate" in source
+    assert "g_v3 = sigmoid_vjp(g_forget_gate, forget_gate, v3_shape)" in source
+    assert not re.search(r"\b(F\d+|V\d+_\d+|ph\d+_\d+)\b", source)  # no numbered function names
+    assert source.count("def run_backward(") == 1 and "keeping" not in source
+
+
+def test_the_source_is_what_inspect_shows():
+    program = _lstm_program()
+    shown = inspect.getsource(program.run_backward)
+    assert shown.startswith("def run_backward(") and shown in program.source
+    assert inspect.getsourcefile(program.run_forward) == program.filename
+
+
+def test_an_error_in_a_vjp_shows_the_line_of_the_program_that_called_it():
+    layer = _layer("LSTM", 1)
+    x = np.ones((3, 2, 3))
+    original = ops.tanh.vjps
+
+    def broken(g, out, x):
+        raise ArithmeticError("a broken tanh VJP")
+
+    ops.tanh.vjps = (broken,)
+    try:
+        out, _ = layer(x)
+        with pytest.raises(ArithmeticError) as caught:
+            out.sum().backward()
+    finally:
+        ops.tanh.vjps = original
+    shown = "".join(traceback.format_exception(caught.value))
+    assert 'File "<tinygrad_seq.scan program' in shown and "in run_backward" in shown
+    assert "g_cell_state_1 = tanh_vjp(g_v13, v13, cell_state_shape)" in shown
+
+
+# --- edits are honoured, caches are bounded and hold nothing alive -------------------------------
+
+
+def _weight_grad(eager=False):
+    layer = _layer("LSTM", 1)
+    with tg.eager() if eager else contextlib.nullcontext():
+        out, (h, c) = layer(np.linspace(-1, 1, 30).reshape(5, 2, 3))
+    (out.sum() + c.sum()).backward()
+    return layer.weight_hh_l0.grad
+
+
+@pytest.mark.parametrize("what", ["vjps", "forward"])
+def test_an_edited_primitive_is_used_by_a_new_layer_and_restoring_it_restores_it(what):
+    before = _weight_grad()
+    original = getattr(ops.tanh, what)
+    if what == "vjps":
+        edited = (lambda g, out, x: 2 * original[0](g, out, x),)
+    else:
+        edited = lambda x: original(x) * 0.5  # noqa: E731
+    setattr(ops.tanh, what, edited)
+    try:
+        changed, reference = _weight_grad(), _weight_grad(eager=True)
+    finally:
+        setattr(ops.tanh, what, original)
+    assert not np.allclose(changed, before)
+    np.testing.assert_allclose(changed, reference, **EXACT)  # the op-by-op engine's number
+    np.testing.assert_array_equal(_weight_grad(), before)
+
+
+def test_clear_cache_makes_the_next_call_record_again():
+    first = _lstm_program()
+    assert _lstm_program() is first
+    tg.scan.clear_cache()
+    assert _lstm_program() is not first
+
+
+class _Stepper(nn.Module):
+    """A module that passes scan a bound method as its step and as its key."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(np.eye(3) * 0.5)
+        self.payload = np.zeros(10_000)  # what a layer kept alive would keep alive
+
+    def step(self, x_t, state, w):
+        return ((x_t + state[0] @ w).tanh(),)
+
+    def forward(self, x):
+        return scan(self.step, x, (tg.zeros(2, 3, dtype=np.float64),), (self.w,), key=self.step)
+
+
+def test_layers_created_and_dropped_leave_no_trace_in_the_caches():
+    alive = []
+    for k in range(40):
+        layer = _Stepper() if k % 2 else _layer(["RNN", "LSTM", "GRU"][k % 3], 1)
+        out = layer(tg.Tensor(np.ones((3, 2, 3))))[0]
+        out.sum().backward()
+        alive.append(weakref.ref(layer))
+        del layer, out
+    gc.collect()
+    assert [ref() for ref in alive] == [None] * 40
+
+
+def test_the_caches_never_exceed_their_bound_and_keep_the_recently_used(monkeypatch):
+    monkeypatch.setattr(record_module, "CACHE_SIZE", 3)
+    tg.scan.clear_cache()
+    step = lambda x_t, state: ((x_t + state[0]).tanh(),)  # noqa: E731
+    programs = {}
+    for size in [1, 2, 3, 1, 4, 5, 1, 6, 2]:
+        x = np.ones((2, 1, size))
+        programs.setdefault(size, []).append(record(step, x[0], [x[0]], (), key="k"))
+        assert len(record_module._BY_KEY) <= 3 and len(record_module._BY_TRACE) <= 3
+    assert programs[1][0] is programs[1][1] is programs[1][2]  # used often: never the oldest
+    assert programs[2][0] is not programs[2][1]  # pushed out by 4, 5 and 6, recorded again
+
+
+def test_two_threads_recording_at_once_get_their_own_programs():
+    tg.scan.clear_cache()
+    steps = {
+        "tanh": lambda x_t, state: ((x_t + state[0]).tanh(),),
+        "sigmoid": lambda x_t, state: ((x_t * state[0]).sigmoid(),),
+    }
+    reference = {
+        "tanh": lambda x, h: np.tanh(x + h),
+        "sigmoid": lambda x, h: 1 / (1 + np.exp(-x * h)),
+    }
+    errors = []
+
+    def work(kind):
+        rng = np.random.default_rng(len(kind))
+        try:
+            for k in range(60):
+                size = 1 + k % 7
+                xs, h = rng.standard_normal((2, 2, size)), rng.standard_normal((2, size))
+                program = record(steps[kind], xs[0], [h], (), key=kind)
+                outputs = [None, None]
+                program.run_infer(xs, range(2), outputs, h)
+                expected = reference[kind](xs[1], reference[kind](xs[0], h))
+                np.testing.assert_allclose(outputs[1], expected, rtol=1e-12)
+                if k % 20 == 19:
+                    tg.scan.clear_cache()  # the other thread records again meanwhile
+        except Exception as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(kind,)) for kind in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+
+
+def _oddly_named_step(x_t, state, w):
+    """Node names that are Python keywords, names the loops use, primitives' names, repeated."""
+    (h,) = state
+    a = (h @ w).named("tanh")
+    b = (x_t + a).named("g").named("g")
+    c = (b * x_t).named("t").tanh().named("v0")
+    d = (c + b).named("x_t shape")
+    return ((d * 0.5).tanh().named("lambda"),)
+
+
+def test_node_names_that_clash_with_the_source_get_their_own_variables():
+    rng = np.random.default_rng(0)
+    x, h0, w = (
+        rng.standard_normal((3, 2, 4)),
+        rng.standard_normal((2, 4)),
+        rng.standard_normal((4, 4)),
+    )
+
+    def fn(x, h0, w):
+        out, _ = scan(_oddly_named_step, x, (h0,), (w,), key=_oddly_named_step)
+        return out
+
+    assert gradcheck(fn, x, h0, w)
+    source = str(tg.scan.program(fn, tg.Tensor(x), tg.Tensor(h0), tg.Tensor(w)))
+    assert "tanh_2 = linear(" not in source and "tanh_2 = matmul(lambda_prev, w)" in source
+    assert "lambda_2 = tanh(" in source
+
+
+def test_two_threads_training_layers_at_once_get_the_numbers_of_one_thread():
+    kinds = ["LSTM", "GRU", "RNN", "LSTM"]
+    reference = {}
+    for kind in set(kinds):
+        tg.scan.clear_cache()
+        reference[kind] = _weight_grads(kind)
+    results, errors = {}, []
+
+    def work(k, kind):
+        try:
+            for _ in range(5):
+                if k == 0:
+                    tg.scan.clear_cache()  # the others record again, while this one does
+                results[k] = _weight_grads(kind)
+                for a, b in zip(results[k], reference[kind], strict=True):
+                    np.testing.assert_allclose(a, b, **EXACT)
+        except Exception as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=item) for item in enumerate(kinds)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+
+
+def _weight_grads(kind):
+    layer = _layer(kind, 1, bidirectional=True)
+    out, _ = layer(np.linspace(-1, 1, 30).reshape(5, 2, 3))
+    out.sum().backward()
+    return [p.grad for p in layer.parameters()]

@@ -202,6 +202,119 @@ def test_bad_reshape_message():
         tg.Tensor(np.ones((2, 3))).reshape(4)
 
 
-def test_tensor_exponent_is_refused_with_a_hint():
-    with pytest.raises(TypeError, match="exponent"):
-        tg.Tensor([2.0]) ** tg.Tensor([2.0])
+def test_a_number_to_a_tensor_power_as_pytorch():
+    # exp(y log(base)) gave NaN for a negative base and for 0 ** 0
+    np.testing.assert_array_equal(((-2.0) ** tg.Tensor([2.0, 3.0])).data, [4.0, -8.0])
+    np.testing.assert_array_equal((0.0 ** tg.Tensor([0.0, 2.0])).data, [1.0, 0.0])
+    assert (2.0 ** tg.Tensor([3.0])).dtype == np.float32
+
+
+def test_the_gradient_of_x_to_the_zero_is_zero_at_zero():
+    x = tg.Tensor(np.array([0.0, 2.0]), requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+def test_tensor_to_a_tensor_power_differentiates_both_as_pytorch():
+    torch = pytest.importorskip("torch")
+    base = np.array([0.0, 0.0, 0.0, 2.0, -2.0, -2.0, 1.5, 0.0])
+    exponent = np.array([0.0, 2.0, -1.0, 0.0, 2.0, 0.5, -1.5, 0.5])
+    x, y = tg.Tensor(base, requires_grad=True), tg.Tensor(exponent, requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1, (-2) ** 0.5: as NumPy
+        out = x**y
+    out.backward(np.ones(8))
+    xt = torch.tensor(base, requires_grad=True)
+    yt = torch.tensor(exponent, requires_grad=True)
+    out_t = xt**yt
+    out_t.sum().backward()
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(y.grad, yt.grad.numpy(), rtol=1e-15)
+    # a number base: only the exponent takes a gradient (log of a negative base is NaN)
+    y = tg.Tensor(np.array([0.0, -1.0, 2.0]), requires_grad=True)
+    with np.errstate(divide="ignore"):
+        (0.0**y).sum().backward()
+    yt = torch.tensor([0.0, -1.0, 2.0], requires_grad=True)
+    (0.0**yt).sum().backward()
+    np.testing.assert_array_equal(y.grad, yt.grad.numpy())
+
+
+def test_a_non_numeric_exponent_is_a_type_error():
+    with pytest.raises(TypeError, match=r"\*\*"):
+        tg.Tensor([2.0]) ** "2"
+
+
+@pytest.mark.parametrize(
+    ("tensor_dtype", "scalar", "expected"),
+    [
+        (np.float32, 2.0, np.float32),
+        (np.float32, np.float64(2.0), np.float32),  # NumPy scalars are weak too, as in PyTorch
+        (np.float32, np.array(2.0), np.float32),  # 0-d: does not widen a float tensor (0-d tensor)
+        (np.float16, np.float64(2.0), np.float16),
+        (np.float64, np.float32(2.0), np.float64),
+        (np.int64, 2.5, np.float32),  # an integer tensor with a float scalar: the default float
+        (np.int64, np.float64(2.5), np.float32),
+        (np.int32, 2.5, np.float32),
+        (np.int64, np.array(2.5), np.float64),  # a 0-d array keeps its dtype (PyTorch's 0-d rule)
+        (np.int32, 2, np.int32),
+        (np.int32, np.int64(2), np.int32),
+        (np.bool_, 2, np.int64),
+        (np.bool_, True, np.bool_),
+    ],
+)
+def test_scalars_promote_as_in_pytorch(tensor_dtype, scalar, expected):
+    t = tg.Tensor(np.ones(3, dtype=tensor_dtype))
+    subtract = scalar - t if tensor_dtype is not np.bool_ else t * scalar  # bool - bool: refused
+    for result in (t * scalar, scalar * t, t + scalar, subtract):
+        assert result.dtype == expected, (tensor_dtype, type(scalar), result.dtype)
+    if np.dtype(tensor_dtype).kind == "f":
+        assert (t / scalar).dtype == expected and (t**scalar).dtype == expected
+
+
+def test_an_array_with_axes_promotes_as_a_tensor():
+    t = tg.Tensor(np.ones(3, dtype=np.float32))
+    assert (t * np.ones(3)).dtype == np.float64  # as PyTorch: a float64 array is not a scalar
+
+
+def test_a_numpy_scalar_keeps_float32_gradients():
+    x = tg.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    y = x * np.float64(0.5) + np.float64(1.0)
+    y.sum().backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_split_and_chunk_along_a_zero_length_axis_as_pytorch():
+    x = tg.Tensor(np.zeros((0, 3), dtype=np.float32))
+    assert [p.shape for p in x.split(2)] == [(0, 3)]  # one empty piece, not none
+    assert [p.shape for p in x.split(0)] == [(0, 3)]
+    assert [p.shape for p in x.split([0])] == [(0, 3)]
+    assert [p.shape for p in x.chunk(2)] == [(0, 3), (0, 3)]
+    assert [p.shape for p in tg.Tensor(np.zeros((3, 0))).split(2, axis=1)] == [(3, 0)]
+    with pytest.raises(ValueError, match="split size"):
+        tg.Tensor(np.zeros(4)).split(0)
+
+
+@pytest.mark.parametrize(
+    ("method", "axis", "allowed"),
+    [("squeeze", 2, "-2 <= axis < 2"), ("squeeze", -3, "-2 <= axis < 2"), ("unsqueeze", 3, "-3")],
+)
+def test_squeeze_and_unsqueeze_name_an_axis_out_of_range(method, axis, allowed):
+    x = tg.Tensor(np.zeros((2, 1), dtype=np.float32))
+    with pytest.raises(IndexError, match=rf"{method}: axis {axis} .*\(2, 1\).*{allowed}"):
+        getattr(x, method)(axis)
+
+
+def test_squeeze_and_unsqueeze_axes_as_pytorch():
+    x = tg.Tensor(np.zeros((2, 1), dtype=np.float32))
+    assert x.squeeze(0).shape == (2, 1)  # an axis that is not of size 1 stays, as in PyTorch
+    assert x.squeeze(-1).shape == x.squeeze().shape == (2,)
+    assert x.squeeze((0, 1)).shape == (2,)
+    assert x.unsqueeze(2).shape == (2, 1, 1) and x.unsqueeze(-3).shape == (1, 2, 1)
+    scalar = tg.Tensor(np.float32(1.0))
+    assert scalar.squeeze(0).shape == () and scalar.unsqueeze(-1).shape == (1,)
+
+
+def test_a_python_float_keeps_its_float64_digits_next_to_a_float64_tensor():
+    x = tg.Tensor(np.array([3.0]))
+    assert (x * (1 / 3)).item() == 1.0  # not 1 / 3 rounded to float32 first
+    assert (x * np.float64(1 / 3)).item() == 1.0

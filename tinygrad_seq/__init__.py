@@ -9,8 +9,24 @@
 
 import numpy as np
 
-from . import charlm, nn, ops, optim, viz  # viz loads graphviz and matplotlib only when drawing
-from .engine import detect_anomaly, enable_grad, keep_values, no_grad, scope
+from . import (  # viz loads graphviz and matplotlib only when drawing
+    charlm,
+    nn,
+    ops,
+    optim,
+    scan,  # the compiled loop over time: tg.scan.program(layer, x) prints it
+    viz,
+)
+from .engine import (
+    detect_anomaly,
+    eager,
+    enable_grad,
+    is_grad_enabled,
+    keep_values,
+    no_grad,
+    scope,
+    set_grad_enabled,
+)
 from .serialization import load, save
 from .tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
 
@@ -27,9 +43,11 @@ __all__ = [
     "chunk",
     "concat",
     "detect_anomaly",
+    "eager",
     "enable_grad",
     "float32",
     "float64",
+    "is_grad_enabled",
     "keep_values",
     "load",
     "nn",
@@ -38,7 +56,9 @@ __all__ = [
     "ops",
     "optim",
     "save",
+    "scan",
     "scope",
+    "set_grad_enabled",
     "split",
     "stack",
     "viz",

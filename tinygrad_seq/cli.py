@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 
+from ._threads import limit_blas_threads
 from .serialization import atomic_write
 
 # --- graph ----------------------------------------------------------------------------------------
@@ -745,22 +746,6 @@ class _Progress:
             self.bar.close()
 
 
-def _one_blas_thread():
-    """A context that runs NumPy's BLAS on one thread, unless the user chose a thread count.
-
-    Measured on 2 cores with other processes running: OpenBLAS's threads wait for each other
-    and a training step of this size took 1022 ms instead of 29 ms (one thread); without load
-    one and two threads are within 15%. threadpoolctl switches it at run time; if it is not
-    installed, nothing changes (set OPENBLAS_NUM_THREADS=1 yourself).
-    """
-    chosen = any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return contextlib.nullcontext() if chosen else threadpool_limits(1, user_api="blas")
-
-
 # --- the parser -----------------------------------------------------------------------------------
 
 COMMANDS = (
@@ -800,7 +785,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        with _one_blas_thread():
+        with limit_blas_threads():
             return args.run(args)
     except CommandError as e:
         print(f"error: {e}", file=sys.stderr)

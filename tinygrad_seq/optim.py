@@ -3,7 +3,9 @@
 An optimizer holds Parameters in ``param_groups`` (a list of dicts, as in PyTorch: change
 ``opt.param_groups[0]["lr"]`` to schedule the learning rate) and per-parameter ``state``. ``step``
 updates each ``p.data`` in place, in the parameter's dtype, from ``p.grad``; parameters whose grad
-is None are skipped. ``state_dict`` holds only arrays, numbers, lists and dicts, so ``tg.save``
+is None are skipped. Each update counts in ``p._version``: a graph recorded before ``step`` then
+refuses backward, as in PyTorch (call ``backward`` first). Your own writes through ``p.data`` are
+not counted. ``state_dict`` holds only arrays, numbers, lists and dicts, so ``tg.save``
 stores it without pickle.
 
 >>> import numpy as np, tinygrad_seq as tg
@@ -222,7 +224,9 @@ class SGD(Optimizer):
                     buf *= momentum
                     buf += (1 - float(group["dampening"])) * g
                 g = g + momentum * buf if group["nesterov"] else buf
-            p.data -= lr * g
+            data = p.data
+            data -= lr * g  # in place (``p.data -= ...`` would also run the setter)
+            p._bump_version()
 
 
 class Adam(Optimizer):
@@ -271,9 +275,10 @@ class Adam(Optimizer):
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = np.zeros_like(p.data)
             state["step"] += 1
+            data = p.data
             if wd != 0:
                 if self._decoupled:
-                    p.data *= 1 - lr * wd
+                    data *= 1 - lr * wd
                 else:
                     g = g + wd * p.data
             m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -286,7 +291,8 @@ class Adam(Optimizer):
             step = state["step"]
             step_size = lr / (1 - beta1**step)
             denom = np.sqrt(v) / math.sqrt(1 - beta2**step) + eps
-            p.data -= step_size * (m / denom)
+            data -= step_size * (m / denom)
+            p._bump_version()
 
 
 class AdamW(Adam):

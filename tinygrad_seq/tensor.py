@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from . import ops
-from .engine import STATE, Node, backward, check_forward
+from .engine import STATE, Node, Version, backward, check_forward, note_write
 
 DEFAULT_FLOAT = np.dtype(np.float32)  # Python floats and lists become float32, as in PyTorch
 
@@ -54,6 +54,17 @@ def _axis(axis, dim, default=None):
     return dim
 
 
+def _wrap_axis(op, axis, ndim, shape):
+    """``axis`` in 0..ndim-1, or an IndexError naming the op (a 0-d tensor takes -1 and 0)."""
+    n = max(ndim, 1)
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not -n <= axis < n:
+        raise IndexError(
+            f"{op}: axis {axis!r} is out of range for a tensor of shape {shape} "
+            f"(expected {-n} <= axis < {n})"
+        )
+    return int(axis) % n
+
+
 def _shape_args(shape):
     """reshape(2, 3) and reshape((2, 3)) both mean the shape (2, 3)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -74,10 +85,16 @@ class Tensor:
     The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists of floats
     become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
     gradient.
+
+    The library's in-place writes (optimizer steps, ``nn.init``, ``load_state_dict``) count in
+    ``_version``, and backward refuses a value changed after the forward pass read it, as PyTorch
+    does. Writes through ``.data`` or the NumPy array are not counted (nor checked), as in PyTorch;
+    nor are writes through a ``detach()``-ed alias, which shares the array but not the counter.
     """
 
-    __slots__ = ("_data", "_rg", "_node", "grad", "_name", "__weakref__")
+    __slots__ = ("_data", "_rg", "_node", "grad", "_name", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+    _kind = "tensor"  # how error messages call it ("parameter" for nn.Parameter)
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self._data = _to_array(data, dtype)
@@ -87,12 +104,44 @@ class Tensor:
         self._node = None
         self.grad = None
         self._name = None
+        # made now, not at the first write: a node that saves a tensor with no node of its own (a
+        # frozen parameter) keeps this to check. An op's result gets one at its first write.
+        self._vc = Version()
 
     @classmethod
     def _from_op(cls, array, node):
         t = object.__new__(cls)
-        t._data, t._node, t._rg, t.grad, t._name = array, node, node is not None, None, None
+        t._data, t._node, t._rg, t.grad = array, node, node is not None, None
+        t._name = t._vc = None  # _vc: made at the first in-place write, if one ever comes
         return t
+
+    # --- versions of in-place writes ------------------------------------------------------------
+
+    @property
+    def _version(self):
+        """How many times the library wrote this tensor in place (as ``torch.Tensor._version``)."""
+        return 0 if self._vc is None else self._vc.count
+
+    def _bump_version(self):
+        """Count an in-place write the library just made into this tensor's array: graph nodes
+        that saved the old values refuse backward from now on.
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> w = tg.nn.Parameter(np.array([1.0, 2.0]))
+        >>> loss = (w * w).sum()
+        >>> w.data[...] = 0; w._bump_version()  # what an optimizer step does
+        >>> loss.backward()
+        Traceback (most recent call last):
+        RuntimeError: one of the tensors ... 'mul' saved input 0, parameter shape (2,) float64, ...
+        """
+        version, node = self._vc, self._node
+        if version is None:
+            version = self._vc = Version()
+        version.count += 1
+        version.about = (self._kind, self._name, self._data.shape, self._data.dtype)  # for errors
+        note_write(node, version, version.count - 1)
+        if node is not None and node.prim is None:
+            self._node = None  # the next forward gets a fresh leaf node, of the new version
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -268,15 +317,14 @@ class Tensor:
         return apply(ops.neg, self)
 
     def __pow__(self, exponent):
-        if not isinstance(exponent, numbers.Real):
-            raise TypeError(
-                f"pow: the exponent must be a Python number, got {type(exponent).__name__}; "
-                "for a tensor exponent write (y * x.log()).exp()"
-            )
-        return apply(ops.power, self, exponent=exponent)
+        if not isinstance(exponent, (numbers.Real, Tensor, np.ndarray)):
+            return NotImplemented
+        return apply(ops.power, self, exponent)
 
     def __rpow__(self, base):
-        return (self * float(np.log(base))).exp()  # base ** x = exp(x log base)
+        if not isinstance(base, (numbers.Real, np.ndarray)):
+            return NotImplemented
+        return apply(ops.power, base, self)
 
     # comparisons give bool tensors without gradient (masks for where); == stays identity
     def __lt__(self, other):
@@ -383,9 +431,9 @@ class Tensor:
         return apply(ops.logsumexp, self, axis=_axis(axis, dim), keepdims=keep)
 
     def log_softmax(self, axis=None, *, dim=None):
-        """x - logsumexp(x) over ``axis`` (default: the last)."""
-        axis = _axis(axis, dim, default=-1)
-        return self - self.logsumexp(axis, keepdims=True)
+        """x - logsumexp(x) over ``axis`` (default: the last), computed as
+        (x - max) - log(sum(exp(x - max))) so that large logits keep their digits."""
+        return apply(ops.log_softmax, self, axis=_axis(axis, dim, default=-1))
 
     def softmax(self, axis=None, *, dim=None):
         """exp(log_softmax(x)) over ``axis`` (default: the last)."""
@@ -427,12 +475,19 @@ class Tensor:
         return self.transpose()
 
     def unsqueeze(self, axis=None, *, dim=None):
-        """Insert an axis of size 1 at ``axis``."""
-        return self.reshape(np.expand_dims(self._data, _axis(axis, dim)).shape)
+        """Insert an axis of size 1 at ``axis`` (-ndim - 1 <= axis <= ndim)."""
+        shape = self.shape
+        at = _wrap_axis("unsqueeze", _axis(axis, dim), len(shape) + 1, shape)
+        return self.reshape(shape[:at] + (1,) + shape[at:])
 
     def squeeze(self, axis=None, *, dim=None):
-        """Remove axes of size 1 (all, or the given ``axis``)."""
-        return self.reshape(np.squeeze(self._data, _axis(axis, dim)).shape)
+        """Remove axes of size 1: all, or those of ``axis`` (an int or a tuple) that have size
+        1; as in PyTorch, a named axis of another size stays."""
+        axis, shape = _axis(axis, dim), self.shape
+        if axis is None:
+            return self.reshape(tuple(n for n in shape if n != 1))
+        axes = {_wrap_axis("squeeze", a, len(shape), shape) for a in np.atleast_1d(axis).tolist()}
+        return self.reshape(tuple(n for i, n in enumerate(shape) if n != 1 or i not in axes))
 
     def __getitem__(self, index):
         return apply(ops.getitem, self, index=_index_of(index))
@@ -463,14 +518,45 @@ def _index_of(index):
     return index
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float, as PyTorch orders them
+
+
 def _constant(value, like):
-    """A Python number or array next to a tensor, as an array that does not upcast float32."""
-    if isinstance(value, (bool, numbers.Number)) and not isinstance(value, np.generic):
-        dtype = like.dtype if like is not None and like.dtype.kind == "f" else None
-        if dtype is None and isinstance(value, float):
-            dtype = DEFAULT_FLOAT
-        return np.asarray(value, dtype=dtype)
-    return _to_array(value, None)
+    """A number or array next to a tensor (``like``: its array, or None), promoted as PyTorch
+    promotes: Python and NumPy scalars are weak, a tensor of their kind keeps its dtype
+    (float32 * np.float64(2) is float32) and a float scalar makes an integer tensor the default
+    float32; a 0-d array does not widen a tensor with axes of its kind (PyTorch's 0-d tensor)."""
+    scalar = isinstance(value, (numbers.Number, np.generic))
+    if not scalar or like is None:  # Python floats alone are float32, as Tensor(2.0)
+        array = _to_array(value, None)
+        if like is None or array.ndim or not like.ndim:
+            return array  # arrays of the same standing: NumPy promotes them as PyTorch does
+    else:
+        array = np.asarray(value)  # not float32 yet: a float64 tensor keeps all of 1 / 3
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"cannot combine a tensor with a {type(value).__name__} scalar")
+    if array.dtype.kind == "b":
+        return array  # NumPy promotes a bool as PyTorch does
+    kind, like_kind = _CATEGORY[array.dtype.kind], _CATEGORY[like.dtype.kind]
+    if kind <= like_kind:
+        return array.astype(like.dtype)
+    if scalar:  # a float scalar with an integer tensor, an int with a bool tensor
+        return array.astype(DEFAULT_FLOAT if kind == 2 else np.int64)
+    return array
+
+
+def _with_constants(args, arrays):
+    """The forward's arrays when some arguments are not tensors (see ``_constant``)."""
+    like = next((a._data for a in args if isinstance(a, Tensor)), None)
+    arrays = [a if isinstance(t, Tensor) else _constant(a, like) for a, t in zip(arrays, args)]
+    if like is not None and like.dtype.kind != "f":  # an integer tensor made float by a scalar:
+        floats = [a.dtype for a in arrays if a.dtype.kind == "f"]  # cast it, or NumPy widens it
+        if floats:
+            arrays = [
+                a.astype(floats[0]) if isinstance(t, Tensor) and a.dtype.kind != "f" else a
+                for a, t in zip(arrays, args)
+            ]
+    return arrays
 
 
 def apply(prim, *args, **params):
@@ -482,7 +568,7 @@ def apply(prim, *args, **params):
     """
     # one pass over the inputs: arrays for the forward, parent nodes for the graph
     record, mask = STATE.grad_enabled, prim.grad_mask  # mask None: every input differentiable
-    arrays, parents, constants, recorded = [], [], False, False
+    arrays, parents, constants, recorded, watch = [], [], False, False, None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             arrays.append(a._data)
@@ -490,13 +576,16 @@ def apply(prim, *args, **params):
                 parents.append(a._node or a.node)  # .node makes a leaf's node on first use
                 recorded = True
                 continue
+            version = a._vc
+            if record and version is not None and (prim.saves is None or i in prim.saves):
+                # saved with no parent node that a write into it would mark: keep its version
+                watch = (watch or ()) + ((i, version, version.count),)
         else:
             arrays.append(a)
             constants = True
         parents.append(None)
-    if constants:  # Python numbers take the dtype of the first tensor (no float32 upcast)
-        like = next((a._data for a in args if isinstance(a, Tensor)), None)
-        arrays = [a if isinstance(a, np.ndarray) else _constant(a, like) for a in arrays]
+    if constants:  # numbers take the dtype of the first tensor (no float32 upcast)
+        arrays = _with_constants(args, arrays)
     try:
         out = prim.forward(*arrays, **params)
     except (ValueError, IndexError, TypeError) as e:
@@ -511,10 +600,32 @@ def apply(prim, *args, **params):
         if STATE.keep_values:
             saved_out = out
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
+        node.watched = watch
     result = Tensor._from_op(out, node)
     if STATE.tracer is not None:  # scan is recording a step
         STATE.tracer.append((prim, args, arrays, params, result))
     return result
+
+
+def watched(args, parents, saves):
+    """(position, Version, version) of each saved input Tensor without a parent node, for a node
+    built outside ``apply`` (``scan``); None if there is none. ``apply`` does the same inline.
+
+    An input with a parent node needs no entry: a write into it marks that node
+    (``engine.note_write``), which the graph refers to anyway.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> data = tg.Tensor(np.ones(2))
+    >>> [(i, count) for i, _, count in watched((data, 2.0), (None, None), None)]
+    [(0, 0)]
+    """
+    found = None
+    for i, a in enumerate(args):
+        if parents[i] is None and (saves is None or i in saves) and isinstance(a, Tensor):
+            version = a._vc
+            if version is not None:
+                found = (found or ()) + ((i, version, version.count),)
+    return found
 
 
 def _op_error(name, arrays, params, error):
@@ -570,6 +681,8 @@ def split(tensor, split_size_or_sections, axis=None, *, dim=None):
     axis = _axis(axis, dim, default=0)
     n = tensor.shape[axis]
     if isinstance(split_size_or_sections, numbers.Integral):
+        if n == 0 and split_size_or_sections >= 0:  # one empty piece, as PyTorch
+            return [apply(ops.getitem, tensor, index=(slice(None),) * tensor.ndim)]
         if split_size_or_sections <= 0:
             raise ValueError(f"split: split size must be positive, got {split_size_or_sections}")
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
@@ -594,6 +707,8 @@ def chunk(tensor, chunks, axis=None, *, dim=None):
     n = tensor.shape[axis]
     if chunks <= 0:
         raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
+    if n == 0:  # PyTorch gives ``chunks`` empty pieces
+        return split(tensor, [0] * chunks, axis)
     return split(tensor, -(-n // chunks), axis)
 
 

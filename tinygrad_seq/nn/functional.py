@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, where
 from ..tensor import linear as _linear
 from .init import default_rng
 
@@ -317,6 +317,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     """
     _check_reduction(reduction, "cross_entropy")
     x, safe, valid, unbatched = _class_targets(input, target, ignore_index, "cross_entropy")
+    if not valid.all():  # an ignored row may be -inf (masked): its NaN must not reach the loss
+        x = where(valid[:, None], x, 0.0)  # nor its gradient (where passes 0 to ignored rows)
     return _nll(x.log_softmax(1), safe, valid, unbatched, weight, reduction, "cross_entropy")
 
 
@@ -328,7 +330,10 @@ def _nll(logp, safe, valid, unbatched, weight, reduction, fn):
         if class_w.shape != (c,):
             raise ValueError(f"{fn}: weight must have shape ({c},), got {class_w.shape}")
         w = w * class_w.astype(logp.dtype)[safe]
-    losses = -(logp[np.arange(n), safe] * w)  # integer-array getitem: backward adds per row
+    picked = logp[np.arange(n), safe]  # integer-array getitem: backward adds per row
+    if not valid.all():  # ignored rows count for nothing, even a -inf or NaN one (0 * inf = NaN)
+        picked = where(valid, picked, 0.0)
+    losses = -(picked * w)
     if reduction == "none":
         return losses.reshape(()) if unbatched else losses
     total = losses.sum()

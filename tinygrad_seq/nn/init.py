@@ -3,7 +3,8 @@
 Every random number in tinygrad_seq comes from a Generator handed over at the API surface (a
 ``seed`` or an ``rng``), never from NumPy's global state, so a run is reproduced by its seeds.
 Values are drawn in float64 and cast to the tensor's dtype, so a float32 and a float64 model made
-from the same seed hold the same numbers (up to rounding).
+from the same seed hold the same numbers (up to rounding). A fill is an in-place write: it counts
+in the tensor's ``_version``, and a graph recorded before it refuses backward.
 
 >>> import numpy as np
 >>> from tinygrad_seq import nn
@@ -51,6 +52,13 @@ def _array(tensor, fn):
     return array
 
 
+def _written(tensor):
+    """Count the write just made (a graph that saved the old values then refuses backward)."""
+    if isinstance(tensor, Tensor):
+        tensor._bump_version()
+    return tensor
+
+
 def uniform_(tensor, low=0.0, high=1.0, rng=None):
     """Fill ``tensor`` in place with values drawn uniformly from [low, high); returns it.
 
@@ -63,7 +71,7 @@ def uniform_(tensor, low=0.0, high=1.0, rng=None):
     if not low <= high:
         raise ValueError(f"uniform_: low must be <= high, got low={low}, high={high}")
     array[...] = default_rng(rng).uniform(low, high, size=array.shape)
-    return tensor
+    return _written(tensor)
 
 
 def normal_(tensor, mean=0.0, std=1.0, rng=None):
@@ -77,7 +85,7 @@ def normal_(tensor, mean=0.0, std=1.0, rng=None):
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
     array[...] = default_rng(rng).normal(mean, std, size=array.shape)
-    return tensor
+    return _written(tensor)
 
 
 def constant_(tensor, value):
@@ -88,7 +96,7 @@ def constant_(tensor, value):
     [0.5, 0.5]
     """
     _array(tensor, "constant_")[...] = value
-    return tensor
+    return _written(tensor)
 
 
 def zeros_(tensor):

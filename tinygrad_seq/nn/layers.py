@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 
+from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -58,10 +59,16 @@ class Linear(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        dtype = self.weight.dtype
+        if isinstance(x, Tensor) and x.dtype.kind == "f" and x.dtype != dtype:  # as PyTorch
+            raise TypeError(
+                f"{self!r}: input dtype {x.dtype} does not match the weight dtype {dtype}; "
+                f"cast the input (.astype(np.{dtype})) or build the layer with dtype=np.{x.dtype}"
+            )
         x = F._as_float_tensor(x, "Linear")
         F._check_features(x, self.in_features, repr(self))
         # the layer's dtype decides the precision: float64 arrays meet a float32 model as float32
-        return F.linear(x.astype(self.weight.dtype), self.weight, self.bias)
+        return F.linear(x.astype(dtype), self.weight, self.bias)
 
     def extra_repr(self):
         return (

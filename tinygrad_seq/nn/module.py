@@ -19,6 +19,8 @@ class Parameter(Tensor):
     True
     """
 
+    _kind = "parameter"  # in error messages
+
     def __init__(self, data, requires_grad=True):
         super().__init__(data, requires_grad=requires_grad)
 
@@ -141,7 +143,10 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters by name. Everything is checked first: on any missing or
         unexpected key (with ``strict``) or wrong shape, the error names them all and the module is
-        left unchanged. Returns (missing keys, unexpected keys) as PyTorch does."""
+        left unchanged. Returns (missing keys, unexpected keys) as PyTorch does.
+
+        The copy is an in-place write: it counts in each parameter's ``_version``, and a graph
+        recorded before it refuses backward."""
         if not isinstance(state_dict, dict):
             raise TypeError(
                 f"load_state_dict into {type(self).__name__}: expected a dict of name -> array, "
@@ -169,6 +174,7 @@ class Module:
         for k, p in params.items():
             if k in arrays:
                 p.data[...] = arrays[k]  # in place: optimizers keep referring to the same array
+                p._bump_version()
         return missing, unexpected
 
     def train(self, mode=True):

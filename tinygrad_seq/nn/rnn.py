@@ -553,16 +553,25 @@ def _check_nonlinearity(who, nonlinearity):
     return nonlinearity
 
 
-def _as_input(who, value, dtype):
+def _as_input(who, value, dtype, what="input"):
     """``value`` as a Tensor of the parameters' dtype.
 
     The module's dtype decides the precision of its work: a float64 NumPy array fed to a float32
-    layer is cast to float32 (a differentiable cast, so the input's gradient comes back as
-    float64), the way ``tg.Tensor(np.ones(...))`` is meant. Non-float input is an error.
+    layer is data, cast to float32, the way ``torch.as_tensor(x, dtype=...)`` would be. A Tensor
+    of another float dtype is refused, as PyTorch refuses it (a silent cast would hide a float64
+    model fed float32 states, or the reverse). Non-float input is an error.
     """
-    x = value if isinstance(value, Tensor) else Tensor(value)
+    if isinstance(value, Tensor):
+        x = value
+        if x.dtype.kind == "f" and x.dtype != dtype:
+            raise TypeError(
+                f"{who}: {what} dtype {x.dtype} does not match the weight dtype {dtype}; cast "
+                f"the {what} (.astype(np.{dtype})) or build the layer with dtype=np.{x.dtype}"
+            )
+    else:
+        x = Tensor(value)
     if x.dtype.kind != "f":
-        raise TypeError(f"{who}: expected a floating-point input, got dtype {x.dtype}")
+        raise TypeError(f"{who}: expected a floating-point {what}, got dtype {x.dtype}")
     return x.astype(dtype)
 
 
@@ -579,7 +588,7 @@ def _states(who, hx, names, shape, dtype):
         raise TypeError(f"{who}: the state must be a tuple (h, c) of {len(names)} tensors")
     states = []
     for value, name in zip(hx, names):
-        state = _as_input(f"{who} {name}", value, dtype)
+        state = _as_input(who, value, dtype, what=name)
         if state.shape != shape:
             raise ValueError(f"{who}: {name} has shape {state.shape}, expected {shape}")
         states.append(state)

@@ -1,10 +1,12 @@
 """``scan``, and the primitive that stands for the whole loop in the graph."""
 
+import threading
+
 import numpy as np
 
 from ..engine import STATE, Node, scope, unbroadcast
 from ..ops import IndexedGrad, Primitive, ProductGrad, stack
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, watched
 from .record import record
 from .source import XRows
 
@@ -24,7 +26,9 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     not given (that is an error).
     It is recorded again at every call (about one op-by-op step of work) unless ``key`` is given: a
     hashable that, with the inputs' shapes and dtypes, fixes what the step applies (a layer passes
-    its step functions and settings); then the recording is reused.
+    its step functions and settings); then the recording is reused. The cache holds the key's
+    objects by weak reference: a bound method as key keeps its object alive no longer. Under
+    ``tg.eager()`` the loop is recorded op by op, a node per primitive per step.
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> from tinygrad_seq.scan import scan
@@ -40,11 +44,14 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     _check_inputs(x, state, invariants)
     steps = x.shape[0]
     order = range(steps - 1, -1, -1) if reverse else range(steps)
-    if STATE.anomaly or STATE.keep_values:
+    if STATE.eager or STATE.anomaly or STATE.keep_values:
         return _op_by_op(step, x, state, invariants, order, step_scope)
     state_data = [s.data for s in state]
     values = [v.data if isinstance(v, Tensor) else v for v in invariants]
     program = record(step, x.data[order[0]], state_data, invariants, key)
+    watching = getattr(_WATCHING, "programs", None)
+    if watching is not None:  # inside ``program``
+        watching.append(program)
     outputs = [None] * steps
     recording = STATE.grad_enabled and _requires_grad(x, *state, *invariants)
     if recording:
@@ -62,7 +69,41 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
     # the result is kept for backward too: its rows are the states the weight's GEMM reads
     node = Node(SCAN, parents, (tape, values, out), params, None, out)
+    node.watched = watched((x, *state, *invariants), parents, None)  # inputs with no node
     return _split(Tensor._from_op(out, node), order)
+
+
+_WATCHING = threading.local()  # .programs: the list ``program`` collects into, in this thread
+
+
+def program(fn, *args, **kwargs):
+    """The ``Program`` of the first loop ``fn(*args, **kwargs)`` runs: ``print`` it to read the
+    step as the loop runs it, forward and backward (every line names the primitive it calls).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> rnn = tg.nn.RNN(2, 3, seed=0)
+    >>> print(tg.scan.program(rnn, np.ones((4, 1, 2), dtype=np.float32)))
+    def run_infer(xs, order, outputs, hidden_state_prev, w_hh, b_hh, w_hh_t):
+    ...
+            hidden_state = tanh(v1)  # hidden state
+    ...
+    def run_backward(g, order, tape, free, grad_x, kept, g_state0, w_hh, b_hh, w_hh_t, ...):
+    ...
+            g_v1 = tanh_vjp(g_state0, hidden_state, v1_shape)
+    ...
+    """
+    previous, _WATCHING.programs = getattr(_WATCHING, "programs", None), []
+    try:
+        fn(*args, **kwargs)
+        ran = _WATCHING.programs
+    finally:
+        _WATCHING.programs = previous
+    if not ran:
+        raise ValueError(
+            "scan.program: the call ran no compiled loop (inside tg.eager(), tg.keep_values() "
+            "or tg.detect_anomaly() every loop runs op by op)"
+        )
+    return ran[0]
 
 
 def _check_inputs(x, state, invariants):
@@ -100,11 +141,10 @@ def _scan_vjp(g, out, tape, invariants, result, *, program, order, step_scope, v
     grad_x = np.zeros((steps,) + program.shapes[0], g.dtype) if needs[0] else None
     sinks = [[] for _ in invariants]
     kept = [None] * steps if STATE.keep_grads else None
-    run = program.run_backward_keeping if kept else program.run_backward
     free = not STATE.retain_graph  # each step's arrays go once used, as the sweep frees nodes'
     # the last output is the first state's final value: its gradient is already in g[order[-1]]
     finals = [np.zeros((), g.dtype)] + [g[steps + k] for k in range(n_states - 1)]
-    carried = run(g, order, tape, free, grad_x, kept, *finals, *invariants, *sinks)
+    carried = program.run_backward(g, order, tape, free, grad_x, kept, *finals, *invariants, *sinks)
     if kept:
         view["grads"] = kept
         STATE.inner_visits = sum(len(k) for k in kept)
@@ -175,7 +215,8 @@ def _requires_grad(*values):
 
 
 def _op_by_op(step, x, state, invariants, order, step_scope):
-    """The same loop recorded op by op (every node kept, for anomaly and keep_values modes)."""
+    """The same loop recorded op by op: every node kept (``eager``, ``detect_anomaly`` and
+    ``keep_values`` modes)."""
     outputs = [None] * len(order)
     for t in order:
         with scope(step_scope.format(t)):

@@ -1,4 +1,20 @@
-"""Recording a step: the tracer's list of primitives becomes a ``Program``, cached by its shape."""
+"""Recording a step: the tracer's list of primitives becomes a ``Program``, cached by its shape.
+
+Two caches, each bounded (the least recently used program goes first) and guarded by one lock:
+by trace (the recorded primitives themselves, their params, constants, shapes and names), and by
+``scan``'s ``key`` with the inputs' shapes and dtypes, which skips the tracing. A key's objects are
+held by weak reference (a bound method as its function and its object), so no cache keeps a layer
+alive. A program reads its primitives' forwards and VJPs at each call, so an edit of ``ops`` needs
+no clearing; ``clear_cache`` forgets every program.
+"""
+
+import inspect
+import itertools
+import linecache
+import threading
+import types
+import weakref
+from collections import OrderedDict
 
 import numpy as np
 
@@ -6,43 +22,62 @@ from ..engine import STATE, no_grad
 from ..tensor import Tensor
 from .source import write
 
-_CACHE = {}  # trace signature -> Program
-_KNOWN = {}  # (scan's key, input shapes and dtypes) -> Program, for steps that need no tracing
-_CACHE_LIMIT = 256
+CACHE_SIZE = 256  # programs per cache
+_BY_TRACE = OrderedDict()  # trace signature -> Program
+_BY_KEY = OrderedDict()  # (scan's key, held weakly; input shapes and dtypes) -> Program
+# Recording runs under the lock too: a step is traced through the engine's switches, and two
+# threads must not trace into one list. Reentrant: a step may itself run a scan.
+_LOCK = threading.RLock()
+_SERIALS = itertools.count()
 
 
 class Program:
-    """One recorded step, and the loops written from it (``source``).
+    """One recorded step, and the loops written from it (``source``; ``print(program)`` shows it).
 
     ``instructions``: one ``(primitive, argument refs, params, name, shape, dtype)`` per op, in
     order. A ref is 0 for the step input x_t, 1..S for the state, then the invariants, then one
     per instruction; ``("const", k)`` is ``constants[k]``. ``outputs``: the refs of the new state.
+    The source is registered with ``linecache`` under ``filename``, as ``dataclasses`` registers
+    the code it writes: tracebacks, ``pdb`` and ``inspect.getsource`` show its lines.
 
     >>> import numpy as np
     >>> from tinygrad_seq.scan import record
-    >>> program = record(lambda x_t, s: ((x_t + s[0]).tanh(),), np.ones(3), [np.zeros(3)], ())
+    >>> step = lambda x_t, s: ((x_t + s[0]).tanh().named("h"),)
+    >>> program = record(step, np.ones(3), [np.zeros(3)], ())
     >>> [prim.name for prim, *_ in program.instructions], program.outputs
     (['add', 'tanh'], (3,))
     >>> print(program.source.split("\\n\\n")[0])
-    def run_infer(xs, order, outputs, a1):
+    def run_infer(xs, order, outputs, h_prev):
+        # read from the primitives at each call: an edited forward or VJP is what runs
+        add = table["add"].forward
+        tanh = table["tanh"].forward
         for t in order:
-            a0 = xs[t]
-            v0 = F0(a0, a1)
-            v1 = F1(v0)
-            a1 = v1
-            outputs[t] = a1
-        return (a1,)
+            x_t = xs[t]
+            v0 = add(x_t, h_prev)
+            h = tanh(v0)  # h
+            h_prev = h
+            outputs[t] = h_prev
+        return (h_prev,)
     """
 
-    def __init__(self, instructions, constants, outputs, shapes, dtypes, n_states):
+    def __init__(self, instructions, constants, outputs, shapes, dtypes, n_states, input_names):
         self.instructions, self.constants, self.outputs = instructions, constants, outputs
         self.shapes, self.dtypes, self.n_states = shapes, dtypes, n_states
         self.n_inputs = len(shapes)
-        self.source, namespace = write(self)
-        exec(compile(self.source, f"<scan of {len(instructions)} ops>", "exec"), namespace)
+        self.source, namespace = write(self, input_names)
+        self.filename = f"<tinygrad_seq.scan program {next(_SERIALS)}>"
+        lines = self.source.splitlines(keepends=True)
+        linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
+        weakref.finalize(self, linecache.cache.pop, self.filename, None)
+        exec(compile(self.source, self.filename, "exec"), namespace)
         self.run_infer, self.run_forward = namespace["run_infer"], namespace["run_forward"]
         self.run_backward = namespace["run_backward"]
-        self.run_backward_keeping = namespace["run_backward_keeping"]
+
+    def __str__(self):
+        return self.source
+
+    def __repr__(self):
+        return f"<Program {self.filename[1:-1]}: {len(self.instructions)} ops>"
 
     def shape_of(self, ref):
         if ref < self.n_inputs:
@@ -57,6 +92,19 @@ class Program:
         return self.instructions[ref - self.n_inputs][5]
 
 
+def clear_cache():
+    """Forget every recorded program: each loop records its step again at its next call. Needed
+    only when what a step applies changed without its ``key`` changing (editing a primitive's
+    forward or VJP needs none: programs read them at each call).
+
+    >>> from tinygrad_seq.scan import clear_cache
+    >>> clear_cache()
+    """
+    with _LOCK:
+        _BY_TRACE.clear()
+        _BY_KEY.clear()
+
+
 def record(step, x_t, state, invariants, key=None):
     """Run ``step`` once on these arrays under the tracer: the ``Program`` of what it applied.
 
@@ -69,13 +117,21 @@ def record(step, x_t, state, invariants, key=None):
     >>> record(step, np.zeros(2), [np.zeros(2)], (), key="gate") is first  # same shapes: reused
     True
     """
-    if key is not None:
-        arrays = (x_t, *state, *[v.data if isinstance(v, Tensor) else v for v in invariants])
-        known = (key, *[None if a is None else (a.shape, a.dtype.str) for a in arrays])
-        program = _KNOWN.get(known)
+    if key is None:
+        with _LOCK:
+            return _record(step, x_t, state, invariants)
+    arrays = (x_t, *state, *[v.data if isinstance(v, Tensor) else v for v in invariants])
+    known = (_weakly(key), *[None if a is None else (a.shape, a.dtype.str) for a in arrays])
+    with _LOCK:
+        program = _BY_KEY.get(known)
         if program is None:
-            program = _KNOWN[known] = record(step, x_t, state, invariants)
+            program = _remember(_BY_KEY, known, _record(step, x_t, state, invariants))
+        else:
+            _BY_KEY.move_to_end(known)
         return program
+
+
+def _record(step, x_t, state, invariants):
     x_in = Tensor._from_op(x_t, None)
     state_in = tuple(Tensor._from_op(s, None) for s in state)
     inv_in = [Tensor._from_op(v.data, None) if isinstance(v, Tensor) else v for v in invariants]
@@ -111,24 +167,59 @@ def record(step, x_t, state, invariants, key=None):
     arrays = [x_t, *state, *[v.data if isinstance(v, Tensor) else v for v in invariants]]
     shapes = [None if a is None else np.shape(a) for a in arrays]
     dtypes = [None if a is None else np.asarray(a).dtype for a in arrays]
+    names = _input_names(step, len(invariants))
     key = (
+        # the primitives themselves, not their ids (an id is reused once its object is gone)
         tuple(
-            (id(p), refs, _key(params), name, shape, dtype.str)
+            (p, refs, _key(params), name, shape, dtype.str)
             for p, refs, params, name, shape, dtype in instructions
         ),
         tuple(_key(c) for c in constants),
         outputs,
         tuple(shapes),
         tuple(None if d is None else d.str for d in dtypes),
+        names,
     )
-    program = _CACHE.get(key)
+    program = _BY_TRACE.get(key)
     if program is None:
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-            _KNOWN.clear()
-        program = Program(instructions, constants, outputs, shapes, dtypes, len(state))
-        _CACHE[key] = program
+        program = Program(instructions, constants, outputs, shapes, dtypes, len(state), names)
+        return _remember(_BY_TRACE, key, program)
+    _BY_TRACE.move_to_end(key)
     return program
+
+
+def _remember(cache, key, program):
+    """Insert, forgetting the least recently used program past ``CACHE_SIZE`` (lock held)."""
+    cache[key] = program
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return program
+
+
+def _weakly(value):
+    """``value`` as a cache key that keeps no object alive: a tuple part by part, a bound method as
+    its function and its object, any object that allows it by weak reference (equal while alive,
+    never equal to a live object once dead), the rest (numbers, strings) as it is."""
+    kind = type(value)
+    if kind is tuple:
+        return tuple([_weakly(v) for v in value])  # a list first: faster than a generator
+    if kind is types.MethodType:
+        return (types.MethodType, _weakly(value.__func__), _weakly(value.__self__))
+    return weakref.ref(value) if kind.__weakrefoffset__ else value
+
+
+def _input_names(step, n_invariants):
+    """The names the step gives x_t and the invariants, for the written source: ("x_t",
+    "invariant0", ...) where its signature does not tell."""
+    names = ("x_t",) + tuple(f"invariant{k}" for k in range(n_invariants))
+    try:
+        params = list(inspect.signature(step).parameters.values())
+    except (TypeError, ValueError):  # a builtin or a callable without a signature
+        return names
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) < 2 + n_invariants:
+        return names
+    return (positional[0],) + tuple(positional[2 : 2 + n_invariants])
 
 
 def _check_result(result, state):
@@ -148,7 +239,7 @@ def _key(value):
     the middle of a long array)."""
     kind = type(value)
     if kind in (int, float, str, bool) or value is None:
-        return value
+        return (kind, value)  # 1, 1.0 and True are equal keys, and may not give equal programs
     if kind is slice:
         return (slice, value.start, value.stop, value.step)
     if kind is tuple or kind is list:
@@ -159,4 +250,8 @@ def _key(value):
         return (value.dtype.str, value.shape, value.tobytes())
     if isinstance(value, np.dtype):
         return (np.dtype, value.str)
-    return (kind, repr(value))
+    try:
+        hash(value)
+    except TypeError:  # no stand-in that is sure to be equal only for equal values:
+        return object()  # a key equal to no other, so this program is never reused
+    return (kind, value)

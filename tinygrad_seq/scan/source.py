@@ -1,27 +1,43 @@
 """Writing a recorded step out as Python: a forward loop and a backward loop over the steps.
 
-For an LSTM step the backward reads, in part (``c`` a VJP's result, ``g`` a summed gradient):
+Every line names the primitive it calls, and a value is named as its node is ("forget gate" ->
+``forget_gate``; ``v7`` where a node has no name). For an LSTM step the backward reads, in part:
 
-    c1 = V14_1(g_out0, None, v9, v13)      # the mul VJPs of h = o * tanh(c)
-    c2 = V13_0(c1, v13, ph13_0)            # the tanh VJP
-    g18 = g_out1 + c2                      # c's gradient: from h, and carried from step t+1
-    ...
-    g7 = np.concatenate((c16.value, c15.value, c14.value, c13.value), axis=1)
+    g_output_gate = mul_vjp_0(g_state0, None, output_gate, v13)
+    g_v13 = mul_vjp_1(g_state0, None, output_gate, v13)
+    g_cell_state_1 = tanh_vjp(g_v13, v13, cell_state_shape)
+    g_cell_state = g_state1 + g_cell_state_1
 
-Each ``V..`` is a VJP of ``ops``; ``ph..`` a ``Placeholder`` for an input no VJP reads. How to add
-a gradient up is decided once, when writing, from the recorded primitives and shapes (``_kind``).
+``g_state0``, ``g_state1``: the gradient of the state after the step, carried back from the step
+after it; ``g_<value>``: a value's gradient, ``g_<value>_<k>`` its k-th part when several VJPs add
+to it; ``<value>_shape``: a ``Placeholder`` (shape and dtype) for an input no VJP reads.
+
+Each function reads its forwards and VJPs from the primitives (``table``) when it is called, not
+when it is written: a forward or VJP edited in ``ops`` is what the next call runs. How a gradient
+is added up is decided once, when writing, from the recorded primitives and shapes (``_kind``).
 """
+
+import builtins
+import keyword
+import re
 
 import numpy as np
 
 from ..engine import unbroadcast
 from ..ops import Placeholder, ProductGrad, _is_basic_index, getitem, linear, matmul
 
+# names the written functions use for themselves
+_FIXED = ("xs", "order", "outputs", "tape", "save", "t", "position", "g", "free", "grad_x", "kept")
+_FIXED += ("np", "unbroadcast", "ProductGrad", "XRows", "as_rows", "table")
+_FIXED += ("run_infer", "run_forward", "run_backward")
+_READ = "    # read from the primitives at each call: an edited forward or VJP is what runs"
 
-def write(program):
-    """(source, namespace) of ``program``'s four loops: ``run_infer`` and ``run_forward``,
-    ``run_backward`` and ``run_backward_keeping`` (which also keeps every op's gradient)."""
-    return _Writer(program).source()
+
+def write(program, input_names):
+    """(source, namespace) of ``program``'s three loops: ``run_infer`` and ``run_forward``, and
+    ``run_backward`` (which also keeps every op's gradient in ``kept`` when that is a list).
+    ``input_names``: the names of x_t and of the invariants (the step's parameter names)."""
+    return _Writer(program, input_names).source()
 
 
 class XRows:
@@ -37,105 +53,198 @@ class XRows:
         self.t, self.b, self.from_state = t, b, from_state
 
 
+def as_rows(t, product, g_x, state):
+    """``product`` as ``XRows`` if it is a ``ProductGrad`` whose left factor is all of ``g_x``, as
+    rows in g_x's order; else as it is. ``state``: the step's first input state (or None)."""
+    a = product.a if type(product) is ProductGrad else None
+    if (
+        a is not None
+        and a.base is g_x
+        and a.size == g_x.size
+        and a.shape[-1] == g_x.shape[-1]
+        and a.flags.c_contiguous
+    ):
+        return XRows(t, product.b, state is not None and product.b.base is state)
+    return product
+
+
 class _Writer:
-    def __init__(self, program):
+    def __init__(self, program, input_names):
         self.p = program
         self.namespace = {
             "np": np,
             "unbroadcast": unbroadcast,
             "ProductGrad": ProductGrad,
             "XRows": XRows,
+            "as_rows": as_rows,
+            "table": {},
         }
-        for c, value in enumerate(program.constants):
-            self.namespace[f"k{c}"] = value
+        self.taken = set(_FIXED) | set(keyword.kwlist) | set(dir(builtins))
+        self.taken.update(f"g_state{k}" for k in range(program.n_states))
+        self.forwards, self.vjps = {}, {}  # primitive (by id) -> its forward's / VJPs' names
+        for prim, *_ in program.instructions:
+            if id(prim) not in self.forwards:
+                name = self.unique(prim.name)
+                self.forwards[id(prim)] = name
+                self.namespace["table"][name] = prim
+                slots = 1 if prim.vjp_argnum is not None else len(prim.vjps)
+                self.vjps[id(prim)] = [
+                    self.unique(f"{name}_vjp" if slots == 1 else f"{name}_vjp_{i}")
+                    for i in range(slots)
+                ]
+        self.constants = [self.unique(f"const{c}") for c in range(len(program.constants))]
+        self.namespace.update(zip(self.constants, program.constants))
+        self.names = self.value_names(input_names)
+        self.params = {}  # (instruction, param name) -> the name it is bound to
+        self.placeholders = {}  # ref -> the name of its Placeholder
+
+    def unique(self, name):
+        """``name`` as a Python identifier no other name of the source has."""
+        name = re.sub(r"\W+", "_", name.strip()).strip("_") or "v"
+        if name[0].isdigit():
+            name = "v_" + name
+        stem, k = name, 1
+        while name in self.taken:
+            k += 1
+            name = f"{stem}_{k}"
+        self.taken.add(name)
+        return name
+
+    def value_names(self, input_names):
+        """One variable per ref: x_t and the invariants as the step names them, a state as its new
+        value is named (+ "_prev"), an instruction's result as its node ("v7" if unnamed)."""
+        p, n_in = self.p, self.p.n_inputs
+        x_name, *invariant_names = input_names
+        names = [self.unique(x_name)]
+        for k, r in enumerate(p.outputs):
+            named = r >= n_in and p.instructions[r - n_in][3]
+            names.append(self.unique(f"{named}_prev" if named else f"state{k}"))
+        names += [self.unique(name) for name in invariant_names]
+        for j, (*_, name, _, _) in enumerate(p.instructions):
+            names.append(self.unique(name or f"v{j}"))
+        return names
 
     def var(self, ref):
         if isinstance(ref, tuple):
-            return f"k{ref[1]}"
-        return f"a{ref}" if ref < self.p.n_inputs else f"v{ref - self.p.n_inputs}"
+            return self.constants[ref[1]]
+        return self.names[ref]
 
     def call(self, j, fn, args):
         """``fn(args, name=param, ...)`` with instruction j's params bound in the namespace."""
         kwargs = []
         for name, value in self.p.instructions[j][2].items():
-            self.namespace[f"p{j}_{name}"] = value
-            kwargs.append(f"{name}=p{j}_{name}")
+            bound = self.params.get((j, name))
+            if bound is None:  # bound once, read by the forward and the backward
+                bound = self.params[j, name] = self.unique(
+                    f"{self.names[self.p.n_inputs + j]}_{name}"
+                )
+                self.namespace[bound] = value
+            kwargs.append(f"{name}={bound}")
         return f"{fn}({', '.join(list(args) + kwargs)})"
 
     def source(self):
         p = self.p
-        states = [f"a{1 + k}" for k in range(p.n_states)]
-        invariants = [f"a{r}" for r in range(1 + p.n_states, p.n_inputs)]
+        states = [self.names[1 + k] for k in range(p.n_states)]
+        invariants = self.names[1 + p.n_states : p.n_inputs]
         forward = []
-        for j, (prim, refs, *_) in enumerate(p.instructions):
-            self.namespace[f"F{j}"] = prim.forward
-            forward.append(f"v{j} = {self.call(j, f'F{j}', [self.var(r) for r in refs])}")
+        for j, (prim, refs, _, name, *_) in enumerate(p.instructions):
+            line = f"{self.names[p.n_inputs + j]} = "
+            line += self.call(j, self.forwards[id(prim)], [self.var(r) for r in refs])
+            forward.append(line + (f"  # {_comment(name)}" if name else ""))
         backward, saved, results, kept = self.backward()
         saved = [self.var(r) for r in saved]
-        loop = ["    for t in order:", "        a0 = xs[t]", *[f"        {s}" for s in forward]]
+        loop = [
+            "    for t in order:",
+            f"        {self.names[0]} = xs[t]",
+            *[f"        {s}" for s in forward],
+        ]
         step_end = [
             f"        {_list(states)} = {_list(self.var(r) for r in p.outputs)}",
-            "        outputs[t] = a1",
+            f"        outputs[t] = {states[0]}",
             f"    return {_tuple(states)}",
         ]
         source = [
             f"def run_infer({_list(['xs', 'order', 'outputs', *states, *invariants])}):",
+            *self.read_forwards(),
             *loop,
             *step_end,
             "",
             f"def run_forward({_list(['xs', 'order', 'outputs', 'tape', *states, *invariants])}):",
+            *self.read_forwards(),
             "    save = tape.append",
             *loop,
             f"        save({_tuple(saved)})",
             *step_end,
+            "",
+            *self.backward_loop(backward, saved, results, kept),
         ]
-        for keeping in (False, True):
-            source += ["", *self.backward_loop(backward, saved, results, kept, keeping)]
         return "\n".join(source) + "\n", self.namespace
 
-    def backward_loop(self, body, saved, results, kept, keeping):
+    def read_forwards(self):
+        """The first lines of a forward loop: each primitive's forward, read at call time."""
+        return [_READ] + [
+            f'    {self.forwards[id(prim)]} = table["{name}"].forward'
+            for name, prim in self.namespace["table"].items()
+        ]
+
+    def read_vjps(self):
+        """The first lines of the backward loop: the VJPs it calls, read at call time."""
+        lines = [_READ]
+        for name, prim in self.namespace["table"].items():
+            for i, fn in enumerate(self.vjps[id(prim)]):
+                if fn in self.used:
+                    what = "vjp_argnum" if prim.vjp_argnum is not None else f"vjps[{i}]"
+                    lines.append(f'    {fn} = table["{name}"].{what}')
+        return lines
+
+    def backward_loop(self, body, saved, results, kept):
         p, n_st = self.p, self.p.n_states
-        g_outs = [f"g_out{k}" for k in range(n_st)]
+        g_states = [f"g_state{k}" for k in range(n_st)]
         invariant = range(1 + n_st, p.n_inputs)
-        args = ["g", "order", "tape", "free", "grad_x", "kept", *g_outs]
-        args += [f"a{r}" for r in invariant] + [f"sink{r}" for r in invariant]
-        name = "run_backward_keeping" if keeping else "run_backward"
+        sinks = {r: self.unique(f"grads_{self.names[r]}") for r in invariant}
+        args = ["g", "order", "tape", "free", "grad_x", "kept", *g_states]
+        args += [self.names[r] for r in invariant] + list(sinks.values())
         lines = [
-            f"def {name}({_list(args)}):",
+            f"def run_backward({_list(args)}):",
+            *self.read_vjps(),
             "    for position in range(len(order) - 1, -1, -1):",
             "        t = order[position]",
-            "        g_out0 = g_out0 + g[t]  # the output at t is the state's first tensor",
+            "        g_state0 = g_state0 + g[t]  # the output at t is the first state",
             # free: each step's arrays go once read, as the sweep frees a node's (the tape is
             # read from its end, so popping gives tape[position])
             f"        {_tuple(saved)} = tape.pop() if free else tape[position]",
             *[f"        {line}" for line in body],
         ]
-        grad_x0 = results[0]  # an array of x_t's shape (see ``accumulate``)
-        if grad_x0 != "None":
-            lines += ["        if grad_x is not None:", f"            grad_x[t] = {grad_x0}"]
+        g_x = results[0]  # an array of x_t's shape (see ``accumulate``)
+        if g_x != "None":
+            lines += ["        if grad_x is not None:", f"            grad_x[t] = {g_x}"]
+        state = self.names[1] if self.names[1] in saved else "None"
         for r in invariant:
             for c, kind in results[r]:
-                if kind == "product" and grad_x0 != "None":  # see ``XRows``
-                    a, gx = f"{c}.a", grad_x0  # a is all of gx, as rows in gx's order:
-                    same = (
-                        f"{a}.base is {gx} and {a}.size == {gx}.size and {a}.shape[-1] == "
-                        f"{gx}.shape[-1] and {a}.flags.c_contiguous"
-                    )
-                    # b is all of the step's input state (a fresh array of the step before)
-                    state = f"{c}.b.base is a1" if "a1" in saved else "False"
+                if kind == "product" and g_x != "None":  # see ``XRows``
                     lines.append(
-                        f"        sink{r}.append(XRows(t, {c}.b, {state}) if grad_x is not None "
-                        f"and type({c}) is ProductGrad and {same} else {c})"
+                        f"        {sinks[r]}.append({c} if grad_x is None else "
+                        f"as_rows(t, {c}, {g_x}, {state}))"
                     )
                 else:
-                    lines.append(f"        sink{r}.append({c})")
-        if keeping:
-            lines.append(f"        kept[position] = {{{kept}}}")
+                    lines.append(f"        {sinks[r]}.append({c})")
         lines += [
-            f"        {_list(g_outs)} = {_list(results[1 + k] for k in range(n_st))}",
-            f"    return {_tuple(g_outs)}",
+            "        if kept is not None:  # every op's gradient, for the graph viewer",
+            f"            kept[position] = {{{kept}}}",
+            f"        {_list(g_states)} = {_list(results[1 + k] for k in range(n_st))}",
+            f"    return {_tuple(g_states)}",
         ]
         return lines
+
+    def vjp_calls(self, live):
+        """[(instruction j, input i, ref)] of every VJP the backward calls, in its order."""
+        p, n_in = self.p, self.p.n_inputs
+        calls = []
+        for j in range(len(p.instructions) - 1, -1, -1):
+            if n_in + j in live:
+                prim, refs, *_ = p.instructions[j]
+                calls += [(j, i, r) for i, r in _refs(refs) if r in live and prim.differentiable(i)]
+        return calls
 
     def backward(self):
         """The lines of one step's backward, the refs it reads from the forward (to be saved), the
@@ -144,41 +253,46 @@ class _Writer:
         p, n_in, n_st = self.p, self.p.n_inputs, self.p.n_states
         invariant = range(1 + n_st, n_in)
         live = self.live()
+        calls = self.vjp_calls(live)
+        kinds = {}
+        for j, i, r in calls:
+            prim, refs, params, *_ = p.instructions[j]
+            kinds[j, i] = _kind(prim, i, params, p.shape_of(r), p.shape_of(n_in + j))
+        parts = {r: sum(r_out == r for r_out in p.outputs) for r in live}
+        for _, _, r in calls:
+            parts[r] += 1
         contributions = {r: [] for r in live}  # ref -> [(variable, kind, index)]
         for k, r in enumerate(p.outputs):
-            contributions[r].append((f"g_out{k}", "dense", None))
-        lines, saved, grads, count = [], [], {}, 0
-        for j in range(len(p.instructions) - 1, -1, -1):
+            contributions[r].append((f"g_state{k}", "dense", None))
+        lines, saved, grads, made = [], [], {}, {}  # made: VJP results so far, by input
+        self.used = set()  # the VJPs called, for ``read_vjps``
+        for j, i, r in calls:
             r_out = n_in + j
-            if r_out not in live:
-                continue
-            grads[r_out] = self.accumulate(r_out, contributions[r_out], lines)
             prim, refs, params, *_ = p.instructions[j]
-            if prim.saves_out and r_out not in saved:
-                saved.append(r_out)
-            for i, r in enumerate(refs):
-                if isinstance(r, tuple) or r not in live or not prim.differentiable(i):
-                    continue
-                args = []
-                for q, rq in enumerate(refs):
-                    if prim.saves is None or q in prim.saves:
-                        if not isinstance(rq, tuple) and rq not in saved and rq not in invariant:
-                            saved.append(rq)
-                        args.append(self.var(rq))
-                    else:
-                        self.namespace[f"ph{j}_{q}"] = self.placeholder(rq)
-                        args.append(f"ph{j}_{q}")
-                out = f"v{j}" if prim.saves_out else "None"
-                if prim.vjp_argnum is not None:
-                    self.namespace[f"VA{j}"] = prim.vjp_argnum
-                    call = self.call(j, f"VA{j}", [str(i), grads[r_out], out, *args])
+            if r_out not in grads:
+                grads[r_out] = self.accumulate(r_out, contributions[r_out], lines)
+                if prim.saves_out and r_out not in saved:
+                    saved.append(r_out)
+            args = []
+            for q, rq in enumerate(refs):
+                if prim.saves is None or q in prim.saves:
+                    if not isinstance(rq, tuple) and rq not in saved and rq not in invariant:
+                        saved.append(rq)
+                    args.append(self.var(rq))
                 else:
-                    self.namespace[f"V{j}_{i}"] = prim.vjps[i]
-                    call = self.call(j, f"V{j}_{i}", [grads[r_out], out, *args])
-                lines.append(f"c{count} = {call}")
-                kind = _kind(prim, i, params, p.shape_of(r), p.shape_of(r_out))
-                contributions[r].append((f"c{count}", kind, params.get("index")))
-                count += 1
+                    args.append(self.placeholder(rq))
+            out = self.var(r_out) if prim.saves_out else "None"
+            kind = kinds[j, i]
+            single = parts[r] == 1 and (kind in ("dense", "other") or r in invariant)
+            made[r] = made.get(r, 0) + 1
+            name = self.unique(f"g_{self.names[r]}" + ("" if single else f"_{made[r]}"))
+            if prim.vjp_argnum is not None:
+                fn, args = self.vjps[id(prim)][0], [str(i), grads[r_out], out, *args]
+            else:
+                fn, args = self.vjps[id(prim)][i], [grads[r_out], out, *args]
+            self.used.add(fn)
+            lines.append(f"{name} = {self.call(j, fn, args)}")
+            contributions[r].append((name, kind, params.get("index")))
         results = [self.accumulate(0, contributions.get(0, []), lines)]
         for r in range(1, n_in):
             if r in invariant:
@@ -196,10 +310,11 @@ class _Writer:
         filled or joined from slices), or "None" without contributions."""
         if not contributions:
             return "None"
-        shape, name = self.p.shape_of(r), f"g{r}"
+        shape = self.p.shape_of(r)
         kinds = [k for _, k, _ in contributions]
         if len(contributions) == 1 and kinds[0] in ("dense", "other"):
             return contributions[0][0]
+        name = self.unique(f"g_{self.names[r]}")
         tiles = _tiling([index for _, k, index in contributions if k == "indexed"], shape)
         if tiles and len(tiles[1]) == len(contributions):  # slices that cover it: join them
             axis, order = tiles
@@ -207,23 +322,23 @@ class _Writer:
             lines.append(f"{name} = np.concatenate({values}, axis={axis})")
             return name
         if "indexed" in kinds:  # a fresh buffer of ours, that slices add into in place
-            self.zeros(r, lines)
+            self.zeros(r, lines, name)
             for c, kind, _ in contributions:
                 if kind == "indexed":
                     lines.append(f"{c}.add_to({name})")
                 else:
                     lines.append(f"{name} += {self.dense(c, kind, shape)}")
             return name
-        (first, first_kind, _), *rest = contributions
-        terms = [self.dense(first, first_kind, shape)]
-        terms += [self.dense(c, kind, shape) for c, kind, _ in rest]
+        terms = [self.dense(c, kind, shape) for c, kind, _ in contributions]
         lines.append(f"{name} = {' + '.join(terms)}")
         return name
 
-    def zeros(self, r, lines):
-        self.namespace[f"dt{r}"] = self.p.dtype_of(r)
-        lines.append(f"g{r} = np.zeros({self.p.shape_of(r)!r}, dt{r})")
-        return f"g{r}"
+    def zeros(self, r, lines, name=None):
+        name = name or self.unique(f"g_{self.names[r]}")
+        dtype = self.unique(f"{self.names[r]}_dtype")
+        self.namespace[dtype] = self.p.dtype_of(r)
+        lines.append(f"{name} = np.zeros({self.p.shape_of(r)!r}, {dtype})")
+        return name
 
     def dense(self, c, kind, shape):
         if kind == "broadcast":
@@ -233,12 +348,16 @@ class _Writer:
         return c
 
     def placeholder(self, ref):
-        if isinstance(ref, tuple):
-            return Placeholder(np.asarray(self.p.constants[ref[1]]))
-        # a zero-strided view has the shape and dtype and no memory
-        return Placeholder(
-            np.broadcast_to(np.zeros((), self.p.dtype_of(ref)), self.p.shape_of(ref))
-        )
+        """The name of a ``Placeholder`` for ``ref`` (bound once in the namespace)."""
+        name = self.placeholders.get(ref)
+        if name is None:
+            name = self.placeholders[ref] = self.unique(f"{self.var(ref)}_shape")
+            if isinstance(ref, tuple):
+                self.namespace[name] = Placeholder(np.asarray(self.p.constants[ref[1]]))
+            else:  # a zero-strided view has the shape and dtype and no memory
+                zero = np.zeros((), self.p.dtype_of(ref))
+                self.namespace[name] = Placeholder(np.broadcast_to(zero, self.p.shape_of(ref)))
+        return name
 
     def live(self):
         """Refs that take a gradient: computed from an input, and reaching an output."""
@@ -255,6 +374,10 @@ class _Writer:
                     r for i, r in _refs(refs) if r in from_inputs and prim.differentiable(i)
                 )
         return live
+
+
+def _comment(name):
+    return " ".join(str(name).split())  # one line
 
 
 def _list(names):
