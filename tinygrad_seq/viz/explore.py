@@ -64,11 +64,12 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
     """Write an interactive HTML page to step through the graph behind ``loss``; return it.
 
     Record the forward inside ``with tg.keep_values():`` (every node keeps its value, and the
-    recurrent layers record op by op) and call ``loss.backward(keep_grads=True,
-    retain_graph=True)`` first: every node then holds its value, its gradient (``node.grad``) and
-    its position in the reverse sweep (``node.visit``). Without them the page says what is
-    missing, and so does a warning; without Graphviz's ``dot`` the page has no drawing (the
-    steppers, the node details and the chart still work), and says how to install it.
+    recurrent layers record op by op, as under ``tg.eager()``) and call
+    ``loss.backward(keep_grads=True, retain_graph=True)`` first: every node then holds its value,
+    its gradient (``node.grad``) and its position in the reverse sweep (``node.visit``). Without
+    them the page says what is missing, and so does a warning; without Graphviz's ``dot`` the page
+    has no drawing (the steppers, the node details and the chart still work) and says how to
+    install it.
 
     path: the HTML file to write (default: a new file in the temporary folder).
     collapse: the view shown first: None (every operation), "cell" (one box per cell and time
