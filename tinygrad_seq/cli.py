@@ -9,6 +9,7 @@ code. Adding a command means writing those two and listing the first in ``COMMAN
     python -m tinygrad_seq sample --checkpoint poems.npz --prompt "The " --temperature 0.7
     python -m tinygrad_seq graph --model lstm --steps 3 -o lstm.svg
     python -m tinygrad_seq graph --model gru --layers 2 --bidirectional --collapse cell -o gru.png
+    python -m tinygrad_seq explore --model lstm --steps 6 -o lstm.html
     python -m tinygrad_seq flow --steps 200 -o flow.png
 """
 
@@ -108,19 +109,89 @@ def run_graph(args):
 def _draw_unrolled(kind, *, steps, input_size, hidden_size, layers=1, batch=1, seed=0, **draw):
     """The graph of loss = sum(output**2) for a random input through an RNN/LSTM/GRU layer;
     ``draw`` holds ``bidirectional``, ``show_grad`` and viz.draw_graph's options."""
-    from . import Tensor, nn, viz
+    from . import viz
 
     bidirectional, show_grad = draw.pop("bidirectional", False), draw.get("show_grad", False)
+    loss = _unrolled_loss(kind, steps, input_size, hidden_size, layers, batch, bidirectional, seed)
+    if show_grad:
+        loss.backward(keep_grads=True)
+    return viz.draw_graph(loss, **draw)
+
+
+def _unrolled_loss(kind, steps, input_size, hidden_size, layers, batch, bidirectional, seed):
+    """loss = sum(output**2) for a random input through an RNN/LSTM/GRU layer held as `rnn`."""
+    from . import Tensor, nn
+
     layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
     net = nn.Module()  # a container, so parameters get dotted names: rnn.weight_ih_l0
     net.rnn = layer(input_size, hidden_size, layers, bidirectional=bidirectional, seed=seed)
     x = np.random.default_rng(seed).standard_normal((steps, batch, input_size)).astype(np.float32)
     x = Tensor(x, requires_grad=True).named("x")  # requires grad so the input is drawn too
     output, _ = net.rnn(x)
-    loss = (output * output).sum().named("loss")
-    if show_grad:
-        loss.backward(keep_grads=True)
-    return viz.draw_graph(loss, **draw)
+    return (output * output).sum().named("loss")
+
+
+# --- explore --------------------------------------------------------------------------------------
+
+
+def add_explore_parser(subparsers):
+    p = subparsers.add_parser(
+        "explore",
+        help="write an HTML page that steps through backprop in a recurrent layer, op by op",
+        description=(
+            "Run a small RNN, LSTM or GRU over a random sequence, take loss = sum(output**2), run "
+            "backward, and write one self-contained HTML page (no network: open it from disk) "
+            "that steps through the backward sweep in the order the engine ran it, shows every "
+            "node's value and gradient, and ||dL/dh_t||, ||dL/dc_t|| per time step. The drawing "
+            "needs Graphviz's `dot`."
+        ),
+    )
+    p.add_argument("--model", choices=("lstm", "gru", "rnn"), default="lstm")
+    p.add_argument("--steps", type=_positive, default=6, help="sequence length (default 6)")
+    p.add_argument("--input-size", type=_positive, default=2, help="default 2")
+    p.add_argument("--hidden-size", type=_positive, default=3, help="default 3")
+    p.add_argument("--layers", type=_positive, default=1, help="num_layers (default 1)")
+    p.add_argument("--batch", type=_positive, default=1, help="batch size (default 1)")
+    p.add_argument("--bidirectional", action="store_true")
+    p.add_argument(
+        "--collapse",
+        choices=("auto", "none", "cell"),
+        default="auto",
+        help="the view shown first; auto: one box per cell for large graphs (default auto)",
+    )
+    p.add_argument(
+        "--max-nodes",
+        type=_non_negative,
+        default=250,
+        help="draw at most this many boxes per view, 0 for no limit (default 250)",
+    )
+    p.add_argument("-o", "--output", help="page to write (default: <model>_explorer.html)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and input")
+    p.set_defaults(run=run_explore)
+
+
+def run_explore(args):
+    from . import keep_values, viz
+
+    path = args.output or f"{args.model}_explorer.html"
+    _check_writable(path, "-o")
+    with keep_values():  # every node keeps its value, and the layer records op by op
+        loss = _unrolled_loss(
+            args.model,
+            args.steps,
+            args.input_size,
+            args.hidden_size,
+            args.layers,
+            args.batch,
+            args.bidirectional,
+            args.seed,
+        )
+    loss.backward(keep_grads=True, retain_graph=True)  # retain_graph: backward keeps the values
+    collapse = {"auto": "auto", "none": None, "cell": "cell"}[args.collapse]
+    with _naming_the_path(path):  # without `dot`, a page without a drawing and a warning
+        viz.explore(loss, path, collapse=collapse, max_nodes=args.max_nodes or None)
+    print(f"wrote {path}: open it in a browser (it works offline)")
+    return 0
 
 
 def _format_and_path(args):
@@ -817,6 +888,7 @@ COMMANDS = (
     add_train_parser,
     add_sample_parser,
     add_graph_parser,
+    add_explore_parser,
     add_flow_parser,
 )
 
