@@ -121,11 +121,20 @@ def build_parser():
         default=[1.0, 3.0],
         help="initial forget-gate bias of the LSTM and update-gate bias of the GRU (default 1 3)",
     )
-    p.add_argument("--input-size", type=int, default=4)
-    p.add_argument("--hidden-size", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", default="gradient_flow.png", help="the plot (PNG, SVG, PDF)")
-    p.add_argument("--no-plot", action="store_true", help="print the table only")
+    p.add_argument("--input-size", type=int, default=4, help="(default %(default)s)")
+    p.add_argument("--hidden-size", type=int, default=16, help="(default %(default)s)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="of the weights and input (default %(default)s)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default="gradient_flow.png",
+        help="the plot: PNG, SVG, PDF (default %(default)s)",
+    )
+    p.add_argument(
+        "--no-plot", action="store_true", help="print the table only (default: also plot)"
+    )
     return p
 
 

@@ -74,8 +74,11 @@ Speed notes (measured on a 2-core machine with OpenBLAS)
 
 Everything works in float32 and float64; float32 stays float32.
 
-Run ``python examples/manual_bptt.py --help`` to check the gradients against
-finite differences (and optionally time one training step).
+Run ``python examples/manual_bptt.py`` to check the gradients against central
+finite differences and against the gradients the engine of tinygrad_seq computes
+for the same layer (``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``, the same weights, float64):
+they agree to 1e-10.  ``--help`` lists the sizes and ``--time N`` times one
+training step.
 """
 
 import numpy as np
@@ -538,16 +541,9 @@ def _full_loss(kind, inputs, weights):
     return float(np.sum(out * weights["out"]) + np.sum(h_T * weights["h_T"]) + extra)
 
 
-def gradient_check(kind, T, B, I, H, seed=0, entries=5, eps=1e-6):
-    """Compare the hand-derived gradients with central finite differences (float64).
-
-    ``entries`` random entries of every tensor are checked (None = all).
-    Returns ``{name: (shape, max abs error, max abs gradient)}``.
-
-    >>> errors = gradient_check("rnn", T=3, B=2, I=2, H=3)
-    >>> max(err for _, err, _ in errors.values()) < 1e-7
-    True
-    """
+def _problem(kind, T, B, I, H, seed):
+    """Random float64 inputs (parameters, x, h0 and for the LSTM c0) and the weights of the
+    linear loss sum(out * w_out) + sum(h_T * w_hT) (+ sum(c_T * w_cT) for the LSTM)."""
     rng = np.random.default_rng(seed)
     inputs = dict(init_params(kind, I, H, dtype=np.float64, seed=seed))
     inputs["x"] = rng.standard_normal((T, B, I))
@@ -556,14 +552,68 @@ def gradient_check(kind, T, B, I, H, seed=0, entries=5, eps=1e-6):
     if kind == "lstm":
         inputs["c0"] = rng.standard_normal((B, H))
         weights["c_T"] = rng.standard_normal((B, H))
+    return inputs, weights, rng
 
+
+def _hand_gradients(kind, inputs, weights):
     params = {k: inputs[k] for k in PARAM_NAMES}
     if kind == "lstm":
         *_, cache = lstm_forward(inputs["x"], params, inputs["h0"], inputs["c0"])
-        grads = lstm_backward(weights["out"], cache, weights["h_T"], weights["c_T"])
-    else:
-        *_, cache = FORWARD[kind](inputs["x"], params, inputs["h0"])
-        grads = BACKWARD[kind](weights["out"], cache, weights["h_T"])
+        return lstm_backward(weights["out"], cache, weights["h_T"], weights["c_T"])
+    *_, cache = FORWARD[kind](inputs["x"], params, inputs["h0"])
+    return BACKWARD[kind](weights["out"], cache, weights["h_T"])
+
+
+def engine_gradients(kind, inputs, weights):
+    """The gradients of the same loss from tinygrad_seq's engine: the same weights loaded into
+    ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (float64), forward, ``backward()``. Nothing here is
+    derived by hand: the engine differentiates the layer's primitives.
+
+    >>> inputs, weights, _ = _problem("gru", T=3, B=2, I=2, H=3, seed=0)
+    >>> grads = engine_gradients("gru", inputs, weights)
+    >>> grads["weight_hh"].shape, grads["h0"].shape
+    ((9, 3), (2, 3))
+    """
+    import tinygrad_seq as tg
+    from tinygrad_seq import nn
+
+    _, _, I = inputs["x"].shape
+    H = inputs["h0"].shape[1]
+    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind](I, H, dtype=np.float64)
+    layer.load_state_dict({f"{name}_l0": inputs[name] for name in PARAM_NAMES})
+    x = tg.Tensor(inputs["x"], requires_grad=True)
+    states = {
+        k: tg.Tensor(inputs[k][None], requires_grad=True) for k in ("h0", "c0") if k in inputs
+    }
+    out, final = layer(x, (states["h0"], states["c0"]) if kind == "lstm" else states["h0"])
+    h_T, c_T = final if kind == "lstm" else (final, None)
+    loss = (out * weights["out"]).sum() + (h_T * weights["h_T"][None]).sum()
+    if c_T is not None:
+        loss = loss + (c_T * weights["c_T"][None]).sum()
+    loss.backward()
+    grads = {name: getattr(layer, f"{name}_l0").grad for name in PARAM_NAMES}
+    grads["x"] = x.grad
+    grads.update({k: state.grad[0] for k, state in states.items()})  # (1, B, H) -> (B, H)
+    return grads
+
+
+def gradient_check(kind, T, B, I, H, seed=0, entries=5, eps=1e-6):
+    """Compare the hand-derived gradients with central finite differences and with the engine's
+    gradients (``engine_gradients``), all in float64.
+
+    ``entries`` random entries of every tensor are checked against finite differences (None =
+    all); against the engine, every entry. Returns ``{name: (shape, max abs error against
+    finite differences, max abs difference from the engine, max abs gradient)}``.
+
+    >>> errors = gradient_check("rnn", T=3, B=2, I=2, H=3)
+    >>> max(fd for _, fd, _, _ in errors.values()) < 1e-7
+    True
+    >>> max(engine for _, _, engine, _ in errors.values()) < 1e-10
+    True
+    """
+    inputs, weights, rng = _problem(kind, T, B, I, H, seed)
+    grads = _hand_gradients(kind, inputs, weights)
+    engine = engine_gradients(kind, inputs, weights)
 
     report = {}
     for name, arr in inputs.items():
@@ -579,7 +629,8 @@ def gradient_check(kind, T, B, I, H, seed=0, entries=5, eps=1e-6):
             flat[j] = old
             numeric = (up - down) / (2 * eps)
             err = max(err, abs(numeric - float(grads[name].reshape(-1)[j])))
-        report[name] = (arr.shape, err, float(np.abs(grads[name]).max()))
+        vs_engine = float(np.abs(grads[name] - engine[name]).max())
+        report[name] = (arr.shape, err, vs_engine, float(np.abs(grads[name]).max()))
     return report
 
 
@@ -600,56 +651,85 @@ def _time_train_step(kind, T, B, I, H, repeats, seed):
     return 1e3 * float(np.median(times))
 
 
-def main(argv=None):
-    """Check the hand-derived gradients against finite differences and print a table.
+ENGINE_TOL = 1e-10  # hand and engine compute the same float64 formulas, up to rounding
 
-    Returns 0 if every error is below ``--tol``, 1 otherwise.
 
-    >>> main(["--kind", "rnn", "--T", "3", "--hidden", "2"])  # doctest: +ELLIPSIS
-    rnn  T=3 B=4 I=3 H=2 ...
-    all gradients match
-    0
-    """
+def build_parser():
     import argparse
 
     parser = argparse.ArgumentParser(
-        description="Hand-derived BPTT for RNN/LSTM/GRU, checked against finite differences."
+        description="Hand-derived BPTT for RNN/LSTM/GRU, checked against central finite "
+        "differences and against the gradients tinygrad_seq's engine computes for the same layer."
     )
-    parser.add_argument("--kind", choices=["lstm", "gru", "rnn", "all"], default="all")
-    parser.add_argument("--T", type=int, default=20, help="sequence length")
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--input", type=int, default=3, help="input size I")
-    parser.add_argument("--hidden", type=int, default=8, help="hidden size H")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--entries", type=int, default=6, help="random entries checked per tensor")
-    parser.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
     parser.add_argument(
-        "--tol", type=float, default=1e-6, help="allowed error (times max |grad| if that is > 1)"
+        "--kind", choices=["lstm", "gru", "rnn", "all"], default="all", help="(default all)"
+    )
+    parser.add_argument("--T", type=int, default=20, help="sequence length (default %(default)s)")
+    parser.add_argument("--batch", type=int, default=4, help="(default %(default)s)")
+    parser.add_argument("--input", type=int, default=3, help="input size I (default %(default)s)")
+    parser.add_argument("--hidden", type=int, default=8, help="hidden size H (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
+    parser.add_argument(
+        "--entries",
+        type=int,
+        default=6,
+        help="random entries checked by finite differences per tensor (default %(default)s)",
+    )
+    parser.add_argument(
+        "--eps", type=float, default=1e-6, help="finite-difference step (default %(default)s)"
+    )
+    parser.add_argument(
+        "--tol",
+        type=float,
+        default=1e-6,
+        help="allowed finite-difference error, times max |grad| if that is > 1 (default "
+        f"%(default)s); against the engine the allowed difference is {ENGINE_TOL:g}",
     )
     parser.add_argument(
         "--time",
         type=int,
         default=0,
         metavar="N",
-        help="also time train_step in float32 (median of N runs) at these sizes",
+        help="also time train_step in float32 (median of N runs) at these sizes (default 0: no)",
     )
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv=None):
+    """Check the hand-derived gradients against finite differences and the engine; print a table.
+
+    Returns 0 if every error is below ``--tol`` (and every difference from the engine below
+    ``ENGINE_TOL``, relative for gradients above 1), 1 otherwise.
+
+    >>> main(["--kind", "rnn", "--T", "3", "--hidden", "2"])  # doctest: +ELLIPSIS
+    rnn  T=3 B=4 I=3 H=2, float64: ...
+    all gradients match
+    0
+    """
+    args = build_parser().parse_args(argv)
     kinds = ["lstm", "gru", "rnn"] if args.kind == "all" else [args.kind]
     sizes = (args.T, args.batch, args.input, args.hidden)
     ok = True
     for kind in kinds:
         report = gradient_check(kind, *sizes, seed=args.seed, entries=args.entries, eps=args.eps)
         print(
-            f"{kind}  T={args.T} B={args.batch} I={args.input} H={args.hidden}  (float64, central"
+            f"{kind}  T={args.T} B={args.batch} I={args.input} H={args.hidden}, float64: "
+            "the hand-derived gradients against"
         )
-        print(f"  differences with eps={args.eps:g} on {args.entries} random entries per tensor)")
-        print(f"  {'tensor':<10} {'shape':<14} {'max abs err':>12} {'max |grad|':>11}")
-        for name, (shape, err, gmax) in report.items():
-            good = err < args.tol * max(1.0, gmax)  # relative for large gradients
+        print(
+            f"  central differences (eps={args.eps:g}, {args.entries} random entries per tensor) "
+            "and the engine (every entry)"
+        )
+        columns = ("vs differences", "vs engine", "max |grad|")
+        print(f"  {'tensor':<10} {'shape':<14} {columns[0]:>14} {columns[1]:>10} {columns[2]:>11}")
+        for name, (shape, err, vs_engine, gmax) in report.items():
+            scale = max(1.0, gmax)  # relative for large gradients
+            good = err < args.tol * scale and vs_engine < ENGINE_TOL * scale
             flag = "" if good else "  <-- too large"
             ok &= good
-            print(f"  {name:<10} {str(shape):<14} {err:>12.2e} {gmax:>11.3g}{flag}")
+            print(
+                f"  {name:<10} {str(shape):<14} {err:>14.2e} {vs_engine:>10.1e} {gmax:>11.3g}{flag}"
+            )
         if args.time:
             ms = _time_train_step(kind, *sizes, args.time, args.seed)
             print(f"  train_step float32: {ms:.3f} ms (median of {args.time})")

@@ -5,8 +5,9 @@ is a sequence of 8 steps of 8 features; an LSTM (or GRU, or tanh RNN) reads the 
 layer classifies the last step's hidden state into the 10 digits, trained with cross-entropy and
 Adam. The model sees the image only through its memory of the rows so far.
 
-    python examples/sequence_classification.py                  # LSTM: 97% test accuracy, ~10 s
+    python examples/sequence_classification.py                  # LSTM: 95% test accuracy, ~2 s
     python examples/sequence_classification.py --model gru --epochs 5
+    python examples/sequence_classification.py --epochs 2       # quick: well above chance already
 
 Needs scikit-learn for the data (``pip install scikit-learn``, or ``pip install -e ".[test]"``).
 """
@@ -73,15 +74,24 @@ def build_parser():
             "recurrent layer and a Linear layer on the last step; prints the test accuracy."
         )
     )
-    p.add_argument("--model", choices=list(LAYERS), default="lstm")
-    p.add_argument("--hidden-size", type=int, default=64)
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-2, help="Adam's learning rate")
-    p.add_argument("--clip", type=float, default=1.0, help="max gradient norm")
-    p.add_argument("--test-fraction", type=float, default=0.25)
-    p.add_argument("--limit", type=int, help="use only the first N images (quick runs)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", choices=list(LAYERS), default="lstm", help="(default %(default)s)")
+    p.add_argument("--hidden-size", type=int, default=64, help="(default %(default)s)")
+    p.add_argument("--epochs", type=int, default=8, help="(default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=32, help="(default %(default)s)")
+    p.add_argument(
+        "--lr", type=float, default=1e-2, help="Adam's learning rate (default %(default)s)"
+    )
+    p.add_argument(
+        "--clip", type=float, default=1.0, help="max gradient norm (default %(default)s)"
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.25,
+        help="of the images, held out (default %(default)s)",
+    )
+    p.add_argument("--limit", type=int, help="use only the first N images (default: all 1797)")
+    p.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
     return p
 
 

@@ -80,6 +80,50 @@ def test_training_reduces_the_loss(corpus):
     assert result.evals[-1]["bpc"] < 0.5 < before["bpc"]
 
 
+def overfitting_run(**config):
+    """Train on 240 random characters: the held-out loss can only get worse than guessing's once
+    the model starts to learn the training characters by heart, and soon does."""
+    rng = np.random.default_rng(0)
+    vocab, train_ids, val_ids = charlm.prepare("".join(rng.choice(list("abcdefgh"), 1000)), 0.2)
+    model = charlm.CharLM(len(vocab), 8, 32, seed=0)
+    options = dict(steps=60, batch_size=4, seq_len=16, lr=0.03, schedule="constant", eval_every=5)
+    result = charlm.train(model, train_ids, val_ids, charlm.TrainConfig(**(options | config)))
+    return model, val_ids, result
+
+
+def test_train_marks_the_best_evaluation_and_keeps_its_weights():
+    model, val_ids, result = overfitting_run()
+    held_out = [e["loss"] for e in result.evals]
+    best = int(np.argmin(held_out))
+    assert [e["best"] for e in result.evals] == [
+        i == 0 or held_out[i] < min(held_out[:i]) for i in range(len(held_out))
+    ]
+    assert result.best is result.evals[best] and held_out[-1] > held_out[best]  # it overfits
+    assert result.evals[-1]["train_loss"] < result.evals[best]["train_loss"]
+    since = [(e["step"] - 5, e["step"]) for e in result.evals]
+    assert [e["train_loss"] for e in result.evals] == [
+        pytest.approx(np.mean(result.losses[a:b])) for a, b in since
+    ]
+    restored = charlm.CharLM(**model.config, seed=1)
+    restored.load_state_dict(result.best_state)
+    assert charlm.evaluate(restored, val_ids, batch_size=4, seq_len=16) == {
+        "loss": result.best["loss"],
+        "bpc": result.best["bpc"],
+    }
+    assert not result.stopped_early and result.step == 60
+
+
+def test_patience_stops_after_that_many_evaluations_without_a_new_best():
+    full = overfitting_run()[2]
+    last_best = max(i for i, e in enumerate(full.evals) if e["best"])
+    assert last_best + 3 < len(full.evals)  # room for three evaluations that do not improve
+    model, _, result = overfitting_run(patience=3)
+    assert result.stopped_early and result.step == full.evals[last_best + 3]["step"]
+    assert [e["loss"] for e in result.evals] == [e["loss"] for e in full.evals[: last_best + 4]]
+    with pytest.raises(ValueError, match="patience"):
+        charlm.TrainConfig(patience=0)
+
+
 @pytest.mark.parametrize("optimizer", charlm.OPTIMIZERS)
 def test_every_optimizer_and_kind_learns(corpus, optimizer):
     vocab, train_ids, _ = corpus

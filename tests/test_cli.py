@@ -102,6 +102,7 @@ def test_demo_trains_samples_and_writes_every_file(tmp_path, capsys):
     assert code == 0
     for expected in ("sample before training", "sample after training", "bits per char"):
         assert expected in out
+    assert "(temperature 0.7)" in out and out.count("\n    def __init__(self") == 2
     assert "Summary" in out and "docs/autodiff.md" in out and "docs/lstm.md" in out
     assert "examples/" in out and f"--checkpoint {tmp_path / 'charlm.npz'}" in out
     assert (tmp_path / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
@@ -444,3 +445,113 @@ def test_an_interrupted_graph_write_keeps_the_old_file(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         viz.render(Interrupted(), path)
     assert path.read_text() == "old drawing" and os.listdir(tmp_path) == ["g.gv"]
+
+
+# --- train: held-out loss at every evaluation, the best checkpoint, early stopping ----------------
+
+OVERFIT = ["--steps", "100", "--eval-every", "10", "--hidden", "64", "--emb", "8", "--batch", "4"]
+OVERFIT += ["--seq-len", "16", "--lr", "0.03"]
+
+
+def random_text(tmp_path):
+    """800 random characters from "abcd": nothing to learn but the training text by heart."""
+    path = tmp_path / "random.txt"
+    rng = np.random.default_rng(0)
+    path.write_text("".join(rng.choice(list("abcd"), 800)), encoding="utf-8")
+    return str(path)
+
+
+def evaluation_lines(out):
+    """{step: held-out bpc} from the lines `train` prints at each evaluation."""
+    lines = [line.split() for line in out.splitlines() if line.startswith("step ")]
+    return {int(words[1].rstrip(":")): float(words[3]) for words in lines}
+
+
+def test_train_reports_overfitting_and_keeps_the_best_checkpoint(tmp_path, capsys):
+    from tinygrad_seq import charlm
+
+    ckpt = tmp_path / "m.npz"
+    argv = ["train", "--text", random_text(tmp_path), *OVERFIT, "--out", str(ckpt)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    held_out = evaluation_lines(out)
+    assert list(held_out) == list(range(10, 101, 10))
+    best_step = min(held_out, key=held_out.get)
+    assert (
+        f"best held-out: {held_out[best_step]:.3f} bits per character, at step {best_step}" in out
+    )
+    assert held_out[100] > held_out[best_step]
+    warnings = [line for line in out.splitlines() if line.startswith("overfitting:")]
+    assert warnings and all(
+        "held-out got worse" in w and "training improved" in w for w in warnings
+    )
+    best = charlm.load_checkpoint(tmp_path / "m_best.npz")
+    assert best.step == best_step and best.optimizer is None
+    assert charlm.load_checkpoint(ckpt).step == 100
+    _, _, val_ids = charlm.prepare((tmp_path / "random.txt").read_text(), vocab=best.vocab)
+    score = charlm.evaluate(best.model, val_ids, batch_size=4, seq_len=16)
+    assert f"{score['bpc']:.3f}" == f"{held_out[best_step]:.3f}"
+    assert sorted(os.listdir(tmp_path)) == ["m.npz", "m_best.npz", "random.txt"]  # no temp file
+
+
+def test_the_overfitting_line_compares_with_the_previous_evaluation():
+    def scores(step, bpc, train_bpc, best):
+        ln2 = np.log(2)
+        return {
+            "step": step,
+            "bpc": bpc,
+            "loss": bpc * ln2,
+            "train_loss": train_bpc * ln2,
+            "best": best,
+        }
+
+    seen = []
+    assert "(best so far)" in cli._evaluation_line(scores(10, 2.0, 2.5, True), seen)
+    line = cli._evaluation_line(scores(20, 2.1, 1.9, False), seen)
+    assert line.startswith("step 20: held-out 2.100 bpc (best 2.000 at step 10), training 1.900")
+    assert "\noverfitting: held-out got worse (2.000 -> 2.100 bpc) while training improved " in line
+    assert (
+        "(2.500 -> 1.900 bpc, better than held-out); the best weights so far are those of " in line
+    )
+    assert "overfitting" not in cli._evaluation_line(scores(30, 2.2, 2.6, False), seen)
+    assert "overfitting" not in cli._evaluation_line(scores(40, 1.5, 2.3, True), seen)
+    # held-out noise on a text whose held-out part is easier than its training part: no alarm
+    assert "overfitting" not in cli._evaluation_line(scores(50, 1.6, 2.2, False), seen)
+
+
+def test_patience_stops_training_early(tmp_path, capsys):
+    ckpt = tmp_path / "m.npz"
+    argv = ["train", "--text", random_text(tmp_path), *OVERFIT, "--out", str(ckpt)]
+    out = run(argv, capsys)[1]
+    steps = list(evaluation_lines(out))
+    lines = out.splitlines()
+    best = [any(x.startswith(f"step {s}: ") and "(best so far)" in x for x in lines) for s in steps]
+    # with --patience 2, training stops at the first evaluation that follows two without a new best
+    stop = next(steps[i] for i in range(2, len(steps)) if not (best[i - 1] or best[i]))
+    code, out, _ = run([*argv, "--patience", "2", "--overwrite"], capsys)
+    assert code == 0 and list(evaluation_lines(out))[-1] == stop
+    assert (
+        f"stopped early at step {stop}: the held-out loss has not improved for --patience 2" in out
+    )
+    assert tg_load_step(ckpt) == stop
+
+
+def test_early_stopping_short_of_an_existing_checkpoint_saves_nothing(tmp_path, capsys):
+    ckpt = tmp_path / "m.npz"
+    argv = ["train", "--text", random_text(tmp_path), *OVERFIT, "--out", str(ckpt)]
+    assert run(argv, capsys)[0] == 0
+    files = {name: (tmp_path / name).read_bytes() for name in ("m.npz", "m_best.npz")}
+    code, _, err = run([*argv, "--patience", "1"], capsys)
+    assert code == 1
+    one_line_error(err.splitlines()[-1], "stopped early", ckpt, "100 steps", "--overwrite")
+    assert {name: (tmp_path / name).read_bytes() for name in files} == files
+
+
+def test_train_does_not_replace_a_file_that_is_not_a_checkpoint_with_the_best(
+    tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "m_best.npz").write_text("precious")
+    no_training(monkeypatch)
+    code, _, err = run(train_argv(tmp_path, tmp_path / "m.npz"), capsys)
+    assert code == 1 and (tmp_path / "m_best.npz").read_text() == "precious"
+    one_line_error(err, tmp_path / "m_best.npz", "not a checkpoint", "--overwrite")

@@ -191,11 +191,45 @@ def test_train_step_and_defaults(kind):
     np.testing.assert_array_equal(dh_T, keep)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=8, deadline=None)
+@given(
+    T=st.integers(1, 4),
+    B=st.integers(1, 3),
+    I=st.integers(1, 3),
+    H=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_hand_gradients_equal_the_engines(kind, T, B, I, H, seed):
+    inputs, weights = _problem(kind, T, B, I, H, seed)
+    hand = _grads(kind, inputs, weights)
+    engine = mb.engine_gradients(kind, inputs, weights)
+    assert set(engine) == set(hand) == set(inputs)
+    for name in hand:
+        assert engine[name].shape == hand[name].shape and engine[name].dtype == np.float64
+        np.testing.assert_allclose(hand[name], engine[name], rtol=0, atol=1e-10, err_msg=name)
+
+
+def test_main_fails_when_the_engine_disagrees(capsys, monkeypatch):
+    real = mb.engine_gradients
+
+    def off_by_a_little(kind, inputs, weights):
+        grads = real(kind, inputs, weights)
+        grads["weight_hh"] = grads["weight_hh"] + 1e-8  # far below finite differences' noise
+        return grads
+
+    monkeypatch.setattr(mb, "engine_gradients", off_by_a_little)
+    assert mb.main(["--kind", "gru", "--T", "3", "--hidden", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "GRADIENT MISMATCH" in out
+    assert [line.split()[0] for line in out.splitlines() if "too large" in line] == ["weight_hh"]
+
+
 def test_main_runs(capsys):
     argv = ["--kind", "all", "--T", "3", "--batch", "2", "--input", "2", "--hidden", "3"]
     assert mb.main(argv) == 0
     text = capsys.readouterr().out
-    for word in ("lstm", "gru", "rnn", "weight_hh", "c0", "all gradients match"):
+    for word in ("lstm", "gru", "rnn", "weight_hh", "c0", "vs engine", "all gradients match"):
         assert word in text
 
 

@@ -97,7 +97,7 @@ def _train_ours(name, kwargs, init, steps=30, max_norm=0.15):
         opt.zero_grad()
         loss = F.cross_entropy(model(tg.Tensor(x)), y)
         loss.backward()
-        norms.append(nn.utils.clip_grad_norm_(model.parameters(), max_norm))
+        norms.append(nn.utils.clip_grad_norm_(model.parameters(), max_norm).item())
         opt.step()
         losses.append(loss.item())
     return np.array(losses), np.array(norms)
@@ -157,9 +157,9 @@ def test_clip_grad_norm_matches_pytorch(norm_type, dtype, max_norm):
     ours.append(nn.Parameter(np.zeros(2, dtype=dtype)))  # no grad: ignored
     total = nn.utils.clip_grad_norm_(ours, max_norm, norm_type)
     t_total = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
-    assert isinstance(total, float)
+    assert isinstance(total, tg.Tensor) and total.dtype == dtype  # as torch: a 0-d tensor
     rtol = 1e-12 if dtype == np.float64 else 1e-6
-    np.testing.assert_allclose(total, t_total.item(), rtol=rtol)
+    np.testing.assert_allclose(total.item(), t_total.item(), rtol=rtol)
     for p, tp in zip(ours, theirs):
         assert p.grad.dtype == dtype
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=rtol)
@@ -167,7 +167,7 @@ def test_clip_grad_norm_matches_pytorch(norm_type, dtype, max_norm):
 
 def test_clip_grad_norm_edge_cases():
     p = nn.Parameter(np.zeros(2))
-    assert nn.utils.clip_grad_norm_([p], 1.0) == 0.0  # no gradients at all
+    assert nn.utils.clip_grad_norm_([p], 1.0).item() == 0.0  # no gradients at all
     p.grad = np.array([np.inf, 0.0])
     with pytest.raises(RuntimeError, match="inf"):
         nn.utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
@@ -176,7 +176,7 @@ def test_clip_grad_norm_edge_cases():
     q = nn.Parameter(np.zeros(2))
     q.grad = np.array([3.0, 4.0])
     params = (x for x in [q])  # a generator is read once
-    assert nn.utils.clip_grad_norm_(params, 1.0) == 5.0
+    assert nn.utils.clip_grad_norm_(params, 1.0).item() == 5.0
     np.testing.assert_allclose(np.linalg.norm(q.grad), 1.0, rtol=1e-6)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 import tinygrad_seq as tg
 from tinygrad_seq import engine, nn, viz
+from tinygrad_seq.viz import style
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent  # subprocesses import the package from here
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's `dot`")
@@ -33,7 +34,7 @@ def cluster_labels(source):
     """The label of every cluster, in order (the attribute line after each `subgraph`)."""
     lines = source.splitlines()
     heads = [lines[i + 1] for i, line in enumerate(lines) if "subgraph cluster_" in line]
-    return [re.search(r'label=("[^"]*"|\S+)', head).group(1).strip('"') for head in heads]
+    return [re.search(r"label=<(.*?)> ", head).group(1) for head in heads]
 
 
 def node_count(source):
@@ -124,8 +125,8 @@ def test_collapse_draws_exactly_one_box_per_cell_per_step(kind, layers, bidirect
 def test_collapsed_lstm_passes_h_and_c_between_steps():
     source = viz.draw_graph(run_layer("lstm", steps=3), collapse="cell").source
     for t in range(2):
-        assert f'label="h{"₀₁"[t]}"' in source and f'label="c{"₀₁"[t]}"' in source
-    assert source.count('label="h₂"') == 0  # nothing follows the last step
+        assert f"label=<h{'₀₁'[t]}>" in source and f"label=<c{'₀₁'[t]}>" in source
+    assert source.count("label=<h₂>") == 0  # nothing follows the last step
 
 
 def test_collapsed_cell_loop_of_a_real_cell():
@@ -136,7 +137,7 @@ def test_collapsed_cell_loop_of_a_real_cell():
             state = cell(np.ones((1, 2), dtype=np.float32), state)
     source = viz.draw_graph(state[0].sum(), collapse="cell").source
     assert source.count("<B>LSTM cell</B>") == 5
-    assert 'label="c₃"' in source
+    assert "label=<c₃>" in source
 
 
 # --- teaching annotations -------------------------------------------------------------------------
@@ -214,10 +215,10 @@ def test_max_nodes_keeps_the_last_whole_steps_and_says_what_was_elided():
     assert "earlier boxes not drawn" in source
     elided = int(re.search(r"(\d+) earliest boxes of the computation", source).group(1))
     assert elided + node_count(source) - 1 == 50 * 3 + 2  # every box drawn or counted
-    steps = {int(t) for t in re.findall(r'label="t = (\d+)"', source)}
+    steps = {int(t) for t in re.findall(r"label=<t = (\d+)>", source)}
     assert steps == set(range(50 - len(steps), 50))  # the last steps, contiguous
     for t in steps:  # whole steps only
-        body = source.split(f'label="t = {t}"')[1].split("}")[0]
+        body = source.split(f"label=<t = {t}>")[1].split("}")[0]
         assert node_count(body) == 3
     assert "<B>w</B>" in source  # the weight feeding the kept steps is kept
 
@@ -227,7 +228,7 @@ def test_ten_thousand_steps_draw_without_recursion_error():
     assert node_count(viz.draw_graph(loss, max_nodes=60).source) <= 61
     collapsed = viz.draw_graph(loss, collapse="cell", max_nodes=30).source
     assert collapsed.count("RNN cell") == 29  # and the loss; the weight is listed, not drawn
-    assert 'label="t = 9999"' not in collapsed and "9999" in collapsed
+    assert "label=<t = 9999>" not in collapsed and "9999" in collapsed
 
 
 def test_max_nodes_none_draws_everything():
@@ -295,6 +296,98 @@ def test_without_dot_the_digraph_still_exists_and_rendering_explains(tmp_path, m
     assert pathlib.Path(path).read_text(encoding="utf-8") == graph.source
     graph.save(tmp_path / "saved.gv")
     assert (tmp_path / "saved.gv").exists()
+
+
+# --- names drawn literally -----------------------------------------------------------------------
+
+# Names a user may give (on purpose or from data): markup with a link, a script, bold text, a
+# trailing backslash that would escape the closing quote, Graphviz escapes, control characters.
+HOSTILE_NAMES = {
+    "link": '<<TABLE HREF="javascript:alert(1)"><TR><TD>click</TD></TR></TABLE>>',
+    "script": "<script>alert(1)</script>",
+    "bold": "<<b>bold</b>>",
+    "trailing backslash": "tail\\",
+    "graphviz escapes": r"\G and \N",
+    "control characters": "bell\x07 nul\x00 two\nlines",
+}
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def hostile_graph(name):
+    """A loop over two steps inside scope ``name``; tensors, parameter and module named ``name``."""
+    net, inner = nn.Module(), nn.Module()
+    inner.register_parameter(name, nn.Parameter(np.full(2, 0.5)))
+    setattr(net, name, inner)  # the parameter's dotted name is "<name>.<name>"
+    (w,) = net.parameters()
+    h = tg.Tensor(np.ones(2), requires_grad=True).named(name)
+    with tg.scope(name):
+        for t in range(2):
+            with tg.scope(f"t={t}"):
+                h = (h * w).tanh().named(name)
+    return h.sum().named(name)
+
+
+def svg_of(graph):
+    svg = subprocess.run(["dot", "-Tsvg"], input=graph.source.encode(), capture_output=True)
+    assert svg.returncode == 0, svg.stderr.decode()
+    return ET.fromstring(svg.stdout)  # parses: valid XML
+
+
+def shown(name):
+    return name.replace("\n", "⏎").replace("\x07", "\\x07").replace("\x00", "\\x00")
+
+
+@needs_dot
+@pytest.mark.parametrize("collapse", [None, "cell"])
+@pytest.mark.parametrize("case", list(HOSTILE_NAMES))
+def test_names_are_drawn_literally_never_as_markup(case, collapse):
+    name = HOSTILE_NAMES[case]
+    root = svg_of(viz.draw_graph(hostile_graph(name), collapse=collapse, title=name))
+    tags = {el.tag.removeprefix(SVG) for el in root.iter()}
+    assert not tags & {"a", "script", "b"}  # no link, script or markup made from a name
+    texts = [el.text for el in root.iter(SVG + "text")]
+    assert "bold" not in texts and "click" not in texts  # no name was split into markup
+    assert texts.count(shown(name)) >= 3  # the title, the scope's cluster, a box or an arrow
+    if collapse is None:
+        assert f"{shown(name)}.{shown(name)}" in texts  # the parameter's module and own name
+    clusters = {
+        g.find(SVG + "title").text: g for g in root.iter(SVG + "g") if g.get("class") == "cluster"
+    }
+    scope = next(
+        g for g in clusters.values() if shown(name) in [t.text for t in g.iter(SVG + "text")]
+    )
+    outline = scope.find(SVG + "path")  # the attributes after the label survive
+    assert outline.get("stroke") == "#777777" and outline.get("stroke-dasharray")
+
+
+@needs_dot
+def test_a_name_ending_in_a_backslash_keeps_the_state_arrow_label_colour():
+    source = viz.draw_graph(hostile_graph("tail\\"), collapse="cell")
+    labels = [el for el in svg_of(source).iter(SVG + "text") if el.text == "tail\\"]
+    state_arrow = [el for el in labels if el.get("fill") == style.STATE_EDGE[None]]
+    assert state_arrow  # fontcolor comes after the label: a swallowed quote would drop it
+
+
+@needs_dot
+def test_an_empty_title_draws_no_title():
+    svg_of(viz.draw_graph(hostile_graph("x"), title=""))
+
+
+def test_escape_is_one_helper_for_every_label():
+    assert style.escape('<b>"x"</b>\\') == "&lt;b&gt;&quot;x&quot;&lt;/b&gt;\\\\"
+    assert style.escape("a\nb\x07\x7f\x85\ud800") == "a⏎b\\\\x07\\\\x7f\\\\x85\\\\ud800"
+    assert style.visible("\t") == "\\x09"
+
+
+@pytest.mark.parametrize("name", ["$\\frac$ cost", "$x$ per step", "bell\x07 two\nlines"])
+def test_plot_gradient_flow_shows_titles_and_labels_as_typed(tmp_path, name):
+    matplotlib = pytest.importorskip("matplotlib")
+    fig = viz.plot_gradient_flow({name: [1.0, 0.5]}, title=name)
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text kept as text, not paths
+        fig.savefig(tmp_path / "flow.svg")
+    root = ET.parse(tmp_path / "flow.svg").getroot()  # valid XML
+    texts = ["".join(el.itertext()) for el in root.iter(SVG + "text")]
+    assert texts.count(shown(name)) == 2  # the title and the legend's label
 
 
 # --- bad input ------------------------------------------------------------------------------------

@@ -318,7 +318,8 @@ def _accumulate_indexed(grads, owned, node, g):
     if prev is None:
         grads[node] = g.dense()
     else:
-        if node not in owned:
+        # a copy if not ours, or a NumPy scalar (two 0-d gradients added make one): add_to writes
+        if node not in owned or type(prev) is not np.ndarray:
             prev = grads[node] = np.array(prev, dtype=np.result_type(prev, g.value))
         g.add_to(prev)
     owned.add(node)

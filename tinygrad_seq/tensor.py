@@ -328,16 +328,16 @@ class Tensor:
 
     # comparisons give bool tensors without gradient (masks for where); == stays identity
     def __lt__(self, other):
-        return Tensor(self._data < _array_of(other))
+        return _compare("lt (<)", np.less, self, other)
 
     def __le__(self, other):
-        return Tensor(self._data <= _array_of(other))
+        return _compare("le (<=)", np.less_equal, self, other)
 
     def __gt__(self, other):
-        return Tensor(self._data > _array_of(other))
+        return _compare("gt (>)", np.greater, self, other)
 
     def __ge__(self, other):
-        return Tensor(self._data >= _array_of(other))
+        return _compare("ge (>=)", np.greater_equal, self, other)
 
     __hash__ = object.__hash__
 
@@ -409,7 +409,10 @@ class Tensor:
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Mean over ``axis`` (see ``sum``)."""
         axis = _axis(axis, dim)
-        total = self.sum(axis, keepdims if keepdim is None else keepdim)
+        try:
+            total = self.sum(axis, keepdims if keepdim is None else keepdim)
+        except (ValueError, IndexError) as e:
+            raise _renamed(e, "mean") from None
         return total * (total.size / self.size if self.size else np.nan)
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -419,7 +422,10 @@ class Tensor:
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Minimum over ``axis`` (see ``sum``)."""
-        return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
+        try:
+            return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
+        except (ValueError, IndexError) as e:
+            raise _renamed(e, "min") from None
 
     def argmax(self, axis=None, *, dim=None):
         """Indices of the maxima (an integer tensor, no gradient)."""
@@ -433,11 +439,16 @@ class Tensor:
     def log_softmax(self, axis=None, *, dim=None):
         """x - logsumexp(x) over ``axis`` (default: the last), computed as
         (x - max) - log(sum(exp(x - max))) so that large logits keep their digits."""
-        return apply(ops.log_softmax, self, axis=_axis(axis, dim, default=-1))
+        return self._log_softmax("log_softmax", _axis(axis, dim, default=-1))
 
     def softmax(self, axis=None, *, dim=None):
         """exp(log_softmax(x)) over ``axis`` (default: the last)."""
-        return self.log_softmax(axis, dim=dim).exp()
+        return self._log_softmax("softmax", _axis(axis, dim, default=-1)).exp()
+
+    def _log_softmax(self, op, axis):
+        # the axis is checked here, naming the op: NumPy never looks at it on an empty tensor
+        _wrap_axis(op, axis, self.ndim, self.shape)
+        return apply(ops.log_softmax, self, axis=axis)
 
     # --- movement ---------------------------------------------------------------------------------
 
@@ -516,6 +527,20 @@ def _index_of(index):
     if isinstance(index, list):
         return np.asarray(index)
     return index
+
+
+def _compare(name, compare, x, y):
+    """A comparison: a bool tensor without gradient; bad shapes are named like an op's."""
+    a, b = _array_of(x), _array_of(y)
+    try:
+        return Tensor(compare(a, b))
+    except ValueError as e:
+        raise _op_error(name, [np.asarray(a), np.asarray(b)], {}, e) from None
+
+
+def _renamed(error, name):
+    """The error of the op a composite is made of (max for min), named after the composite."""
+    return type(error)(f"{name}: {str(error).partition(': ')[2]}")
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < float, as PyTorch orders them
@@ -679,7 +704,7 @@ def split(tensor, split_size_or_sections, axis=None, *, dim=None):
     [(2, 2), (2, 2), (2, 2), (2, 2)]
     """
     axis = _axis(axis, dim, default=0)
-    n = tensor.shape[axis]
+    n = _length(tensor, axis, "split")
     if isinstance(split_size_or_sections, numbers.Integral):
         if n == 0 and split_size_or_sections >= 0:  # one empty piece, as PyTorch
             return [apply(ops.getitem, tensor, index=(slice(None),) * tensor.ndim)]
@@ -704,12 +729,18 @@ def chunk(tensor, chunks, axis=None, *, dim=None):
     """Cut ``tensor`` into ``chunks`` pieces along ``axis`` (the last may be smaller), as
     ``torch.chunk``: ``i, f, g, o = tg.chunk(gates, 4, axis=1)``."""
     axis = _axis(axis, dim, default=0)
-    n = tensor.shape[axis]
+    n = _length(tensor, axis, "chunk")
     if chunks <= 0:
         raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
     if n == 0:  # PyTorch gives ``chunks`` empty pieces
         return split(tensor, [0] * chunks, axis)
     return split(tensor, -(-n // chunks), axis)
+
+
+def _length(tensor, axis, fn):
+    if not -tensor.ndim <= axis < tensor.ndim:
+        raise IndexError(f"{fn}: axis {axis} is out of range for shape {tensor.shape}")
+    return tensor.shape[axis]
 
 
 def linear(x, weight, weight_t=None):

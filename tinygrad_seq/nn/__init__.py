@@ -2,7 +2,18 @@
 
 from . import functional, init, utils
 from .cells import GRUCell, LSTMCell, RNNCell  # one time step each: the equations
-from .layers import Dropout, Embedding, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
+from .layers import (
+    Dropout,
+    Embedding,
+    Identity,
+    LayerNorm,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 from .rnn import GRU, LSTM, RNN  # the driver: time, layers, directions, lengths
 
@@ -10,13 +21,18 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
     "Dropout",
     "Embedding",
     "GRUCell",
     "Identity",
     "LSTMCell",
+    "LayerNorm",
     "Linear",
+    "MSELoss",
     "Module",
+    "NLLLoss",
     "Parameter",
     "RNNCell",
     "ReLU",

@@ -17,18 +17,21 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor, where
+from ..tensor import Tensor, stack, where
 from ..tensor import linear as _linear
 from .init import default_rng
 
 __all__ = [
+    "binary_cross_entropy_with_logits",
     "cross_entropy",
     "dropout",
     "embedding",
+    "layer_norm",
     "linear",
     "log_softmax",
     "mse_loss",
     "nll_loss",
+    "one_hot",
     "relu",
     "sigmoid",
     "softmax",
@@ -216,6 +219,59 @@ def embedding(input, weight):
     return weight[_check_indices(input, weight.shape[0], "embedding")]
 
 
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices of any shape -> an int64 tensor of shape ``shape + (num_classes,)``
+    holding 1 at each index and 0 elsewhere. ``num_classes=-1`` takes the largest index + 1.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> tg.nn.functional.one_hot(np.array([0, 2])).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected integer class indices, got dtype {idx.dtype}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
+        raise TypeError(f"one_hot: num_classes must be an int, got {num_classes!r}")
+    if num_classes == -1:
+        if idx.size == 0:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
+        num_classes = int(idx.max()) + 1
+    if num_classes < 0:
+        raise ValueError(f"one_hot: num_classes must be -1 or >= 0, got {num_classes}")
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        bad = idx[(idx < 0) | (idx >= num_classes)].flat[0]
+        raise ValueError(
+            f"one_hot: class index {bad} is out of range for num_classes={num_classes} "
+            f"(expected 0 <= index < {num_classes})"
+        )
+    return Tensor((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the trailing ``normalized_shape`` axes to mean 0 and variance 1 (the biased
+    variance, as PyTorch), then ``* weight + bias`` if given: (x - mean) / sqrt(var + eps).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> y = tg.nn.functional.layer_norm(tg.Tensor(np.array([[1.0, 3.0]])), (2,))
+    >>> np.round(y.data, 4)
+    array([[-1.,  1.]])
+    """
+    x = _as_float_tensor(input, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape) :] != shape:
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} must be the trailing dimensions of the "
+            f"input, got input shape {x.shape}"
+        )
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    centered = x - x.mean(axes, keepdims=True)
+    variance = (centered * centered).mean(axes, keepdims=True)
+    out = centered / (variance + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
+
+
 # --- losses ---------------------------------------------------------------------------------------
 
 
@@ -343,3 +399,46 @@ def _nll(logp, safe, valid, unbatched, weight, reduction, fn):
     if denom == 0:  # every target ignored: NaN as in PyTorch, with zero gradients
         return total + float("nan")
     return total / denom
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """Binary cross-entropy of probability ``target`` (same shape as ``input``) under
+    sigmoid(``input``), computed from the logits without overflow:
+    ``(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)``, times ``weight`` if given.
+
+    ``pos_weight`` (broadcast over the last axis, one per class) weighs the positive term.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> x = tg.Tensor(np.array([1000.0, -1000.0, 0.0]))
+    >>> F = tg.nn.functional
+    >>> F.binary_cross_entropy_with_logits(x, np.array([1.0, 0.0, 1.0]), reduction="none").tolist()
+    [0.0, 0.0, 0.6931471805599453]
+    """
+    fn = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, fn)
+    x = _as_float_tensor(input, fn)
+    t = _constant_like(target, x, fn, "target")
+    if tuple(t.shape) != x.shape:
+        raise ValueError(
+            f"{fn}: target has shape {tuple(t.shape)} but input has shape {x.shape}; "
+            "they must match"
+        )
+    # softplus(-x) = log(1 + exp(-x)) as logsumexp([0, -x]): never overflows, and its gradient
+    # is -sigmoid(x) everywhere (max(-x, 0) + log1p(exp(-|x|)) has a kink at x = 0 where the
+    # pieces' subgradients do not add up to PyTorch's sigmoid(x) - t)
+    softplus = stack([Tensor(np.zeros(x.shape, x.dtype)), -x], axis=0).logsumexp(axis=0)
+    if pos_weight is not None:
+        softplus = softplus * (1 + (_constant_like(pos_weight, x, fn, "pos_weight") - 1) * t)
+    losses = (1 - t) * x + softplus
+    if weight is not None:
+        losses = losses * _constant_like(weight, x, fn, "weight")
+    return _reduce(losses, reduction)
+
+
+def _constant_like(value, x, fn, what):
+    """A target/weight: a Tensor of x's dtype as it is, anything else as an array of that dtype."""
+    if isinstance(value, Tensor):
+        if value.dtype != x.dtype:
+            raise TypeError(f"{fn}: input dtype {x.dtype} but {what} dtype {value.dtype}")
+        return value
+    return np.asarray(value).astype(x.dtype, copy=False)

@@ -15,13 +15,27 @@ True
 (True, dtype('float32'))
 """
 
+import math
 import numbers
 
 import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["constant_", "default_rng", "normal_", "ones_", "uniform_", "zeros_"]
+__all__ = [
+    "calculate_gain",
+    "constant_",
+    "default_rng",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "orthogonal_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
 
 
 def default_rng(seed=None):
@@ -117,3 +131,130 @@ def ones_(tensor):
     [1.0, 1.0]
     """
     return constant_(tensor, 1)
+
+
+# --- scaled initialisations (Glorot, He, orthogonal), with PyTorch's fans and gains -------------
+
+_LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid")
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The factor by which a nonlinearity's output std should be scaled, as PyTorch tabulates it:
+    1 for linear and sigmoid, 5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for
+    leaky_relu (slope ``param``, default 0.01), 3/4 for selu.
+
+    >>> from tinygrad_seq.nn import init
+    >>> init.calculate_gain("tanh"), round(init.calculate_gain("leaky_relu", 0.2), 4)
+    (1.6666666666666667, 1.3868)
+    """
+    if nonlinearity in _LINEAR_GAINS:
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        if isinstance(slope, bool) or not isinstance(slope, numbers.Real):
+            raise ValueError(f"calculate_gain: negative_slope {slope!r} is not a valid number")
+        return math.sqrt(2.0 / (1 + slope**2))
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _fans(array, fn):
+    """(fan_in, fan_out) of a weight (out, in, *kernel), as PyTorch counts them."""
+    if array.ndim < 2:
+        raise ValueError(
+            f"{fn}: fan in and fan out need a tensor with at least 2 dimensions, got shape "
+            f"{array.shape}"
+        )
+    receptive = math.prod(array.shape[2:])
+    return array.shape[1] * receptive, array.shape[0] * receptive
+
+
+def xavier_uniform_(tensor, gain=1.0, rng=None):
+    """Glorot uniform in place: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)); returns
+    ``tensor``.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.nn.init.xavier_uniform_(tg.zeros(3, 5), rng=0)
+    >>> bool(np.abs(w.data).max() <= np.sqrt(6 / 8))
+    True
+    """
+    fan_in, fan_out = _fans(_array(tensor, "xavier_uniform_"), "xavier_uniform_")
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def xavier_normal_(tensor, gain=1.0, rng=None):
+    """Glorot normal in place: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.init.xavier_normal_(tg.zeros(3, 5), rng=0).shape
+    (3, 5)
+    """
+    fan_in, fan_out = _fans(_array(tensor, "xavier_normal_"), "xavier_normal_")
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
+
+
+def _kaiming_std(tensor, a, mode, nonlinearity, fn):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{fn}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _fans(_array(tensor, fn), fn)
+    fan = fan_in if mode == "fan_in" else fan_out
+    if fan == 0:
+        raise ValueError(f"{fn}: cannot initialise a tensor with a zero {mode}")
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+    """He uniform in place: U(-b, b) with b = gain * sqrt(3 / fan), ``gain`` from
+    ``calculate_gain(nonlinearity, a)`` and ``fan`` from ``mode``.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.nn.init.kaiming_uniform_(tg.zeros(4, 6), a=np.sqrt(5), rng=0)
+    >>> bool(np.abs(w.data).max() <= 1 / np.sqrt(6))  # nn.Linear's bound
+    True
+    """
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+    """He normal in place: N(0, std^2) with std = gain / sqrt(fan).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.init.kaiming_normal_(tg.zeros(4, 6), nonlinearity="relu", rng=0).shape
+    (4, 6)
+    """
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
+    return normal_(tensor, 0.0, std, rng)
+
+
+def orthogonal_(tensor, gain=1, rng=None):
+    """Fill in place with a (semi-)orthogonal matrix times ``gain``, as PyTorch: the Q of a QR
+    decomposition of a standard normal (rows, prod(rest)) matrix, signs fixed by R's diagonal so
+    that Q is uniformly distributed. Rows are orthonormal if rows <= columns, else columns.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> q = tg.nn.init.orthogonal_(tg.zeros(3, 5, dtype=tg.float64), rng=0).data
+    >>> np.allclose(q @ q.T, np.eye(3))
+    True
+    """
+    array = _array(tensor, "orthogonal_")
+    if array.ndim < 2:
+        raise ValueError(f"orthogonal_: needs at least 2 dimensions, got shape {array.shape}")
+    if array.size == 0:
+        return tensor
+    rows = array.shape[0]
+    flat = default_rng(rng).standard_normal((rows, array.size // rows))
+    if rows < flat.shape[1]:
+        flat = flat.T  # QR of the tall orientation; transposed back below
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))  # Q's column signs: without this Q is not uniformly distributed
+    if rows < array.size // rows:
+        q = q.T
+    array[...] = (gain * q).reshape(array.shape)
+    return _written(tensor)

@@ -22,7 +22,17 @@ from . import functional as F
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["Dropout", "Embedding", "Identity", "Linear", "ReLU", "Sequential", "Sigmoid", "Tanh"]
+__all__ = [
+    "Dropout",
+    "Embedding",
+    "Identity",
+    "LayerNorm",
+    "Linear",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+]
 
 
 def _positive_int(value, name, layer, allow_zero=False):
@@ -101,6 +111,54 @@ class Embedding(Module):
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class LayerNorm(Module):
+    """Normalize over the trailing ``normalized_shape`` axes (mean 0, variance 1, see
+    ``functional.layer_norm``), then scale by ``weight`` (ones) and shift by ``bias`` (zeros),
+    both of shape ``normalized_shape``, unless ``elementwise_affine=False``.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> norm = tg.nn.LayerNorm(4)
+    >>> y = norm(np.arange(8, dtype=np.float32).reshape(2, 4))
+    >>> np.round(y.data.mean(axis=1), 6).tolist(), norm.weight.shape
+    ([0.0, 0.0], (4,))
+    """
+
+    def __init__(
+        self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=np.float32
+    ):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(
+            _positive_int(n, "normalized_shape", "LayerNorm") for n in shape
+        )
+        self.eps, self.elementwise_affine = eps, bool(elementwise_affine)
+        weight = (
+            Parameter(np.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
+        )
+        self.register_parameter("weight", weight)
+        with_bias = elementwise_affine and bias
+        self.register_parameter(
+            "bias", Parameter(np.zeros(self.normalized_shape, dtype=dtype)) if with_bias else None
+        )
+
+    def forward(self, input):
+        x = F._as_float_tensor(input, "LayerNorm")
+        if self.weight is not None:  # as Linear: the parameters' dtype decides the precision
+            dtype = self.weight.dtype
+            if x.dtype != dtype and isinstance(input, Tensor):  # arrays are data: cast
+                raise TypeError(
+                    f"{self!r}: input dtype {x.dtype} does not match the weight dtype {dtype}"
+                )
+            x = x.astype(dtype)
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
 
 
 class Dropout(Module):

@@ -47,6 +47,7 @@ from .cells import (
     _uniform_maker,
 )
 from .module import Module
+from .utils.rnn import PackedSequence, _pack_like, pad_packed_sequence
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]  # the cells live in cells.py
 
@@ -133,8 +134,15 @@ class _Recurrent(Module):
         output (T, B, D*H) ((B, T, D*H) with batch_first; (T, D*H) unbatched), h_n (L*D, B, H).
         With ``lengths``, each sequence gives what it gives alone: padded output steps are zero,
         h_n is the state at the sequence's own last step, padded inputs receive no gradient.
+        A ``PackedSequence`` input gives a ``PackedSequence`` output, as in PyTorch.
         """
         who = type(self).__name__
+        if isinstance(input, PackedSequence):  # unpack, run with lengths, pack the output alike
+            if lengths is not None:
+                raise ValueError(f"{who}: a PackedSequence carries its lengths; pass no lengths")
+            padded, lengths = pad_packed_sequence(input, self.batch_first)
+            output, final = self.forward(padded, hx, lengths.data)
+            return _pack_like(output, input, self.batch_first), final
         x = _as_input(who, input, self.weight_ih_l0.dtype)
         self._check_input(x)
         batched = x.ndim == 3

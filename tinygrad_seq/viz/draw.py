@@ -66,7 +66,9 @@ def draw_graph(
     Each box is one operation and the tensor it produced (name, shape, dtype); parameters carry
     their module names (``rnn.weight_ih_l0``); gates are coloured by role. Everything computed
     inside ``tg.scope(name)`` is drawn in a cluster labelled ``name``; the recurrent layers open
-    one per layer, direction and time step ("t=3"), and so can a loop of your own.
+    one per layer, direction and time step ("t=3"), and so can a loop of your own. Names and
+    the title are drawn as typed, never read as markup; control characters are shown by their
+    code (a line break as "⏎").
 
     collapse: None draws every operation; "cell" draws one box per cell per time step, with the
         states (h, c) flowing between them: the unrolled diagram of the textbook.
@@ -172,7 +174,7 @@ def _add_arrows(graph, picture, collapse):
         elif a.state:
             attrs = {"color": style.STATE_EDGE.get(role, "#333333"), "penwidth": "2.4"}
             if collapse == "cell":
-                attrs["label"] = style.state_label(a.node, picture.boxes[a.src].step)
+                attrs["label"] = style.text_label(style.state_label(a.node, boxes[a.src].step))
                 attrs["fontcolor"] = attrs["color"]
         elif boxes[a.src].kind in ("parameter", "input"):
             # leaves feed every step; letting them pull on the ranks would stack the steps

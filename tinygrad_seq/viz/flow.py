@@ -13,6 +13,7 @@ import numpy as np
 from ..engine import scope
 from ..nn.rnn import GRUCell, LSTMCell, RNNCell
 from ..tensor import Tensor
+from .style import visible
 from .trace import role_of, time_step, walk
 
 _CELLS = (RNNCell, LSTMCell, GRUCell)
@@ -142,7 +143,8 @@ def compare_gradient_flow(
 
 def plot_gradient_flow(flows, *, ax=None, title=None):
     """Plot ||dL/dh_t|| against t on a log scale; ``flows`` is one array or {label: array}.
-    Returns the matplotlib Figure (save it with ``fig.savefig("flow.png")``).
+    Returns the matplotlib Figure (save it with ``fig.savefig("flow.png")``). The title and
+    labels are shown as typed: a "$" is a dollar sign, not the start of math.
 
     >>> from tinygrad_seq import viz
     >>> fig = viz.plot_gradient_flow({"tanh RNN": [1e-6, 1e-3, 1.0]})
@@ -160,11 +162,11 @@ def plot_gradient_flow(flows, *, ax=None, title=None):
         # a norm of exactly zero has no place on a log axis: it is left out, not faked
         t = np.arange(len(norms))
         keep = norms > 0
-        ax.plot(t[keep], norms[keep], label=label, linewidth=2)
+        ax.plot(t[keep], norms[keep], label=_literal(label), linewidth=2)
     ax.set_yscale("log")
     ax.set_xlabel("time step t  (the loss is computed at the last step)")
     ax.set_ylabel(r"$\Vert\partial L / \partial h_t\Vert$  (log scale)")
-    ax.set_title(title or "Gradient flowing back through time")
+    ax.set_title(_literal(title) if title else "Gradient flowing back through time")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
     ax.annotate(
@@ -176,6 +178,11 @@ def plot_gradient_flow(flows, *, ax=None, title=None):
         color="#555555",
     )
     return fig
+
+
+def _literal(text):
+    """User text shown as typed: matplotlib reads "$...$" as math (and fails on bad math)."""
+    return visible(text).replace("$", r"\$")
 
 
 def _figure():

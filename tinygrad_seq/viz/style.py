@@ -1,10 +1,13 @@
 """How each box, arrow and cluster looks, and the text inside: colours by role, HTML-like labels.
 
 Kept apart from the Graphviz calls so the palette reads as one table. Labels use Graphviz's
-HTML-like syntax (bold names, small grey details); every piece of user text is escaped.
+HTML-like syntax (bold names, small grey details); every piece of user text goes through
+``escape``, and every label holding user text is an HTML-like label: no user text ever lands in
+a DOT quoted string, where a trailing backslash or ``\\N`` would mean something.
 """
 
 import html
+import unicodedata
 
 import numpy as np
 
@@ -55,7 +58,41 @@ PARAMETER_EDGE = "#b0b0b0"
 
 
 def escape(text):
-    return html.escape(str(text), quote=True)
+    r"""User text (a tensor, parameter, module or scope name, a title) as the text of an HTML-like
+    label, drawn literally. ``<``, ``>``, ``&`` and quotes become entities, so a name is never
+    markup (no ``<B>``, no ``HREF`` link); a backslash is doubled, since Graphviz expands ``\N``,
+    ``\G`` and the like even in HTML-like labels; control characters are made ``visible``.
+
+    >>> escape('<b>w</b>')
+    '&lt;b&gt;w&lt;/b&gt;'
+    >>> print(escape("\\G\\"), escape("h\n"))
+    \\G\\ h⏎
+    """
+    return html.escape(visible(text).replace("\\", "\\\\"), quote=True)
+
+
+def visible(text):
+    r"""``str(text)`` with every character XML (so SVG) cannot hold, and ``dot`` rejects, shown
+    instead of dropped: a line break as ``⏎``, any other control character as its code
+    (``\x07``), a lone surrogate or a non-character as ``\ud800``. Used for matplotlib too.
+
+    >>> print(visible("bell\x07 two\nlines"))
+    bell\x07 two⏎lines
+    """
+    return "".join(_visible(c) for c in str(text))
+
+
+def _visible(c):
+    if c == "\n":
+        return "⏎"
+    if unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff":
+        return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+    return c
+
+
+def text_label(text):
+    """A whole label that is only user text (a cluster's scope name, an arrow's tensor name)."""
+    return f"<{escape(text)}>"
 
 
 def small(text, color="#555555"):
@@ -194,12 +231,17 @@ def pretty_scope(name):
 def cluster_style(name):
     if time_step(name) is not None:
         return {
-            "label": pretty_scope(name),
+            "label": text_label(pretty_scope(name)),
             "style": "rounded,filled",
             "fillcolor": "#f5f5f5",
             "color": "#b5b5b5",
         }
-    return {"label": name, "style": "rounded,dashed", "color": "#777777", "fontsize": "13"}
+    return {
+        "label": text_label(name),
+        "style": "rounded,dashed",
+        "color": "#777777",
+        "fontsize": "13",
+    }
 
 
 def legend(title, kinds, roles, state_roles, notes):
@@ -219,7 +261,8 @@ def legend(title, kinds, roles, state_roles, notes):
         if r in state_roles
     )
     # one column of rows, the swatches in a table of their own so a long note cannot widen them
-    rows = [f'<TR><TD ALIGN="LEFT"><B>{escape(title)}</B></TD></TR>']
+    # an empty <B></B> is a syntax error to dot: an empty title is no row at all
+    rows = [f'<TR><TD ALIGN="LEFT"><B>{escape(title)}</B></TD></TR>'] if str(title) else []
     swatch_table = f'<TABLE BORDER="0" CELLSPACING="3"><TR>{cells}</TR></TABLE>'
     rows.append(f'<TR><TD ALIGN="LEFT">{swatch_table}</TD></TR>')
     rows += [f'<TR><TD ALIGN="LEFT">{small(note)}</TD></TR>' for note in notes]

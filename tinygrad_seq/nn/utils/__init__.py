@@ -1,9 +1,10 @@
-"""Training utilities: gradient clipping, as ``torch.nn.utils``.
+"""Training utilities, as ``torch.nn.utils``: gradient clipping here, padded and packed
+sequences in ``nn.utils.rnn``.
 
 >>> import numpy as np, tinygrad_seq as tg
 >>> w = tg.nn.Parameter(np.zeros(2))
 >>> w.grad = np.array([3.0, 4.0])
->>> tg.nn.utils.clip_grad_norm_([w], max_norm=1.0)
+>>> tg.nn.utils.clip_grad_norm_([w], max_norm=1.0).item()
 5.0
 >>> np.round(w.grad, 3)
 array([0.6, 0.8])
@@ -13,9 +14,10 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from ...tensor import Tensor
+from . import rnn
 
-__all__ = ["clip_grad_norm_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]
 
 
 def _norm(array, norm_type):
@@ -26,9 +28,17 @@ def _norm(array, norm_type):
     return np.sum(np.abs(array) ** norm_type) ** (1.0 / norm_type)
 
 
+def _grad_arrays(parameters):
+    """(parameters as a list, [the array behind each existing gradient]): ``p.grad`` may be an
+    ndarray or a Tensor; the arrays are the ones to scale in place."""
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    return params, [g.data if isinstance(g, Tensor) else np.asarray(g) for g in grads]
+
+
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale the gradients of ``parameters`` in place so that their joint norm is at most
-    ``max_norm``; return the norm before clipping as a Python float.
+    ``max_norm``; return the norm before clipping as a 0-d Tensor (as PyTorch does).
 
     The joint norm is the ``norm_type``-norm of all gradients seen as one vector (``math.inf``
     for the largest magnitude). As in PyTorch, each gradient is multiplied by
@@ -38,16 +48,15 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     >>> import numpy as np, tinygrad_seq as tg
     >>> p = tg.nn.Parameter(np.zeros(3))
     >>> p.grad = np.array([0.0, 0.0, 2.0])
-    >>> tg.nn.utils.clip_grad_norm_(p, 10.0), p.grad.tolist()
+    >>> tg.nn.utils.clip_grad_norm_(p, 10.0).item(), p.grad.tolist()
     (2.0, [0.0, 0.0, 2.0])
     """
-    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     norm_type = float(norm_type)
     if not norm_type > 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be positive, got {norm_type}")
-    grads = [p.grad for p in params if p.grad is not None]
+    params, grads = _grad_arrays(parameters)
     if not grads:
-        return 0.0
+        return Tensor(np.zeros((), np.float32))  # torch.tensor(0.)
     # the norm of the per-tensor norms, as PyTorch computes it
     total = _norm(np.stack([_norm(g, norm_type) for g in grads]), norm_type)
     if error_if_nonfinite and not np.isfinite(total):
@@ -56,7 +65,22 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             "pass error_if_nonfinite=False to clip anyway"
         )
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)  # a scalar in the grads' dtype
-    for p in params:
-        if p.grad is not None:
-            p.grad *= coef.astype(p.grad.dtype)
-    return float(total)
+    for g in grads:
+        g *= coef.astype(g.dtype)
+    return Tensor(np.asarray(total))
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clip every gradient of ``parameters`` in place to [-clip_value, clip_value]; returns None.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> p = tg.nn.Parameter(np.zeros(3))
+    >>> p.grad = np.array([-5.0, 0.5, 3.0])
+    >>> tg.nn.utils.clip_grad_value_(p, 1.0); p.grad.tolist()
+    [-1.0, 0.5, 1.0]
+    """
+    clip_value = float(clip_value)
+    if not clip_value >= 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
+    for g in _grad_arrays(parameters)[1]:
+        np.clip(g, -clip_value, clip_value, out=g)

@@ -1,4 +1,5 @@
-"""Optimizers with PyTorch's update rules: SGD (momentum, Nesterov, weight decay), Adam, AdamW.
+"""Optimizers with PyTorch's update rules: SGD (momentum, Nesterov, weight decay), Adam, AdamW,
+Adagrad, RMSprop; learning-rate schedules in ``optim.lr_scheduler``.
 
 An optimizer holds Parameters in ``param_groups`` (a list of dicts, as in PyTorch: change
 ``opt.param_groups[0]["lr"]`` to schedule the learning rate) and per-parameter ``state``. ``step``
@@ -21,9 +22,10 @@ import math
 
 import numpy as np
 
-from .tensor import Tensor
+from ..tensor import Tensor
+from . import lr_scheduler
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
 
 class Optimizer:
@@ -174,6 +176,12 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
+def _check_non_negative(**options):
+    for name, value in options.items():
+        if not value >= 0:
+            raise ValueError(f"Invalid {name} value: {value}")
+
+
 def _floats(group, *names):
     # Python floats: a NumPy float64 option (say from a schedule) would upcast float32 arithmetic
     return tuple(float(group[name]) for name in names)
@@ -313,3 +321,134 @@ class AdamW(Adam):
         self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False
     ):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+class Adagrad(Optimizer):
+    """Adagrad, PyTorch's rule: with weight decay ``g += wd * p``; ``sum += g^2``;
+    ``p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)`` at step ``t``. ``sum`` starts
+    at ``initial_accumulator_value``; as in PyTorch the state exists from construction on.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.nn.Parameter(np.array([1.0]))
+    >>> opt = tg.optim.Adagrad([w], lr=0.5)
+    >>> w.grad = np.array([4.0]); opt.step()
+    >>> np.round(w.data, 6)  # the first step has length lr: 4 / sqrt(16)
+    array([0.5])
+    """
+
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=1e-10,
+    ):
+        _check_non_negative(
+            lr_decay=lr_decay, initial_accumulator_value=initial_accumulator_value, epsilon=eps
+        )
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+        }
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._state_of(p, group)
+
+    def _state_of(self, p, group):
+        state = self.state.setdefault(p, {})
+        if not state:
+            start = float(group["initial_accumulator_value"])
+            state.update(step=0, sum=np.full_like(p.data, start))
+        return state
+
+    def step(self):
+        """One update of every parameter that has a gradient."""
+        for group, p, g in self._with_grads():
+            g = np.asarray(g)
+            lr, lr_decay, eps, wd = _floats(group, "lr", "lr_decay", "eps", "weight_decay")
+            state = self._state_of(p, group)
+            state["step"] += 1
+            if wd != 0:
+                g = g + wd * p.data
+            clr = lr / (1 + (state["step"] - 1) * lr_decay)
+            state["sum"] += g * g
+            data = p.data
+            data -= clr * (g / (np.sqrt(state["sum"]) + eps))
+            p._bump_version()
+
+
+class RMSprop(Optimizer):
+    """RMSprop, PyTorch's rule: with weight decay ``g += wd * p``; ``v = alpha v + (1 - alpha)
+    g^2``; ``avg = sqrt(v) + eps`` (``centered``: ``sqrt(v - m^2) + eps`` with ``m`` the running
+    mean of ``g``); then ``p -= lr * g / avg``, or with momentum ``buf = momentum * buf + g /
+    avg`` and ``p -= lr * buf``.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.nn.Parameter(np.array([1.0]))
+    >>> opt = tg.optim.RMSprop([w], lr=0.01, alpha=0.99)
+    >>> w.grad = np.array([2.0]); opt.step()
+    >>> np.round(w.data, 6)  # 1 - 0.01 * 2 / sqrt(0.01 * 4)
+    array([0.9])
+    """
+
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+    ):
+        _check_non_negative(epsilon=eps, momentum=momentum, alpha=alpha)
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "alpha": alpha,
+            "eps": eps,
+            "centered": centered,
+            "weight_decay": weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def step(self):
+        """One update of every parameter that has a gradient."""
+        for group, p, g in self._with_grads():
+            g = np.asarray(g)
+            lr, alpha, eps, wd = _floats(group, "lr", "alpha", "eps", "weight_decay")
+            momentum = float(group["momentum"])
+            state = self.state.setdefault(p, {})
+            if not state:
+                state.update(step=0, square_avg=np.zeros_like(p.data))
+                if momentum > 0:
+                    state["momentum_buffer"] = np.zeros_like(p.data)
+                if group["centered"]:
+                    state["grad_avg"] = np.zeros_like(p.data)
+            state["step"] += 1
+            if wd != 0:
+                g = g + wd * p.data
+            v = state["square_avg"]
+            v *= alpha
+            v += (1 - alpha) * (g * g)
+            if group["centered"]:
+                m = state["grad_avg"]
+                m += (1 - alpha) * (g - m)  # PyTorch's lerp towards g
+                avg = np.sqrt(v - m * m) + eps
+            else:
+                avg = np.sqrt(v) + eps
+            data = p.data
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                buf *= momentum
+                buf += g / avg
+                data -= lr * buf
+            else:
+                data -= lr * (g / avg)
+            p._bump_version()

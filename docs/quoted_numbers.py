@@ -1,0 +1,236 @@
+"""Every measured number that the prose quotes, measured here and written to quoted_numbers.json.
+
+README.md, docs/*.md, the examples' docstrings and a few docstrings of the package quote results
+(an accuracy, a table of test errors, how long the demo takes). This script runs the commands
+that produce them, as a user would type them, and writes each value with its command to
+``docs/quoted_numbers.json``; ``QUOTES`` says where each value appears, and
+tests/test_quoted_numbers.py checks that every quote equals the last output (it reads the JSON
+and reruns nothing). After changing what a command computes, rerun the script and copy the new
+values into the prose until that test passes.
+
+    python docs/quoted_numbers.py              # everything: about 10 minutes of CPU time
+    python docs/quoted_numbers.py --quick      # all but the adding problem (minutes), whose
+                                               # values stay as the last full run left them
+    python docs/quoted_numbers.py --only digits_lstm
+
+Times are CPU seconds of the command's process (user + system, children included). Every entry
+point runs BLAS on one thread, so on a quiet machine that is its wall time too, and on a busy one
+it does not count the waiting.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "docs", "quoted_numbers.json")
+
+
+def run(command):
+    """(stdout, CPU seconds) of ``command`` (a list; "python" is this interpreter), run from the
+    repository's root with the package importable from it."""
+    import resource  # Unix only: imported here so that the test reading QUOTES runs anywhere
+
+    argv = [sys.executable if command[0] == "python" else command[0], *command[1:]]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done.stdout, cpu
+
+
+def found(pattern, text):
+    """The first group of ``pattern`` in ``text``; a clear error if the output changed shape."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise ValueError(f"quoted_numbers: {pattern!r} not found in the output:\n{text}")
+    return match.group(1)
+
+
+# --- the experiments: name -> (slow?, command, function(stdout, cpu) -> {value name: value}) -----
+
+
+def adding_problem(out, cpu):
+    table = "\n".join(line for line in out.splitlines() if line.startswith("|"))
+    return {"adding_table": table, "adding_seconds": round(cpu)}
+
+
+def adding_lstm_200(out, cpu):
+    return {
+        "lstm200_mse": found(r"\| 200 \|[^|]*\|\s*([0-9.]+) \|", out),
+        "lstm200_seconds": round(cpu),
+    }
+
+
+def digits(kind):
+    def values(out, cpu):
+        accuracy = float(found(r"test accuracy: ([0-9.]+)%", out))
+        values = {
+            f"digits_{kind}_accuracy": f"{accuracy:.1f}",
+            f"digits_{kind}_seconds": round(cpu),
+        }
+        if kind == "lstm":  # the default model's is also quoted rounded, "about 95%"
+            values["digits_lstm_percent"] = f"{accuracy:.0f}"
+        return values
+
+    return values
+
+
+def demo(out, cpu):
+    before, after = found(r"held-out: ([0-9.]+ -> [0-9.]+) bits", out).split(" -> ")
+    return {
+        "demo_bpc_before": before,
+        "demo_bpc_after": after,
+        "demo_seconds": 5 * round(cpu / 5),  # a few seconds either way with the machine's mood
+    }
+
+
+def schedule(name):
+    def values(out, cpu):
+        return {f"lr_{name}_bpc": found(r"step  1000 .*held-out ([0-9.]+) bpc", out)}
+
+    return values
+
+
+CHAR_LM_1000 = ["python", "examples/char_lm.py", "--steps", "1000", "--eval-every", "1000"]
+CHAR_LM_1000 += ["--length", "0", "--checkpoint", "{tmp}/char_lm.npz"]
+
+EXPERIMENTS = {
+    "adding_problem": (True, ["python", "examples/adding_problem.py"], adding_problem),
+    "adding_lstm_200": (
+        True,
+        ["python", "examples/adding_problem.py", "--lengths", "200", "--models", "lstm"]
+        + ["--steps", "2000"],
+        adding_lstm_200,
+    ),
+    **{
+        f"digits_{kind}": (
+            False,
+            ["python", "examples/sequence_classification.py", "--model", kind],
+            digits(kind),
+        )
+        for kind in ("lstm", "gru", "rnn")
+    },
+    "demo": (False, ["python", "-m", "tinygrad_seq", "demo", "--out", "{tmp}/demo"], demo),
+    "lr_cosine": (False, CHAR_LM_1000, schedule("cosine")),
+    "lr_constant": (False, CHAR_LM_1000 + ["--schedule", "constant"], schedule("constant")),
+}
+
+# --- where the values are quoted: (file, text with {value name} fields) ---------------------------
+
+QUOTES = [
+    (
+        "README.md",
+        "python -m tinygrad_seq demo    # train a char-level LSTM (about {demo_seconds} s)",
+    ),
+    ("tinygrad_seq/cli.py", "demo          # about {demo_seconds} s: train, sample"),
+    ("tinygrad_seq/cli.py", "About {demo_seconds} seconds of CPU time"),
+    (
+        "tinygrad_seq/charlm.py",
+        "library's source from {demo_bpc_before} to {demo_bpc_after} bits per character in about "
+        "{demo_seconds} seconds",
+    ),
+    (
+        "tinygrad_seq/charlm.py",
+        "Measured on the demo: {lr_cosine_bpc} bpc after 1000 steps, {lr_constant_bpc} with a "
+        "constant rate",
+    ),
+    ("examples/char_lm.py", "# ~{demo_seconds} s on 2 cores, {demo_bpc_after} bpc"),
+    ("examples/adding_problem.py", "{adding_table}"),
+    ("examples/adding_problem.py", "(about {adding_seconds} s\nof CPU time)"),
+    ("docs/gru.md", "{adding_table}"),
+    ("docs/gru.md", "(the defaults; seed 0) in {adding_seconds} s"),
+    ("docs/gru.md", "reaches a test MSE\nof {lstm200_mse} ({lstm200_seconds} s)"),
+    (
+        "docs/gru.md",
+        "--model lstm   # test accuracy: {digits_lstm_accuracy}% ({digits_lstm_seconds} s)",
+    ),
+    (
+        "docs/gru.md",
+        "--model gru    # test accuracy: {digits_gru_accuracy}% ({digits_gru_seconds} s)",
+    ),
+    (
+        "docs/gru.md",
+        "--model rnn    # test accuracy: {digits_rnn_accuracy}% ({digits_rnn_seconds} s)",
+    ),
+    ("docs/index.md", "LSTM or GRU (about {digits_lstm_percent}% test accuracy)"),
+    (
+        "examples/sequence_classification.py",
+        "# LSTM: {digits_lstm_percent}% test accuracy, ~{digits_lstm_seconds} s",
+    ),
+]
+
+
+def quoted_texts(values):
+    """[(file, the text it must contain)] for the measured ``values`` ({name: value})."""
+    texts = []
+    for path, template in QUOTES:
+        text = template.format_map(values)
+        if path.endswith(".py") and text.startswith("|"):  # a table in a docstring is indented
+            text = "\n".join("    " + line for line in text.splitlines())
+        texts.append((path, text))
+    return texts
+
+
+def load_results(path=RESULTS):
+    """{"values": {name: value}, "commands": {experiment: {...}}} from the last runs (or empty)."""
+    if not os.path.exists(path):
+        return {"values": {}, "experiments": {}}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def measure(name, results, tmp):
+    slow, command, parse = EXPERIMENTS[name]
+    command = [part.replace("{tmp}", tmp) for part in command]
+    print(f"{name}: {' '.join(command)}", flush=True)
+    out, cpu = run(command)
+    values = parse(out, cpu)
+    shown = " ".join(part.replace(tmp, "/tmp/x") for part in command)
+    results["experiments"][name] = {
+        "command": shown,
+        "cpu_seconds": round(cpu, 1),
+        "measured": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "values": sorted(values),
+    }
+    results["values"].update(values)
+    for key, value in values.items():
+        print(f"  {key} = {value}", flush=True)
+
+
+def save(results, path=RESULTS):
+    """Write the JSON next to ``path`` first, then rename it over (a crash leaves the old)."""
+    # results of other runs may have landed meanwhile (the slow ones run in the background)
+    merged = load_results(path)
+    merged["values"].update(results["values"])
+    merged["experiments"].update(results["experiments"])
+    folder = os.path.dirname(path)
+    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, encoding="utf-8") as f:
+        json.dump(merged, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(f.name, path)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="skip the adding problem (default: all)")
+    p.add_argument("--only", nargs="+", choices=sorted(EXPERIMENTS), help="(default: all)")
+    args = p.parse_args(argv)
+    names = args.only or [n for n, (slow, *_) in EXPERIMENTS.items() if not (args.quick and slow)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            results = {"values": {}, "experiments": {}}
+            measure(name, results, tmp)
+            save(results)  # after each one: an interrupted run keeps what it measured
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
