@@ -176,7 +176,11 @@ def toposort(root):
     what is reachable with an explicit stack (no recursion: a recurrent net unrolled over 10,000
     steps is far deeper than Python's recursion limit), then sort by creation, newest first.
     """
-    seen, stack = {root}, [root]
+    return _toposort((root,))
+
+
+def _toposort(roots):
+    seen, stack = set(roots), list(roots)
     while stack:
         for p in stack.pop().parents:
             if p is not None and p not in seen:
@@ -200,19 +204,38 @@ def unbroadcast(g, shape):
     return np.sum(g, axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
 
 
-def backward(root, grad, retain_graph=False, keep_grads=False):
+def backward(root, grad, retain_graph=False, keep_grads=False, create_graph=False):
     """Propagate ``grad`` (the gradient of something w.r.t. ``root``'s value) to every leaf.
 
     ``retain_graph`` keeps the saved arrays for another sweep; ``keep_grads`` stores every node's
-    gradient on ``node.grad`` for inspection (the graph viewer shows them).
+    gradient on ``node.grad`` for inspection (the graph viewer shows them). ``create_graph``: the
+    VJPs run on recording Tensors (``grad`` is one), so the leaves' ``.grad`` are Tensors with a
+    graph of their own, differentiable again (``_sweep_graph``).
     """
-    _sweep(toposort(root), grad, retain_graph, keep_grads)
+    if create_graph:
+        _sweep_graph(toposort(root), {root: grad}, retain_graph, None)
+    else:
+        _sweep(toposort(root), {root: grad}, retain_graph, keep_grads)
 
 
-def _sweep(order, grad, retain_graph, keep_grads):
-    # this sweep's gradients, by node: kept here, not on the nodes, so that sweeps over one
-    # retained graph in several threads at once do not mix their sums
-    grads = {order[0]: grad}
+def gradients(roots, grads, targets, retain_graph=False, create_graph=False):
+    """The gradients reaching the nodes ``targets`` (None for a node not reached) from ``grads``
+    of the ``roots``, as ``autograd.grad`` returns them: no ``.grad`` is touched."""
+    start = {}
+    for root, grad in zip(roots, grads):
+        start[root] = grad if root not in start else start[root] + grad
+    found = dict.fromkeys(targets)
+    if create_graph:
+        _sweep_graph(_toposort(tuple(start)), start, retain_graph, found)
+    else:
+        _sweep(_toposort(tuple(start)), start, retain_graph, False, found)
+    return [found[t] for t in targets]
+
+
+def _sweep(order, grads, retain_graph, keep_grads, found=None):
+    # this sweep's gradients, by node (``grads`` starts with the roots'): kept here, not on the
+    # nodes, so that sweeps over one retained graph in several threads at once do not mix their
+    # sums. ``found``: the nodes whose gradients autograd.grad returns (then no leaf is touched)
     owned = set()  # nodes whose gradient in grads is a buffer of ours, added to in place
     products = {}  # node -> ProductGrads still to be summed into its gradient (one GEMM for all)
     anomaly = STATE.anomaly
@@ -230,18 +253,14 @@ def _sweep(order, grad, retain_graph, keep_grads):
             _check_reaching(g, node, visit)
         if keep_grads:
             node.grad = g
-        if node.leaf is not None:
+        if found is not None:
+            if node in found:
+                found[node] = g
+        elif node.leaf is not None:
             reached.append((node.leaf, g))
         if node.prim is None:
             continue
-        if node.inputs is None:
-            raise RuntimeError(
-                f"backward through the graph a second time: the arrays saved by "
-                f"'{node.op}' {node.shape} were freed after the first backward. "
-                "Pass retain_graph=True to the first backward to keep them."
-            )
-        if node.serial < _last_write:  # written in place since: did that touch what we read?
-            check_versions(node)
+        _check_saved(node)
         prim, out, inputs, params = node.prim, node.out, node.inputs, node.params
         vjps = prim.vjps if prim.vjp_argnum is None else None
         all_grads = None
@@ -278,6 +297,82 @@ def _sweep(order, grad, retain_graph, keep_grads):
         if not retain_graph:
             node.inputs = node.out = None
     _accumulate_into_leaves(reached)
+
+
+def _check_saved(node):
+    if node.inputs is None:
+        raise RuntimeError(
+            f"backward through the graph a second time: the arrays saved by "
+            f"'{node.op}' {node.shape} were freed after the first backward. "
+            "Pass retain_graph=True to the first backward to keep them."
+        )
+    if node.serial < _last_write:  # written in place since: did that touch what we read?
+        check_versions(node)
+
+
+def _sweep_graph(order, grads, retain_graph, found):
+    """The sweep of ``create_graph=True``: the same VJPs, run on Tensors that record, so every
+    gradient is a Tensor with a graph of its own (derivatives of derivatives, to any order).
+
+    A node's saved arrays join the graph as Tensors of the node they came from (an input as its
+    parent's value, ``out`` as the node's own), so the recorded VJP is differentiable in them too.
+    Gradients are added out of place (a recorded value is never written), and the first order's
+    deferred forms are recorded as what they stand for (``ProductGrad``: a.T @ b; ``IndexedGrad``:
+    ``ops.scatter``). Slower than ``_sweep``, which therefore records nothing.
+    """
+    wrap = type(next(iter(grads.values())))._from_op  # a recording gradient's class: Tensor
+    reached = []
+    grad_mode, STATE.grad_enabled = STATE.grad_enabled, True
+    try:
+        for node in order:
+            g = grads.pop(node, None)
+            if g is None:
+                continue
+            if found is not None:
+                if node in found:
+                    found[node] = g
+            elif node.leaf is not None:
+                reached.append((node.leaf, g))
+            if node.prim is None:
+                continue
+            _check_saved(node)
+            for parent, gi in zip(node.parents, _recorded_vjps(node, g, wrap)):
+                if parent is not None and gi is not None:
+                    gi = unbroadcast(_dense(gi), parent.shape)
+                    prev = grads.get(parent)
+                    grads[parent] = gi if prev is None else prev + gi
+            if not retain_graph:
+                node.inputs = node.out = None
+    finally:
+        STATE.grad_enabled = grad_mode
+    _accumulate_into_leaves(reached)
+
+
+def _recorded_vjps(node, g, wrap):
+    """Each input's gradient (None where it takes none), the VJPs run on recording Tensors."""
+    prim, params = node.prim, node.params
+    out = None if node.out is None else wrap(node.out, node)
+    if prim.vjp_all is not None:  # its inputs are its own (a loop's tape): it wraps what it needs
+        needs = tuple(p is not None for p in node.parents)
+        return prim.vjp_all(g, out, *node.inputs, needs=needs, parents=node.parents, **params)
+    inputs = tuple(
+        wrap(x, p) if p is not None and type(x) is np.ndarray else x
+        for x, p in zip(node.inputs, node.parents)
+    )
+    return [
+        None if p is None else prim.vjp(i, g, out, inputs, params)
+        for i, p in enumerate(node.parents)
+    ]
+
+
+def _dense(gi):
+    """A VJP's gradient as what it stands for, recorded: the first order's deferred forms too."""
+    kind = type(gi)
+    if kind is ProductGrad:
+        return gi.a.T @ gi.b
+    if kind is IndexedGrad:
+        return gi.dense()
+    return gi
 
 
 def _vjp_all(node, g, retain_graph, keep_grads):
@@ -335,6 +430,9 @@ def _accumulate_into_leaves(reached):
         for tensor, g in reached:
             if g.dtype != tensor.data.dtype:
                 g = g.astype(tensor.data.dtype)
+            if type(g) is not np.ndarray:  # create_graph: .grad is the recording Tensor itself
+                tensor.grad = g if tensor.grad is None else tensor.grad + g
+                continue
             if tensor.grad is None:
                 # a copy: g may be a view of the user's array or a read-only broadcast
                 tensor.grad = np.array(g, copy=True)
