@@ -225,11 +225,24 @@ def gradients(roots, grads, targets, retain_graph=False, create_graph=False):
     for root, grad in zip(roots, grads):
         start[root] = grad if root not in start else start[root] + grad
     found = dict.fromkeys(targets)
+    order = _leading_to(_toposort(tuple(start)), found)
+    if not order:  # no output depends on a target
+        return [None] * len(targets)
     if create_graph:
-        _sweep_graph(_toposort(tuple(start)), start, retain_graph, found)
+        _sweep_graph(order, start, retain_graph, found)
     else:
-        _sweep(_toposort(tuple(start)), start, retain_graph, False, found)
+        _sweep(order, start, retain_graph, False, found)
     return [found[t] for t in targets]
+
+
+def _leading_to(order, targets):
+    """The nodes of ``order`` on a path to a target: the sweep goes no further (the graph beyond
+    the targets may be freed already, and it is work for nothing)."""
+    needed = set()
+    for node in reversed(order):  # oldest first: parents before the nodes that use them
+        if node in targets or any(p in needed for p in node.parents if p is not None):
+            needed.add(node)
+    return [node for node in order if node in needed]
 
 
 def _sweep(order, grads, retain_graph, keep_grads, found=None):

@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 
-from ..engine import STATE, Node, scope, unbroadcast
+from ..engine import STATE, Node, gradients, scope, unbroadcast
 from ..ops import IndexedGrad, Primitive, ProductGrad, stack
 from ..tensor import Tensor, apply, watched
 from .record import record
@@ -68,7 +68,9 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     # "view": what the graph viewer reads (the gradients backward kept, the drawn expansion)
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
     # the result is kept for backward too: its rows are the states the weight's GEMM reads
-    node = Node(SCAN, parents, (tape, values, out), params, None, out)
+    # and the arrays the loop started from (references): a recorded backward replays it from them
+    start = (x.data, *state_data)
+    node = Node(SCAN, parents, (tape, values, out, start), params, None, out)
     node.watched = watched((x, *state, *invariants), parents, None)  # inputs with no node
     return _split(Tensor._from_op(out, node), order)
 
@@ -131,12 +133,29 @@ def _split(out, order):
     return outputs, (outputs[order[-1]],) + extra
 
 
-def _scan_vjp(g, out, tape, invariants, result, *, program, order, step_scope, view, needs):
+def _scan_vjp(
+    g,
+    out,
+    tape,
+    invariants,
+    result,
+    start,
+    *,
+    program,
+    order,
+    step_scope,
+    view,
+    needs,
+    parents=None,
+):
     """The gradients of every input of a scan node: one run of the program's backward loop.
 
     ``g`` is the gradient of the outputs, then of the final states after the first. The loop
     writes x's gradient into one buffer and collects each invariant's per-step gradients, summed
-    here once."""
+    here once. A recording ``g`` (``create_graph=True``): the loop is replayed op by op instead
+    (``_replayed_vjp``)."""
+    if type(g) is not np.ndarray:
+        return _replayed_vjp(g, invariants, start, program, order, step_scope, parents)
     steps, n_states = len(order), program.n_states
     grad_x = np.zeros((steps,) + program.shapes[0], g.dtype) if needs[0] else None
     sinks = [[] for _ in invariants]
@@ -154,6 +173,33 @@ def _scan_vjp(g, out, tape, invariants, result, *, program, order, step_scope, v
 
 
 SCAN = Primitive("scan", None, vjp_all=_scan_vjp)
+
+
+def _replayed_vjp(g, invariants, start, program, order, step_scope, parents):
+    """The gradients of a scan node's inputs as recording Tensors (``create_graph=True``): the loop
+    is replayed op by op from the arrays it started from, its primitives recorded as ``tg.eager()``
+    records them, with the scan's inputs standing for its parents' values; the replayed graph is
+    then swept back to those inputs, recording. The compiled backward loop is first order only."""
+    n_states = program.n_states
+    # an input with a parent joins the graph as that parent's value; the others are constants
+    joined = [
+        a if p is None else type(g)._from_op(a, p) for a, p in zip((*start, *invariants), parents)
+    ]
+    x, state, invariants = joined[0], joined[1 : 1 + n_states], joined[1 + n_states :]
+    outputs = [None] * len(order)
+    for t in order:
+        with scope(step_scope.format(t)):
+            env = [x[t], *state, *invariants]
+            for prim, refs, params, *_ in program.instructions:
+                args = [program.constants[r[1]] if type(r) is tuple else env[r] for r in refs]
+                env.append(apply(prim, *args, **params))
+        state = [env[r] for r in program.outputs]
+        outputs[t] = state[0]
+    replayed = apply(stack, *outputs, *state[1:], axis=0)
+    wanted = [p for p in parents if p is not None]
+    found = gradients([replayed.node], [g], wanted, retain_graph=True, create_graph=True)
+    found = dict(zip(wanted, found))
+    return [None if p is None else found[p] for p in parents]
 
 
 def _sum_grads(contributions, shape, grad_x, result, order):
