@@ -273,7 +273,8 @@ def _sweep(order, grads, retain_graph, keep_grads, found=None):
             reached.append((node.leaf, g))
         if node.prim is None:
             continue
-        _check_saved(node)
+        if node.inputs is None or node.serial < _last_write:  # inline: a call per node costs 3%
+            _check_saved(node)
         prim, out, inputs, params = node.prim, node.out, node.inputs, node.params
         vjps = prim.vjps if prim.vjp_argnum is None else None
         all_grads = None

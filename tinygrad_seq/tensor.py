@@ -271,6 +271,9 @@ class Tensor:
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """``np.exp(t)``, ``ndarray * t``: the primitive (recorded); a comparison: a mask."""
+        prim = _UFUNCS.get(ufunc)
+        if prim is not None and method == "__call__" and not kwargs:  # the common case, inline
+            return apply(prim, *inputs)
         return _array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
