@@ -185,3 +185,29 @@ def test_gradient_penalty_through_an_lstm_matches_torch():
     ((out**2).mean() + (gx**2).sum()).backward()
     for o, t in zip(o_params, t_params):
         np.testing.assert_allclose(o.grad, t.grad.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_a_users_primitive_is_differentiable_twice():
+    softplus = tg.ops.primitive(
+        "softplus_twice", lambda x: np.logaddexp(0, x), lambda g, out, x: g / (1 + np.exp(-x))
+    )
+    x = leaf([0.3, -1.2])
+    (d1,) = tg.autograd.grad(tg.apply(softplus, x).sum(), x, create_graph=True)
+    (d2,) = tg.autograd.grad(d1.sum(), x)
+    s = 1 / (1 + np.exp(-x.data))
+    np.testing.assert_allclose(d2.data, s * (1 - s), rtol=1e-12)
+
+
+def test_a_vjp_calling_a_numpy_function_without_a_primitive_names_it():
+    sine = tg.ops.primitive("sine_twice", np.sin, lambda g, out, x: g * np.cos(x))
+    x = leaf([0.3])
+    (d1,) = tg.autograd.grad(tg.apply(sine, x).sum(), x)  # first order: arrays, fine
+    np.testing.assert_allclose(d1.data, np.cos(0.3))
+    with pytest.raises(TypeError, match=r"np\.cos of a Tensor: not a primitive"):
+        tg.autograd.grad(tg.apply(sine, x).sum(), x, create_graph=True)
+
+
+def test_keep_grads_is_first_order_only():
+    x = leaf([1.0])
+    with pytest.raises(ValueError, match="keep_grads"):
+        (x * x).sum().backward(create_graph=True, keep_grads=True)

@@ -12,6 +12,10 @@ broadcasting in one place (``unbroadcast``) and accumulates gradients with ``+``
 its gradients in its own dict, never on the nodes: two threads may run backward on one retained
 graph at once.
 
+``backward(..., create_graph=True)`` runs the same VJPs on recording Tensors instead of arrays
+(``_sweep_graph``): the gradients are then Tensors with a graph, differentiable again. The
+first-order sweep records nothing and pays nothing for this.
+
 In-place writes by the library (optimizer steps, ``nn.init``, ``load_state_dict``) are versioned
 as in PyTorch: a node that saved a value written afterwards refuses to run its VJPs
 (``check_versions``) rather than give silently wrong gradients.
@@ -213,6 +217,8 @@ def backward(root, grad, retain_graph=False, keep_grads=False, create_graph=Fals
     graph of their own, differentiable again (``_sweep_graph``).
     """
     if create_graph:
+        if keep_grads:
+            raise ValueError("backward: keep_grads (for the graph viewer) is first order only")
         _sweep_graph(toposort(root), {root: grad}, retain_graph, None)
     else:
         _sweep(toposort(root), {root: grad}, retain_graph, keep_grads)
