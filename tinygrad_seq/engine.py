@@ -208,6 +208,66 @@ def unbroadcast(g, shape):
     return np.sum(g, axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
 
 
+# --- how gradients are represented and added up: the sweep's and the compiled loop's -------------
+
+
+def sum_products(products):
+    """The sum of weight gradients ``a.T @ b`` (``ops.ProductGrad``) as ONE product
+    ``concat(a's).T @ concat(b's)``: the same sum of T products, run as one large GEMM instead of
+    T small ones and T full-size additions.
+
+    >>> import numpy as np
+    >>> from tinygrad_seq.ops import ProductGrad
+    >>> sum_products([ProductGrad(np.ones((2, 3)), np.ones((2, 4)))] * 3)[0]
+    array([6., 6., 6., 6.])
+    """
+    if len(products) == 1:
+        return products[0].a.T @ products[0].b
+    a = np.concatenate([p.a for p in products], axis=0)
+    b = np.concatenate([p.b for p in products], axis=0)
+    return a.T @ b
+
+
+def dense_indexed(g):
+    """An ``ops.IndexedGrad`` as a plain array. When the index is a run of leading rows only the
+    other rows are zero-filled: fresh memory is then written once, not zeroed and written again
+    (measured: 2 MiB of a layer's outputs, 1.5 -> 0.5 ms)."""
+    rows = _leading_rows(g.index, g.shape)
+    if rows is None:
+        grad = np.zeros(g.shape, dtype=g.value.dtype)
+        grad[g.index] = g.value
+        return grad
+    start, stop = rows
+    grad = np.empty(g.shape, dtype=g.value.dtype)
+    grad[start:stop] = g.value
+    grad[:start] = 0
+    grad[stop:] = 0
+    return grad
+
+
+def add_indexed(buffer, g):
+    """Add an ``ops.IndexedGrad`` into ``buffer`` (a gradient buffer of ours) in place."""
+    view = buffer[g.index]
+    if type(view) is np.ndarray:  # a view (basic index): adding in place needs no write-back
+        view += g.value
+    else:  # a single element comes out as a scalar, not a view
+        buffer[g.index] = view + g.value
+
+
+def _leading_rows(index, shape):
+    """(start, stop) if ``index`` picks rows start..stop-1 of the first axis, else None."""
+    if type(index) is int and shape:
+        start = index % shape[0]
+        return start, start + 1
+    if type(index) is slice and index.step in (None, 1) and shape:
+        start, stop, _ = index.indices(shape[0])
+        return (start, stop) if start < stop else None
+    return None
+
+
+# --- the reverse sweep ----------------------------------------------------------------------------
+
+
 def backward(root, grad, retain_graph=False, keep_grads=False, create_graph=False):
     """Propagate ``grad`` (the gradient of something w.r.t. ``root``'s value) to every leaf.
 
@@ -387,12 +447,7 @@ def _recorded_vjps(node, g, wrap):
 
 def _dense(gi):
     """A VJP's gradient as what it stands for, recorded: the first order's deferred forms too."""
-    kind = type(gi)
-    if kind is ProductGrad:
-        return gi.a.T @ gi.b
-    if kind is IndexedGrad:
-        return gi.dense()
-    return gi
+    return gi.evaluate() if type(gi) in (ProductGrad, IndexedGrad) else gi
 
 
 def _vjp_all(node, g, retain_graph, keep_grads):
@@ -410,7 +465,7 @@ def _vjp_all(node, g, retain_graph, keep_grads):
 
 
 def _add_products(g, products, makers):
-    product = ProductGrad.sum(products)
+    product = sum_products(products)
     if makers:
         _check_products(product, products, makers)
     return product if g is None else g + product
@@ -431,11 +486,11 @@ def _accumulate(grads, owned, node, g):
 def _accumulate_indexed(grads, owned, node, g):
     prev = grads.get(node)
     if prev is None:
-        grads[node] = g.dense()
+        grads[node] = dense_indexed(g)
     else:
         if node not in owned:
             prev = grads[node] = np.array(prev, dtype=np.result_type(prev, g.value))
-        g.add_to(prev)
+        add_indexed(prev, g)
     owned.add(node)
 
 
@@ -749,7 +804,7 @@ def _check_products(total, products, makers):
     if _finite(total):
         return
     for product, (node, argnum, inputs) in zip(products, makers):
-        _check_finite(product.a.T @ product.b, node, argnum, inputs)
+        _check_finite(product.evaluate(), node, argnum, inputs)
     uses = list(dict.fromkeys(_use(node, argnum) for node, argnum, _ in makers))
     more = f" and {len(uses) - 3} more" if len(uses) > 3 else ""
     raise FloatingPointError(

@@ -236,12 +236,17 @@ class Placeholder:
         return f"Placeholder({self.shape}, {self.dtype})"
 
 
-class ProductGrad:
-    """The gradient ``a.T @ b`` of a weight, not yet multiplied (``a`` (n, p), ``b`` (n, q)).
+# Two gradients are declared rather than written out, because how they are added up decides the
+# speed of a recurrent net's backward. What they ARE is declared here (``evaluate``); how the
+# engine represents and adds them (all time steps' weight products as one GEMM, slices added in
+# place into one buffer) is the engine's business, the sweep's and the compiled loop's alike.
 
-    A weight used at every time step (``h @ W``) receives T of these. The engine adds them up as
-    ONE product ``concat(a's).T @ concat(b's)``: the same sum of T products, run as one large
-    GEMM instead of T small ones and T full-size additions.
+
+class ProductGrad:
+    """The gradient ``a.T @ b`` of a weight (``a`` (n, p), ``b`` (n, q)), not yet multiplied.
+
+    A weight used at every time step (``h @ W``) receives T of these; the engine adds them up as
+    ONE product ``concat(a's).T @ concat(b's)`` (``engine.sum_products``).
     """
 
     __slots__ = ("a", "b")
@@ -249,22 +254,18 @@ class ProductGrad:
     def __init__(self, a, b):
         self.a, self.b = a, b
 
-    @staticmethod
-    def sum(products):
-        if len(products) == 1:
-            return products[0].a.T @ products[0].b
-        a = np.concatenate([p.a for p in products], axis=0)
-        b = np.concatenate([p.b for p in products], axis=0)
-        return a.T @ b
+    def evaluate(self):
+        """The gradient itself (recorded, on recording Tensors)."""
+        return self.a.T @ self.b
 
 
 class IndexedGrad:
-    """A gradient that is zero everywhere except ``value`` at ``index`` (a basic index).
+    """The gradient that is ``value`` at ``index`` (a basic index) and zero everywhere else.
 
-    The getitem VJP returns this instead of a zero-filled array of the whole input, and the engine
-    adds ``value`` into the input's gradient buffer in place. Why: a layer slices its input
-    projection into T time steps and each step's gates into 4; dense gradients would cost T (or 4)
-    full-size zero arrays, O(T^2) work for a sequence. ``dense()`` gives the plain array.
+    The getitem VJP returns this instead of a zero-filled array of the whole input: a layer slices
+    its input projection into T time steps and each step's gates into 4, and dense gradients would
+    cost T (or 4) full-size zero arrays, O(T^2) work for a sequence. The engine adds ``value`` into
+    the input's gradient buffer in place (``engine.add_indexed``).
     """
 
     __slots__ = ("index", "value", "shape")
@@ -272,45 +273,9 @@ class IndexedGrad:
     def __init__(self, index, value, shape):
         self.index, self.value, self.shape = index, value, shape
 
-    @property
-    def dtype(self):
-        return self.value.dtype
-
-    def dense(self):
-        """The plain array: ``value`` at ``index``, zeros elsewhere. When the index is a run of
-        leading rows only the other rows are zero-filled: fresh memory is then written once, not
-        zeroed and written again (measured: 2 MiB of a layer's outputs, 1.5 -> 0.5 ms)."""
-        if type(self.value) is not np.ndarray:  # a recording Tensor (create_graph): record it
-            return scatter.bind(self.value, index=self.index, shape=self.shape)
-        rows = _leading_rows(self.index, self.shape)
-        if rows is None:
-            grad = np.zeros(self.shape, dtype=self.value.dtype)
-            grad[self.index] = self.value
-            return grad
-        start, stop = rows
-        grad = np.empty(self.shape, dtype=self.value.dtype)
-        grad[start:stop] = self.value
-        grad[:start] = 0
-        grad[stop:] = 0
-        return grad
-
-    def add_to(self, buffer):
-        view = buffer[self.index]
-        if type(view) is np.ndarray:  # a view (basic index): adding in place needs no write-back
-            view += self.value
-        else:  # a single element comes out as a scalar, not a view
-            buffer[self.index] = view + self.value
-
-
-def _leading_rows(index, shape):
-    """(start, stop) if ``index`` picks rows start..stop-1 of the first axis, else None."""
-    if type(index) is int and shape:
-        start = index % shape[0]
-        return start, start + 1
-    if type(index) is slice and index.step in (None, 1) and shape:
-        start, stop, _ = index.indices(shape[0])
-        return (start, stop) if start < stop else None
-    return None
+    def evaluate(self):
+        """The gradient itself: ``value`` scattered into zeros (recorded, on recording Tensors)."""
+        return scatter.bind(self.value, index=self.index, shape=self.shape)
 
 
 def _getitem_vjp(g, out, x, index=None):

@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 
-from ..engine import STATE, Node, gradients, scope, unbroadcast
+from ..engine import STATE, Node, dense_indexed, gradients, scope, sum_products, unbroadcast
 from ..ops import IndexedGrad, Primitive, ProductGrad, stack
 from ..tensor import Tensor, apply, watched
 from .record import record
@@ -214,12 +214,13 @@ def _sum_grads(contributions, shape, grad_x, result, order):
         total, rows = _rows_product(rows, grad_x, result, order)
     products += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
     dense = [
-        c.dense() if type(c) is IndexedGrad else c
+        dense_indexed(c) if type(c) is IndexedGrad else c
         for c in contributions
         if type(c) not in (ProductGrad, XRows)
     ]
     if products:
-        total = ProductGrad.sum(products) if total is None else total + ProductGrad.sum(products)
+        summed_products = sum_products(products)
+        total = summed_products if total is None else total + summed_products
     if dense:
         # added up in place in one buffer (np.sum of the list would first copy them all into one
         # array), then summed over the broadcast axes once, not once per step
