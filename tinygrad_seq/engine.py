@@ -254,6 +254,45 @@ def add_indexed(buffer, g):
         buffer[g.index] = view + g.value
 
 
+def add_up(parts, shape):
+    """The sum of one value's gradient parts (arrays, ``IndexedGrad``s, ``ProductGrad``s), of
+    ``shape``: the products as one GEMM, the arrays added in place into one buffer and summed over
+    their broadcast axes once, the slices added into it in place.
+
+    >>> import numpy as np
+    >>> from tinygrad_seq.ops import IndexedGrad, ProductGrad
+    >>> product = ProductGrad(np.ones((1, 3)), np.ones((1, 3)))  # ones((3, 3))
+    >>> add_up([np.ones((2, 3, 3)), IndexedGrad(0, np.ones(3), (3, 3)), product], (3, 3))
+    array([[4., 4., 4.],
+           [3., 3., 3.],
+           [3., 3., 3.]])
+    """
+    products = [p for p in parts if type(p) is ProductGrad]
+    slices = [p for p in parts if type(p) is IndexedGrad]
+    arrays = [p for p in parts if type(p) is not ProductGrad and type(p) is not IndexedGrad]
+    total = None
+    if arrays:
+        # one buffer of ours (np.sum of the list would first copy them all into one array)
+        total = np.array(arrays[0], dtype=np.result_type(*arrays))
+        for a in arrays[1:]:
+            if a.shape == total.shape:
+                total += a
+            else:
+                total = total + a
+        total = unbroadcast(total, shape)  # ours still (a sum or a view of ours): slices add in
+    for g in slices:
+        if total is None:
+            total = dense_indexed(g)
+        else:
+            if total.dtype != g.value.dtype:
+                total = total.astype(np.result_type(total, g.value))
+            add_indexed(total, g)
+    if products:
+        product = sum_products(products)
+        total = product if total is None else total + product
+    return total
+
+
 def _leading_rows(index, shape):
     """(start, stop) if ``index`` picks rows start..stop-1 of the first axis, else None."""
     if type(index) is int and shape:

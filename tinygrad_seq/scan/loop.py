@@ -4,8 +4,8 @@ import threading
 
 import numpy as np
 
-from ..engine import STATE, Node, dense_indexed, gradients, scope, sum_products, unbroadcast
-from ..ops import IndexedGrad, Primitive, ProductGrad, stack
+from ..engine import STATE, Node, add_up, gradients, scope
+from ..ops import Primitive, ProductGrad, stack
 from ..tensor import Tensor, apply, watched
 from .record import record
 from .source import XRows
@@ -203,36 +203,22 @@ def _replayed_vjp(g, invariants, start, program, order, step_scope, parents):
 
 
 def _sum_grads(contributions, shape, grad_x, result, order):
-    """An invariant's gradient: products as one GEMM, the rest summed and unbroadcast."""
+    """An invariant's gradient: its per-step parts added up by the engine (``add_up``), after the
+    products whose left factor is grad_x itself (``XRows``) are read where they lie."""
     rows = [c for c in contributions if type(c) is XRows]
-    products = [c for c in contributions if type(c) is ProductGrad]
+    parts = [c for c in contributions if type(c) is not XRows]
     if rows and rows[0].t > rows[-1].t:
         rows.reverse()  # they come from the backward loop, last step first
     total = None
+    products = any(type(c) is ProductGrad for c in parts)
     if rows and not products and [c.t for c in rows] == list(range(len(grad_x))):
         # one per step, in order: the left factor of all of them is grad_x as it lies
         total, rows = _rows_product(rows, grad_x, result, order)
-    products += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
-    dense = [
-        dense_indexed(c) if type(c) is IndexedGrad else c
-        for c in contributions
-        if type(c) not in (ProductGrad, XRows)
-    ]
-    if products:
-        summed_products = sum_products(products)
-        total = summed_products if total is None else total + summed_products
-    if dense:
-        # added up in place in one buffer (np.sum of the list would first copy them all into one
-        # array), then summed over the broadcast axes once, not once per step
-        summed = np.array(dense[0], dtype=np.result_type(*dense))
-        for c in dense[1:]:
-            if c.shape == summed.shape:
-                summed += c
-            else:
-                summed = summed + c
-        summed = unbroadcast(summed, shape)
-        total = summed if total is None else total + summed
-    return total
+    parts += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
+    if not parts:
+        return total
+    summed = add_up(parts, shape)
+    return summed if total is None else total + summed
 
 
 def _rows_product(rows, grad_x, result, order):
