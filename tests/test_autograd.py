@@ -211,3 +211,22 @@ def test_keep_grads_is_first_order_only():
     x = leaf([1.0])
     with pytest.raises(ValueError, match="keep_grads"):
         (x * x).sum().backward(create_graph=True, keep_grads=True)
+
+
+def test_recorded_backward_through_a_loop_whose_initial_state_depends_on_its_input():
+    # the replayed loop's gradients stop at the loop's inputs: x's gradient through h0 is added
+    # once, by the outer sweep, not a second time inside the replay
+    from tinygrad_seq.scan import scan
+
+    x = leaf(np.random.default_rng(0).standard_normal((4, 2, 3)))
+    w = leaf(np.random.default_rng(1).standard_normal((3, 3)))
+
+    def loss():
+        h0 = x.mean(0).tanh()  # the initial state, made from the loop's own input
+        out, _ = scan(lambda x_t, s, w: ((x_t + s[0] @ w).tanh(),), x, (h0,), (w,))
+        return (out * out).sum()
+
+    plain = tg.autograd.grad(loss(), [x, w])
+    recorded = tg.autograd.grad(loss(), [x, w], create_graph=True)
+    for a, b in zip(recorded, plain):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)

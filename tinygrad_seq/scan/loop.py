@@ -5,7 +5,7 @@ import threading
 import numpy as np
 
 from ..engine import STATE, Node, add_up, gradients, scope
-from ..ops import Primitive, ProductGrad, stack
+from ..ops import Primitive, ProductGrad, reshape, stack
 from ..tensor import Tensor, apply, watched
 from .record import record
 from .source import XRows
@@ -181,9 +181,13 @@ def _replayed_vjp(g, invariants, start, program, order, step_scope, parents):
     records them, with the scan's inputs standing for its parents' values; the replayed graph is
     then swept back to those inputs, recording. The compiled backward loop is first order only."""
     n_states = program.n_states
-    # an input with a parent joins the graph as that parent's value; the others are constants
+    # an input with a parent joins the graph through an identity node of its own (a reshape to its
+    # shape) whose parent is that parent: the replay's sweep stops at these, so a gradient that
+    # also flows between the inputs outside the loop (an initial state made from x) is added by
+    # the outer sweep only, once
     joined = [
-        a if p is None else type(g)._from_op(a, p) for a, p in zip((*start, *invariants), parents)
+        a if p is None else apply(reshape, type(g)._from_op(a, p), shape=a.shape)
+        for a, p in zip((*start, *invariants), parents)
     ]
     x, state, invariants = joined[0], joined[1 : 1 + n_states], joined[1 + n_states :]
     outputs = [None] * len(order)
@@ -196,10 +200,9 @@ def _replayed_vjp(g, invariants, start, program, order, step_scope, parents):
         state = [env[r] for r in program.outputs]
         outputs[t] = state[0]
     replayed = apply(stack, *outputs, *state[1:], axis=0)
-    wanted = [p for p in parents if p is not None]
-    found = gradients([replayed.node], [g], wanted, retain_graph=True, create_graph=True)
-    found = dict(zip(wanted, found))
-    return [None if p is None else found[p] for p in parents]
+    wanted = [v.node for v, p in zip(joined, parents) if p is not None]
+    found = iter(gradients([replayed.node], [g], wanted, retain_graph=True, create_graph=True))
+    return [None if p is None else next(found) for p in parents]
 
 
 def _sum_grads(contributions, shape, grad_x, result, order):
