@@ -230,3 +230,13 @@ def test_recorded_backward_through_a_loop_whose_initial_state_depends_on_its_inp
     recorded = tg.autograd.grad(loss(), [x, w], create_graph=True)
     for a, b in zip(recorded, plain):
         np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
+
+
+def test_numpy_functions_see_arrays_outside_a_recorded_backward():
+    t = leaf([1.0, 2.0])
+    assert type(np.stack([t, t])) is np.ndarray and type(np.where(True, t, 0)) is np.ndarray
+    assert np.allclose(t, [1.0, 2.0]) and float(np.sum(t)) == 3.0
+    # the ufuncs record wherever they run: ndarray * t as t * ndarray
+    assert (np.array([2.0, 3.0]) * t).grad_fn == "mul" and np.exp(t).grad_fn == "exp"
+    with pytest.raises(TypeError, match=r"np\.sin of a Tensor: not a primitive"):
+        np.sin(t)

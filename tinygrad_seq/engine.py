@@ -51,6 +51,9 @@ class _State(threading.local):
     # the options of the backward running now, set for an op that stands for many nodes (vjp_all)
     retain_graph = False
     keep_grads = False
+    # inside a recorded backward (``create_graph``): NumPy functions on Tensors (np.where, np.sum,
+    # ...) record, so that VJPs written for arrays record; elsewhere they see arrays, as always
+    recording_backward = False
     inner_visits = 0  # how many nodes such an op visited (numbered after the op itself)
 
 
@@ -441,7 +444,8 @@ def _sweep_graph(order, grads, retain_graph, found):
     """
     wrap = type(next(iter(grads.values())))._from_op  # a recording gradient's class: Tensor
     reached = []
-    grad_mode, STATE.grad_enabled = STATE.grad_enabled, True
+    modes = STATE.grad_enabled, STATE.recording_backward
+    STATE.grad_enabled = STATE.recording_backward = True
     try:
         for node in order:
             g = grads.pop(node, None)
@@ -463,7 +467,7 @@ def _sweep_graph(order, grads, retain_graph, found):
             if not retain_graph:
                 node.inputs = node.out = None
     finally:
-        STATE.grad_enabled = grad_mode
+        STATE.grad_enabled, STATE.recording_backward = modes
     _accumulate_into_leaves(reached)
 
 

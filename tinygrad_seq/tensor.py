@@ -277,7 +277,8 @@ class Tensor:
         return _array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        """``np.where``, ``np.sum``, ``np.swapaxes``, ...: recorded (see ``_RECORDED``)."""
+        """``np.where``, ``np.sum``, ``np.swapaxes``, ...: recorded in a recorded backward (see
+        ``_RECORDED``); elsewhere NumPy sees the arrays, as without the protocol."""
         return _array_function(func, args, kwargs)
 
     def _bind(self, prim, *args, **params):
@@ -770,8 +771,10 @@ def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
 
 
 # --- NumPy's protocols: a VJP runs unchanged on Tensors, and records ------------------------------
-# (``backward(create_graph=True)``). Differentiable ufuncs are primitives; comparisons and sign are
-# piecewise constant: a mask without gradient. Other NumPy functions see the arrays, as before.
+# (``backward(create_graph=True)``). Differentiable ufuncs are primitives (``ndarray * t`` records,
+# as ``t * ndarray`` does); comparisons and sign are piecewise constant: a mask without gradient.
+# The NumPy functions VJPs use (np.where, np.sum, ...) record inside a recorded backward; elsewhere,
+# and for other functions, NumPy sees the arrays, as before (np.allclose(t, ...), np.stack(ts)).
 
 _UFUNCS = {
     np.add: ops.add,
@@ -834,7 +837,7 @@ def _tensor(a):
 
 
 def _array_function(func, args, kwargs):
-    recorded = _RECORDED.get(func)
+    recorded = _RECORDED.get(func) if STATE.recording_backward else None
     if recorded is not None:
         return recorded(*args, **kwargs)
     # as before the protocol: NumPy sees the arrays (np.allclose(t, ...), np.mean(t))
