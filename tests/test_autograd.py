@@ -240,3 +240,11 @@ def test_numpy_functions_see_arrays_outside_a_recorded_backward():
     assert (np.array([2.0, 3.0]) * t).grad_fn == "mul" and np.exp(t).grad_fn == "exp"
     with pytest.raises(TypeError, match=r"np\.sin of a Tensor: not a primitive"):
         np.sin(t)
+
+
+def test_an_array_updated_in_place_by_a_tensor_stays_an_array():
+    w = leaf([1.0, 2.0])
+    (w * w).sum().backward(create_graph=True)
+    before = w.data
+    w.data -= 0.5 * w.grad  # a recording Tensor on the right: the array is written, not rebound
+    assert w.data is before and w.data.tolist() == [0.0, 0.0]

@@ -803,10 +803,18 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
             return apply(prim, *inputs)
         if ufunc in _MASKS:
             return Tensor(ufunc(*[_array_of(x) for x in inputs]))
+    out = kwargs.get("out")
+    if method == "__call__" and kwargs.keys() == {"out"} and not any(_is_tensor(o) for o in out):
+        # an in-place write into an array (``w.data -= lr * t``): plain arrays, nothing recorded
+        return ufunc(*[_array_of(x) for x in inputs], out=out)
     raise TypeError(
         f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} of a Tensor: not a "
         f"primitive{' (no out=, dtype=, where=)' if kwargs else ''}; use the Tensor's methods"
     )
+
+
+def _is_tensor(x):
+    return isinstance(x, Tensor)
 
 
 def _dummy(shape):
