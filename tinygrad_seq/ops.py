@@ -89,9 +89,10 @@ class Primitive:
         array([3., 0.])
         """
         for a in args:
-            bind = getattr(a, "_bind", None)
-            if bind is not None:
-                return bind(self, *args, **params)
+            if type(a) is not np.ndarray:  # arrays, the first order's case, asked nothing
+                bind = getattr(a, "_bind", None)
+                if bind is not None:
+                    return bind(self, *args, **params)
         return self.forward(*args, **params)
 
     def differentiable(self, argnum):
