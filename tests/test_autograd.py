@@ -57,6 +57,8 @@ def test_bad_arguments_name_what_is_wrong():
         tg.autograd.grad(x * 2, x)
     with pytest.raises(ValueError, match=r"grad_outputs\[0\] has shape \(3,\)"):
         tg.autograd.grad(x * 2, x, grad_outputs=np.ones(3))
+    with pytest.raises(ValueError, match="1 grad_outputs for 2 outputs"):
+        tg.autograd.grad([x * 2, x * 3], x, grad_outputs=np.ones(2))
     with pytest.raises(TypeError, match=r"inputs\[0\] must be a Tensor"):
         tg.autograd.grad((x * 2).sum(), [np.ones(2)])
 

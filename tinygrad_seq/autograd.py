@@ -68,7 +68,7 @@ def grad(
                     "pass allow_unused=True if that is expected (its gradient is then None)"
                 )
             results.append(None)
-        elif create_graph:
+        elif create_graph and isinstance(g, Tensor):
             results.append(g.astype(x.dtype))
         else:
             results.append(Tensor(np.array(g, dtype=x.dtype, copy=True)))
@@ -87,10 +87,10 @@ def _tensors(items, what):
 
 def _grad_outputs(outputs, grad_outputs, create_graph):
     """One gradient per output: arrays for a first-order sweep, Tensors for a recording one."""
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = [grad_outputs] * len(outputs) if len(outputs) == 1 else grad_outputs
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):  # one gradient, for one output
+        grad_outputs = [grad_outputs]
     grad_outputs = list(grad_outputs)
     if len(grad_outputs) != len(outputs):
         raise ValueError(
