@@ -250,3 +250,9 @@ def test_an_array_updated_in_place_by_a_tensor_stays_an_array():
     before = w.data
     w.data -= 0.5 * w.grad  # a recording Tensor on the right: the array is written, not rebound
     assert w.data is before and w.data.tolist() == [0.0, 0.0]
+
+
+def test_backward_takes_create_graph_third_as_torch_does():
+    x = leaf([2.0])
+    (x**3).sum().backward(None, None, True)  # torch: backward(gradient, retain_graph, create_graph)
+    assert x.grad.grad_fn == "mul"

@@ -237,7 +237,7 @@ class Tensor:
         if self._node is not None:
             self._node.leaf = self
 
-    def backward(self, grad=None, retain_graph=None, keep_grads=False, create_graph=False):
+    def backward(self, grad=None, retain_graph=None, create_graph=False, keep_grads=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
         ``grad`` is needed unless self has one element. ``retain_graph`` keeps the saved arrays for
