@@ -10,6 +10,12 @@ and the op's non-tensor parameters. It may return a gradient of a broadcast shap
 broadcasting in one place (``engine.unbroadcast``). ``None`` in place of a VJP marks an input
 that is not differentiable (indices, masks).
 
+The same VJPs give every higher derivative: a first-order backward runs them on arrays; a
+recorded one (``create_graph=True``) runs them on Tensors, where each NumPy operation in them is a
+primitive of this table (Tensor implements NumPy's protocols) and is recorded, so the recorded VJP
+is differentiated by this table again. A VJP that needs another primitive calls it with ``bind``;
+comparisons are written as NumPy calls (``np.equal(x, out)``), which give masks on both.
+
 A new differentiable op is declared the same public way::
 
     >>> import numpy as np, tinygrad_seq as tg
