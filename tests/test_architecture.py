@@ -10,7 +10,7 @@ LAYERS = [
     {"ops", "data"},
     {"engine"},
     {"tensor"},
-    {"scan"},
+    {"scan", "autograd"},
     {"testing", "serialization", "nn"},
     {"optim"},
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)
@@ -71,3 +71,22 @@ def test_ops_imports_only_numpy():
     modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert modules <= {"numpy"}, modules
+
+
+def _names_imported_from_ops(path):
+    tree = ast.parse(path.read_text())
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("ops")
+        for alias in node.names
+    }
+
+
+def test_the_sweep_and_the_loop_writer_know_no_primitive():
+    # how a gradient is added up is learnt from what a VJP returns (ops' declared gradient forms),
+    # never from which op it is: no derivative knowledge outside ops.py
+    forms = {"IndexedGrad", "ProductGrad", "Placeholder"}
+    for module in ("engine.py", "scan/source.py", "scan/record.py"):
+        names = _names_imported_from_ops(PACKAGE / module)
+        assert names <= forms, f"{module} imports {sorted(names - forms)} from ops"

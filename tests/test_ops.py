@@ -131,7 +131,8 @@ def transpose_case(draw):
 
 
 @st.composite
-def getitem_case(draw):
+def index_case(draw):
+    """(shape, index): basic and advanced indices, repeated rows and masks among them."""
     shape = draw(shapes(min_dims=1))
     n = shape[0]
     index = draw(
@@ -151,7 +152,21 @@ def getitem_case(draw):
     if draw(st.booleans()):
         mask = draw(arrays(shape)) > 0
         index = mask
+    return shape, index
+
+
+@st.composite
+def getitem_case(draw):
+    shape, index = draw(index_case())
     return (lambda t: t[index]), [draw(arrays(shape))]
+
+
+@st.composite
+def scatter_case(draw):
+    # getitem's adjoint, on the same indices: repeated rows add up
+    shape, index = draw(index_case())
+    value = draw(arrays(np.zeros(shape)[index].shape))
+    return (lambda v: tg.apply(ops.scatter, v, index=index, shape=shape)), [value]
 
 
 @st.composite
@@ -195,6 +210,7 @@ CASES = {
     "reshape": reshape_case(),
     "transpose": transpose_case(),
     "getitem": getitem_case(),
+    "scatter": scatter_case(),
     "concat": concat_case(),
     "stack": concat_case(new_axis=True),
 }

@@ -169,6 +169,7 @@ NOT_ELEMENTWISE = {
     "reshape",
     "transpose",
     "getitem",
+    "scatter",
     "concat",
     "stack",
 }

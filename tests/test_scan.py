@@ -595,3 +595,31 @@ def _weight_grads(kind):
     out, _ = layer(np.linspace(-1, 1, 30).reshape(5, 2, 3))
     out.sum().backward()
     return [p.grad for p in layer.parameters()]
+
+
+def test_a_users_primitive_returning_a_slice_gradient_runs_in_the_compiled_loop():
+    # the loop's writer learns how a gradient is added up from what the VJP returned on the
+    # recorded step, not from the op's name: a user's IndexedGrad is added in place like getitem's
+    first_half = ops.primitive(
+        "first_half_scan_test",
+        lambda x: x[:, : x.shape[1] // 2],
+        lambda g, out, x: ops.IndexedGrad((slice(None), slice(0, x.shape[1] // 2)), g, x.shape),
+    )
+
+    def step(x_t, state, w):
+        wide = tg.concat([state[0], state[0]], axis=1) @ w  # (B, 2H)
+        return ((tg.apply(first_half, wide) + tg.apply(first_half, wide * x_t)).tanh(),)
+
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((5, 2, 6)), requires_grad=True)
+    w = tg.Tensor(rng.standard_normal((6, 6)) * 0.3, requires_grad=True)
+    h0 = tg.Tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    grads = []
+    for eager in (False, True):
+        x.grad = w.grad = h0.grad = None
+        with tg.eager() if eager else contextlib.nullcontext():
+            out, _ = scan(step, x, (h0,), (w,))
+        (out * out).sum().backward()
+        grads.append([x.grad, w.grad, h0.grad])
+    for compiled, op_by_op in zip(*grads):
+        np.testing.assert_allclose(compiled, op_by_op, rtol=1e-12, atol=1e-15)

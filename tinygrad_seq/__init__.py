@@ -10,6 +10,7 @@
 import numpy as np
 
 from . import (  # viz loads graphviz and matplotlib only when drawing
+    autograd,  # tg.autograd.grad: gradients of chosen inputs, differentiable again
     charlm,
     nn,
     ops,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor",
     "apply",
+    "autograd",
     "cat",
     "charlm",
     "chunk",

@@ -93,7 +93,6 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_rg", "_node", "grad", "_name", "_vc", "__weakref__")
-    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
     _kind = "tensor"  # how error messages call it ("parameter" for nn.Parameter)
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -238,12 +237,15 @@ class Tensor:
         if self._node is not None:
             self._node.leaf = self
 
-    def backward(self, grad=None, retain_graph=False, keep_grads=False):
+    def backward(self, grad=None, retain_graph=None, create_graph=False, keep_grads=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
         ``grad`` is needed unless self has one element. ``retain_graph`` keeps the saved arrays for
-        a second backward; ``keep_grads`` keeps every node's gradient for the graph viewer.
+        a second backward (default: ``create_graph``); ``keep_grads`` keeps every node's gradient
+        for the graph viewer. ``create_graph=True`` records the backward itself: ``.grad`` is then
+        a Tensor with a graph, to differentiate again (see ``tg.autograd.grad``).
         """
+        given = grad
         if not self._rg:
             raise RuntimeError("backward(): this tensor does not require grad and has no graph")
         if grad is None:
@@ -260,7 +262,28 @@ class Tensor:
                     f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}"
                 )
             grad = grad.astype(self.dtype, copy=False)
-        backward(self.node, grad, retain_graph=retain_graph, keep_grads=keep_grads)
+        if create_graph:  # the backward records: its gradient is a Tensor (which may need grad)
+            grad = given.astype(self.dtype) if isinstance(given, Tensor) else Tensor(grad)
+        retain = create_graph if retain_graph is None else retain_graph
+        backward(self.node, grad, retain, keep_grads, create_graph)
+
+    # --- NumPy functions on Tensors: a VJP written for arrays records when run on Tensors -------
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(t)``, ``ndarray * t``: the primitive (recorded); a comparison: a mask."""
+        prim = _UFUNCS.get(ufunc)
+        if prim is not None and method == "__call__" and not kwargs:  # the common case, inline
+            return apply(prim, *inputs)
+        return _array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.where``, ``np.sum``, ``np.swapaxes``, ...: recorded in a recorded backward (see
+        ``_RECORDED``); elsewhere NumPy sees the arrays, as without the protocol."""
+        return _array_function(func, args, kwargs)
+
+    def _bind(self, prim, *args, **params):
+        """How ``Primitive.bind`` records on a Tensor (ops knows no Tensor)."""
+        return apply(prim, *args, **params)
 
     def __repr__(self):
         body = np.array2string(self._data, precision=4, separator=", ", prefix="Tensor(")
@@ -776,3 +799,89 @@ def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
 def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
     """A tensor of ones (float32 unless ``dtype`` says otherwise): ``tg.ones(2, 3)``."""
     return Tensor(np.ones(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+# --- NumPy's protocols: a VJP runs unchanged on Tensors, and records ------------------------------
+# (``backward(create_graph=True)``). Differentiable ufuncs are primitives (``ndarray * t`` records,
+# as ``t * ndarray`` does); comparisons and sign are piecewise constant: a mask without gradient.
+# The NumPy functions VJPs use (np.where, np.sum, ...) record inside a recorded backward; elsewhere,
+# and for other functions, NumPy sees the arrays, as before (np.allclose(t, ...), np.stack(ts)).
+
+_UFUNCS = {
+    np.add: ops.add,
+    np.subtract: ops.sub,
+    np.multiply: ops.mul,
+    np.true_divide: ops.div,
+    np.matmul: ops.matmul,
+    np.negative: ops.neg,
+    np.power: ops.power,
+    np.exp: ops.exp,
+    np.log: ops.log,
+    np.sqrt: ops.sqrt,
+    np.absolute: ops.absolute,
+    np.tanh: ops.tanh,
+}
+_MASKS = frozenset(
+    [np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal, np.sign]
+    + [np.logical_and, np.logical_or, np.logical_not, np.isfinite, np.isnan, np.isinf]
+)
+
+
+def _array_ufunc(ufunc, method, inputs, kwargs):
+    if method == "__call__" and not kwargs:
+        prim = _UFUNCS.get(ufunc)
+        if prim is not None:
+            return apply(prim, *inputs)
+        if ufunc in _MASKS:
+            return Tensor(ufunc(*[_array_of(x) for x in inputs]))
+    out = kwargs.get("out")
+    if method == "__call__" and kwargs.keys() == {"out"} and not any(_is_tensor(o) for o in out):
+        # an in-place write into an array (``w.data -= lr * t``): plain arrays, nothing recorded
+        return ufunc(*[_array_of(x) for x in inputs], out=out)
+    raise TypeError(
+        f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} of a Tensor: not a "
+        f"primitive{' (no out=, dtype=, where=)' if kwargs else ''}; use the Tensor's methods"
+    )
+
+
+def _is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def _dummy(shape):
+    return np.broadcast_to(np.empty((), bool), shape)  # a shape to ask NumPy about, no memory
+
+
+_RECORDED = {
+    np.where: lambda cond, x, y: where(cond, x, y),
+    np.sum: lambda a, axis=None, keepdims=False: _tensor(a).sum(axis, keepdims),
+    # broadcast_to(a, shape) = a + zeros(shape): its gradient is summed back by the engine
+    np.broadcast_to: lambda a, shape: apply(ops.add, a, np.zeros(shape, _tensor(a).dtype)),
+    np.expand_dims: lambda a, axis: _tensor(a).reshape(np.expand_dims(_dummy(a.shape), axis).shape),
+    np.squeeze: lambda a, axis=None: _tensor(a).reshape(np.squeeze(_dummy(a.shape), axis).shape),
+    np.reshape: lambda a, shape: _tensor(a).reshape(shape),
+    np.swapaxes: lambda a, axis1, axis2: _tensor(a).swapaxes(axis1, axis2),
+    np.transpose: lambda a, axes=None: _tensor(a).transpose(*[int(i) for i in _or_empty(axes)]),
+    np.concatenate: lambda arrays, axis=0: concat(arrays, axis=axis),
+    np.stack: lambda arrays, axis=0: stack(arrays, axis=axis),
+}
+
+
+def _or_empty(axes):
+    return () if axes is None else axes
+
+
+def _tensor(a):
+    return a if isinstance(a, Tensor) else Tensor(a)
+
+
+def _array_function(func, args, kwargs):
+    recorded = _RECORDED.get(func) if STATE.recording_backward else None
+    if recorded is not None:
+        return recorded(*args, **kwargs)
+    # as before the protocol: NumPy sees the arrays (np.allclose(t, ...), np.mean(t))
+    return func(*_arrays_in(args), **dict(zip(kwargs, _arrays_in(kwargs.values()))))
+
+
+def _arrays_in(items):
+    return [type(a)(_arrays_in(a)) if isinstance(a, (list, tuple)) else _array_of(a) for a in items]

@@ -60,9 +60,14 @@ class Program:
         return (h_prev,)
     """
 
-    def __init__(self, instructions, constants, outputs, shapes, dtypes, n_states, input_names):
+    def __init__(
+        self, instructions, constants, outputs, shapes, dtypes, n_states, input_names, grad_types
+    ):
         self.instructions, self.constants, self.outputs = instructions, constants, outputs
         self.shapes, self.dtypes, self.n_states = shapes, dtypes, n_states
+        # {(instruction, input): the type its VJP returned on the recorded step}: how the backward
+        # loop adds that gradient up is written from it (``source._kind``)
+        self.grad_types = grad_types
         self.n_inputs = len(shapes)
         self.source, namespace = write(self, input_names)
         self.filename = f"<tinygrad_seq.scan program {next(_SERIALS)}>"
@@ -182,10 +187,35 @@ def _record(step, x_t, state, invariants):
     )
     program = _BY_TRACE.get(key)
     if program is None:
-        program = Program(instructions, constants, outputs, shapes, dtypes, len(state), names)
+        grad_types = _vjp_types(trace, instructions)
+        program = Program(
+            instructions, constants, outputs, shapes, dtypes, len(state), names, grad_types
+        )
         return _remember(_BY_TRACE, key, program)
     _BY_TRACE.move_to_end(key)
     return program
+
+
+def _vjp_types(trace, instructions):
+    """{(instruction, input): type of what its VJP returns}, found by calling each VJP once on the
+    recorded step's own values (an upstream gradient of ones). The backward loop's writer learns
+    from this which gradients are deferred products or slices, without knowing any op."""
+    types = {}
+    for j, ((prim, _, arrays, params, result), (_, refs, *_)) in enumerate(
+        zip(trace, instructions)
+    ):
+        out = result.data
+        g = np.ones(out.shape, out.dtype)
+        inputs, saved_out = prim.saved(arrays, out)
+        for i, ref in enumerate(refs):
+            if isinstance(ref, tuple) or not prim.differentiable(i):
+                continue
+            try:
+                with np.errstate(all="ignore"):
+                    types[j, i] = type(prim.vjp(i, g, saved_out, inputs, params))
+            except Exception:  # a VJP that fails here fails in the loop, where it is reported
+                types[j, i] = None
+    return types
 
 
 def _remember(cache, key, program):

@@ -14,7 +14,8 @@ to it; ``<value>_shape``: a ``Placeholder`` (shape and dtype) for an input no VJ
 
 Each function reads its forwards and VJPs from the primitives (``table``) when it is called, not
 when it is written: a forward or VJP edited in ``ops`` is what the next call runs. How a gradient
-is added up is decided once, when writing, from the recorded primitives and shapes (``_kind``).
+is added up is decided once, when writing, from what each VJP returned when the step was recorded
+and from the shapes (``_kind``): this module knows no op and no derivative.
 """
 
 import builtins
@@ -23,12 +24,12 @@ import re
 
 import numpy as np
 
-from ..engine import unbroadcast
-from ..ops import Placeholder, ProductGrad, _is_basic_index, getitem, linear, matmul
+from ..engine import add_indexed, unbroadcast
+from ..ops import IndexedGrad, Placeholder, ProductGrad
 
 # names the written functions use for themselves
 _FIXED = ("xs", "order", "outputs", "tape", "save", "t", "position", "g", "free", "grad_x", "kept")
-_FIXED += ("np", "unbroadcast", "ProductGrad", "XRows", "as_rows", "table")
+_FIXED += ("np", "unbroadcast", "add_indexed", "ProductGrad", "XRows", "as_rows", "table")
 _FIXED += ("run_infer", "run_forward", "run_backward")
 _READ = "    # read from the primitives at each call: an edited forward or VJP is what runs"
 
@@ -74,6 +75,7 @@ class _Writer:
         self.namespace = {
             "np": np,
             "unbroadcast": unbroadcast,
+            "add_indexed": add_indexed,
             "ProductGrad": ProductGrad,
             "XRows": XRows,
             "as_rows": as_rows,
@@ -257,7 +259,8 @@ class _Writer:
         kinds = {}
         for j, i, r in calls:
             prim, refs, params, *_ = p.instructions[j]
-            kinds[j, i] = _kind(prim, i, params, p.shape_of(r), p.shape_of(n_in + j))
+            returned = p.grad_types.get((j, i))
+            kinds[j, i] = _kind(returned, p.shape_of(r), p.shape_of(n_in + j))
         parts = {r: sum(r_out == r for r_out in p.outputs) for r in live}
         for _, _, r in calls:
             parts[r] += 1
@@ -325,7 +328,7 @@ class _Writer:
             self.zeros(r, lines, name)
             for c, kind, _ in contributions:
                 if kind == "indexed":
-                    lines.append(f"{c}.add_to({name})")
+                    lines.append(f"add_indexed({name}, {c})")
                 else:
                     lines.append(f"{name} += {self.dense(c, kind, shape)}")
             return name
@@ -393,12 +396,13 @@ def _refs(refs):
     return [(i, r) for i, r in enumerate(refs) if not isinstance(r, tuple)]
 
 
-def _kind(prim, argnum, params, shape, out_shape):
-    """How a VJP's result is added up: "indexed" (an IndexedGrad), "product" (maybe a
-    ProductGrad), "broadcast" (to be summed back to the input's shape) or "other" (as it is)."""
-    if prim is getitem and _is_basic_index(params.get("index")):
+def _kind(returned, shape, out_shape):
+    """How a VJP's result is added up, from the type it returned when the step was recorded:
+    "indexed" (an IndexedGrad), "product" (a ProductGrad), "broadcast" (to be summed back to the
+    input's shape) or "other" (as it is)."""
+    if returned is IndexedGrad:
         return "indexed"
-    if prim in (linear, matmul) and argnum == 1:
+    if returned is ProductGrad:
         return "product"
     if shape != out_shape and _broadcasts_to(shape, out_shape):
         return "broadcast"  # an elementwise op broadcast this input: its VJP has out's shape
