@@ -71,17 +71,47 @@ def build_parser():
             "sharpness (largest Hessian eigenvalue, by power iteration on Hessian-vector "
             "products) every few steps."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--model", choices=["rnn", "lstm", "gru"], default="lstm", help="the layer")
-    p.add_argument("--steps", type=int, default=60, help="gradient-descent steps")
-    p.add_argument("--every", type=int, default=20, help="measure the sharpness every N steps")
-    p.add_argument("--lr", type=float, default=0.3, help="learning rate")
-    p.add_argument("--seq-len", type=int, default=10, help="sequence length T")
-    p.add_argument("--batch-size", type=int, default=16, help="sequences per batch (one batch)")
-    p.add_argument("--hidden-size", type=int, default=8, help="hidden size H")
-    p.add_argument("--iterations", type=int, default=20, help="power iterations per measurement")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
+    p.add_argument(
+        "--model",
+        choices=["rnn", "lstm", "gru"],
+        default="lstm",
+        help="the layer (default: %(default)s)",
+    )
+    p.add_argument(
+        "--steps", type=int, default=60, help="gradient-descent steps (default: %(default)s)"
+    )
+    p.add_argument(
+        "--every",
+        type=int,
+        default=20,
+        help="measure the sharpness every N steps (default: %(default)s)",
+    )
+    p.add_argument("--lr", type=float, default=0.3, help="learning rate (default: %(default)s)")
+    p.add_argument(
+        "--seq-len", type=int, default=10, help="sequence length T (default: %(default)s)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        help="sequences per batch (one batch; default: %(default)s)",
+    )
+    p.add_argument(
+        "--hidden-size", type=int, default=8, help="hidden size H (default: %(default)s)"
+    )
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=20,
+        help="power iterations per measurement (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the data and the weights (default: %(default)s)",
+    )
     return p
 
 

@@ -92,7 +92,14 @@ def _table_rows(out):
     return rows
 
 
-ALL = ["adding_problem", "sequence_classification", "gradient_flow", "char_lm", "manual_bptt", "higher_order"]
+ALL = [
+    "adding_problem",
+    "sequence_classification",
+    "gradient_flow",
+    "char_lm",
+    "manual_bptt",
+    "higher_order",
+]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -197,7 +204,8 @@ def test_gradient_flow_no_plot_writes_nothing(capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "name", ["adding_problem", "sequence_classification", "gradient_flow", "manual_bptt", "higher_order"]
+    "name",
+    ["adding_problem", "sequence_classification", "gradient_flow", "manual_bptt", "higher_order"],
 )
 def test_example_docstrings_run(name):
     result = doctest.testmod(load_example(name), optionflags=doctest.ELLIPSIS)
