@@ -136,12 +136,13 @@ def _add_boxes(graph, picture, show_data, show_grad):
                 sub.attr(**style.cluster_style(path[-1]), labeljust="l", fontname=style.FONT)
                 clusters[path] = sub
                 order.append(path)
-        clusters[box.cluster].node(f"n{i}", **_box_attrs(box, show_data, show_grad))
+        attrs = _box_attrs(box, show_data, show_grad, picture.visits)
+        clusters[box.cluster].node(f"n{i}", **attrs)
     for path in sorted(order, key=len, reverse=True):  # stable: same depth keeps first-use order
         clusters[path[:-1]].subgraph(clusters[path])
 
 
-def _box_attrs(box, show_data, show_grad):
+def _box_attrs(box, show_data, show_grad, visits):
     if box.kind == "elided":
         attrs = dict(style.KIND_STYLE["elided"])
         attrs["label"] = (
@@ -155,7 +156,7 @@ def _box_attrs(box, show_data, show_grad):
     else:
         node = box.nodes[0]
         attrs = style.node_style(node)
-        attrs["label"] = style.node_label(node, show_data, show_grad)
+        attrs["label"] = style.node_label(node, show_data, show_grad, visits.get(node))
     if box.output:  # double red border; a gate or a cell keeps its colour
         fill = attrs.get("fillcolor")
         attrs.update(style.OUTPUT_STYLE)

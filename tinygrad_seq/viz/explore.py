@@ -26,7 +26,17 @@ from ..serialization import atomic_write
 from ..tensor import Tensor
 from . import style
 from .draw import INSTALL_HINT, GraphvizNotFoundError, draw_graph
-from .trace import _step_path, build, elide, kind_of, role_of, root_nodes, time_step, walk
+from .trace import (
+    _step_path,
+    build,
+    elide,
+    kind_of,
+    role_of,
+    root_nodes,
+    sweep_numbers,
+    time_step,
+    walk,
+)
 
 LARGE_GRAPH = 250  # more nodes than this: start in the collapsed view, draw at most this many boxes
 # Graphviz's layout time of the one-box-per-cell view grows steeply with its number of boxes (each
@@ -135,9 +145,10 @@ def _page_data(roots, collapse, max_nodes, title):
     # so there is a sweep to show only once backward has run through this very graph
     swept = any(r.visit is not None for r in roots)
     visited = [n for n in nodes if n.visit is not None] if swept else []
+    numbers = sweep_numbers(visited)  # as the drawings number them
     return {
         "title": title or f"Backprop explorer: {', '.join(r.name or r.op for r in roots)}",
-        "nodes": [_node_data(n, index, swept) for n in nodes],
+        "nodes": [_node_data(n, index, numbers) for n in nodes],
         "backward": [index[n] for n in sorted(visited, key=_visit_key)],
         "forward": _forward_order(nodes, roots, index),
         "views": views,
@@ -206,7 +217,7 @@ def _cell_title(box):
     return "RNN cell" if any(n.op in ("tanh", "relu") for n in box.nodes) else "cell"
 
 
-def _node_data(node, index, swept):
+def _node_data(node, index, numbers):
     step = _step_path(node)
     return {
         "op": node.op,
@@ -217,11 +228,11 @@ def _node_data(node, index, swept):
         "shape": list(node.shape),
         "dtype": str(node.dtype),
         "serial": node.serial,
-        "visit": node.visit if swept else None,
+        "visit": numbers.get(node),
         "t": time_step(step[-1]) if step else None,
         "parents": [index[p] for p in _parents(node) if p in index],
         "value": _stats(style.value_of(node)),
-        "grad": _stats(style.grad_of(node)) if swept and node.visit is not None else None,
+        "grad": _stats(style.grad_of(node)) if node in numbers else None,
     }
 
 
