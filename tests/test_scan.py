@@ -7,7 +7,6 @@ linecache: tracebacks and inspect show it); edited primitives honoured; caches b
 holding no layer alive, safe from two threads."""
 
 import contextlib
-from collections import Counter
 import gc
 import importlib
 import inspect
@@ -15,6 +14,7 @@ import re
 import threading
 import traceback
 import weakref
+from collections import Counter
 
 import numpy as np
 import pytest

@@ -161,7 +161,8 @@ class _Writer:
             forward.append(line + (f"  # {_comment(name)}" if name else ""))
         backward, saved, results, kept = self.backward()
         saved = [self.var(r) for r in saved]
-        self.sinks = {r: self.unique(f"grads_{self.names[r]}") for r in range(1 + p.n_states, p.n_inputs)}
+        invariant = range(1 + p.n_states, p.n_inputs)  # each one's per-step gradients go here
+        self.sinks = {r: self.unique(f"grads_{self.names[r]}") for r in invariant}
         loop = [
             "    for t in order:",
             f"        {self.names[0]} = xs[t]",
