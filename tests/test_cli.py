@@ -22,7 +22,7 @@ def test_graph_writes_a_valid_svg(tmp_path, capsys):
     code = cli.main(["graph", "--model", "lstm", "--steps", "3", "-o", str(path)])
     assert code == 0 and f"wrote {path}" in capsys.readouterr().out
     text = "".join(ET.parse(path).getroot().itertext())
-    for expected in ("t = 2", "forget gate", "rnn.weight_ih_l0", "loss"):
+    for expected in ("t = 2", "forget gate", "lstm.weight_ih_l0", "loss"):
         assert expected in text
 
 

@@ -129,6 +129,22 @@ def test_collapsed_lstm_passes_h_and_c_between_steps():
     assert source.count("label=<h₂>") == 0  # nothing follows the last step
 
 
+def test_collapsed_long_lstm_stays_small_for_dot():
+    """One arrow from the input into the lane, one from the lane's outputs, state names as
+    xlabels: dot laid a 100-step LSTM out in minutes with labelled arrows from and to every cell."""
+    steps = 30
+    source = viz.draw_graph(run_layer("lstm", steps, input_grad=True), collapse="cell").source
+    edges = re.findall(r"^\s*(n\d+) -> (n\d+) \[(.*)\]$", source, flags=re.MULTILINE)
+    x_box = re.search(r"^\s*(n\d+) \[label=<<B>x</B>", source, flags=re.MULTILINE).group(1)
+    (from_x,) = [e for e in edges if e[0] == x_box]
+    assert "lhead=cluster_" in from_x[2] and "to every step" in from_x[2]
+    stack = re.search(r"^\s*(n\d+) \[label=<<B>stack</B>", source, flags=re.MULTILINE).group(1)
+    assert len([e for e in edges if e[1] == stack]) == 1
+    states = [e for e in edges if "penwidth=2.4" in e[2]]
+    assert len(states) == 2 * (steps - 1)
+    assert all("xlabel=" in e[2] and " label=" not in e[2] for e in states)
+
+
 def test_collapsed_cell_loop_of_a_real_cell():
     cell = nn.LSTMCell(2, 3, seed=0)
     state = None

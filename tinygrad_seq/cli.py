@@ -119,15 +119,18 @@ def _draw_unrolled(kind, *, steps, input_size, hidden_size, layers=1, batch=1, s
 
 
 def _unrolled_loss(kind, steps, input_size, hidden_size, layers, batch, bidirectional, seed):
-    """loss = sum(output**2) for a random input through an RNN/LSTM/GRU layer held as `rnn`."""
+    """loss = sum(output**2) for a random input through an RNN/LSTM/GRU layer held as `kind`."""
     from . import Tensor, nn
 
     layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
-    net = nn.Module()  # a container, so parameters get dotted names: rnn.weight_ih_l0
-    net.rnn = layer(input_size, hidden_size, layers, bidirectional=bidirectional, seed=seed)
+    # a container, so parameters get dotted names, named as the layer's cluster: lstm.weight_ih_l0
+    net = nn.Module()
+    setattr(
+        net, kind, layer(input_size, hidden_size, layers, bidirectional=bidirectional, seed=seed)
+    )
     x = np.random.default_rng(seed).standard_normal((steps, batch, input_size)).astype(np.float32)
     x = Tensor(x, requires_grad=True).named("x")  # requires grad so the input is drawn too
-    output, _ = net.rnn(x)
+    output, _ = getattr(net, kind)(x)
     return (output * output).sum().named("loss")
 
 

@@ -105,8 +105,8 @@ def draw_graph(
     # a parameter's node outlives its graph: its .grad and visit may come from an earlier sweep,
     # so gradients are shown only once backward has run through this very graph
     swept = any(r.visit is not None for r in roots)
-    _add_boxes(graph, picture, show_data or show_grad, show_grad and swept)
-    _add_arrows(graph, picture, collapse)
+    clusters = _add_boxes(graph, picture, show_data or show_grad, show_grad and swept)
+    _add_arrows(graph, picture, collapse, clusters)
     graph.attr(label=_legend(picture, roots, title, show_data, show_grad, swept))
     return graph
 
@@ -140,6 +140,7 @@ def _add_boxes(graph, picture, show_data, show_grad):
         clusters[box.cluster].node(f"n{i}", **attrs)
     for path in sorted(order, key=len, reverse=True):  # stable: same depth keeps first-use order
         clusters[path[:-1]].subgraph(clusters[path])
+    return {path: f"cluster_{k}" for k, path in enumerate(order)}
 
 
 def _box_attrs(box, show_data, show_grad, visits):
@@ -165,17 +166,25 @@ def _box_attrs(box, show_data, show_grad, visits):
     return attrs
 
 
-def _add_arrows(graph, picture, collapse):
+def _add_arrows(graph, picture, collapse, clusters):
     boxes = picture.boxes
-    for a in picture.arrows:
+    lanes = _lane_arrows(picture) if collapse == "cell" else {}
+    if lanes:
+        graph.attr(compound="true")  # an arrow may end at a cluster's border (lhead)
+    for k, a in enumerate(picture.arrows):
         attrs = {}
         role = role_of(a.node)
+        lane = lanes.get(k)
+        if lane is None and k in lanes:
+            continue  # drawn as the one arrow into its lane
         if boxes[a.src].kind == "elided":
             attrs = {"style": "dashed", "color": "#999999"}
         elif a.state:
             attrs = {"color": style.STATE_EDGE.get(role, "#333333"), "penwidth": "2.4"}
             if collapse == "cell":
-                attrs["label"] = style.text_label(style.state_label(a.node, boxes[a.src].step))
+                # an xlabel, placed after the layout: a label is laid out as a node of its
+                # own, and made dot 10x slower on a 50-step LSTM
+                attrs["xlabel"] = style.text_label(style.state_label(a.node, boxes[a.src].step))
                 attrs["fontcolor"] = attrs["color"]
         elif boxes[a.src].kind in ("parameter", "input"):
             # leaves feed every step; letting them pull on the ranks would stack the steps
@@ -185,9 +194,40 @@ def _add_arrows(graph, picture, collapse):
                 attrs["color"] = style.PARAMETER_EDGE
         elif role in ("cell state", "hidden state"):
             attrs = {"color": style.STATE_EDGE[role], "penwidth": "1.4"}
+        if lane is not None:
+            end, path = lane
+            text = "to every step" if end == "lhead" else "from every step"
+            attrs["label"] = style.text_label(text)  # one per lane: laid out, not overlapping
+            other = boxes[a.src if end == "lhead" else a.dst].cluster
+            if other[: len(path)] != path:  # dot ignores (and warns) an end inside the lane
+                attrs[end] = clusters[path]
         graph.edge(f"n{a.src}", f"n{a.dst}", **attrs)
     for a, b in step_order(picture):
         graph.edge(f"n{a}", f"n{b}", style="invis")
+
+
+def _lane_arrows(picture):
+    """{arrow index: (lhead or ltail, lane) | None} for the collapsed view: arrows between one
+    box outside a lane (a layer and direction) and two or more of its cells (an input read by
+    every step, the outputs stacked) are drawn as ONE arrow to or from the lane's border (the
+    first arrow of each group, None for the others). One arrow per cell crosses the picture T
+    times: unreadable, dot minutes slow on 100 steps, and the steps pushed into a staircase."""
+    boxes, groups = picture.boxes, {}
+    for k, a in enumerate(picture.arrows):
+        src, dst = boxes[a.src], boxes[a.dst]
+        if a.state or "elided" in (src.kind, dst.kind):
+            continue
+        if dst.kind == "cell" and src.kind != "cell" and src.cluster != dst.cluster:
+            groups.setdefault(("lhead", dst.cluster, a.src), []).append(k)  # into every step
+        elif src.kind == "cell" and dst.kind != "cell":  # out of every step (the outputs)
+            groups.setdefault(("ltail", src.cluster, a.dst), []).append(k)
+    lanes = {}
+    for (end, lane, _), arrows in groups.items():
+        if len(arrows) > 1:
+            lanes.update(dict.fromkeys(arrows))
+            # the arrow nearest the other end: from the first step in, from the last out
+            lanes[arrows[0] if end == "lhead" else arrows[-1]] = (end, lane)
+    return lanes
 
 
 def _legend(picture, roots, title, show_data, show_grad, swept):
