@@ -58,7 +58,13 @@ def add_graph_parser(subparsers):
         help="run backward(keep_grads=True) first and annotate gradients and backward order",
     )
     p.add_argument("--show-data", action="store_true", help="annotate value summaries")
-    p.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="default LR")
+    p.add_argument(
+        "--rankdir",
+        choices=("auto", "LR", "TB"),
+        default="auto",
+        help="auto: steps stacked top to bottom when every operation is drawn, cells left to "
+        "right with --collapse cell (default auto)",
+    )
     p.add_argument(
         "--max-nodes",
         type=_non_negative,
@@ -89,7 +95,7 @@ def run_graph(args):
         collapse=None if args.collapse == "none" else "cell",
         show_grad=args.show_grad,
         show_data=args.show_data,
-        rankdir=args.rankdir,
+        rankdir=None if args.rankdir == "auto" else args.rankdir,
         max_nodes=args.max_nodes or None,
         seed=args.seed,
     )

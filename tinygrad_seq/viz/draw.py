@@ -57,7 +57,7 @@ def draw_graph(
     collapse=None,
     show_data=False,
     show_grad=False,
-    rankdir="LR",
+    rankdir=None,
     max_nodes=200,
     title=None,
 ):
@@ -78,7 +78,10 @@ def draw_graph(
     show_grad: after ``backward``, add each tensor's value and gradient summaries and the step at
         which the reverse sweep visited it (#0 is the output). Intermediate gradients exist
         only after ``loss.backward(keep_grads=True)``; otherwise the leaves' ``.grad`` is shown.
-    rankdir: "LR" (time runs left to right) or "TB".
+    rankdir: "LR" (left to right) or "TB" (top to bottom). None: "TB" where every operation of
+        two or more time steps is drawn (the steps stacked: a row of them is too wide to read
+        once fitted to a screen), else "LR" (the cells of ``collapse="cell"`` side by side,
+        time running left to right as in the textbook).
     max_nodes: draw at most this many boxes, those nearest the output; one note box says how
         many were left out. None draws everything.
 
@@ -93,20 +96,27 @@ def draw_graph(
     """
     if collapse not in (None, "cell"):
         raise ValueError(f"draw_graph: collapse must be None or 'cell', got {collapse!r}")
-    if rankdir not in ("LR", "TB", "RL", "BT"):
+    if rankdir not in (None, "LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'LR' or 'TB', got {rankdir!r}")
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
         raise ValueError(f"draw_graph: max_nodes must be a positive int or None, got {max_nodes!r}")
     roots = root_nodes(root)
     picture = elide(build(roots, collapse), max_nodes)
+    if rankdir is None:
+        steps = {b.step for b in picture.boxes if b.step}
+        rankdir = "TB" if collapse is None and len(steps) > 1 else "LR"
     graph = _digraph_class()(name="tinygrad_seq", graph_attr=_graph_attrs(rankdir))
     graph.attr("node", fontname=style.FONT, fontsize="10", margin="0.08,0.04")
     graph.attr("edge", color="#555555", arrowsize="0.6", fontname=style.FONT, fontsize="9")
     # a parameter's node outlives its graph: its .grad and visit may come from an earlier sweep,
     # so gradients are shown only once backward has run through this very graph
     swept = any(r.visit is not None for r in roots)
-    clusters = _add_boxes(graph, picture, show_data or show_grad, show_grad and swept)
-    _add_arrows(graph, picture, collapse, clusters)
+    rows = _gate_rows(picture) if collapse is None else {}
+    fans = _fans(picture, rows)
+    if rows:  # dot's last pass over the whole graph would swap gates the rows put in order
+        graph.attr(remincross="false")
+    clusters = _add_boxes(graph, picture, show_data or show_grad, show_grad and swept, rows, fans)
+    _add_arrows(graph, picture, collapse, clusters, fans)
     graph.attr(label=_legend(picture, roots, title, show_data, show_grad, swept))
     return graph
 
@@ -123,8 +133,9 @@ def _graph_attrs(rankdir):
     }
 
 
-def _add_boxes(graph, picture, show_data, show_grad):
-    """Nodes into nested clusters; subgraphs are filled first, then added deepest first."""
+def _add_boxes(graph, picture, show_data, show_grad, rows, fans):
+    """Nodes into nested clusters; subgraphs are filled first, then added deepest first.
+    ``rows``, ``fans``: the gates' order (see ``_gate_rows``, ``_fans``)."""
     clusters = {(): graph}
     order = []  # cluster paths in order of first use, parents before children
     Digraph = type(graph)
@@ -137,10 +148,92 @@ def _add_boxes(graph, picture, show_data, show_grad):
                 clusters[path] = sub
                 order.append(path)
         attrs = _box_attrs(box, show_data, show_grad, picture.visits)
+        if i in fans:
+            attrs["ordering"] = "out"
         clusters[box.cluster].node(f"n{i}", **attrs)
+    for step, step_rows in rows.items():
+        # the gates in the order taught, the same in every step (left to right; top to bottom
+        # with rankdir LR), and the slices that feed them, in a rank each: invisible arrows
+        # within a rank ask for that order (dot does not always grant it: see ``_fans``)
+        for boxes in step_rows:
+            row = Digraph()
+            row.attr(rank="same")
+            for a, b in zip(boxes, boxes[1:]):
+                row.edge(f"n{a}", f"n{b}", style="invis")
+            clusters[step].subgraph(row)
     for path in sorted(order, key=len, reverse=True):  # stable: same depth keeps first-use order
         clusters[path[:-1]].subgraph(clusters[path])
     return {path: f"cluster_{k}" for k, path in enumerate(order)}
+
+
+def _gate_rows(picture):
+    """{step cluster: rows}: the box indices of the gates of a step that no other gate of it
+    feeds (the LSTM's four; the GRU's reset and update, not its candidate, which reads the reset
+    gate), in the order taught, for the steps drawn op by op with two or more of them; and if
+    each gate is fed by one slice, a row of those, in the same order."""
+    boxes, feeds = picture.boxes, {}
+    for a in picture.arrows:
+        feeds.setdefault(a.dst, []).append(a.src)
+    taught = [g for order in style.GATE_ORDER.values() for g in order]
+    gates = {}
+    for i, box in enumerate(boxes):
+        role = role_of(box.nodes[0]) if box.kind == "op" else None
+        if box.step and role in taught and box.cluster == box.step:
+            gates.setdefault(box.step, []).append(i)
+    rows = {}
+    for step, members in gates.items():
+        first = [i for i in members if not _fed_by(i, set(members) - {i}, feeds, boxes, step)]
+        first.sort(key=lambda i: taught.index(role_of(boxes[i].nodes[0])))
+        if len(first) > 1:
+            rows[step] = [first]
+            fed = [feeds.get(i, []) for i in first]
+            slices = [f[0] for f in fed if len(f) == 1 and boxes[f[0]].nodes[0].op == "getitem"]
+            if len(set(slices)) == len(first):  # one slice of its own per gate
+                rows[step].append(slices)
+    return rows
+
+
+def _fans(picture, rows):
+    """{box: [the slices it feeds, in the order of the gates they feed]} for a box (the gates'
+    pre-activations) that alone feeds the slices of a gate row. Drawn with ``ordering=out`` and
+    its arrows in that order: dot then keeps the order, where the rows alone let it swap gates.
+    """
+    feeds = {}
+    for a in picture.arrows:
+        feeds.setdefault(a.dst, []).append(a.src)
+    fans = {}
+    for step_rows in rows.values():
+        if len(step_rows) > 1:
+            slices = step_rows[1]
+            sources = {src for i in slices for src in feeds.get(i, [])}
+            if len(sources) == 1 and all(len(feeds.get(i, [])) == 1 for i in slices):
+                fans[sources.pop()] = slices
+    return fans
+
+
+def _arrow_order(picture, fans):
+    """The arrows' indices in drawing order: as built, but the arrows of each fan in its order,
+    in the places the fan's arrows held."""
+    order = list(range(len(picture.arrows)))
+    for src, slices in fans.items():
+        places = [k for k, a in enumerate(picture.arrows) if a.src == src and a.dst in slices]
+        ranked = sorted(places, key=lambda k: slices.index(picture.arrows[k].dst))
+        for place, k in zip(places, ranked):
+            order[place] = k
+    return order
+
+
+def _fed_by(box, others, feeds, boxes, step):
+    """Whether any of ``others`` feeds ``box`` through boxes of the same step."""
+    seen, todo = set(), [box]
+    while todo:
+        for src in feeds.get(todo.pop(), ()):
+            if src in others:
+                return True
+            if src not in seen and boxes[src].step == step:
+                seen.add(src)
+                todo.append(src)
+    return False
 
 
 def _box_attrs(box, show_data, show_grad, visits):
@@ -166,12 +259,13 @@ def _box_attrs(box, show_data, show_grad, visits):
     return attrs
 
 
-def _add_arrows(graph, picture, collapse, clusters):
+def _add_arrows(graph, picture, collapse, clusters, fans):
     boxes = picture.boxes
     lanes = _lane_arrows(picture) if collapse == "cell" else {}
     if lanes:
         graph.attr(compound="true")  # an arrow may end at a cluster's border (lhead)
-    for k, a in enumerate(picture.arrows):
+    for k in _arrow_order(picture, fans):
+        a = picture.arrows[k]
         attrs = {}
         role = role_of(a.node)
         lane = lanes.get(k)
