@@ -44,6 +44,15 @@ def test_graph_gv_needs_no_graphviz_and_collapses_cells(tmp_path, monkeypatch):
     assert "∂L/∂h" in source  # --show-grad ran backward with keep_grads first
 
 
+def test_graph_truncation_note_names_the_command_line_flags(tmp_path):
+    path = tmp_path / "lstm.gv"
+    assert cli.main(["graph", "--model", "lstm", "--steps", "20", "-o", str(path)]) == 0
+    source = path.read_text(encoding="utf-8")
+    assert "earlier boxes not drawn" in source and "earliest boxes" in source
+    assert source.count("--max-nodes 0 to draw all") == 2 and "--collapse cell" in source
+    assert "max_nodes=" not in source and "collapse='cell'" not in source
+
+
 def test_graph_without_dot_explains_and_saves_the_dot_text(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path))
     code = cli.main(["graph", "--steps", "2", "-o", str(tmp_path / "lstm.svg")])

@@ -98,6 +98,7 @@ def run_graph(args):
         rankdir=None if args.rankdir == "auto" else args.rankdir,
         max_nodes=args.max_nodes or None,
         seed=args.seed,
+        draw_all_hint="pass --max-nodes 0 to draw all, or --collapse cell for fewer boxes",
     )
     try:
         with _naming_the_path(path):
@@ -198,7 +199,13 @@ def run_explore(args):
     loss.backward(keep_grads=True, retain_graph=True)  # retain_graph: backward keeps the values
     collapse = {"auto": "auto", "none": None, "cell": "cell"}[args.collapse]
     with _naming_the_path(path):  # without `dot`, a page without a drawing and a warning
-        viz.explore(loss, path, collapse=collapse, max_nodes=args.max_nodes or None)
+        viz.explore(
+            loss,
+            path,
+            collapse=collapse,
+            max_nodes=args.max_nodes or None,
+            draw_all_hint="--max-nodes 0 draws all",
+        )
     print(f"wrote {path}: open it in a browser (it works offline)")
     return 0
 

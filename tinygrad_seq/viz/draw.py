@@ -19,6 +19,10 @@ INSTALL_HINT = (
 )
 
 
+# what the notes about boxes left out tell the reader to do; a front end names its own options
+DRAW_ALL = "pass max_nodes=None to draw all, or collapse='cell' for fewer boxes"
+
+
 class GraphvizNotFoundError(RuntimeError):
     """Rendering was asked for but Graphviz's ``dot`` program is not installed."""
 
@@ -60,6 +64,7 @@ def draw_graph(
     rankdir=None,
     max_nodes=200,
     title=None,
+    draw_all_hint=DRAW_ALL,
 ):
     """Draw the computation graph that produced ``root`` (a Tensor, or a list of Tensors).
 
@@ -84,6 +89,8 @@ def draw_graph(
         time running left to right as in the textbook).
     max_nodes: draw at most this many boxes, those nearest the output; one note box says how
         many were left out. None draws everything.
+    draw_all_hint: what the notes about boxes left out say to do (the command line names its
+        flags: "pass --max-nodes 0 to draw all, ...").
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> from tinygrad_seq import viz
@@ -115,9 +122,11 @@ def draw_graph(
     fans = _fans(picture, rows)
     if rows:  # dot's last pass over the whole graph would swap gates the rows put in order
         graph.attr(remincross="false")
-    clusters = _add_boxes(graph, picture, show_data or show_grad, show_grad and swept, rows, fans)
+    shown = (show_data or show_grad, show_grad and swept, draw_all_hint)
+    clusters = _add_boxes(graph, picture, shown, rows, fans)
     _add_arrows(graph, picture, collapse, clusters, fans)
-    graph.attr(label=_legend(picture, roots, title, show_data, show_grad, swept))
+    notes = _notes(picture, show_data, show_grad, swept, draw_all_hint)
+    graph.attr(label=_legend(picture, roots, title, notes))
     return graph
 
 
@@ -133,9 +142,10 @@ def _graph_attrs(rankdir):
     }
 
 
-def _add_boxes(graph, picture, show_data, show_grad, rows, fans):
+def _add_boxes(graph, picture, shown, rows, fans):
     """Nodes into nested clusters; subgraphs are filled first, then added deepest first.
-    ``rows``, ``fans``: the gates' order (see ``_gate_rows``, ``_fans``)."""
+    ``shown``: (show_data, show_grad, draw_all_hint); ``rows``, ``fans``: the gates' order (see
+    ``_gate_rows``, ``_fans``)."""
     clusters = {(): graph}
     order = []  # cluster paths in order of first use, parents before children
     Digraph = type(graph)
@@ -147,7 +157,7 @@ def _add_boxes(graph, picture, show_data, show_grad, rows, fans):
                 sub.attr(**style.cluster_style(path[-1]), labeljust="l", fontname=style.FONT)
                 clusters[path] = sub
                 order.append(path)
-        attrs = _box_attrs(box, show_data, show_grad, picture.visits)
+        attrs = _box_attrs(box, *shown, picture.visits)
         if i in fans:
             attrs["ordering"] = "out"
         clusters[box.cluster].node(f"n{i}", **attrs)
@@ -236,13 +246,11 @@ def _fed_by(box, others, feeds, boxes, step):
     return False
 
 
-def _box_attrs(box, show_data, show_grad, visits):
+def _box_attrs(box, show_data, show_grad, draw_all_hint, visits):
     if box.kind == "elided":
         attrs = dict(style.KIND_STYLE["elided"])
-        attrs["label"] = (
-            f"{box.elided} earlier boxes not drawn\n"
-            "(pass max_nodes=None to draw all,\nor collapse='cell' for fewer boxes)"
-        )
+        hint = [style.escape(part) for part in f"({draw_all_hint})".split(", ")]
+        attrs["label"] = style.lines(f"{box.elided} earlier boxes not drawn", ",<BR/>".join(hint))
         return attrs
     if box.kind == "cell":
         attrs = dict(style.KIND_STYLE["cell"])
@@ -324,7 +332,7 @@ def _lane_arrows(picture):
     return lanes
 
 
-def _legend(picture, roots, title, show_data, show_grad, swept):
+def _legend(picture, roots, title, notes):
     kinds = {b.kind for b in picture.boxes if b.kind != "cell" or b.nodes}
     if any(b.output for b in picture.boxes):
         kinds.add("output")
@@ -341,16 +349,15 @@ def _legend(picture, roots, title, show_data, show_grad, swept):
         params = sum(kind_of(n) == "parameter" for n in picture.nodes)
         what = ", ".join(r.name or r.op for r in roots)
         title = f"computation graph of {what}: {ops} operations, {params} parameters"
-    notes = _notes(picture, show_data, show_grad, swept)
     return style.legend(title, kinds, roles, state_roles, notes)
 
 
-def _notes(picture, show_data, show_grad, swept):
+def _notes(picture, show_data, show_grad, swept, draw_all_hint):
     notes = []
     if picture.elided:
         notes.append(
-            f"{picture.elided} earliest boxes of the computation are not drawn (max_nodes="
-            f"{picture.max_nodes}); pass max_nodes=None to draw all, or collapse='cell'"
+            f"{picture.elided} earliest boxes of the computation are not drawn (at most "
+            f"{picture.max_nodes} are); {draw_all_hint}"
         )
     if picture.hidden_weights:
         names = [n.name or "unnamed" for n in picture.hidden_weights]
