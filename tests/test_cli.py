@@ -119,6 +119,11 @@ def test_demo_trains_samples_and_writes_every_file(tmp_path, capsys):
     if shutil.which("dot"):
         text = "".join(ET.parse(tmp_path / "lstm_graph.svg").getroot().itertext())
         assert "forget gate" in text and "t = 2" in text
+    page = (tmp_path / "lstm_explorer.html").read_text(encoding="utf-8")
+    assert "<html" in page and "explore-data" in page and "backward #" not in out
+    listed = [line for line in out.splitlines() if "lstm_explorer.html" in line]
+    assert f"wrote {tmp_path / 'lstm_explorer.html'}" in listed
+    assert any("step through backprop (open in a browser)" in line for line in listed)
 
 
 def tg_load_step(path):
