@@ -177,10 +177,10 @@ def _add_boxes(graph, picture, shown, rows, fans):
 
 
 def _gate_rows(picture):
-    """{step cluster: rows}: the box indices of the gates of a step that no other gate of it
-    feeds (the LSTM's four; the GRU's reset and update, not its candidate, which reads the reset
-    gate), in the order taught, for the steps drawn op by op with two or more of them; and if
-    each gate is fed by one slice, a row of those, in the same order."""
+    """{cluster: rows}: the box indices of the gates of a cluster (a time step, or a cell drawn
+    alone) that no other gate of it feeds (the LSTM's four; the GRU's reset and update, not its
+    candidate, which reads the reset gate), in the order taught, where two or more are drawn
+    op by op; and if each gate is fed by one slice, a row of those, in the same order."""
     boxes, feeds = picture.boxes, {}
     for a in picture.arrows:
         feeds.setdefault(a.dst, []).append(a.src)
@@ -188,8 +188,8 @@ def _gate_rows(picture):
     gates = {}
     for i, box in enumerate(boxes):
         role = role_of(box.nodes[0]) if box.kind == "op" else None
-        if box.step and role in taught and box.cluster == box.step:
-            gates.setdefault(box.step, []).append(i)
+        if role in taught:
+            gates.setdefault(box.cluster, []).append(i)
     rows = {}
     for step, members in gates.items():
         first = [i for i in members if not _fed_by(i, set(members) - {i}, feeds, boxes, step)]
@@ -233,14 +233,14 @@ def _arrow_order(picture, fans):
     return order
 
 
-def _fed_by(box, others, feeds, boxes, step):
-    """Whether any of ``others`` feeds ``box`` through boxes of the same step."""
+def _fed_by(box, others, feeds, boxes, cluster):
+    """Whether any of ``others`` feeds ``box`` through boxes of the same cluster."""
     seen, todo = set(), [box]
     while todo:
         for src in feeds.get(todo.pop(), ()):
             if src in others:
                 return True
-            if src not in seen and boxes[src].step == step:
+            if src not in seen and boxes[src].cluster == cluster:
                 seen.add(src)
                 todo.append(src)
     return False
