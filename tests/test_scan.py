@@ -377,6 +377,27 @@ def test_backward_numbers_of_the_compiled_loop_are_the_order_its_vjps_ran(
     assert orders[0] == orders[1]
 
 
+def test_a_slice_the_user_takes_of_the_outputs_is_drawn_as_eager_draws_it():
+    """Only the slices scan itself takes are drawn as what they hold: out[1] stays a getitem of
+    the stacked outputs (with one state, scan's result IS the outputs, as in eager mode)."""
+
+    def step(x_t, state, w):
+        return ((x_t + state[0] @ w).tanh(),)
+
+    pictures = []
+    for op_by_op in (False, True):
+        x = tg.Tensor(np.ones((4, 2, 3)), requires_grad=True)
+        w = tg.Tensor(np.full((3, 3), 0.1), requires_grad=True)
+        with tg.eager() if op_by_op else contextlib.nullcontext():
+            out, (h,) = scan(step, x, (tg.zeros(2, 3, dtype=np.float64),), (w,))
+        picture = build([(out[1].sum() + h.sum() + out.sum()).node])
+        boxes = Counter(_drawn(picture, i) for i in range(len(picture.boxes)))
+        arrows = Counter((_drawn(picture, a.src), _drawn(picture, a.dst)) for a in picture.arrows)
+        pictures.append((boxes, arrows))
+    assert pictures[0] == pictures[1]
+    assert pictures[0][0][("getitem", None, (2, 3), ())] == 1  # out[1], outside the steps
+
+
 def test_the_fast_backward_loop_keeps_nothing_and_notes_nothing():
     program = tg.scan.program(_layer("LSTM", 1), np.ones((3, 2, 3)))
     fast = inspect.getsource(program.run_backward)
