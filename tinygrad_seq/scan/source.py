@@ -220,7 +220,8 @@ class _Writer:
         for line in body:
             if type(line) is int:  # the VJPs of instruction ``line`` run next
                 if keeping:
-                    steps.append(f"ran.append((position, {line}))")
+                    value = self.names[p.n_inputs + line]
+                    steps.append(f"ran.append((position, {line}))  # {value}'s VJPs run")
             else:
                 steps.append(line)
         lines = [
@@ -238,7 +239,7 @@ class _Writer:
         if g_x != "None":
             lines += ["        if grad_x is not None:", f"            grad_x[t] = {g_x}"]
             if keeping:  # x_t's slice: its gradient goes into grad_x, as a getitem's VJP does
-                lines.append(f"            ran.append((position, {X_SLICE}))")
+                lines.append(f"            ran.append((position, {X_SLICE}))  # x_t's slice")
                 kept = f"{X_SLICE}: {g_x}, {kept}" if kept else f"{X_SLICE}: {g_x}"
         state = self.names[1] if self.names[1] in saved else "None"
         for r in invariant:
