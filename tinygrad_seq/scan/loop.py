@@ -89,7 +89,7 @@ def program(fn, *args, **kwargs):
     ...
             hidden_state = tanh(v1)  # hidden state
     ...
-    def run_backward(g, order, tape, free, grad_x, kept, g_state0, w_hh, b_hh, w_hh_t, ...):
+    def run_backward(g, order, tape, free, grad_x, g_state0, w_hh, b_hh, w_hh_t, ...):
     ...
             g_v1 = tanh_vjp(g_state0, hidden_state, v1_shape)
     ...
@@ -126,11 +126,22 @@ def _check_inputs(x, state, invariants):
 
 def _split(out, order):
     """(outputs, final state) of the scan's result. With one state the result IS the outputs: their
-    gradient then reaches the scan as it is, with no buffer to assemble it in."""
+    gradient then reaches the scan as it is, with no buffer to assemble it in.
+
+    The slices taken here are the result's layout, not the loop's computation: the scan node's
+    view notes them ("parts", by serial), and the graph viewer draws what each stands for (the
+    stacked outputs, the last step's states) as the op-by-op loop has them (``view``)."""
     steps = len(order)
     outputs = out if out.shape[0] == steps else out[:steps]
     extra = tuple(out[k] for k in range(steps, out.shape[0]))
-    return outputs, (outputs[order[-1]],) + extra
+    final = (outputs[order[-1]],) + extra
+    node = out._node
+    if node is not None:
+        parts = {t._node.serial: k for k, t in enumerate(final)}
+        if outputs is not out:
+            parts[outputs._node.serial] = "outputs"
+        node.params["view"]["parts"] = parts
+    return outputs, final
 
 
 def _scan_vjp(
@@ -159,14 +170,17 @@ def _scan_vjp(
     steps, n_states = len(order), program.n_states
     grad_x = np.zeros((steps,) + program.shapes[0], g.dtype) if needs[0] else None
     sinks = [[] for _ in invariants]
-    kept = [None] * steps if STATE.keep_grads else None
     free = not STATE.retain_graph  # each step's arrays go once used, as the sweep frees nodes'
     # the last output is the first state's final value: its gradient is already in g[order[-1]]
     finals = [np.zeros((), g.dtype)] + [g[steps + k] for k in range(n_states - 1)]
-    carried = program.run_backward(g, order, tape, free, grad_x, kept, *finals, *invariants, *sinks)
-    if kept:
-        view["grads"] = kept
-        STATE.inner_visits = sum(len(k) for k in kept)
+    if STATE.keep_grads:  # the same loop, noting its ops as their VJPs run, for the viewer
+        kept, ran = [None] * steps, []
+        run = program.backward_keeping()
+        carried = run(g, order, tape, free, grad_x, kept, ran, *finals, *invariants, *sinks)
+        view["grads"], view["ran"] = kept, ran
+        STATE.inner_visits = len(ran)  # the sweep numbers them after this node, in this order
+    else:
+        carried = program.run_backward(g, order, tape, free, grad_x, *finals, *invariants, *sinks)
     shapes = program.shapes[1 + n_states :]
     sums = [_sum_grads(c, s, grad_x, result, order) for c, s in zip(sinks, shapes)]
     return [grad_x, *carried, *sums]

@@ -69,14 +69,25 @@ class Program:
         # loop adds that gradient up is written from it (``source._kind``)
         self.grad_types = grad_types
         self.n_inputs = len(shapes)
-        self.source, namespace = write(self, input_names)
+        self.source, self.keeping_source, self._namespace = write(self, input_names)
         self.filename = f"<tinygrad_seq.scan program {next(_SERIALS)}>"
-        lines = self.source.splitlines(keepends=True)
-        linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
-        weakref.finalize(self, linecache.cache.pop, self.filename, None)
-        exec(compile(self.source, self.filename, "exec"), namespace)
+        _compile(self, self.source, self.filename)
+        namespace = self._namespace
         self.run_infer, self.run_forward = namespace["run_infer"], namespace["run_forward"]
         self.run_backward = namespace["run_backward"]
+
+    def backward_keeping(self):
+        """``run_backward_keeping`` (see ``source.write``): ``run_backward`` that also keeps every
+        op's gradient and notes its ops in the order their VJPs ran, for the graph viewer. Written
+        with the others, compiled at its first use, by ``backward(keep_grads=True)``: the loops a
+        training step runs have not a line of it."""
+        run = self._namespace.get("run_backward_keeping")
+        if run is None:
+            with _LOCK:
+                if "run_backward_keeping" not in self._namespace:
+                    _compile(self, self.keeping_source, self.filename[:-1] + " keeping>")
+                run = self._namespace["run_backward_keeping"]
+        return run
 
     def __str__(self):
         return self.source
@@ -95,6 +106,14 @@ class Program:
         if ref < self.n_inputs:
             return self.dtypes[ref]
         return self.instructions[ref - self.n_inputs][5]
+
+
+def _compile(program, source, filename):
+    """Run ``source`` into the program's namespace, its lines registered under ``filename``."""
+    lines = source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    weakref.finalize(program, linecache.cache.pop, filename, None)
+    exec(compile(source, filename, "exec"), program._namespace)
 
 
 def clear_cache():

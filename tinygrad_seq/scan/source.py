@@ -29,16 +29,24 @@ from ..ops import IndexedGrad, Placeholder, ProductGrad
 
 # names the written functions use for themselves
 _FIXED = ("xs", "order", "outputs", "tape", "save", "t", "position", "g", "free", "grad_x", "kept")
+_FIXED += ("ran", "run_backward_keeping")
 _FIXED += ("np", "unbroadcast", "add_indexed", "ProductGrad", "XRows", "as_rows", "table")
 _FIXED += ("run_infer", "run_forward", "run_backward")
 _READ = "    # read from the primitives at each call: an edited forward or VJP is what runs"
 
 
 def write(program, input_names):
-    """(source, namespace) of ``program``'s three loops: ``run_infer`` and ``run_forward``, and
-    ``run_backward`` (which also keeps every op's gradient in ``kept`` when that is a list).
-    ``input_names``: the names of x_t and of the invariants (the step's parameter names)."""
+    """(source, keeping source, namespace) of ``program``'s loops: ``run_infer``, ``run_forward``
+    and ``run_backward``; and, to be compiled when first needed, ``run_backward_keeping``: the same
+    backward loop, which also keeps every op's gradient (``kept``) and notes each op as its VJPs
+    run (``ran``), for the graph viewer's ``backward #k``. ``input_names``: the names of x_t and
+    of the invariants (the step's parameter names)."""
     return _Writer(program, input_names).source()
+
+
+# ``run_backward_keeping`` notes x_t's slice, whose gradient it writes into grad_x, under this
+# instruction number (the instructions are numbered from 0)
+X_SLICE = -1
 
 
 class XRows:
@@ -155,6 +163,8 @@ class _Writer:
             forward.append(line + (f"  # {_comment(name)}" if name else ""))
         backward, saved, results, kept = self.backward()
         saved = [self.var(r) for r in saved]
+        invariant = range(1 + p.n_states, p.n_inputs)  # each one's per-step gradients go here
+        self.sinks = {r: self.unique(f"grads_{self.names[r]}") for r in invariant}
         loop = [
             "    for t in order:",
             f"        {self.names[0]} = xs[t]",
@@ -178,9 +188,10 @@ class _Writer:
             f"        save({_tuple(saved)})",
             *step_end,
             "",
-            *self.backward_loop(backward, saved, results, kept),
+            *self.backward_loop(backward, saved, results, kept, keeping=False),
         ]
-        return "\n".join(source) + "\n", self.namespace
+        keeping = self.backward_loop(backward, saved, results, kept, keeping=True)
+        return "\n".join(source) + "\n", "\n".join(keeping) + "\n", self.namespace
 
     def read_forwards(self):
         """The first lines of a forward loop: each primitive's forward, read at call time."""
@@ -199,15 +210,24 @@ class _Writer:
                     lines.append(f'    {fn} = table["{name}"].{what}')
         return lines
 
-    def backward_loop(self, body, saved, results, kept):
-        p, n_st = self.p, self.p.n_states
+    def backward_loop(self, body, saved, results, kept, keeping):
+        """``run_backward``'s lines; with ``keeping``, ``run_backward_keeping``'s: the same loop,
+        which also notes each op in ``ran`` as its VJPs run, and keeps the step's gradients."""
+        p, n_st, sinks = self.p, self.p.n_states, self.sinks
         g_states = [f"g_state{k}" for k in range(n_st)]
         invariant = range(1 + n_st, p.n_inputs)
-        sinks = {r: self.unique(f"grads_{self.names[r]}") for r in invariant}
-        args = ["g", "order", "tape", "free", "grad_x", "kept", *g_states]
-        args += [self.names[r] for r in invariant] + list(sinks.values())
+        args = ["g", "order", "tape", "free", "grad_x", *(["kept", "ran"] if keeping else [])]
+        args += g_states + [self.names[r] for r in invariant] + list(sinks.values())
+        steps = []
+        for line in body:
+            if type(line) is int:  # the VJPs of instruction ``line`` run next
+                if keeping:
+                    value = self.names[p.n_inputs + line]
+                    steps.append(f"ran.append((position, {line}))  # {value}'s VJPs run")
+            else:
+                steps.append(line)
         lines = [
-            f"def run_backward({_list(args)}):",
+            f"def run_backward{'_keeping' if keeping else ''}({_list(args)}):",
             *self.read_vjps(),
             "    for position in range(len(order) - 1, -1, -1):",
             "        t = order[position]",
@@ -215,11 +235,14 @@ class _Writer:
             # free: each step's arrays go once read, as the sweep frees a node's (the tape is
             # read from its end, so popping gives tape[position])
             f"        {_tuple(saved)} = tape.pop() if free else tape[position]",
-            *[f"        {line}" for line in body],
+            *[f"        {line}" for line in steps],
         ]
         g_x = results[0]  # an array of x_t's shape (see ``accumulate``)
         if g_x != "None":
             lines += ["        if grad_x is not None:", f"            grad_x[t] = {g_x}"]
+            if keeping:  # x_t's slice: its gradient goes into grad_x, as a getitem's VJP does
+                lines.append(f"            ran.append((position, {X_SLICE}))  # x_t's slice")
+                kept = f"{X_SLICE}: {g_x}, {kept}" if kept else f"{X_SLICE}: {g_x}"
         state = self.names[1] if self.names[1] in saved else "None"
         for r in invariant:
             for c, kind in results[r]:
@@ -230,9 +253,9 @@ class _Writer:
                     )
                 else:
                     lines.append(f"        {sinks[r]}.append({c})")
+        if keeping:
+            lines.append(f"        kept[position] = {{{kept}}}  # every op's gradient")
         lines += [
-            "        if kept is not None:  # every op's gradient, for the graph viewer",
-            f"            kept[position] = {{{kept}}}",
             f"        {_list(g_states)} = {_list(results[1 + k] for k in range(n_st))}",
             f"    return {_tuple(g_states)}",
         ]
@@ -274,6 +297,7 @@ class _Writer:
             prim, refs, params, *_ = p.instructions[j]
             if r_out not in grads:
                 grads[r_out] = self.accumulate(r_out, contributions[r_out], lines)
+                lines.append(j)  # a marker: the VJPs of instruction j run from here
                 if prim.saves_out and r_out not in saved:
                     saved.append(r_out)
             args = []
