@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_seq"
 LAYERS = [
     {"ops", "data"},
     {"engine"},
-    {"tensor"},
+    {"_tensor"},
     {"scan"},
     {"testing", "serialization", "nn"},
     {"optim"},

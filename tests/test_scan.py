@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 import tinygrad_seq as tg
 from tinygrad_seq import engine, nn, ops
+from tinygrad_seq._tensor import linear
 from tinygrad_seq.scan import SCAN, Program, record, scan
-from tinygrad_seq.tensor import linear
 from tinygrad_seq.testing import gradcheck
 from tinygrad_seq.viz.trace import walk
 

@@ -17,6 +17,7 @@ from . import (  # viz loads graphviz and matplotlib only when drawing
     scan,  # the compiled loop over time: tg.scan.program(layer, x) prints it
     viz,
 )
+from ._tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
 from .engine import (
     detect_anomaly,
     eager,
@@ -28,7 +29,6 @@ from .engine import (
     set_grad_enabled,
 )
 from .serialization import load, save
-from .tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
 
 float32 = np.float32
 float64 = np.float64

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import nn, optim, viz
+from ._tensor import Tensor, apply
 from .ops import primitive
-from .tensor import Tensor, apply
 from .testing import GradcheckError, gradcheck
 
 

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 

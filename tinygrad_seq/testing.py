@@ -10,8 +10,8 @@ Public so that users test their own ops and models exactly the way the project t
 
 import numpy as np
 
+from ._tensor import Tensor
 from .engine import no_grad
-from .tensor import Tensor
 
 __all__ = ["GradcheckError", "arrays", "broadcastable_shapes", "gradcheck", "shapes", "tensors"]
 

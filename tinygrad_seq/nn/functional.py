@@ -17,8 +17,8 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor, where
-from ..tensor import linear as _linear
+from .._tensor import Tensor, where
+from .._tensor import linear as _linear
 from .init import default_rng
 
 __all__ = [

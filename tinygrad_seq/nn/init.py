@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["constant_", "default_rng", "normal_", "ones_", "uniform_", "zeros_"]
 

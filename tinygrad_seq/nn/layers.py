@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter

@@ -7,7 +7,7 @@ gives PyTorch's dotted names (``rnn.weight_ih_l0``), which are also set as each 
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class Parameter(Tensor):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["clip_grad_norm_"]
 

@@ -4,9 +4,9 @@ import threading
 
 import numpy as np
 
+from .._tensor import Tensor, apply, watched
 from ..engine import STATE, Node, scope, unbroadcast
 from ..ops import IndexedGrad, Primitive, ProductGrad, stack
-from ..tensor import Tensor, apply, watched
 from .record import record
 from .source import XRows
 

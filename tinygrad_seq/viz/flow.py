@@ -10,9 +10,9 @@ hidden states are found in the graph by their scope ("t=i") and name ("hidden st
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..engine import scope
 from ..nn.rnn import GRUCell, LSTMCell, RNNCell
-from ..tensor import Tensor
 from .trace import role_of, time_step, walk
 
 _CELLS = (RNNCell, LSTMCell, GRUCell)

@@ -720,7 +720,7 @@ def linear(x, weight, weight_t=None):
     view). It takes no gradient. ``nn.functional.linear`` adds checks and a bias.
 
     >>> import numpy as np, tinygrad_seq as tg
-    >>> from tinygrad_seq.tensor import linear
+    >>> from tinygrad_seq._tensor import linear
     >>> linear(tg.Tensor(np.ones((2, 3))), tg.Tensor(np.ones((4, 3)))).shape
     (2, 4)
     """
