@@ -80,7 +80,7 @@ class Tensor:
     >>> y = (x * x).sum()
     >>> y.backward()
     >>> x.grad
-    array([2., 4.])
+    Tensor([2., 4.], dtype=float64)
 
     The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists of floats
     become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
@@ -92,7 +92,7 @@ class Tensor:
     nor are writes through a ``detach()``-ed alias, which shares the array but not the counter.
     """
 
-    __slots__ = ("_data", "_rg", "_node", "grad", "_name", "_vc", "__weakref__")
+    __slots__ = ("_data", "_rg", "_node", "_grad", "_name", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
     _kind = "tensor"  # how error messages call it ("parameter" for nn.Parameter)
 
@@ -102,7 +102,7 @@ class Tensor:
             _check_can_require_grad(self._data)
         self._rg = bool(requires_grad)
         self._node = None
-        self.grad = None
+        self._grad = None
         self._name = None
         # made now, not at the first write: a node that saves a tensor with no node of its own (a
         # frozen parameter) keeps this to check. An op's result gets one at its first write.
@@ -111,7 +111,7 @@ class Tensor:
     @classmethod
     def _from_op(cls, array, node):
         t = object.__new__(cls)
-        t._data, t._node, t._rg, t.grad = array, node, node is not None, None
+        t._data, t._node, t._rg, t._grad = array, node, node is not None, None
         t._name = t._vc = None  # _vc: made at the first in-place write, if one ever comes
         return t
 
@@ -155,6 +155,25 @@ class Tensor:
         self._data = np.asarray(array)
         if self._node is not None and self._node.prim is None:
             self._node = None  # a leaf's node describes the old array; make a new one lazily
+
+    @property
+    def grad(self):
+        """The gradient that backward accumulated here, a Tensor (None before any backward), as
+        in PyTorch: ``x.grad.zero_()``, ``x.grad.numpy()``. Assigning an ndarray wraps it (shared).
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        Tensor([2., 4.], dtype=float64)
+        >>> x.grad.numpy()
+        array([2., 4.])
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = _as_grad(value, self)
 
     @property
     def requires_grad(self):
@@ -272,6 +291,12 @@ class Tensor:
         if self._name:
             extra += f", name={self._name!r}"
         return f"Tensor({body}{extra})"
+
+    def __format__(self, spec):
+        # f"{loss:.4f}" formats the number of a 0-d tensor, as in PyTorch
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return object.__format__(self, spec)
 
     def __len__(self):
         if self.ndim == 0:
@@ -499,6 +524,23 @@ class Tensor:
     def chunk(self, chunks, axis=None, *, dim=None):
         """``chunks`` pieces along ``axis``: see ``tg.chunk``."""
         return chunk(self, chunks, axis, dim=dim)
+
+
+def _as_grad(value, tensor):
+    """What ``tensor.grad`` holds for ``value``: None, or a Tensor of the tensor's shape. Backward
+    assigns its arrays here, and so may users: an array is wrapped, not copied."""
+    if type(value) is np.ndarray:  # what backward assigns, once per leaf: no more checks
+        grad = Tensor._from_op(value, None)
+    elif value is None or isinstance(value, Tensor):
+        grad = value
+    else:
+        grad = Tensor._from_op(np.asarray(value), None)
+    if grad is not None and grad._data.shape != tensor._data.shape:
+        raise RuntimeError(
+            f"assigned grad has shape {grad._data.shape}, but the {tensor._kind} has shape "
+            f"{tensor._data.shape}"
+        )
+    return grad
 
 
 def _array_of(x):

@@ -335,11 +335,12 @@ def _accumulate_into_leaves(reached):
         for tensor, g in reached:
             if g.dtype != tensor.data.dtype:
                 g = g.astype(tensor.data.dtype)
-            if tensor.grad is None:
+            grad = tensor.grad  # a Tensor (``Tensor.grad`` wraps the arrays assigned here)
+            if grad is None:
                 # a copy: g may be a view of the user's array or a read-only broadcast
                 tensor.grad = np.array(g, copy=True)
             else:
-                tensor.grad = tensor.grad + g
+                tensor.grad = grad.data + g
 
 
 # --- switches -------------------------------------------------------------------------------------

@@ -87,14 +87,15 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad[...] = 0
+                    p.grad.data[...] = 0
 
     def _with_grads(self):
         """(group, parameter, gradient) for every parameter that has a gradient."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    yield group, p, p.grad
+                grad = p.grad
+                if grad is not None:
+                    yield group, p, grad.data  # the array: a step runs no Tensor op
 
     # --- state_dict: parameters are referred to by their position over all groups -------------
 

@@ -197,7 +197,7 @@ class Module:
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             if p.grad is not None:
-                p.grad = p.grad.astype(dtype)
+                p.grad = p.grad.data.astype(dtype)
         return self
 
     def float(self):

@@ -45,7 +45,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norm_type = float(norm_type)
     if not norm_type > 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be positive, got {norm_type}")
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = [p.grad.data for p in params if p.grad is not None]
     if not grads:
         return 0.0
     # the norm of the per-tensor norms, as PyTorch computes it
@@ -58,5 +58,6 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)  # a scalar in the grads' dtype
     for p in params:
         if p.grad is not None:
-            p.grad *= coef.astype(p.grad.dtype)
+            grad = p.grad.data
+            grad *= coef.astype(grad.dtype)
     return float(total)
