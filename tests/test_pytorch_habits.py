@@ -91,3 +91,118 @@ def test_optimizers_and_clipping_take_tensor_grads():
         opt.step()
         topt.step()
     same(w, tw)
+
+
+# --- 2. making tensors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [[1.0, 2.0], [[1, 2], [3, 4]], 3.5, 7, True, np.arange(3.0), np.arange(4, dtype=np.int32)],
+)
+def test_tensor_copies_with_torchs_dtypes(data):
+    ours, theirs = tg.tensor(data), torch.tensor(data)
+    same(ours, theirs)
+    if isinstance(data, np.ndarray):
+        assert ours.data is not data and not np.shares_memory(ours.data, data)
+
+
+def test_tensor_takes_dtype_and_requires_grad():
+    ours = tg.tensor([1, 2], dtype=tg.float64, requires_grad=True)
+    theirs = torch.tensor([1, 2], dtype=torch.float64, requires_grad=True)
+    same(ours, theirs)
+    assert ours.requires_grad and ours.is_leaf
+    with pytest.raises(TypeError, match="floating-point"):
+        tg.tensor([1, 2], requires_grad=True)
+
+
+def test_from_numpy_shares():
+    array = np.zeros(3)
+    t = tg.from_numpy(array)
+    array[0] = 5
+    assert t.tolist() == torch.from_numpy(array).tolist() == [5.0, 0.0, 0.0]
+    with pytest.raises(TypeError, match="np.ndarray"):
+        tg.from_numpy([1.0])
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty"])
+@pytest.mark.parametrize("args", [(2, 3), ((2, 3),), ([4],), (0,)])
+def test_filled_shapes_as_varargs_or_a_tuple(name, args):
+    ours, theirs = getattr(tg, name)(*args), getattr(torch, name)(*args)
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
+    if name != "empty":
+        same(ours, theirs)
+        same(getattr(tg, name)(2, dtype=tg.int64), getattr(torch, name)(2, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("fill", [7, 0.5, True])
+def test_full_takes_its_dtype_from_the_value(fill):
+    same(tg.full((2, 3), fill), torch.full((2, 3), fill))
+    same(tg.full_like(tg.zeros(2), fill), torch.full_like(torch.zeros(2), fill))
+
+
+@pytest.mark.parametrize("args", [(5,), (1, 4), (0, 1, 0.25), (2.0, 5), (5, 0, -1), (0, 10, 3)])
+def test_arange(args):
+    same(tg.arange(*args), torch.arange(*args))
+
+
+def test_linspace_eye_and_likes():
+    same(tg.linspace(-1, 1, 5), torch.linspace(-1, 1, 5))
+    same(tg.linspace(0, 1, 1), torch.linspace(0, 1, 1))
+    same(tg.eye(3), torch.eye(3))
+    same(tg.eye(2, 4), torch.eye(2, 4))
+    x = np.ones((2, 3), dtype=np.float64)
+    for name in ("zeros_like", "ones_like"):
+        same(getattr(tg, name)(tg.Tensor(x)), getattr(torch, name)(torch.tensor(x)))
+        same(getattr(tg, name)(x), getattr(torch, name)(torch.tensor(x)))  # arrays too
+        same(
+            getattr(tg, name)(tg.Tensor(x), dtype=tg.int64),
+            getattr(torch, name)(torch.tensor(x), dtype=torch.int64),
+        )
+
+
+@pytest.mark.parametrize("name", ["rand", "randn"])
+def test_random_shapes_and_dtypes(name):
+    for args in ((2, 3), ((2, 3),), (4,)):
+        ours, theirs = getattr(tg, name)(*args), getattr(torch, name)(*args)
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
+    big = getattr(tg, name)(10_000).numpy()
+    assert abs(big.mean() - (0.5 if name == "rand" else 0.0)) < 0.05
+    assert getattr(tg, name)(2, dtype=tg.float64).dtype == tg.float64
+
+
+def test_randint_as_torch_calls_it():
+    for args in ((10, (3,)), (3, 10, (2, 2))):
+        ours, theirs = tg.randint(*args), torch.randint(*args)
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
+    values = tg.randint(3, 5, (1000,)).numpy()
+    assert set(values.tolist()) == {3, 4}
+
+
+def test_manual_seed_makes_a_script_reproducible():
+    def script():
+        layer = tg.nn.Linear(3, 2)
+        drop = tg.nn.Dropout(0.5)
+        x = tg.randn(4, 3)
+        return np.concatenate([layer.weight.numpy().ravel(), drop(layer(x)).numpy().ravel()])
+
+    tg.manual_seed(0)
+    first = script()
+    tg.manual_seed(0)
+    np.testing.assert_array_equal(script(), first)
+    tg.manual_seed(1)
+    assert not np.array_equal(script(), first)
+    drop = tg.nn.Dropout(0.5)  # made before the seed: its masks still follow manual_seed
+    tg.manual_seed(2)
+    mask = drop(tg.ones(50)).numpy()
+    tg.manual_seed(2)
+    np.testing.assert_array_equal(drop(tg.ones(50)).numpy(), mask)
+
+
+def test_an_explicit_generator_or_seed_is_not_the_global_one():
+    tg.manual_seed(0)
+    a = tg.randn(3, generator=np.random.default_rng(5)).numpy()
+    b = tg.randn(3, generator=np.random.default_rng(5)).numpy()
+    np.testing.assert_array_equal(a, b)
+    w1, w2 = tg.nn.Linear(2, 2, seed=3).weight, tg.nn.Linear(2, 2, seed=3).weight
+    np.testing.assert_array_equal(w1.numpy(), w2.numpy())

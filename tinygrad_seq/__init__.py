@@ -17,7 +17,7 @@ from . import (  # viz loads graphviz and matplotlib only when drawing
     scan,  # the compiled loop over time: tg.scan.program(layer, x) prints it
     viz,
 )
-from ._tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
+from ._tensor import Tensor, apply, cat, chunk, concat, split, stack, where
 from .engine import (
     detect_anomaly,
     eager,
@@ -28,40 +28,95 @@ from .engine import (
     scope,
     set_grad_enabled,
 )
+from .factories import (
+    arange,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .serialization import load, save
 
+# dtypes as PyTorch names them; they are NumPy's, so ``x.dtype == tg.float32`` holds
+float16 = half = np.float16
 float32 = np.float32
-float64 = np.float64
+float64 = double = np.float64
+int8 = np.int8
+int16 = short = np.int16
+int32 = np.int32
+int64 = long = np.int64
+uint8 = np.uint8
+bool = np.bool_  # torch.bool (a name in this namespace only)
+float = np.float32  # torch.float
+int = np.int32  # torch.int
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor",
     "apply",
+    "arange",
+    "bool",
     "cat",
     "charlm",
     "chunk",
     "concat",
     "detect_anomaly",
+    "double",
     "eager",
+    "empty",
     "enable_grad",
+    "eye",
+    "float",
+    "float16",
     "float32",
     "float64",
+    "from_numpy",
+    "full",
+    "full_like",
+    "half",
+    "int",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
     "is_grad_enabled",
     "keep_values",
+    "linspace",
     "load",
+    "long",
+    "manual_seed",
     "nn",
     "no_grad",
     "ones",
+    "ones_like",
     "ops",
     "optim",
+    "rand",
+    "randint",
+    "randn",
     "save",
     "scan",
     "scope",
     "set_grad_enabled",
+    "short",
     "split",
     "stack",
+    "tensor",
+    "uint8",
     "viz",
     "where",
     "zeros",
+    "zeros_like",
 ]

@@ -777,13 +777,3 @@ def where(condition, x, y):
     if not isinstance(cond, np.ndarray) or cond.dtype != np.bool_:
         cond = np.asarray(cond, dtype=bool)
     return apply(ops.where, cond, x, y)
-
-
-def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
-    """A tensor of zeros (float32 unless ``dtype`` says otherwise): ``tg.zeros(2, 3)``."""
-    return Tensor(np.zeros(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
-    """A tensor of ones (float32 unless ``dtype`` says otherwise): ``tg.ones(2, 3)``."""
-    return Tensor(np.ones(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
