@@ -206,3 +206,59 @@ def test_an_explicit_generator_or_seed_is_not_the_global_one():
     np.testing.assert_array_equal(a, b)
     w1, w2 = tg.nn.Linear(2, 2, seed=3).weight, tg.nn.Linear(2, 2, seed=3).weight
     np.testing.assert_array_equal(w1.numpy(), w2.numpy())
+
+
+# --- 3. dtypes ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"]
+)
+def test_dtype_names_compare_equal_to_tensor_dtypes(name):
+    ours, theirs = getattr(tg, name), getattr(torch, name)
+    assert tg.zeros(2, dtype=ours).dtype == ours
+    assert tg.zeros(2, dtype=ours).dtype == torch.zeros(2, dtype=theirs).numpy().dtype
+
+
+@pytest.mark.parametrize("alias", ["float", "double", "half", "long", "int", "short"])
+def test_dtype_aliases(alias):
+    assert tg.zeros(1, dtype=getattr(tg, alias)).dtype == (
+        torch.zeros(1, dtype=getattr(torch, alias)).numpy().dtype
+    )
+
+
+@pytest.mark.parametrize("method", ["float", "double", "half", "long", "int", "bool"])
+def test_cast_methods(method):
+    values = np.array([1.5, -2.7, 0.0, 3.0])
+    x, tx = both(values, requires_grad=True)
+    ours, theirs = getattr(x, method)(), getattr(tx, method)()
+    same(ours, theirs)
+    assert ours.requires_grad == theirs.requires_grad
+
+
+def test_float_casts_are_differentiable():
+    x, tx = both(np.array([1.5, -2.0]), requires_grad=True)
+    (x.float() * x.float()).sum().backward()
+    (tx.float() * tx.float()).sum().backward()
+    same(x.grad, tx.grad)
+
+
+def test_to_dtype_device_and_other():
+    x, tx = both(np.array([1.0, 2.0], dtype=np.float32))
+    assert x.to("cpu") is x and x.cpu() is x and x.to(tg.float32) is x
+    same(x.to(tg.float64), tx.to(torch.float64))
+    same(x.to("cpu", tg.int64), tx.to("cpu", torch.int64))
+    same(x.to(dtype=tg.float16), tx.to(dtype=torch.float16))
+    other, tother = both(np.zeros(1, dtype=np.int32))
+    same(x.to(other), tx.to(tother))
+    with pytest.raises(RuntimeError, match="cuda"):
+        x.to("cuda")
+
+
+def test_module_to():
+    layer = tg.nn.Linear(2, 3, seed=0)
+    assert layer.to("cpu") is layer and layer.weight.dtype == tg.float32
+    assert layer.to(tg.float64) is layer and layer.weight.dtype == tg.float64
+    layer.to("cpu", tg.float32)
+    assert layer.weight.dtype == layer.bias.dtype == tg.float32
+    assert layer.cpu() is layer and layer.half().weight.dtype == tg.float16

@@ -252,6 +252,19 @@ class Tensor:
         """The same data, cut from the graph (how truncated BPTT stops gradients)."""
         return Tensor(self._data)
 
+    def clone(self):
+        """A copy of the data that stays in the graph (gradients flow back to self), as
+        ``torch.clone``.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x.clone(); y.data is x.data, y.requires_grad
+        (False, True)
+        """
+        if self._rg and STATE.grad_enabled:
+            return self * 1  # a copy recorded as an op: x * 1 keeps -0.0, NaN and inf
+        return Tensor(self._data.copy())
+
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward, as in PyTorch."""
         if self._node is not None:
@@ -405,18 +418,65 @@ class Tensor:
     clamp = clip
 
     def astype(self, dtype):
-        """A differentiable cast; the gradient is cast back."""
-        if np.dtype(dtype) == self.dtype:
+        """A cast (self if the dtype is already ``dtype``). Between floating types it is
+        differentiable, the gradient cast back; to an integer or bool type it leaves the graph,
+        as in PyTorch."""
+        dtype = _dtype_of(dtype)
+        if dtype == self._data.dtype:
             return self
-        return apply(ops.astype, self, dtype=np.dtype(dtype))
+        if dtype.kind != "f":
+            return Tensor(self._data.astype(dtype))
+        return apply(ops.astype, self, dtype=dtype)
+
+    def to(self, *args, dtype=None, device=None, copy=False):
+        """``to(dtype)``, ``to("cpu")``, ``to("cpu", dtype)`` or ``to(other)`` (other's dtype), as
+        ``torch.Tensor.to``: self when nothing changes (the CPU is the only device).
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.ones(2)
+        >>> x.to("cpu") is x, x.to(tg.float64).dtype
+        (True, dtype('float64'))
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) or arg is None:
+                device = arg
+            else:
+                dtype = arg
+        _check_device(device)
+        out = self if dtype is None else self.astype(dtype)
+        return out.clone() if copy and out is self else out
+
+    def cpu(self):
+        """Self: tensors live in main memory (``x.detach().cpu().numpy()`` works as in torch)."""
+        return self
+
+    device = property(lambda self: "cpu", doc="Always ``'cpu'``.")
 
     def float(self):
-        """As float32, in the graph (no copy if already float32)."""
+        """As float32, in the graph (self if already float32)."""
         return self.astype(np.float32)
 
     def double(self):
-        """As float64, in the graph (no copy if already float64)."""
+        """As float64, in the graph (self if already float64)."""
         return self.astype(np.float64)
+
+    def half(self):
+        """As float16, in the graph (self if already float16)."""
+        return self.astype(np.float16)
+
+    def long(self):
+        """As int64 (an index tensor, without gradient)."""
+        return self.astype(np.int64)
+
+    def int(self):
+        """As int32 (without gradient)."""
+        return self.astype(np.int32)
+
+    def bool(self):
+        """As bool (a mask, without gradient)."""
+        return self.astype(np.bool_)
 
     # --- reductions (NumPy's axis/keepdims; PyTorch's dim/keepdim accepted) -----------------------
 
@@ -524,6 +584,20 @@ class Tensor:
     def chunk(self, chunks, axis=None, *, dim=None):
         """``chunks`` pieces along ``axis``: see ``tg.chunk``."""
         return chunk(self, chunks, axis, dim=dim)
+
+
+def _dtype_of(dtype):
+    """``np.dtype(dtype)``, with an error naming what is wrong."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"not a dtype: {dtype!r} (use e.g. tg.float32 or tg.int64)") from None
+
+
+def _check_device(device):
+    """The CPU is the only device: "cpu" and None are accepted, anything else is refused."""
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"device {device!r} is not available: tinygrad_seq runs on the CPU")
 
 
 def _as_grad(value, tensor):
