@@ -262,3 +262,44 @@ def test_module_to():
     layer.to("cpu", tg.float32)
     assert layer.weight.dtype == layer.bias.dtype == tg.float32
     assert layer.cpu() is layer and layer.half().weight.dtype == tg.float16
+
+
+# --- 4. introspection -----------------------------------------------------------------------------
+
+
+def test_size_dim_numel():
+    x, tx = both(np.zeros((2, 3, 4)))
+    assert x.size() == tx.size() == (2, 3, 4) and x.shape == tuple(tx.shape)
+    for d in (0, 1, 2, -1, -3):
+        assert x.size(d) == tx.size(d)
+    assert x.dim() == tx.dim() and x.numel() == tx.numel() == 24
+    with pytest.raises(IndexError):
+        tx.size(3)
+    with pytest.raises(IndexError, match="size: axis 3 is out of range"):
+        x.size(3)
+    p = tg.nn.Parameter(np.zeros((2, 5)))
+    assert p.numel() == torch.nn.Parameter(torch.zeros(2, 5)).numel() == 10
+    assert sum(p.numel() for p in tg.nn.Linear(3, 2).parameters()) == 8
+
+
+@pytest.mark.parametrize("values", [[2.7], [[-1.5]], 0.0, [True]])
+@pytest.mark.parametrize("convert", [float, int, bool])
+def test_python_numbers_of_one_element_tensors(values, convert):
+    ours, theirs = both(np.array(values))
+    assert convert(ours) == convert(theirs) and type(convert(ours)) is convert
+
+
+@pytest.mark.parametrize("values", [[1.0, 2.0], np.zeros(0)])
+@pytest.mark.parametrize("convert", [float, int, bool])
+def test_python_numbers_of_other_tensors_fail_as_in_torch(values, convert):
+    ours, theirs = both(np.array(values, dtype=np.float64))
+    with pytest.raises(Exception) as expected:
+        convert(theirs)
+    with pytest.raises(expected.type, match="one element|ambiguous"):
+        convert(ours)
+
+
+def test_a_one_element_comparison_is_a_condition():
+    loss = tg.tensor(0.5)
+    assert bool(loss > 0.1) and not (loss < 0.1)
+    assert f"{loss:.3f}" == f"{torch.tensor(0.5):.3f}" == "0.500"

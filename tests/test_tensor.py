@@ -36,7 +36,7 @@ def test_explicit_dtype():
 
 def test_attributes():
     t = tg.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
-    assert (t.shape, t.ndim, t.size, t.dtype) == ((2, 3), 2, 6, np.float32)
+    assert (t.shape, t.ndim, t.size(), t.numel(), t.dtype) == ((2, 3), 2, (2, 3), 6, np.float32)
     assert t.grad is None and t.requires_grad and t.is_leaf
     assert isinstance(t.data, np.ndarray) and t.numpy() is t.data
     assert tg.Tensor([[3.5]]).item() == 3.5

@@ -229,7 +229,46 @@ class Tensor:
     shape = property(lambda self: self._data.shape)
     ndim = property(lambda self: self._data.ndim)
     dtype = property(lambda self: self._data.dtype)
-    size = property(lambda self: self._data.size)
+
+    def size(self, dim=None):
+        """The shape, or the length of axis ``dim``, as ``torch.Tensor.size`` (a method: NumPy's
+        ``.size`` count of elements is ``numel()``).
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.zeros(2, 3); x.size(), x.size(-1), x.numel(), x.dim()
+        ((2, 3), 3, 6, 2)
+        """
+        shape = self._data.shape
+        if dim is None:
+            return shape
+        return shape[_wrap_axis("size", dim, len(shape), shape)]
+
+    def dim(self):
+        """The number of axes (``ndim``)."""
+        return self._data.ndim
+
+    def numel(self):
+        """The number of elements."""
+        return self._data.size
+
+    def _one_number(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self._data.reshape(()).item()
+
+    def __float__(self):
+        return float(self._one_number())
+
+    def __int__(self):
+        return int(self._one_number())
+
+    def __bool__(self):
+        # as torch: `if loss > 0:` works on one element, and more is ambiguous (not "non-empty")
+        n = self._data.size
+        if n != 1:
+            what = "no values" if n == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        return bool(self._data.reshape(()).item())
 
     def numpy(self):
         """The underlying array (shared, not copied)."""
@@ -495,7 +534,7 @@ class Tensor:
         """Mean over ``axis`` (see ``sum``)."""
         axis = _axis(axis, dim)
         total = self.sum(axis, keepdims if keepdim is None else keepdim)
-        return total * (total.size / self.size if self.size else np.nan)
+        return total * (total._data.size / self._data.size if self._data.size else np.nan)
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Maximum over ``axis`` (see ``sum``); ties share the gradient equally."""

@@ -53,7 +53,7 @@ def gradient_flow(model, x, hx=None, *, loss=None):
 
 def _scalar_loss(loss, h):
     value = loss(h)
-    if not isinstance(value, Tensor) or value.size != 1:
+    if not isinstance(value, Tensor) or value.numel() != 1:
         shape = value.shape if isinstance(value, Tensor) else type(value).__name__
         raise ValueError(f"gradient_flow: loss(h) must return a one-element Tensor, got {shape}")
     return value
