@@ -303,3 +303,40 @@ def test_a_one_element_comparison_is_a_condition():
     loss = tg.tensor(0.5)
     assert bool(loss > 0.1) and not (loss < 0.1)
     assert f"{loss:.3f}" == f"{torch.tensor(0.5):.3f}" == "0.500"
+
+
+# --- 5. comparisons -------------------------------------------------------------------------------
+
+
+def test_equality_is_elementwise():
+    a, ta = both(np.array([1.0, 2.0, 3.0]))
+    b, tb = both(np.array([1.0, 0.0, 3.0]))
+    same(a == b, ta == tb)
+    same(a != b, ta != tb)
+    same(a == 2.0, ta == 2.0)
+    same(a == np.array([1.0, 2.0, 0.0]), ta == torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64))
+    same(np.array([1.0, 2.0, 0.0]) == a, ta == torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64))
+    same(~(a == b), ~(ta == tb))
+    same((a == b) & (a > 1), (ta == tb) & (ta > 1))
+    same((a == b) | (a > 2), (ta == tb) | (ta > 2))
+    assert (a == None) is False and (a != None) is True  # noqa: E711 -- the operator is tested
+
+
+def test_accuracy_as_pytorch_users_write_it():
+    logits = np.array([[0.1, 2.0], [3.0, -1.0], [0.0, 0.5]], dtype=np.float32)
+    labels = np.array([1, 1, 1])
+    (x, tx), (y, ty) = both(logits), both(labels)
+    ours = (x.argmax(dim=1) == y).float().mean()
+    theirs = (tx.argmax(dim=1) == ty).float().mean()
+    same(ours, theirs)
+
+
+def test_tensors_stay_hashable_by_identity():
+    a, b = tg.zeros(2), tg.zeros(2)
+    assert hash(a) != hash(b) or a is not b
+    assert len({a, b}) == 2 and {a: 1, b: 2}[a] == 1
+    params = list(tg.nn.Linear(2, 2).parameters())
+    opt = tg.optim.SGD(params, lr=0.1)
+    assert opt.state_dict()["param_groups"][0]["params"] == [0, 1]
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        tg.optim.SGD([{"params": params}, {"params": params[:1]}], lr=0.1)

@@ -403,7 +403,19 @@ class Tensor:
             return NotImplemented
         return apply(ops.power, base, self)
 
-    # comparisons give bool tensors without gradient (masks for where); == stays identity
+    # comparisons give bool tensors without gradient (masks for where), == and != too, as in
+    # PyTorch: `(pred == y).float().mean()`. Hashing stays by identity (dict and set lookups
+    # test identity first); `list.index`, `in` and `remove` on tensors do not: compare `id`s.
+    def __eq__(self, other):
+        if not _comparable(other):
+            return NotImplemented  # `t == None` is False, as in torch
+        return Tensor(self._data == _array_of(other))
+
+    def __ne__(self, other):
+        if not _comparable(other):
+            return NotImplemented
+        return Tensor(self._data != _array_of(other))
+
     def __lt__(self, other):
         return Tensor(self._data < _array_of(other))
 
@@ -417,6 +429,25 @@ class Tensor:
         return Tensor(self._data >= _array_of(other))
 
     __hash__ = object.__hash__
+
+    # logic on bool tensors (masks), as in PyTorch
+    def __and__(self, other):
+        return Tensor(self._data & _array_of(other))
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return Tensor(self._data | _array_of(other))
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return Tensor(self._data ^ _array_of(other))
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        return Tensor(~self._data)
 
     # --- elementwise ------------------------------------------------------------------------------
 
@@ -654,6 +685,10 @@ def _as_grad(value, tensor):
             f"{tensor._data.shape}"
         )
     return grad
+
+
+def _comparable(x):
+    return isinstance(x, (Tensor, np.ndarray, np.generic, numbers.Number, list, tuple))
 
 
 def _array_of(x):
