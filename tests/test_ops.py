@@ -127,7 +127,7 @@ def reshape_case(draw):
 def transpose_case(draw):
     shape = draw(shapes())
     axes = tuple(draw(st.permutations(range(len(shape)))))
-    return (lambda t: t.transpose(*axes)), [draw(arrays(shape))]
+    return (lambda t: t.permute(*axes)), [draw(arrays(shape))]
 
 
 @st.composite

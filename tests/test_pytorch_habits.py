@@ -340,3 +340,83 @@ def test_tensors_stay_hashable_by_identity():
     assert opt.state_dict()["param_groups"][0]["params"] == [0, 1]
     with pytest.raises(ValueError, match="more than one parameter group"):
         tg.optim.SGD([{"params": params}, {"params": params[:1]}], lr=0.1)
+
+
+# --- 6. shape ops with PyTorch's signatures -------------------------------------------------------
+
+SHAPE_OPS = [
+    ("transpose(0, 1)", lambda t: t.transpose(0, 1)),
+    ("transpose(-1, 0)", lambda t: t.transpose(-1, 0)),
+    ("permute(2, 0, 1)", lambda t: t.permute(2, 0, 1)),
+    ("permute((1, 2, 0))", lambda t: t.permute((1, 2, 0))),
+    ("swapaxes(0, 2)", lambda t: t.swapaxes(0, 2)),
+    ("flatten()", lambda t: t.flatten()),
+    ("flatten(1)", lambda t: t.flatten(1)),
+    ("flatten(0, 1)", lambda t: t.flatten(0, 1)),
+    ("flatten(start_dim=-2)", lambda t: t.flatten(start_dim=-2)),
+    ("view(6, 4)", lambda t: t.view(6, 4)),
+    ("view(-1)", lambda t: t.view(-1)),
+    ("reshape((4, -1))", lambda t: t.reshape((4, -1))),
+    ("unsqueeze(1)", lambda t: t.unsqueeze(1)),
+    ("unsqueeze(-1)", lambda t: t.unsqueeze(-1)),
+    ("squeeze()", lambda t: t[:1].squeeze()),
+    ("squeeze(0)", lambda t: t[:1].squeeze(0)),
+    ("squeeze(1)", lambda t: t[:1].squeeze(1)),
+    ("expand(5, 2, 3, 4)", lambda t: t.expand(5, 2, 3, 4)),
+    ("expand of size 1", lambda t: t[:, :1].expand(-1, 3, 4)),
+    ("repeat(2, 1, 3)", lambda t: t.repeat(2, 1, 3)),
+    ("repeat((2, 1, 1, 2))", lambda t: t.repeat((2, 1, 1, 2))),
+    ("T of a matrix", lambda t: t[0].T),
+]
+
+
+@pytest.mark.parametrize("name, fn", SHAPE_OPS, ids=[name for name, _ in SHAPE_OPS])
+def test_shape_ops_values_and_gradients(name, fn):
+    values = np.random.default_rng(0).standard_normal((2, 3, 4))
+    x, tx = both(values, requires_grad=True)
+    ours, theirs = fn(x), fn(tx)
+    same(ours, theirs)
+    weights = np.random.default_rng(1).standard_normal(ours.shape)
+    (ours * tg.Tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    same(x.grad, tx.grad)
+
+
+def test_transpose_of_a_vector_and_a_scalar():
+    for values in (np.arange(3.0), np.array(2.0)):
+        x, tx = both(values)
+        same(x.transpose(0, -1), tx.transpose(0, -1))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t: t.transpose(0, 3),
+        lambda t: t.permute(0, 1),
+        lambda t: t.permute(0, 0, 1),
+        lambda t: t.expand(3, 3, 4),
+        lambda t: t.repeat(2, 2),
+        lambda t: t.flatten(2, 1),
+    ],
+)
+def test_bad_shape_ops_fail_as_in_torch(fn):
+    x, tx = both(np.zeros((2, 3, 4)))
+    with pytest.raises((RuntimeError, IndexError)):
+        fn(tx)
+    with pytest.raises((ValueError, IndexError), match=r"transpose|permute|expand|repeat|flatten"):
+        fn(x)
+
+
+def test_cat_stack_split_chunk_signatures():
+    a, ta = both(np.arange(6.0).reshape(2, 3))
+    b, tb = both(np.arange(6.0, 12.0).reshape(2, 3))
+    same(tg.cat([a, b]), torch.cat([ta, tb]))
+    same(tg.cat((a, b), 1), torch.cat((ta, tb), 1))
+    same(tg.cat([a, b], dim=-1), torch.cat([ta, tb], dim=-1))
+    same(tg.stack([a, b]), torch.stack([ta, tb]))
+    same(tg.stack([a, b], 2), torch.stack([ta, tb], 2))
+    same(tg.split(a, 2, 1), torch.split(ta, 2, 1))
+    same(tg.split(a, [1, 2], dim=1), torch.split(ta, [1, 2], dim=1))
+    same(a.split(1), ta.split(1))
+    same(tg.chunk(a, 2, 1), torch.chunk(ta, 2, 1))
+    same(a.chunk(3, dim=1), ta.chunk(3, dim=1))

@@ -123,8 +123,8 @@ def test_axis_and_dim_aliases():
 def test_reshape_transpose_views():
     x = tg.Tensor(np.arange(24.0).reshape(2, 3, 4))
     assert x.reshape(6, 4).shape == x.reshape((6, 4)).shape == (6, 4)
-    assert x.transpose().shape == x.T.shape == (4, 3, 2)
-    assert x.transpose(1, 0, 2).shape == (3, 2, 4)
+    assert x.permute(2, 1, 0).shape == x.T.shape == (4, 3, 2)
+    assert x.permute(1, 0, 2).shape == x.transpose(0, 1).shape == (3, 2, 4)
     assert x.swapaxes(0, 2).shape == (4, 3, 2)
     assert x.unsqueeze(0).shape == (1, 2, 3, 4) and x[:1].squeeze(0).shape == (3, 4)
 

@@ -607,27 +607,96 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self):
-        """The data as one axis."""
-        return self.reshape(-1)
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Axes ``start_dim`` to ``end_dim`` (inclusive) merged into one, as ``torch.flatten``.
 
-    def transpose(self, *axes):
-        """Permute axes as NumPy does; no axes reverses them."""
-        axes = _shape_args(axes) or tuple(reversed(range(self.ndim)))
+        >>> import tinygrad_seq as tg
+        >>> x = tg.zeros(2, 3, 4); x.flatten().shape, x.flatten(1).shape, x.flatten(0, 1).shape
+        ((24,), (2, 12), (6, 4))
+        """
+        shape = self._data.shape
+        if not shape:
+            return self.reshape(1)
+        start = _wrap_axis("flatten", start_dim, len(shape), shape)
+        end = _wrap_axis("flatten", end_dim, len(shape), shape)
+        if start > end:
+            raise IndexError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
+
+    def permute(self, *dims):
+        """Reorder the axes: axis ``i`` of the result is axis ``dims[i]`` of self, as
+        ``torch.permute`` (``np.transpose(x, dims)``).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.zeros(2, 3, 4).permute(2, 0, 1).shape
+        (4, 2, 3)
+        """
+        dims, shape = _shape_args(dims), self._data.shape
+        axes = tuple(_wrap_axis("permute", d, len(shape), shape) for d in dims)
+        if sorted(axes) != list(range(len(shape))):
+            raise ValueError(
+                f"permute: dims {dims} are not a permutation of the {len(shape)} axes of a "
+                f"tensor of shape {shape}"
+            )
         return apply(ops.transpose, self, axes=axes)
 
-    permute = transpose
+    def transpose(self, dim0, dim1):
+        """Exchange axes ``dim0`` and ``dim1``, as ``torch.transpose`` (NumPy's ``swapaxes``;
+        NumPy's ``transpose(axes)`` is ``permute``).
 
-    def swapaxes(self, axis1, axis2):
-        """Exchange two axes (``np.swapaxes``; ``torch.transpose(dim0, dim1)``)."""
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return self.transpose(*axes)
+        >>> import tinygrad_seq as tg
+        >>> tg.zeros(2, 3, 4).transpose(0, 2).shape
+        (4, 3, 2)
+        """
+        shape = self._data.shape
+        axes = list(range(max(len(shape), 1)))  # a 0-d tensor takes dims 0 and -1, as in torch
+        a = _wrap_axis("transpose", dim0, len(shape), shape)
+        b = _wrap_axis("transpose", dim1, len(shape), shape)
+        axes[a], axes[b] = axes[b], axes[a]
+        return apply(ops.transpose, self, axes=tuple(axes[: len(shape)]))
+
+    swapaxes = transpose
 
     @property
     def T(self):
         """All axes reversed (the transpose of a matrix)."""
-        return self.transpose()
+        return apply(ops.transpose, self, axes=tuple(reversed(range(self._data.ndim))))
+
+    def expand(self, *sizes):
+        """Self broadcast to ``sizes`` (-1 keeps an axis; new axes go in front), as
+        ``torch.expand``; the gradient is summed back.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.ones(3, 1).expand(2, 3, 4).shape, tg.ones(3, 1).expand(-1, 5).shape
+        ((2, 3, 4), (3, 5))
+        """
+        sizes, shape = _shape_args(sizes), self._data.shape
+        lead = len(sizes) - len(shape)
+        target = tuple(n if n != -1 or i < lead else shape[i - lead] for i, n in enumerate(sizes))
+        if lead < 0 or any(n < 0 or (shape[i] not in (1, n)) for i, n in enumerate(target[lead:])):
+            raise ValueError(f"expand: cannot expand shape {shape} to {sizes}")
+        if target == shape:
+            return self
+        return self * np.ones(target, dtype=self._data.dtype)  # x * 1 keeps -0.0, NaN, inf
+
+    def repeat(self, *repeats):
+        """Self tiled ``repeats`` times along each axis (new axes in front), as
+        ``torch.Tensor.repeat`` (``np.tile``).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([1.0, 2.0]).repeat(2, 2).tolist()
+        [[1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 1.0, 2.0]]
+        """
+        repeats = _shape_args(repeats)
+        if len(repeats) < self._data.ndim:
+            raise ValueError(
+                f"repeat: {len(repeats)} repeat counts for a tensor of {self._data.ndim} axes"
+            )
+        shape = (1,) * (len(repeats) - self._data.ndim) + self._data.shape
+        # each axis n as (1, n), broadcast to (r, n), merged into r * n
+        paired = self.reshape(tuple(k for n in shape for k in (1, n)))
+        tiled = paired.expand(tuple(k for r, n in zip(repeats, shape) for k in (r, n)))
+        return tiled.reshape(tuple(r * n for r, n in zip(repeats, shape)))
 
     def unsqueeze(self, axis=None, *, dim=None):
         """Insert an axis of size 1 at ``axis`` (-ndim - 1 <= axis <= ndim)."""
