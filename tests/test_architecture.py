@@ -10,7 +10,7 @@ LAYERS = [
     {"ops", "data"},
     {"engine"},
     {"_tensor"},
-    {"scan", "factories"},
+    {"scan", "factories", "functions"},
     {"testing", "serialization", "nn"},
     {"optim"},
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)

@@ -420,3 +420,142 @@ def test_cat_stack_split_chunk_signatures():
     same(a.split(1), ta.split(1))
     same(tg.chunk(a, 2, 1), torch.chunk(ta, 2, 1))
     same(a.chunk(3, dim=1), ta.chunk(3, dim=1))
+
+
+# --- 7. math as functions too ---------------------------------------------------------------------
+
+UNARY = ["exp", "tanh", "sigmoid", "relu", "sqrt", "abs"]
+
+
+@pytest.mark.parametrize("name", UNARY + ["log"])
+def test_unary_functions(name):
+    values = np.array([[0.5, 1.5], [2.0, 0.25]])
+    x, tx = both(values, requires_grad=True)
+    same(getattr(tg, name)(x), getattr(torch, name)(tx))
+    same(getattr(tg, name)(values), getattr(torch, name)(torch.tensor(values)))  # an array
+
+
+FUNCTIONS = [
+    ("softmax", lambda m, x: m.softmax(x, dim=1)),
+    ("log_softmax", lambda m, x: m.log_softmax(x, dim=0)),
+    ("logsumexp", lambda m, x: m.logsumexp(x, dim=1)),
+    ("clamp", lambda m, x: m.clamp(x, -0.5, 0.5)),
+    ("clamp min", lambda m, x: m.clamp(x, min=0.0)),
+    ("sum", lambda m, x: m.sum(x)),
+    ("sum dim", lambda m, x: m.sum(x, dim=1, keepdim=True)),
+    ("mean dim", lambda m, x: m.mean(x, 0)),
+    ("max", lambda m, x: m.max(x)),
+    ("min", lambda m, x: m.min(x)),
+    ("amax", lambda m, x: m.amax(x, dim=1)),
+    ("pow", lambda m, x: m.pow(x, 2)),
+    ("matmul", lambda m, x: m.matmul(x, x.T)),
+    ("mm", lambda m, x: m.mm(x, x.T)),
+    ("bmm", lambda m, x: m.bmm(x.reshape(1, 3, 4), x.reshape(1, 4, 3))),
+    ("maximum", lambda m, x: m.maximum(x, x[0:1] * 0.5)),
+    ("minimum", lambda m, x: m.minimum(x, x[:, 1:2])),
+    ("norm", lambda m, x: m.norm(x)),
+    ("transpose", lambda m, x: m.transpose(x, 0, 1)),
+    ("flatten", lambda m, x: m.flatten(x)),
+    ("unsqueeze", lambda m, x: m.unsqueeze(x, 1)),
+    ("where", lambda m, x: m.where(x > 0, x, x * 0.1)),
+]
+
+
+@pytest.mark.parametrize("name, fn", FUNCTIONS, ids=[name for name, _ in FUNCTIONS])
+def test_functions_values_and_gradients(name, fn):
+    values = np.random.default_rng(2).standard_normal((3, 4))
+    x, tx = both(values, requires_grad=True)
+    ours, theirs = fn(tg, x), fn(torch, tx)
+    same(ours, theirs, rtol=1e-12)
+    (ours * ours).sum().backward()
+    (theirs * theirs).sum().backward()
+    same(x.grad, tx.grad, rtol=1e-12)
+
+
+METHODS = [
+    ("pow", lambda x: x.pow(3)),
+    ("pow tensor", lambda x: x.abs().pow(x)),
+    ("norm", lambda x: x.norm()),
+    ("norm 1 dim", lambda x: x.norm(1, dim=1)),
+    ("norm 3 keepdim", lambda x: x.norm(3, dim=0, keepdim=True)),
+    ("norm fro", lambda x: x.norm("fro")),
+    ("norm inf", lambda x: x.norm(float("inf"), dim=1)),
+    ("clamp", lambda x: x.clamp(-0.3, 0.3)),
+    ("clamp max", lambda x: x.clamp(max=0.1)),
+    ("maximum", lambda x: x.maximum(x.T.T * 0 + 0.2)),
+    ("argmax", lambda x: x.argmax(dim=1, keepdim=True)),
+    ("argmin", lambda x: x.argmin(1)),
+]
+
+
+@pytest.mark.parametrize("name, fn", METHODS, ids=[name for name, _ in METHODS])
+def test_methods_values_and_gradients(name, fn):
+    values = np.random.default_rng(3).standard_normal((3, 4))
+    x, tx = both(values, requires_grad=True)
+    ours, theirs = fn(x), fn(tx)
+    same(ours, theirs, rtol=1e-12)
+    if theirs.requires_grad:
+        ours.sum().backward()
+        theirs.sum().backward()
+        same(x.grad, tx.grad, rtol=1e-12)
+
+
+def test_norm_of_zeros_has_a_zero_gradient():
+    x, tx = both(np.zeros((2, 3)), requires_grad=True)
+    x.norm(dim=1).sum().backward()
+    tx.norm(dim=1).sum().backward()
+    same(x.grad, tx.grad)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("dim, keepdim", [(0, False), (1, False), (-1, True), (1, True)])
+def test_max_min_over_a_dim_give_values_and_indices(name, dim, keepdim):
+    values = np.array([[1.0, 3.0, 3.0], [-2.0, -2.0, 0.5]])  # ties: the first index, as torch
+    x, tx = both(values, requires_grad=True)
+    ours, theirs = getattr(x, name)(dim, keepdim), getattr(tx, name)(dim, keepdim)
+    values_, indices = ours  # a named tuple
+    same(values_, theirs.values)
+    same(ours.indices, theirs.indices)
+    assert indices is ours.indices and ours[0] is ours.values
+    ours.values.sum().backward()
+    theirs.values.sum().backward()
+    same(x.grad, tx.grad)  # only the chosen element gets the gradient
+    functional = getattr(tg, name)(x, dim=dim, keepdim=keepdim)
+    same(functional.indices, theirs.indices)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_without_dim_share_the_gradient_of_ties(name):
+    x, tx = both(np.array([[1.0, 3.0], [3.0, 1.0]]), requires_grad=True)
+    ours, theirs = getattr(x, name)(), getattr(tx, name)()
+    same(ours, theirs)
+    ours.backward()
+    theirs.backward()
+    same(x.grad, tx.grad)
+
+
+def test_max_with_a_tensor_is_maximum_and_ties_split():
+    a, ta = both(np.array([1.0, 2.0, 3.0, np.nan]), requires_grad=True)
+    b, tb = both(np.array([3.0, 2.0, 1.0, 0.0]), requires_grad=True)
+    same(a.max(b), ta.max(tb))
+    a.maximum(b).sum().backward()
+    torch.maximum(ta, tb).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy()[:3], ta.grad.numpy()[:3])
+    same(tg.minimum(a, b), torch.minimum(ta, tb))
+
+
+def test_max_over_an_empty_axis_fails():
+    x, tx = both(np.zeros((2, 0)))
+    with pytest.raises(IndexError):
+        tx.max(1)
+    with pytest.raises(IndexError, match="size 0"):
+        x.max(1)
+
+
+def test_mm_and_bmm_check_their_shapes():
+    with pytest.raises(RuntimeError):
+        torch.mm(torch.zeros(2, 3, 4), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="mm: expects two matrices"):
+        tg.mm(tg.zeros(2, 3, 4), tg.zeros(4, 2))
+    with pytest.raises(ValueError, match="bmm"):
+        tg.bmm(tg.zeros(2, 3, 4), tg.zeros(3, 4, 2))

@@ -4,6 +4,7 @@ Every differentiable method is one line that calls ``apply`` with a primitive fr
 (mean, softmax, split, ...) are compositions of those. Reading order: ``apply``, then the methods.
 """
 
+import collections
 import numbers
 
 import numpy as np
@@ -567,18 +568,84 @@ class Tensor:
         total = self.sum(axis, keepdims if keepdim is None else keepdim)
         return total * (total._data.size / self._data.size if self._data.size else np.nan)
 
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Maximum over ``axis`` (see ``sum``); ties share the gradient equally."""
+    def amax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Maximum over ``axis`` (see ``sum``); ties share the gradient equally, as
+        ``torch.amax``."""
         keep = keepdims if keepdim is None else keepdim
         return apply(ops.max_, self, axis=_axis(axis, dim), keepdims=keep)
 
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Minimum over ``axis`` (see ``sum``)."""
-        return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
+    def amin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Minimum over ``axis`` (see ``amax``)."""
+        return -((-self).amax(axis, keepdims, dim=dim, keepdim=keepdim))
 
-    def argmax(self, axis=None, *, dim=None):
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """As ``torch.max``: the largest element (a tensor) without ``dim``; with ``dim``, the
+        named tuple ``(values, indices)`` over that axis, the gradient going to the chosen
+        element; with a tensor, ``maximum``.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.tensor([[1.0, 5.0], [4.0, 2.0]])
+        >>> x.max().item(), x.max(dim=1).values.tolist(), x.max(1).indices.tolist()
+        (5.0, [5.0, 4.0], [1, 0])
+        """
+        if isinstance(dim, (Tensor, np.ndarray)):
+            return self.maximum(dim)
+        dim, keep = _axis(axis, dim), bool(keepdim or keepdims)
+        if dim is None:
+            return self.amax()
+        return _values_indices(self, np.argmax, "max", dim, keep)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """As ``torch.min`` (see ``max``)."""
+        if isinstance(dim, (Tensor, np.ndarray)):
+            return self.minimum(dim)
+        dim, keep = _axis(axis, dim), bool(keepdim or keepdims)
+        if dim is None:
+            return self.amin()
+        return _values_indices(self, np.argmin, "min", dim, keep)
+
+    def maximum(self, other):
+        """Elementwise maximum; at ties each input gets half the gradient, and NaN
+        propagates, as ``torch.maximum``."""
+        return _pick(self, other, self > other, self < other)
+
+    def minimum(self, other):
+        """Elementwise minimum (see ``maximum``)."""
+        return _pick(self, other, self < other, self > other)
+
+    def argmax(self, axis=None, keepdim=False, *, dim=None):
         """Indices of the maxima (an integer tensor, no gradient)."""
-        return Tensor(np.argmax(self._data, axis=_axis(axis, dim)))
+        return Tensor(np.argmax(self._data, axis=_axis(axis, dim), keepdims=keepdim))
+
+    def argmin(self, axis=None, keepdim=False, *, dim=None):
+        """Indices of the minima (an integer tensor, no gradient)."""
+        return Tensor(np.argmin(self._data, axis=_axis(axis, dim), keepdims=keepdim))
+
+    def pow(self, exponent):
+        """``self ** exponent``."""
+        return self**exponent
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The ``p``-norm over ``dim`` (all elements by default; ``p`` may be ``"fro"`` or
+        ``inf``), as ``torch.norm``; the gradient at a zero vector is 0, as in PyTorch.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([3.0, -4.0]).norm().item(), tg.tensor([3.0, -4.0]).norm(1).item()
+        (5.0, 7.0)
+        """
+        if p == "fro":
+            p = 2
+        if p in (np.inf, -np.inf):
+            a = self.abs()
+            return a.amax(dim=dim, keepdim=keepdim) if p > 0 else a.amin(dim=dim, keepdim=keepdim)
+        if not isinstance(p, numbers.Real) or p <= 0:
+            raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
+        powered = self * self if p == 2 else self.abs() ** p
+        total = powered.sum(dim=dim, keepdim=keepdim)
+        nonzero = total > 0  # where the norm is 0 the root's derivative is infinite: give 0
+        safe = where(nonzero, total, 1.0)
+        root = safe.sqrt() if p == 2 else safe ** (1.0 / p)
+        return where(nonzero, root, 0.0)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """log(sum(exp(x))) over ``axis``, computed stably (see ``sum``)."""
@@ -723,6 +790,36 @@ class Tensor:
     def chunk(self, chunks, axis=None, *, dim=None):
         """``chunks`` pieces along ``axis``: see ``tg.chunk``."""
         return chunk(self, chunks, axis, dim=dim)
+
+
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "``(values, indices)`` of ``max(dim)``/``min(dim)`` (torch.return_types)."
+
+
+def _values_indices(x, arg, op, dim, keepdim):
+    """(values, indices) of the elements ``arg`` (np.argmax/argmin) picks along ``dim``; the
+    values are gathered from ``x``, so the gradient goes to the picked element only."""
+    shape = x._data.shape
+    if not shape:  # a 0-d tensor takes dim 0 or -1: itself, at index 0
+        _wrap_axis(op, dim, 0, shape)
+        return ValuesIndices(x.reshape(()), Tensor(np.array(0)))
+    axis = _wrap_axis(op, dim, len(shape), shape)
+    if shape[axis] == 0:
+        raise IndexError(f"{op}(): cannot reduce over axis {dim} of size 0 (shape {shape})")
+    picked = arg(x._data, axis=axis, keepdims=True)
+    grids = np.indices(picked.shape, sparse=True)
+    index = tuple(picked if i == axis else grid for i, grid in enumerate(grids))
+    values = apply(ops.getitem, x, index=index)
+    if not keepdim:
+        values, picked = values.squeeze(axis), picked.squeeze(axis)
+    return ValuesIndices(values, Tensor(picked))
+
+
+def _pick(x, y, first, second):
+    """``x`` where ``first``, ``y`` where ``second``, their mean elsewhere (ties and NaN): the
+    gradient of ``maximum``/``minimum`` as PyTorch splits it."""
+    tie = x * 0.5 + y * 0.5  # exact for equal values; NaN if either is NaN
+    return where(first, x, where(second, y, tie))
 
 
 def _dtype_of(dtype):
