@@ -559,3 +559,153 @@ def test_mm_and_bmm_check_their_shapes():
         tg.mm(tg.zeros(2, 3, 4), tg.zeros(4, 2))
     with pytest.raises(ValueError, match="bmm"):
         tg.bmm(tg.zeros(2, 3, 4), tg.zeros(3, 4, 2))
+
+
+# --- 8. autograd habits ---------------------------------------------------------------------------
+
+
+def test_clone_copies_and_stays_in_the_graph():
+    x, tx = both(np.array([1.0, -2.0]), requires_grad=True)
+    y, ty = x.clone(), tx.clone()
+    assert not np.shares_memory(y.numpy(), x.numpy()) and y.requires_grad == ty.requires_grad
+    (y * 3).sum().backward()
+    (ty * 3).sum().backward()
+    same(x.grad, tx.grad)
+    plain = tg.tensor([1.0, 2.0]).clone()
+    assert not plain.requires_grad and plain.is_leaf
+
+
+def test_detach_shares_and_leaves_the_graph():
+    x, tx = both(np.array([1.0, 2.0]), requires_grad=True)
+    d, td = (x * 2).detach(), (tx * 2).detach()
+    same(d, td)
+    assert not d.requires_grad and d.is_leaf and td.is_leaf
+    assert np.shares_memory(x.detach().numpy(), x.numpy())
+
+
+def test_requires_grad_():
+    x, tx = both(np.array([1.0, 2.0]))
+    assert x.requires_grad_() is x and tx.requires_grad_() is tx
+    (x * x).sum().backward()
+    (tx * tx).sum().backward()
+    same(x.grad, tx.grad)
+    assert not x.requires_grad_(False).requires_grad
+
+
+def sgd_by_hand(lib, w, x, y, steps=3, lr=0.1):
+    """A PyTorch tutorial's training loop, written once for both libraries."""
+    history = []
+    for _ in range(steps):
+        loss = ((x @ w - y) ** 2).mean()
+        loss.backward()
+        with lib.no_grad():
+            same_object = w
+            w -= lr * w.grad
+            assert w is same_object
+            w.grad.zero_()
+        history.append(loss.item())
+    return history
+
+
+def test_training_by_hand_keeps_the_leaf():
+    rng = np.random.default_rng(0)
+    x_values, y_values = rng.standard_normal((5, 3)), rng.standard_normal((5, 1))
+    w, tw = both(rng.standard_normal((3, 1)), requires_grad=True)
+    ours = sgd_by_hand(tg, w, tg.Tensor(x_values), tg.Tensor(y_values))
+    theirs = sgd_by_hand(torch, tw, torch.tensor(x_values), torch.tensor(y_values))
+    np.testing.assert_allclose(ours, theirs)
+    same(w, tw)
+    assert w.is_leaf and w.requires_grad and w._version == 3
+    same(w.grad, tw.grad)  # zeroed in place
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        lambda w, v: w.__iadd__(v),
+        lambda w, v: w.__isub__(v),
+        lambda w, v: w.__imul__(v),
+        lambda w, v: w.__itruediv__(v),
+        lambda w, v: w.add_(v),
+        lambda w, v: w.add_(v, alpha=-0.5),
+        lambda w, v: w.sub_(v, alpha=2),
+        lambda w, v: w.mul_(v),
+        lambda w, v: w.div_(v),
+        lambda w, v: w.copy_(v),
+        lambda w, v: w.fill_(2.5),
+        lambda w, v: w.zero_(),
+    ],
+)
+def test_in_place_updates_under_no_grad(update):
+    values, other = np.array([1.0, -2.0, 3.0]), np.array([0.5, 4.0, -1.0])
+    w, tw = both(values, requires_grad=True)
+    with tg.no_grad():
+        out = update(w, tg.Tensor(other))
+        same_array = out.numpy() is w.numpy()
+    with torch.no_grad():
+        tout = update(tw, torch.tensor(other))
+    assert out is w and tout is tw and same_array
+    same(w, tw)
+    assert w.is_leaf and w.requires_grad and w._version == 1
+
+
+@pytest.mark.parametrize(
+    "update", [lambda w: w.__isub__(1.0), lambda w: w.add_(1.0), lambda w: w.zero_()]
+)
+def test_in_place_on_a_leaf_that_requires_grad_is_refused(update):
+    w, tw = both(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        update(tw)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        update(w)
+    assert w.tolist() == [1.0, 2.0]
+
+
+def test_in_place_on_tensors_without_grad_and_on_grads():
+    x, tx = both(np.array([1.0, 2.0]))
+    x += 1
+    tx += 1
+    x.mul_(3)
+    tx.mul_(3)
+    same(x, tx)
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    grad = w.grad
+    assert w.grad.zero_() is grad and w.grad.tolist() == [0.0, 0.0]
+
+
+def test_an_in_place_write_after_the_forward_refuses_backward():
+    w, tw = both(np.array([1.0, 2.0]), requires_grad=True)
+    loss, tloss = (w * w).sum(), (tw * tw).sum()
+    with tg.no_grad():
+        w -= 1
+    with torch.no_grad():
+        tw -= 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        tloss.backward()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_an_operator_on_a_recorded_result_stays_in_the_graph():
+    x, tx = both(np.array([1.0, 2.0]), requires_grad=True)
+    h, th = x * 2, tx * 2
+    h += x
+    th += tx
+    h.sum().backward()
+    th.sum().backward()
+    same(x.grad, tx.grad)
+    with pytest.raises(RuntimeError, match="not recorded"):
+        (x * 2).add_(1.0)
+
+
+def test_in_place_errors_name_the_problem():
+    i, ti = both(np.array([1, 2]))
+    with pytest.raises(RuntimeError):
+        ti /= 2
+    with pytest.raises(RuntimeError, match=r"/=.*shape \(2,\) int64"):
+        i /= 2
+    with pytest.raises(RuntimeError):
+        torch.zeros(2).add_(torch.zeros(3))
+    with pytest.raises(RuntimeError, match=r"add_: cannot write a value of shape \(3,\)"):
+        tg.zeros(2).add_(tg.zeros(3))

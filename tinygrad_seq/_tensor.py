@@ -404,6 +404,94 @@ class Tensor:
             return NotImplemented
         return apply(ops.power, base, self)
 
+    # --- in-place updates: `with tg.no_grad(): w -= lr * w.grad` keeps w the same leaf ----------
+
+    def __iadd__(self, other):
+        return self._in_place("+=", np.add, other, self.__add__)
+
+    def __isub__(self, other):
+        return self._in_place("-=", np.subtract, other, self.__sub__)
+
+    def __imul__(self, other):
+        return self._in_place("*=", np.multiply, other, self.__mul__)
+
+    def __itruediv__(self, other):
+        return self._in_place("/=", np.true_divide, other, self.__truediv__)
+
+    def add_(self, other, *, alpha=1):
+        """``self += alpha * other`` in place; returns self (see ``zero_``)."""
+        return self._in_place("add_", np.add, other if alpha == 1 else _array_of(other) * alpha)
+
+    def sub_(self, other, *, alpha=1):
+        """``self -= alpha * other`` in place; returns self (see ``zero_``)."""
+        return self._in_place(
+            "sub_", np.subtract, other if alpha == 1 else _array_of(other) * alpha
+        )
+
+    def mul_(self, other):
+        """``self *= other`` in place; returns self (see ``zero_``)."""
+        return self._in_place("mul_", np.multiply, other)
+
+    def div_(self, other):
+        """``self /= other`` in place; returns self (see ``zero_``)."""
+        return self._in_place("div_", np.true_divide, other)
+
+    def copy_(self, src):
+        """Write ``src`` (broadcast, cast to self's dtype) into self; returns self."""
+        return self._in_place("copy_", None, src)
+
+    def fill_(self, value):
+        """Set every element to ``value``; returns self."""
+        return self._in_place("fill_", None, value)
+
+    def zero_(self):
+        """Set every element to 0 in place and return self, as ``torch.Tensor.zero_``:
+        ``x.grad.zero_()``. In-place updates are allowed on tensors that need no gradient, and
+        on any tensor under ``no_grad``; each counts in ``_version`` (a graph that saved the
+        old values then refuses backward).
+
+        >>> import tinygrad_seq as tg
+        >>> w = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> (w * w).sum().backward()
+        >>> with tg.no_grad():
+        ...     w -= 0.5 * w.grad
+        >>> w, w.grad.zero_()
+        (Tensor([0., 0.], requires_grad=True), Tensor([0., 0.]))
+        """
+        return self._in_place("zero_", None, 0)
+
+    def _in_place(self, op, ufunc, other, out_of_place=None):
+        """Write ``ufunc(self, other)`` (``other`` itself if ufunc is None) into self's array and
+        count the write. A leaf that requires grad takes one only under ``no_grad``, as in
+        PyTorch; a recorded result is updated out of place by the operators (``h += x`` rebinds
+        ``h`` to ``h + x``, which backward follows) and refused by the methods."""
+        if self._rg and STATE.grad_enabled:
+            if self.is_leaf:
+                raise RuntimeError(
+                    f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                    "operation (update parameters under `with tg.no_grad():`)"
+                )
+            if out_of_place is not None:
+                return out_of_place(other)
+            raise RuntimeError(
+                f"{op}: in-place updates of a tensor in the graph are not recorded; write "
+                f"`x = x {op.rstrip('_')} ...` instead"
+            )
+        value = _array_of(other)
+        try:
+            if ufunc is None:  # copy_, fill_, zero_: cast as PyTorch does
+                np.copyto(self._data, value, casting="unsafe")
+            else:
+                ufunc(self._data, value, out=self._data, casting="same_kind")
+        except (TypeError, ValueError) as e:
+            shape = getattr(value, "shape", ())
+            raise RuntimeError(
+                f"{op}: cannot write a value of shape {shape} into a {self._kind} of shape "
+                f"{self._data.shape} {self._data.dtype} in place: {e}"
+            ) from None
+        self._bump_version()
+        return self
+
     # comparisons give bool tensors without gradient (masks for where), == and != too, as in
     # PyTorch: `(pred == y).float().mean()`. Hashing stays by identity (dict and set lookups
     # test identity first); `list.index`, `in` and `remove` on tensors do not: compare `id`s.
