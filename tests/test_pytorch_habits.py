@@ -184,7 +184,10 @@ def test_manual_seed_makes_a_script_reproducible():
         layer = tg.nn.Linear(3, 2)
         drop = tg.nn.Dropout(0.5)
         x = tg.randn(4, 3)
-        return np.concatenate([layer.weight.numpy().ravel(), drop(layer(x)).numpy().ravel()])
+        lstm, emb = tg.nn.LSTM(2, 3), tg.nn.Embedding(5, 2)
+        drawn = [layer.weight, drop(layer(x)), lstm.weight_hh_l0, emb.weight, tg.rand(2)]
+        drawn += [tg.randint(0, 9, (3,)), tg.nn.functional.dropout(tg.ones(8))]
+        return np.concatenate([t.numpy().ravel() for t in drawn])
 
     tg.manual_seed(0)
     first = script()

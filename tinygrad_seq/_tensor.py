@@ -87,10 +87,11 @@ class Tensor:
     become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
     gradient.
 
-    The library's in-place writes (optimizer steps, ``nn.init``, ``load_state_dict``) count in
-    ``_version``, and backward refuses a value changed after the forward pass read it, as PyTorch
-    does. Writes through ``.data`` or the NumPy array are not counted (nor checked), as in PyTorch;
-    nor are writes through a ``detach()``-ed alias, which shares the array but not the counter.
+    In-place writes (``w -= lr * w.grad`` under ``no_grad``, ``zero_()``, ``add_()``, optimizer
+    steps, ``nn.init``, ``load_state_dict``) count in ``_version``, and backward refuses a value
+    changed after the forward pass read it, as PyTorch does. Writes through ``.data`` or the
+    NumPy array are not counted (nor checked), as in PyTorch; unlike PyTorch, nor are writes
+    through a ``detach()``-ed alias, which shares the array but not the counter.
     """
 
     __slots__ = ("_data", "_rg", "_node", "_grad", "_name", "_vc", "__weakref__")
