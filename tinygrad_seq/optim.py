@@ -93,9 +93,11 @@ class Optimizer:
         """(group, parameter, gradient) for every parameter that has a gradient."""
         for group in self.param_groups:
             for p in group["params"]:
-                grad = p.grad
+                # the array behind p.grad, read without its two properties (150 ns a parameter,
+                # 2% of a small Adam step): a step runs no Tensor op
+                grad = p._grad
                 if grad is not None:
-                    yield group, p, grad.data  # the array: a step runs no Tensor op
+                    yield group, p, grad._data
 
     # --- state_dict: parameters are referred to by their position over all groups -------------
 
