@@ -712,3 +712,50 @@ def test_in_place_errors_name_the_problem():
         torch.zeros(2).add_(torch.zeros(3))
     with pytest.raises(RuntimeError, match=r"add_: cannot write a value of shape \(3,\)"):
         tg.zeros(2).add_(tg.zeros(3))
+
+
+# --- the operators as methods, and other everyday spellings ---------------------------------------
+
+SPELLINGS = [
+    ("add", lambda x, y: x.add(y)),
+    ("add alpha", lambda x, y: x.add(y, alpha=2)),
+    ("sub alpha", lambda x, y: x.sub(y, alpha=0.5)),
+    ("mul", lambda x, y: x.mul(y)),
+    ("div", lambda x, y: x.div(y)),
+    ("neg", lambda x, y: x.neg()),
+    ("matmul", lambda x, y: x.matmul(y.T)),
+    ("mm", lambda x, y: x.mm(y.t())),
+    ("t", lambda x, y: x.t()),
+    ("masked_fill", lambda x, y: x.masked_fill(y > 0, -1.5)),
+]
+
+
+@pytest.mark.parametrize("name, fn", SPELLINGS, ids=[name for name, _ in SPELLINGS])
+def test_method_spellings(name, fn):
+    rng = np.random.default_rng(4)
+    x, tx = both(rng.standard_normal((2, 3)), requires_grad=True)
+    y, ty = both(rng.standard_normal((2, 3)) + 3)
+    ours, theirs = fn(x, y), fn(tx, ty)
+    same(ours, theirs)
+    ours.sum().backward()
+    theirs.sum().backward()
+    same(x.grad, tx.grad)
+
+
+@pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge"])
+def test_comparison_methods(name):
+    x, tx = both(np.array([1.0, 2.0, 3.0]))
+    same(getattr(x, name)(2.0), getattr(tx, name)(2.0))
+
+
+def test_all_any_allclose_equal():
+    x, tx = both(np.array([[1.0, 0.0], [2.0, 3.0]]))
+    same(x.all(), tx.all())
+    same(x.any(dim=1), tx.any(dim=1))
+    same((x >= 0).all(dim=0, keepdim=True), (tx >= 0).all(dim=0, keepdim=True))
+    assert bool((x == x).all()) and bool((tx == tx).all())
+    assert tg.allclose(x, x + 1e-9) == torch.allclose(tx, tx + 1e-9) is True
+    assert tg.allclose(x, x + 1) == torch.allclose(tx, tx + 1) is False
+    assert tg.equal(x, x.clone()) and not tg.equal(x, x[:1])
+    with pytest.raises(ValueError, match="t\\(\\): expects at most 2 axes"):
+        tg.zeros(1, 2, 3).t()

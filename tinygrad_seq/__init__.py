@@ -48,12 +48,14 @@ from .factories import (
 )
 from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as functions
     abs,
+    allclose,
     amax,
     amin,
     argmax,
     argmin,
     bmm,
     clamp,
+    equal,
     exp,
     flatten,
     log,
@@ -100,6 +102,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor",
     "abs",
+    "allclose",
     "amax",
     "amin",
     "apply",
@@ -118,6 +121,7 @@ __all__ = [
     "eager",
     "empty",
     "enable_grad",
+    "equal",
     "exp",
     "eye",
     "flatten",

@@ -539,6 +539,65 @@ class Tensor:
     def __invert__(self):
         return Tensor(~self._data)
 
+    # the operators as methods, as PyTorch spells them: x.add(y), x.mm(w), (a == b).all()
+    def add(self, other, *, alpha=1):
+        """``self + alpha * other``."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """``self - alpha * other``."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def neg(self):
+        return -self
+
+    def matmul(self, other):
+        return self @ other
+
+    def mm(self, other):
+        """``self @ other`` for two matrices (2-D only, as ``torch.mm``)."""
+        other_shape = np.shape(_array_of(other))
+        if self.ndim != 2 or len(other_shape) != 2:
+            raise ValueError(f"mm: expects two matrices, got shapes {self.shape} and {other_shape}")
+        return self @ other
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def all(self, dim=None, keepdim=False):
+        """Whether every element is nonzero (over ``dim``): a bool tensor, as ``torch.all``."""
+        return Tensor(np.all(self._data, axis=dim, keepdims=keepdim))
+
+    def any(self, dim=None, keepdim=False):
+        """Whether some element is nonzero (over ``dim``): a bool tensor, as ``torch.any``."""
+        return Tensor(np.any(self._data, axis=dim, keepdims=keepdim))
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` is True, self elsewhere (``mask`` broadcasts), as
+        ``torch.masked_fill``: ``scores.masked_fill(pad, -inf)``."""
+        return where(mask, value, self)
+
     # --- elementwise ------------------------------------------------------------------------------
 
     def exp(self):
@@ -812,6 +871,12 @@ class Tensor:
         return apply(ops.transpose, self, axes=tuple(axes[: len(shape)]))
 
     swapaxes = transpose
+
+    def t(self):
+        """The transpose of a matrix (a vector or scalar as it is), as ``torch.t``."""
+        if self._data.ndim > 2:
+            raise ValueError(f"t(): expects at most 2 axes, got shape {self.shape}")
+        return self.T
 
     @property
     def T(self):

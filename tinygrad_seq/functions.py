@@ -8,16 +8,20 @@ the method's docstring is the one to read.
 ([[1.0, 0.0], [3.0, 0.5]], [0, 0], (2, 2))
 """
 
+import numpy as np
+
 from ._tensor import Tensor
 
 __all__ = [
     "abs",
+    "allclose",
     "amax",
     "amin",
     "argmax",
     "argmin",
     "bmm",
     "clamp",
+    "equal",
     "exp",
     "flatten",
     "log",
@@ -147,11 +151,7 @@ def matmul(x, y):
 
 
 def mm(x, y):
-    """``x @ y`` for two matrices (2-D only, as ``torch.mm``)."""
-    x, y = _t(x), _t(y)
-    if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(f"mm: expects two matrices, got shapes {x.shape} and {y.shape}")
-    return x @ y
+    return _t(x).mm(y)
 
 
 def bmm(x, y):
@@ -162,6 +162,21 @@ def bmm(x, y):
             f"bmm: expects (b, n, m) and (b, m, p) with the same b, got {x.shape} and {y.shape}"
         )
     return x @ y
+
+
+def allclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether ``|x - y| <= atol + rtol * |y|`` everywhere (a Python bool), as
+    ``torch.allclose``."""
+    return bool(np.allclose(_array(x), _array(y), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(x, y):
+    """Whether ``x`` and ``y`` have the same shape and elements (a Python bool)."""
+    return bool(np.array_equal(_array(x), _array(y)))
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def transpose(x, dim0, dim1):
