@@ -754,6 +754,7 @@ def test_all_any_allclose_equal():
     same(x.any(dim=1), tx.any(dim=1))
     same((x >= 0).all(dim=0, keepdim=True), (tx >= 0).all(dim=0, keepdim=True))
     assert bool((x == x).all()) and bool((tx == tx).all())
+    assert np.all(x == x) and not np.any(x > 5) and np.all(x >= 0, axis=1).tolist() == [True] * 2
     assert tg.allclose(x, x + 1e-9) == torch.allclose(tx, tx + 1e-9) is True
     assert tg.allclose(x, x + 1) == torch.allclose(tx, tx + 1) is False
     assert tg.equal(x, x.clone()) and not tg.equal(x, x[:1])

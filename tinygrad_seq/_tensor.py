@@ -585,13 +585,18 @@ class Tensor:
     def ge(self, other):
         return self >= other
 
-    def all(self, dim=None, keepdim=False):
+    # axis/keepdims/out too: np.all(t) and np.any(t) call these methods
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
         """Whether every element is nonzero (over ``dim``): a bool tensor, as ``torch.all``."""
-        return Tensor(np.all(self._data, axis=dim, keepdims=keepdim))
+        _no_out("all", out)
+        keep = bool(keepdim or keepdims)
+        return Tensor(np.all(self._data, axis=_axis(axis, dim), keepdims=keep))
 
-    def any(self, dim=None, keepdim=False):
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
         """Whether some element is nonzero (over ``dim``): a bool tensor, as ``torch.any``."""
-        return Tensor(np.any(self._data, axis=dim, keepdims=keepdim))
+        _no_out("any", out)
+        keep = bool(keepdim or keepdims)
+        return Tensor(np.any(self._data, axis=_axis(axis, dim), keepdims=keep))
 
     def masked_fill(self, mask, value):
         """``value`` where ``mask`` is True, self elsewhere (``mask`` broadcasts), as
@@ -974,6 +979,11 @@ def _pick(x, y, first, second):
     gradient of ``maximum``/``minimum`` as PyTorch splits it."""
     tie = x * 0.5 + y * 0.5  # exact for equal values; NaN if either is NaN
     return where(first, x, where(second, y, tie))
+
+
+def _no_out(op, out):
+    if out is not None:
+        raise TypeError(f"{op}: out= is not supported (tensors are not written into by NumPy)")
 
 
 def _dtype_of(dtype):
