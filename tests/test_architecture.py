@@ -9,8 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_seq"
 LAYERS = [
     {"ops", "data"},
     {"engine"},
-    {"tensor"},
-    {"scan", "autograd"},
+    {"_tensor"},
+    {"scan", "autograd", "factories", "functions"},
     {"testing", "serialization", "nn"},
     {"optim"},
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)

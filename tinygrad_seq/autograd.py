@@ -16,7 +16,7 @@ recording Tensors, is itself a composition of primitives, differentiated by the 
 import numpy as np
 
 from . import engine
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["grad"]
 

@@ -674,7 +674,7 @@ def _new_model(args, vocab_size):
 
 
 def _count(model):
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())
 
 
 def _train_config(args):

@@ -552,11 +552,12 @@ def _accumulate_into_leaves(reached):
             if type(g) is not np.ndarray:  # create_graph: .grad is the recording Tensor itself
                 tensor.grad = g if tensor.grad is None else tensor.grad + g
                 continue
-            if tensor.grad is None:
+            grad = tensor.grad  # a Tensor (``Tensor.grad`` wraps the arrays assigned here)
+            if grad is None:
                 # a copy: g may be a view of the user's array or a read-only broadcast
                 tensor.grad = np.array(g, copy=True)
             else:
-                tensor.grad = tensor.grad + g
+                tensor.grad = grad.data + g
 
 
 # --- switches -------------------------------------------------------------------------------------

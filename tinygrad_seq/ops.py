@@ -22,7 +22,7 @@ A new differentiable op is declared the same public way::
     >>> square = tg.ops.primitive("square", lambda x: x * x, lambda g, out, x: 2 * g * x)
     >>> x = tg.Tensor(np.array([3.0]), requires_grad=True)
     >>> tg.apply(square, x).sum().backward(); x.grad
-    array([6.])
+    Tensor([6.], dtype=float64)
 
 Only NumPy is imported here: the table knows no graph and no Tensor.
 """

@@ -11,8 +11,8 @@ Public so that users test their own ops and models exactly the way the project t
 import numpy as np
 
 from . import autograd
+from ._tensor import Tensor, concat
 from .engine import enable_grad, no_grad
-from .tensor import Tensor, concat
 
 __all__ = [
     "GradcheckError",
@@ -56,7 +56,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
             return float(np.sum(fn(*leaves).data * v))
 
     for argnum, leaf in enumerate(leaves):
-        analytic = leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data)
+        analytic = leaf.grad.data if leaf.grad is not None else np.zeros_like(leaf.data)
         numeric = np.zeros_like(leaf.data)
         flat = leaf.data.reshape(-1)  # a view: perturbing it perturbs the leaf
         for i in range(flat.size):

@@ -33,9 +33,9 @@ import warnings
 
 import numpy as np
 
+from .._tensor import Tensor, chunk, concat, linear, split, stack, where
 from ..engine import scope
 from ..scan import scan
-from ..tensor import Tensor, chunk, concat, linear, split, stack, where
 from . import init
 from .module import Module, Parameter
 from .utils.rnn import PackedSequence, _pack_like, pad_packed_sequence

@@ -4,9 +4,9 @@ import threading
 
 import numpy as np
 
+from .._tensor import Tensor, apply, watched
 from ..engine import STATE, Node, add_up, gradients, scope
 from ..ops import Primitive, ProductGrad, reshape, stack
-from ..tensor import Tensor, apply, watched
 from .record import record
 from .source import XRows
 

@@ -18,8 +18,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..engine import STATE, no_grad
-from ..tensor import Tensor
 from .source import write
 
 CACHE_SIZE = 256  # programs per cache

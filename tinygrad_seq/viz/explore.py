@@ -20,10 +20,10 @@ from importlib import resources
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..engine import Node
 from ..scan import shown_parents
 from ..serialization import atomic_write
-from ..tensor import Tensor
 from . import style
 from .draw import INSTALL_HINT, GraphvizNotFoundError, draw_graph
 from .trace import (

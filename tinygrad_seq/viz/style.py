@@ -136,7 +136,8 @@ def grad_of(node):
     """The gradient kept by backward(keep_grads=True), or a leaf's (retain_grad tensor's) .grad."""
     if node.grad is not None:
         return node.grad
-    return node.leaf.grad if node.leaf is not None else None
+    leaf = node.leaf
+    return leaf.grad.data if leaf is not None and leaf.grad is not None else None
 
 
 def node_label(node, show_data, show_grad, visit=None):

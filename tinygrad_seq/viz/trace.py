@@ -11,10 +11,10 @@ or one per cell and time step with ``collapse="cell"``), then ``elide`` boxes be
 import re
 from dataclasses import dataclass, field
 
+from .._tensor import Tensor
 from ..engine import Node
 from ..nn.module import Parameter
 from ..scan import shown_parents
-from ..tensor import Tensor
 
 # A scope named like this marks one time step: "t=3", "t = 3", "step 3".
 _TIME_STEP = re.compile(r"\s*(?:t|step|time step)\s*=?\s*(-?\d+)\s*", re.IGNORECASE)

@@ -4,6 +4,7 @@ Every differentiable method is one line that calls ``apply`` with a primitive fr
 (mean, softmax, split, ...) are compositions of those. Reading order: ``apply``, then the methods.
 """
 
+import collections
 import numbers
 
 import numpy as np
@@ -80,19 +81,20 @@ class Tensor:
     >>> y = (x * x).sum()
     >>> y.backward()
     >>> x.grad
-    array([2., 4.])
+    Tensor([2., 4.], dtype=float64)
 
     The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists of floats
     become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
     gradient.
 
-    The library's in-place writes (optimizer steps, ``nn.init``, ``load_state_dict``) count in
-    ``_version``, and backward refuses a value changed after the forward pass read it, as PyTorch
-    does. Writes through ``.data`` or the NumPy array are not counted (nor checked), as in PyTorch;
-    nor are writes through a ``detach()``-ed alias, which shares the array but not the counter.
+    In-place writes (``w -= lr * w.grad`` under ``no_grad``, ``zero_()``, ``add_()``, optimizer
+    steps, ``nn.init``, ``load_state_dict``) count in ``_version``, and backward refuses a value
+    changed after the forward pass read it, as PyTorch does. Writes through ``.data`` or the
+    NumPy array are not counted (nor checked), as in PyTorch; unlike PyTorch, nor are writes
+    through a ``detach()``-ed alias, which shares the array but not the counter.
     """
 
-    __slots__ = ("_data", "_rg", "_node", "grad", "_name", "_vc", "__weakref__")
+    __slots__ = ("_data", "_rg", "_node", "_grad", "_name", "_vc", "__weakref__")
     _kind = "tensor"  # how error messages call it ("parameter" for nn.Parameter)
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -101,7 +103,7 @@ class Tensor:
             _check_can_require_grad(self._data)
         self._rg = bool(requires_grad)
         self._node = None
-        self.grad = None
+        self._grad = None
         self._name = None
         # made now, not at the first write: a node that saves a tensor with no node of its own (a
         # frozen parameter) keeps this to check. An op's result gets one at its first write.
@@ -110,7 +112,7 @@ class Tensor:
     @classmethod
     def _from_op(cls, array, node):
         t = object.__new__(cls)
-        t._data, t._node, t._rg, t.grad = array, node, node is not None, None
+        t._data, t._node, t._rg, t._grad = array, node, node is not None, None
         t._name = t._vc = None  # _vc: made at the first in-place write, if one ever comes
         return t
 
@@ -154,6 +156,25 @@ class Tensor:
         self._data = np.asarray(array)
         if self._node is not None and self._node.prim is None:
             self._node = None  # a leaf's node describes the old array; make a new one lazily
+
+    @property
+    def grad(self):
+        """The gradient that backward accumulated here, a Tensor (None before any backward), as
+        in PyTorch: ``x.grad.zero_()``, ``x.grad.numpy()``. Assigning an ndarray wraps it (shared).
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        Tensor([2., 4.], dtype=float64)
+        >>> x.grad.numpy()
+        array([2., 4.])
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = _as_grad(value, self)
 
     @property
     def requires_grad(self):
@@ -209,7 +230,46 @@ class Tensor:
     shape = property(lambda self: self._data.shape)
     ndim = property(lambda self: self._data.ndim)
     dtype = property(lambda self: self._data.dtype)
-    size = property(lambda self: self._data.size)
+
+    def size(self, dim=None):
+        """The shape, or the length of axis ``dim``, as ``torch.Tensor.size`` (a method: NumPy's
+        ``.size`` count of elements is ``numel()``).
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.zeros(2, 3); x.size(), x.size(-1), x.numel(), x.dim()
+        ((2, 3), 3, 6, 2)
+        """
+        shape = self._data.shape
+        if dim is None:
+            return shape
+        return shape[_wrap_axis("size", dim, len(shape), shape)]
+
+    def dim(self):
+        """The number of axes (``ndim``)."""
+        return self._data.ndim
+
+    def numel(self):
+        """The number of elements."""
+        return self._data.size
+
+    def _one_number(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self._data.reshape(()).item()
+
+    def __float__(self):
+        return float(self._one_number())
+
+    def __int__(self):
+        return int(self._one_number())
+
+    def __bool__(self):
+        # as torch: `if loss > 0:` works on one element, and more is ambiguous (not "non-empty")
+        n = self._data.size
+        if n != 1:
+            what = "no values" if n == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        return bool(self._data.reshape(()).item())
 
     def numpy(self):
         """The underlying array (shared, not copied)."""
@@ -231,6 +291,19 @@ class Tensor:
     def detach(self):
         """The same data, cut from the graph (how truncated BPTT stops gradients)."""
         return Tensor(self._data)
+
+    def clone(self):
+        """A copy of the data that stays in the graph (gradients flow back to self), as
+        ``torch.clone``.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x.clone(); y.data is x.data, y.requires_grad
+        (False, True)
+        """
+        if self._rg and STATE.grad_enabled:
+            return self * 1  # a copy recorded as an op: x * 1 keeps -0.0, NaN and inf
+        return Tensor(self._data.copy())
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward, as in PyTorch."""
@@ -296,6 +369,12 @@ class Tensor:
             extra += f", name={self._name!r}"
         return f"Tensor({body}{extra})"
 
+    def __format__(self, spec):
+        # f"{loss:.4f}" formats the number of a 0-d tensor, as in PyTorch
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return object.__format__(self, spec)
+
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -349,7 +428,107 @@ class Tensor:
             return NotImplemented
         return apply(ops.power, base, self)
 
-    # comparisons give bool tensors without gradient (masks for where); == stays identity
+    # --- in-place updates: `with tg.no_grad(): w -= lr * w.grad` keeps w the same leaf ----------
+
+    def __iadd__(self, other):
+        return self._in_place("+=", np.add, other, self.__add__)
+
+    def __isub__(self, other):
+        return self._in_place("-=", np.subtract, other, self.__sub__)
+
+    def __imul__(self, other):
+        return self._in_place("*=", np.multiply, other, self.__mul__)
+
+    def __itruediv__(self, other):
+        return self._in_place("/=", np.true_divide, other, self.__truediv__)
+
+    def add_(self, other, *, alpha=1):
+        """``self += alpha * other`` in place; returns self (see ``zero_``)."""
+        return self._in_place("add_", np.add, other if alpha == 1 else _array_of(other) * alpha)
+
+    def sub_(self, other, *, alpha=1):
+        """``self -= alpha * other`` in place; returns self (see ``zero_``)."""
+        return self._in_place(
+            "sub_", np.subtract, other if alpha == 1 else _array_of(other) * alpha
+        )
+
+    def mul_(self, other):
+        """``self *= other`` in place; returns self (see ``zero_``)."""
+        return self._in_place("mul_", np.multiply, other)
+
+    def div_(self, other):
+        """``self /= other`` in place; returns self (see ``zero_``)."""
+        return self._in_place("div_", np.true_divide, other)
+
+    def copy_(self, src):
+        """Write ``src`` (broadcast, cast to self's dtype) into self; returns self."""
+        return self._in_place("copy_", None, src)
+
+    def fill_(self, value):
+        """Set every element to ``value``; returns self."""
+        return self._in_place("fill_", None, value)
+
+    def zero_(self):
+        """Set every element to 0 in place and return self, as ``torch.Tensor.zero_``:
+        ``x.grad.zero_()``. In-place updates are allowed on tensors that need no gradient, and
+        on any tensor under ``no_grad``; each counts in ``_version`` (a graph that saved the
+        old values then refuses backward).
+
+        >>> import tinygrad_seq as tg
+        >>> w = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> (w * w).sum().backward()
+        >>> with tg.no_grad():
+        ...     w -= 0.5 * w.grad
+        >>> w, w.grad.zero_()
+        (Tensor([0., 0.], requires_grad=True), Tensor([0., 0.]))
+        """
+        return self._in_place("zero_", None, 0)
+
+    def _in_place(self, op, ufunc, other, out_of_place=None):
+        """Write ``ufunc(self, other)`` (``other`` itself if ufunc is None) into self's array and
+        count the write. A leaf that requires grad takes one only under ``no_grad``, as in
+        PyTorch; a recorded result is updated out of place by the operators (``h += x`` rebinds
+        ``h`` to ``h + x``, which backward follows) and refused by the methods."""
+        if self._rg and STATE.grad_enabled:
+            if self.is_leaf:
+                raise RuntimeError(
+                    f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                    "operation (update parameters under `with tg.no_grad():`)"
+                )
+            if out_of_place is not None:
+                return out_of_place(other)
+            raise RuntimeError(
+                f"{op}: in-place updates of a tensor in the graph are not recorded; write "
+                f"`x = x {op.rstrip('_')} ...` instead"
+            )
+        value = _array_of(other)
+        try:
+            if ufunc is None:  # copy_, fill_, zero_: cast as PyTorch does
+                np.copyto(self._data, value, casting="unsafe")
+            else:
+                ufunc(self._data, value, out=self._data, casting="same_kind")
+        except (TypeError, ValueError) as e:
+            shape = getattr(value, "shape", ())
+            raise RuntimeError(
+                f"{op}: cannot write a value of shape {shape} into a {self._kind} of shape "
+                f"{self._data.shape} {self._data.dtype} in place: {e}"
+            ) from None
+        self._bump_version()
+        return self
+
+    # comparisons give bool tensors without gradient (masks for where), == and != too, as in
+    # PyTorch: `(pred == y).float().mean()`. Hashing stays by identity (dict and set lookups
+    # test identity first); `list.index`, `in` and `remove` on tensors do not: compare `id`s.
+    def __eq__(self, other):
+        if not _comparable(other):
+            return NotImplemented  # `t == None` is False, as in torch
+        return Tensor(self._data == _array_of(other))
+
+    def __ne__(self, other):
+        if not _comparable(other):
+            return NotImplemented
+        return Tensor(self._data != _array_of(other))
+
     def __lt__(self, other):
         return _compare("lt (<)", np.less, self, other)
 
@@ -363,6 +542,89 @@ class Tensor:
         return _compare("ge (>=)", np.greater_equal, self, other)
 
     __hash__ = object.__hash__
+
+    # logic on bool tensors (masks), as in PyTorch
+    def __and__(self, other):
+        return Tensor(self._data & _array_of(other))
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return Tensor(self._data | _array_of(other))
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return Tensor(self._data ^ _array_of(other))
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        return Tensor(~self._data)
+
+    # the operators as methods, as PyTorch spells them: x.add(y), x.mm(w), (a == b).all()
+    def add(self, other, *, alpha=1):
+        """``self + alpha * other``."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """``self - alpha * other``."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def neg(self):
+        return -self
+
+    def matmul(self, other):
+        return self @ other
+
+    def mm(self, other):
+        """``self @ other`` for two matrices (2-D only, as ``torch.mm``)."""
+        other_shape = np.shape(_array_of(other))
+        if self.ndim != 2 or len(other_shape) != 2:
+            raise ValueError(f"mm: expects two matrices, got shapes {self.shape} and {other_shape}")
+        return self @ other
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    # axis/keepdims/out too: np.all(t) and np.any(t) call these methods
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """Whether every element is nonzero (over ``dim``): a bool tensor, as ``torch.all``."""
+        _no_out("all", out)
+        keep = bool(keepdim or keepdims)
+        return Tensor(np.all(self._data, axis=_axis(axis, dim), keepdims=keep))
+
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """Whether some element is nonzero (over ``dim``): a bool tensor, as ``torch.any``."""
+        _no_out("any", out)
+        keep = bool(keepdim or keepdims)
+        return Tensor(np.any(self._data, axis=_axis(axis, dim), keepdims=keep))
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` is True, self elsewhere (``mask`` broadcasts), as
+        ``torch.masked_fill``: ``scores.masked_fill(pad, -inf)``."""
+        return where(mask, value, self)
 
     # --- elementwise ------------------------------------------------------------------------------
 
@@ -403,18 +665,65 @@ class Tensor:
     clamp = clip
 
     def astype(self, dtype):
-        """A differentiable cast; the gradient is cast back."""
-        if np.dtype(dtype) == self.dtype:
+        """A cast (self if the dtype is already ``dtype``). Between floating types it is
+        differentiable, the gradient cast back; to an integer or bool type it leaves the graph,
+        as in PyTorch."""
+        dtype = _dtype_of(dtype)
+        if dtype == self._data.dtype:
             return self
-        return apply(ops.astype, self, dtype=np.dtype(dtype))
+        if dtype.kind != "f":
+            return Tensor(self._data.astype(dtype))
+        return apply(ops.astype, self, dtype=dtype)
+
+    def to(self, *args, dtype=None, device=None, copy=False):
+        """``to(dtype)``, ``to("cpu")``, ``to("cpu", dtype)`` or ``to(other)`` (other's dtype), as
+        ``torch.Tensor.to``: self when nothing changes (the CPU is the only device).
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.ones(2)
+        >>> x.to("cpu") is x, x.to(tg.float64).dtype
+        (True, dtype('float64'))
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) or arg is None:
+                device = arg
+            else:
+                dtype = arg
+        _check_device(device)
+        out = self if dtype is None else self.astype(dtype)
+        return out.clone() if copy and out is self else out
+
+    def cpu(self):
+        """Self: tensors live in main memory (``x.detach().cpu().numpy()`` works as in torch)."""
+        return self
+
+    device = property(lambda self: "cpu", doc="Always ``'cpu'``.")
 
     def float(self):
-        """As float32, in the graph (no copy if already float32)."""
+        """As float32, in the graph (self if already float32)."""
         return self.astype(np.float32)
 
     def double(self):
-        """As float64, in the graph (no copy if already float64)."""
+        """As float64, in the graph (self if already float64)."""
         return self.astype(np.float64)
+
+    def half(self):
+        """As float16, in the graph (self if already float16)."""
+        return self.astype(np.float16)
+
+    def long(self):
+        """As int64 (an index tensor, without gradient)."""
+        return self.astype(np.int64)
+
+    def int(self):
+        """As int32 (without gradient)."""
+        return self.astype(np.int32)
+
+    def bool(self):
+        """As bool (a mask, without gradient)."""
+        return self.astype(np.bool_)
 
     # --- reductions (NumPy's axis/keepdims; PyTorch's dim/keepdim accepted) -----------------------
 
@@ -436,23 +745,89 @@ class Tensor:
             total = self.sum(axis, keepdims if keepdim is None else keepdim)
         except (ValueError, IndexError) as e:
             raise _renamed(e, "mean") from None
-        return total * (total.size / self.size if self.size else np.nan)
+        return total * (total._data.size / self._data.size if self._data.size else np.nan)
 
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Maximum over ``axis`` (see ``sum``); ties share the gradient equally."""
+    def amax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Maximum over ``axis`` (see ``sum``); ties share the gradient equally, as
+        ``torch.amax``."""
         keep = keepdims if keepdim is None else keepdim
         return apply(ops.max_, self, axis=_axis(axis, dim), keepdims=keep)
 
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Minimum over ``axis`` (see ``sum``)."""
+    def amin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Minimum over ``axis`` (see ``amax``)."""
         try:
-            return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
+            return -((-self).amax(axis, keepdims, dim=dim, keepdim=keepdim))
         except (ValueError, IndexError) as e:
-            raise _renamed(e, "min") from None
+            raise _renamed(e, "amin") from None
 
-    def argmax(self, axis=None, *, dim=None):
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """As ``torch.max``: the largest element (a tensor) without ``dim``; with ``dim``, the
+        named tuple ``(values, indices)`` over that axis, the gradient going to the chosen
+        element; with a tensor, ``maximum``.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.tensor([[1.0, 5.0], [4.0, 2.0]])
+        >>> x.max().item(), x.max(dim=1).values.tolist(), x.max(1).indices.tolist()
+        (5.0, [5.0, 4.0], [1, 0])
+        """
+        if isinstance(dim, (Tensor, np.ndarray)):
+            return self.maximum(dim)
+        dim, keep = _axis(axis, dim), bool(keepdim or keepdims)
+        if dim is None:
+            return self.amax()
+        return _values_indices(self, np.argmax, "max", dim, keep)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """As ``torch.min`` (see ``max``)."""
+        if isinstance(dim, (Tensor, np.ndarray)):
+            return self.minimum(dim)
+        dim, keep = _axis(axis, dim), bool(keepdim or keepdims)
+        if dim is None:
+            return self.amin()
+        return _values_indices(self, np.argmin, "min", dim, keep)
+
+    def maximum(self, other):
+        """Elementwise maximum; at ties each input gets half the gradient, and NaN
+        propagates, as ``torch.maximum``."""
+        return _pick(self, other, self > other, self < other)
+
+    def minimum(self, other):
+        """Elementwise minimum (see ``maximum``)."""
+        return _pick(self, other, self < other, self > other)
+
+    def argmax(self, axis=None, keepdim=False, *, dim=None):
         """Indices of the maxima (an integer tensor, no gradient)."""
-        return Tensor(np.argmax(self._data, axis=_axis(axis, dim)))
+        return Tensor(np.argmax(self._data, axis=_axis(axis, dim), keepdims=keepdim))
+
+    def argmin(self, axis=None, keepdim=False, *, dim=None):
+        """Indices of the minima (an integer tensor, no gradient)."""
+        return Tensor(np.argmin(self._data, axis=_axis(axis, dim), keepdims=keepdim))
+
+    def pow(self, exponent):
+        """``self ** exponent``."""
+        return self**exponent
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The ``p``-norm over ``dim`` (all elements by default; ``p`` may be ``"fro"`` or
+        ``inf``), as ``torch.norm``; the gradient at a zero vector is 0, as in PyTorch.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([3.0, -4.0]).norm().item(), tg.tensor([3.0, -4.0]).norm(1).item()
+        (5.0, 7.0)
+        """
+        if p == "fro":
+            p = 2
+        if p in (np.inf, -np.inf):
+            a = self.abs()
+            return a.amax(dim=dim, keepdim=keepdim) if p > 0 else a.amin(dim=dim, keepdim=keepdim)
+        if not isinstance(p, numbers.Real) or p <= 0:
+            raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
+        powered = self * self if p == 2 else self.abs() ** p
+        total = powered.sum(dim=dim, keepdim=keepdim)
+        nonzero = total > 0  # where the norm is 0 the root's derivative is infinite: give 0
+        safe = where(nonzero, total, 1.0)
+        root = safe.sqrt() if p == 2 else safe ** (1.0 / p)
+        return where(nonzero, root, 0.0)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """log(sum(exp(x))) over ``axis``, computed stably (see ``sum``)."""
@@ -486,27 +861,102 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self):
-        """The data as one axis."""
-        return self.reshape(-1)
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Axes ``start_dim`` to ``end_dim`` (inclusive) merged into one, as ``torch.flatten``.
 
-    def transpose(self, *axes):
-        """Permute axes as NumPy does; no axes reverses them."""
-        axes = _shape_args(axes) or tuple(reversed(range(self.ndim)))
+        >>> import tinygrad_seq as tg
+        >>> x = tg.zeros(2, 3, 4); x.flatten().shape, x.flatten(1).shape, x.flatten(0, 1).shape
+        ((24,), (2, 12), (6, 4))
+        """
+        shape = self._data.shape
+        if not shape:
+            return self.reshape(1)
+        start = _wrap_axis("flatten", start_dim, len(shape), shape)
+        end = _wrap_axis("flatten", end_dim, len(shape), shape)
+        if start > end:
+            raise IndexError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
+
+    def permute(self, *dims):
+        """Reorder the axes: axis ``i`` of the result is axis ``dims[i]`` of self, as
+        ``torch.permute`` (``np.transpose(x, dims)``).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.zeros(2, 3, 4).permute(2, 0, 1).shape
+        (4, 2, 3)
+        """
+        dims, shape = _shape_args(dims), self._data.shape
+        axes = tuple(_wrap_axis("permute", d, len(shape), shape) for d in dims)
+        if sorted(axes) != list(range(len(shape))):
+            raise ValueError(
+                f"permute: dims {dims} are not a permutation of the {len(shape)} axes of a "
+                f"tensor of shape {shape}"
+            )
         return apply(ops.transpose, self, axes=axes)
 
-    permute = transpose
+    def transpose(self, dim0, dim1):
+        """Exchange axes ``dim0`` and ``dim1``, as ``torch.transpose`` (NumPy's ``swapaxes``;
+        NumPy's ``transpose(axes)`` is ``permute``).
 
-    def swapaxes(self, axis1, axis2):
-        """Exchange two axes (``np.swapaxes``; ``torch.transpose(dim0, dim1)``)."""
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return self.transpose(*axes)
+        >>> import tinygrad_seq as tg
+        >>> tg.zeros(2, 3, 4).transpose(0, 2).shape
+        (4, 3, 2)
+        """
+        shape = self._data.shape
+        axes = list(range(max(len(shape), 1)))  # a 0-d tensor takes dims 0 and -1, as in torch
+        a = _wrap_axis("transpose", dim0, len(shape), shape)
+        b = _wrap_axis("transpose", dim1, len(shape), shape)
+        axes[a], axes[b] = axes[b], axes[a]
+        return apply(ops.transpose, self, axes=tuple(axes[: len(shape)]))
+
+    swapaxes = transpose
+
+    def t(self):
+        """The transpose of a matrix (a vector or scalar as it is), as ``torch.t``."""
+        if self._data.ndim > 2:
+            raise ValueError(f"t(): expects at most 2 axes, got shape {self.shape}")
+        return self.T
 
     @property
     def T(self):
         """All axes reversed (the transpose of a matrix)."""
-        return self.transpose()
+        return apply(ops.transpose, self, axes=tuple(reversed(range(self._data.ndim))))
+
+    def expand(self, *sizes):
+        """Self broadcast to ``sizes`` (-1 keeps an axis; new axes go in front), as
+        ``torch.expand``; the gradient is summed back.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.ones(3, 1).expand(2, 3, 4).shape, tg.ones(3, 1).expand(-1, 5).shape
+        ((2, 3, 4), (3, 5))
+        """
+        sizes, shape = _shape_args(sizes), self._data.shape
+        lead = len(sizes) - len(shape)
+        target = tuple(n if n != -1 or i < lead else shape[i - lead] for i, n in enumerate(sizes))
+        if lead < 0 or any(n < 0 or (shape[i] not in (1, n)) for i, n in enumerate(target[lead:])):
+            raise ValueError(f"expand: cannot expand shape {shape} to {sizes}")
+        if target == shape:
+            return self
+        return self * np.ones(target, dtype=self._data.dtype)  # x * 1 keeps -0.0, NaN, inf
+
+    def repeat(self, *repeats):
+        """Self tiled ``repeats`` times along each axis (new axes in front), as
+        ``torch.Tensor.repeat`` (``np.tile``).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([1.0, 2.0]).repeat(2, 2).tolist()
+        [[1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 1.0, 2.0]]
+        """
+        repeats = _shape_args(repeats)
+        if len(repeats) < self._data.ndim:
+            raise ValueError(
+                f"repeat: {len(repeats)} repeat counts for a tensor of {self._data.ndim} axes"
+            )
+        shape = (1,) * (len(repeats) - self._data.ndim) + self._data.shape
+        # each axis n as (1, n), broadcast to (r, n), merged into r * n
+        paired = self.reshape(tuple(k for n in shape for k in (1, n)))
+        tiled = paired.expand(tuple(k for r, n in zip(repeats, shape) for k in (r, n)))
+        return tiled.reshape(tuple(r * n for r, n in zip(repeats, shape)))
 
     def unsqueeze(self, axis=None, *, dim=None):
         """Insert an axis of size 1 at ``axis`` (-ndim - 1 <= axis <= ndim)."""
@@ -533,6 +983,76 @@ class Tensor:
     def chunk(self, chunks, axis=None, *, dim=None):
         """``chunks`` pieces along ``axis``: see ``tg.chunk``."""
         return chunk(self, chunks, axis, dim=dim)
+
+
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "``(values, indices)`` of ``max(dim)``/``min(dim)`` (torch.return_types)."
+
+
+def _values_indices(x, arg, op, dim, keepdim):
+    """(values, indices) of the elements ``arg`` (np.argmax/argmin) picks along ``dim``; the
+    values are gathered from ``x``, so the gradient goes to the picked element only."""
+    shape = x._data.shape
+    if not shape:  # a 0-d tensor takes dim 0 or -1: itself, at index 0
+        _wrap_axis(op, dim, 0, shape)
+        return ValuesIndices(x.reshape(()), Tensor(np.array(0)))
+    axis = _wrap_axis(op, dim, len(shape), shape)
+    if shape[axis] == 0:
+        raise IndexError(f"{op}(): cannot reduce over axis {dim} of size 0 (shape {shape})")
+    picked = arg(x._data, axis=axis, keepdims=True)
+    grids = np.indices(picked.shape, sparse=True)
+    index = tuple(picked if i == axis else grid for i, grid in enumerate(grids))
+    values = apply(ops.getitem, x, index=index)
+    if not keepdim:
+        values, picked = values.squeeze(axis), picked.squeeze(axis)
+    return ValuesIndices(values, Tensor(picked))
+
+
+def _pick(x, y, first, second):
+    """``x`` where ``first``, ``y`` where ``second``, their mean elsewhere (ties and NaN): the
+    gradient of ``maximum``/``minimum`` as PyTorch splits it."""
+    tie = x * 0.5 + y * 0.5  # exact for equal values; NaN if either is NaN
+    return where(first, x, where(second, y, tie))
+
+
+def _no_out(op, out):
+    if out is not None:
+        raise TypeError(f"{op}: out= is not supported (tensors are not written into by NumPy)")
+
+
+def _dtype_of(dtype):
+    """``np.dtype(dtype)``, with an error naming what is wrong."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"not a dtype: {dtype!r} (use e.g. tg.float32 or tg.int64)") from None
+
+
+def _check_device(device):
+    """The CPU is the only device: "cpu" and None are accepted, anything else is refused."""
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"device {device!r} is not available: tinygrad_seq runs on the CPU")
+
+
+def _as_grad(value, tensor):
+    """What ``tensor.grad`` holds for ``value``: None, or a Tensor of the tensor's shape. Backward
+    assigns its arrays here, and so may users: an array is wrapped, not copied."""
+    if type(value) is np.ndarray:  # what backward assigns, once per leaf: no more checks
+        grad = Tensor._from_op(value, None)
+    elif value is None or isinstance(value, Tensor):
+        grad = value
+    else:
+        grad = Tensor._from_op(np.asarray(value), None)
+    if grad is not None and grad._data.shape != tensor._data.shape:
+        raise RuntimeError(
+            f"assigned grad has shape {grad._data.shape}, but the {tensor._kind} has shape "
+            f"{tensor._data.shape}"
+        )
+    return grad
+
+
+def _comparable(x):
+    return isinstance(x, (Tensor, np.ndarray, np.generic, numbers.Number, list, tuple))
 
 
 def _array_of(x):
@@ -774,7 +1294,7 @@ def linear(x, weight, weight_t=None):
     view). It takes no gradient. ``nn.functional.linear`` adds checks and a bias.
 
     >>> import numpy as np, tinygrad_seq as tg
-    >>> from tinygrad_seq.tensor import linear
+    >>> from tinygrad_seq._tensor import linear
     >>> linear(tg.Tensor(np.ones((2, 3))), tg.Tensor(np.ones((4, 3)))).shape
     (2, 4)
     """
@@ -789,16 +1309,6 @@ def where(condition, x, y):
     if not isinstance(cond, np.ndarray) or cond.dtype != np.bool_:
         cond = np.asarray(cond, dtype=bool)
     return apply(ops.where, cond, x, y)
-
-
-def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
-    """A tensor of zeros (float32 unless ``dtype`` says otherwise): ``tg.zeros(2, 3)``."""
-    return Tensor(np.zeros(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad=False):
-    """A tensor of ones (float32 unless ``dtype`` says otherwise): ``tg.ones(2, 3)``."""
-    return Tensor(np.ones(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 # --- NumPy's protocols: a VJP runs unchanged on Tensors, and records ------------------------------
@@ -860,8 +1370,8 @@ _RECORDED = {
     np.expand_dims: lambda a, axis: _tensor(a).reshape(np.expand_dims(_dummy(a.shape), axis).shape),
     np.squeeze: lambda a, axis=None: _tensor(a).reshape(np.squeeze(_dummy(a.shape), axis).shape),
     np.reshape: lambda a, shape: _tensor(a).reshape(shape),
-    np.swapaxes: lambda a, axis1, axis2: _tensor(a).swapaxes(axis1, axis2),
-    np.transpose: lambda a, axes=None: _tensor(a).transpose(*[int(i) for i in _or_empty(axes)]),
+    np.swapaxes: lambda a, axis1, axis2: _tensor(a).transpose(axis1, axis2),
+    np.transpose: lambda a, axes=None: _tensor(a).permute(*[int(i) for i in _or_empty(axes)]),
     np.concatenate: lambda arrays, axis=0: concat(arrays, axis=axis),
     np.stack: lambda arrays, axis=0: stack(arrays, axis=axis),
 }
