@@ -774,7 +774,10 @@ class Tensor:
             return self.maximum(dim)
         dim, keep = _axis(axis, dim), bool(keepdim or keepdims)
         if dim is None:
-            return self.amax()
+            try:
+                return self.amax()
+            except (ValueError, IndexError) as e:
+                raise _renamed(e, "max") from None
         return _values_indices(self, np.argmax, "max", dim, keep)
 
     def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -783,7 +786,10 @@ class Tensor:
             return self.minimum(dim)
         dim, keep = _axis(axis, dim), bool(keepdim or keepdims)
         if dim is None:
-            return self.amin()
+            try:
+                return self.amin()
+            except (ValueError, IndexError) as e:
+                raise _renamed(e, "min") from None
         return _values_indices(self, np.argmin, "min", dim, keep)
 
     def maximum(self, other):
