@@ -13,8 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_seq"
 LAYERS = [
     {"ops", "data"},
     {"engine"},
-    {"tensor"},
-    {"scan"},
+    {"_tensor"},
+    {"scan", "autograd", "factories", "functions"},
     {"testing", "serialization", "nn"},
     {"optim"},
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)
@@ -95,3 +95,22 @@ def test_importing_the_package_leaves_the_apps_unloaded():
         assert app not in before
     assert "tinygrad_seq.nn.rnn" in before  # the check sees the package's modules
     assert lazy == ["CharLM", "CharVocab"] and loaded
+
+
+def _names_imported_from_ops(path):
+    tree = ast.parse(path.read_text())
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("ops")
+        for alias in node.names
+    }
+
+
+def test_the_sweep_and_the_loop_writer_know_no_primitive():
+    # how a gradient is added up is learnt from what a VJP returns (ops' declared gradient forms),
+    # never from which op it is: no derivative knowledge outside ops.py
+    forms = {"IndexedGrad", "ProductGrad", "Placeholder"}
+    for module in ("engine.py", "scan/source.py", "scan/record.py"):
+        names = _names_imported_from_ops(PACKAGE / module)
+        assert names <= forms, f"{module} imports {sorted(names - forms)} from ops"

@@ -22,7 +22,7 @@ def test_graph_writes_a_valid_svg(tmp_path, capsys):
     code = cli.main(["graph", "--model", "lstm", "--steps", "3", "-o", str(path)])
     assert code == 0 and f"wrote {path}" in capsys.readouterr().out
     text = "".join(ET.parse(path).getroot().itertext())
-    for expected in ("t = 2", "forget gate", "rnn.weight_ih_l0", "loss"):
+    for expected in ("t = 2", "forget gate", "lstm.weight_ih_l0", "loss"):
         assert expected in text
 
 
@@ -42,6 +42,15 @@ def test_graph_gv_needs_no_graphviz_and_collapses_cells(tmp_path, monkeypatch):
     source = path.read_text(encoding="utf-8")
     assert source.startswith("digraph") and source.count("<B>GRU cell</B>") == 3 * 2 * 2
     assert "∂L/∂h" in source  # --show-grad ran backward with keep_grads first
+
+
+def test_graph_truncation_note_names_the_command_line_flags(tmp_path):
+    path = tmp_path / "lstm.gv"
+    assert cli.main(["graph", "--model", "lstm", "--steps", "20", "-o", str(path)]) == 0
+    source = path.read_text(encoding="utf-8")
+    assert "earlier boxes not drawn" in source and "earliest boxes" in source
+    assert source.count("--max-nodes 0 to draw all") == 2 and "--collapse cell" in source
+    assert "max_nodes=" not in source and "collapse='cell'" not in source
 
 
 def test_graph_without_dot_explains_and_saves_the_dot_text(tmp_path, monkeypatch, capsys):
@@ -110,6 +119,11 @@ def test_demo_trains_samples_and_writes_every_file(tmp_path, capsys):
     if shutil.which("dot"):
         text = "".join(ET.parse(tmp_path / "lstm_graph.svg").getroot().itertext())
         assert "forget gate" in text and "t = 2" in text
+    page = (tmp_path / "lstm_explorer.html").read_text(encoding="utf-8")
+    assert "<html" in page and "explore-data" in page and "backward #" not in out
+    listed = [line for line in out.splitlines() if "lstm_explorer.html" in line]
+    assert f"wrote {tmp_path / 'lstm_explorer.html'}" in listed
+    assert any("step through backprop (open in a browser)" in line for line in listed)
 
 
 def tg_load_step(path):

@@ -264,7 +264,7 @@ MODULES = _package_modules()
 
 
 def test_this_file_sees_the_package():
-    assert {"tinygrad_seq.engine", "tinygrad_seq.ops", "tinygrad_seq.tensor"} <= set(MODULES)
+    assert {"tinygrad_seq.engine", "tinygrad_seq.ops", "tinygrad_seq._tensor"} <= set(MODULES)
 
 
 # strategies' docstrings show .example(), which hypothesis warns is meant for interactive use

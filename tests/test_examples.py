@@ -92,7 +92,14 @@ def _table_rows(out):
     return rows
 
 
-ALL = ["adding_problem", "sequence_classification", "gradient_flow", "char_lm", "manual_bptt"]
+ALL = [
+    "adding_problem",
+    "sequence_classification",
+    "gradient_flow",
+    "char_lm",
+    "manual_bptt",
+    "higher_order",
+]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -197,8 +204,31 @@ def test_gradient_flow_no_plot_writes_nothing(capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "name", ["adding_problem", "sequence_classification", "gradient_flow", "manual_bptt"]
+    "name",
+    ["adding_problem", "sequence_classification", "gradient_flow", "manual_bptt", "higher_order"],
 )
 def test_example_docstrings_run(name):
     result = doctest.testmod(load_example(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --- higher_order.py ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
+def test_higher_order_prints_loss_and_sharpness_per_measurement(model, capsys):
+    argv = ["--model", model, "--steps", "2", "--every", "1", "--iterations", "3"]
+    code, out = run_example("higher_order", argv + ["--seq-len", "4", "--batch-size", "3"], capsys)
+    assert code == 0 and "2/lr = 6.67" in out
+    rows = _table_rows(out)
+    assert [r for r in rows if r != "step"] == ["0", "1", "2"]
+    losses = [float(rows[k][0]) for k in ("0", "1", "2")]
+    assert losses[2] < losses[0]  # gradient descent at a stable learning rate
+    assert all(float(rows[k][1]) > 0 for k in ("0", "1", "2"))
+
+
+def test_higher_order_help_shows_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        load_example("higher_order").main(["--help"])
+    out = capsys.readouterr().out
+    assert "(default: lstm)" in out and "(default: 0.3)" in out

@@ -210,7 +210,7 @@ def reduction(data, prog):
     torch_spelling = data.draw(st.booleans())  # dim= and keepdim=, which we accept too
 
     def ours(v):
-        reduce = getattr(v, name)
+        reduce = getattr(v, {"max": "amax", "min": "amin"}.get(name, name))
         return reduce(dim=axis, keepdim=keep) if torch_spelling else reduce(axis, keep)
 
     return prog.run(f"{name}(axis={axis}, keepdims={keep})", ours, theirs, [x])
@@ -246,7 +246,7 @@ def transpose(data, prog):
     axes = tuple(data.draw(st.permutations(range(ndim))))
     if ndim and data.draw(st.integers(0, 4)) == 0:  # a repeated or out-of-range axis
         axes = (axes[0],) + axes
-    return prog.run(f"transpose{axes}", lambda v: v.transpose(axes), lambda t: t.permute(axes), [x])
+    return prog.run(f"permute{axes}", lambda v: v.permute(axes), lambda t: t.permute(axes), [x])
 
 
 def unsqueeze_squeeze(data, prog):

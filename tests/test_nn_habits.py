@@ -698,14 +698,6 @@ def test_recurrent_layers_take_a_packed_sequence_as_torch(
 PORTING = Path(__file__).resolve().parents[1] / "docs" / "porting.md"
 OUR_IMPORTS = "import tinygrad_seq as torch\nfrom tinygrad_seq import nn\n"
 TORCH_IMPORTS = "import torch\nfrom torch import nn\n"
-# The Tensor-side habits (tg.tensor, tg.long) are built in another branch; until they are merged
-# this one line of the script reads its data through tg.Tensor (ints stay int64). Once
-# callable(tg.tensor), the substitution is not made and the script runs exactly as shown.
-WAITING = {
-    "torch.tensor([stoi[c] for c in text], dtype=torch.long)": (
-        "torch.Tensor([stoi[c] for c in text])"
-    )
-}
 
 
 def _porting_blocks():
@@ -731,12 +723,7 @@ def test_the_ported_char_lstm_script_gives_pytorchs_loss_curve(tmp_path, monkeyp
     torch.save({k: torch.from_numpy(v) for k, v in start.items()}, torch_dir / "init.pt")
 
     theirs = _run(TORCH_IMPORTS + script[len(OUR_IMPORTS) :], torch_dir, monkeypatch)
-    ours_source = script
-    if not callable(getattr(tg, "tensor", None)):
-        for line, stand_in in WAITING.items():
-            assert line in ours_source
-            ours_source = ours_source.replace(line, stand_in)
-    ours = _run(ours_source, ours_dir, monkeypatch)
+    ours = _run(script, ours_dir, monkeypatch)  # exactly as shown in the guide
 
     assert len(ours["losses"]) == len(theirs["losses"]) == 40
     assert ours["losses"][-1] < 0.8 * ours["losses"][0]  # it learns

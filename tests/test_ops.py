@@ -56,7 +56,7 @@ def linear_case(draw):
     lead = draw(st.sampled_from([(), (3,), (2, 3)]))  # 1-D, 2-D and batched inputs
     n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     x, w = draw(arrays(lead + (n_in,))), draw(arrays((n_out, n_in)))
-    from tinygrad_seq.tensor import linear
+    from tinygrad_seq._tensor import linear
 
     if draw(st.booleans()):  # with the contiguous transposed copy a layer passes as a hint
         return (lambda x, w: linear(x, w, np.ascontiguousarray(w.data.T))), [x, w]
@@ -127,11 +127,12 @@ def reshape_case(draw):
 def transpose_case(draw):
     shape = draw(shapes())
     axes = tuple(draw(st.permutations(range(len(shape)))))
-    return (lambda t: t.transpose(*axes)), [draw(arrays(shape))]
+    return (lambda t: t.permute(*axes)), [draw(arrays(shape))]
 
 
 @st.composite
-def getitem_case(draw):
+def index_case(draw):
+    """(shape, index): basic and advanced indices, repeated rows and masks among them."""
     shape = draw(shapes(min_dims=1))
     n = shape[0]
     index = draw(
@@ -151,7 +152,21 @@ def getitem_case(draw):
     if draw(st.booleans()):
         mask = draw(arrays(shape)) > 0
         index = mask
+    return shape, index
+
+
+@st.composite
+def getitem_case(draw):
+    shape, index = draw(index_case())
     return (lambda t: t[index]), [draw(arrays(shape))]
+
+
+@st.composite
+def scatter_case(draw):
+    # getitem's adjoint, on the same indices: repeated rows add up
+    shape, index = draw(index_case())
+    value = draw(arrays(np.zeros(shape)[index].shape))
+    return (lambda v: tg.apply(ops.scatter, v, index=index, shape=shape)), [value]
 
 
 @st.composite
@@ -189,12 +204,13 @@ CASES = {
     "clip": unary(lambda x: x.clip(-0.5, 0.5), away_from=(-0.5, 0.5)),
     "astype": unary(lambda x: tg.apply(ops.astype, x, dtype=np.dtype(np.float64))),
     "sum": reduction("sum"),
-    "max": reduction("max", distinct=True),
+    "max": reduction("amax", distinct=True),
     "logsumexp": reduction("logsumexp"),
     "log_softmax": log_softmax_case(),
     "reshape": reshape_case(),
     "transpose": transpose_case(),
     "getitem": getitem_case(),
+    "scatter": scatter_case(),
     "concat": concat_case(),
     "stack": concat_case(new_axis=True),
 }

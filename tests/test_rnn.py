@@ -291,7 +291,7 @@ def test_lengths_give_what_each_sequence_gives_alone(case):
         finals = _flat(final)
         loss = (output * w).sum() + sum(((i + 1) * f).sum() for i, f in enumerate(finals))
         loss.backward()
-        grads = {n: p.grad.copy() for n, p in layer.named_parameters()}
+        grads = {n: p.grad.numpy().copy() for n, p in layer.named_parameters()}
         return output.data, [f.data for f in finals], grads, x_leaf.grad
 
     out, finals, grads, x_grad = run(x, lengths, w_out)
@@ -305,7 +305,7 @@ def test_lengths_give_what_each_sequence_gives_alone(case):
             np.testing.assert_allclose(f[:, b], a, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(x_grad[pick], a_x_grad, rtol=1e-9, atol=1e-12)
         padded = (b, slice(length, None)) if bf else (slice(length, None), b)
-        assert not out[padded].any() and not x_grad[padded].any()
+        assert not out[padded].any() and not x_grad.numpy()[padded].any()
         for n in total:
             total[n] += a_grads[n]
     for n in total:
@@ -345,11 +345,11 @@ def test_detached_state_stops_gradients(kind):
     output, _ = layer(second, _as_state(kind, detached))
     output.sum().backward()
     assert first.grad is None  # the graph is cut: nothing reaches the earlier chunk
-    assert second.grad is not None and np.abs(second.grad).sum() > 0
+    assert second.grad is not None and np.abs(second.grad.numpy()).sum() > 0
     layer.zero_grad()
     output, _ = layer(second, state)  # not detached: gradients flow back into the first chunk
     output.sum().backward()
-    assert first.grad is not None and np.abs(first.grad).sum() > 0
+    assert first.grad is not None and np.abs(first.grad.numpy()).sum() > 0
 
 
 def test_dropout_acts_between_layers_in_training_only():
@@ -376,7 +376,7 @@ def test_lstm_backpropagates_through_ten_thousand_steps():
     output, (h_n, c_n) = lstm(x)
     (output.sum() + c_n.sum()).backward()
     for name, p in lstm.named_parameters():
-        assert p.grad is not None and np.isfinite(p.grad).all(), name
+        assert p.grad is not None and np.isfinite(p.grad.numpy()).all(), name
 
 
 @pytest.mark.parametrize("kind", KINDS)

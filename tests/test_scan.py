@@ -14,6 +14,7 @@ import re
 import threading
 import traceback
 import weakref
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -22,10 +23,10 @@ from hypothesis import strategies as st
 
 import tinygrad_seq as tg
 from tinygrad_seq import engine, nn, ops
+from tinygrad_seq._tensor import linear
 from tinygrad_seq.scan import SCAN, Program, record, scan
-from tinygrad_seq.tensor import linear
 from tinygrad_seq.testing import gradcheck
-from tinygrad_seq.viz.trace import walk
+from tinygrad_seq.viz.trace import build, walk
 
 # ``tinygrad_seq.scan.record`` is the function: the module is reached by its full name
 record_module = importlib.import_module("tinygrad_seq.scan.record")
@@ -256,7 +257,7 @@ def test_retain_graph_allows_a_second_backward():
     layer = _layer("GRU", 1)
     _, _, loss, x, _ = _forward(layer, op_by_op=False)
     loss.backward(retain_graph=True)
-    first = (layer.weight_hh_l0.grad.copy(), x.grad.copy())
+    first = (layer.weight_hh_l0.grad.numpy().copy(), x.grad.numpy().copy())
     loss.backward()
     np.testing.assert_allclose(layer.weight_hh_l0.grad, 2 * first[0], rtol=1e-12)
     np.testing.assert_allclose(x.grad, 2 * first[1], rtol=1e-12)
@@ -310,6 +311,101 @@ def test_viewer_expansion_keeps_each_steps_gradients_as_op_by_op_does():
         np.testing.assert_allclose(node.grad, recorded[key].grad, **EXACT, err_msg=str(key))
 
 
+def _drawn_loss(kind, bidirectional, lengths, op_by_op):
+    """loss over a layer's output and final states, run compiled or under tg.eager()."""
+    layer = LAYERS[kind](2, 3, bidirectional=bidirectional, dtype=np.float64, seed=0)
+    x = tg.Tensor(np.random.default_rng(1).standard_normal((3, 2, 2)), requires_grad=True)
+    with tg.eager() if op_by_op else contextlib.nullcontext():
+        output, final = layer(x, lengths=lengths)
+    loss = (output * output).sum()
+    for f in final if kind == "LSTM" else (final,):
+        loss = loss + f.sum()
+    return loss
+
+
+def _drawn(picture, box):
+    node = picture.boxes[box].nodes[0]
+    return node.op, node.name, node.shape, node.scope if node.prim is not None else ()
+
+
+_CASES = pytest.mark.parametrize(
+    "kind, bidirectional, lengths",
+    [(k, b, n) for k in sorted(LAYERS) for b in (False, True) for n in (None, [3, 1])],
+)
+
+
+@_CASES
+def test_the_drawing_of_the_compiled_loop_is_the_drawing_of_the_eager_loop(
+    kind, bidirectional, lengths
+):
+    """Same boxes (op, name, shape, scope) and arrows: no slice of the scan's result, no stack
+    of the states (T+1 rows) drawn; each x[t] inside its step, as the op-by-op loop takes it."""
+    pictures = [
+        build([_drawn_loss(kind, bidirectional, lengths, op_by_op).node])
+        for op_by_op in (False, True)
+    ]
+    boxes, arrows = [], []
+    for picture in pictures:
+        boxes.append(Counter(_drawn(picture, i) for i in range(len(picture.boxes))))
+        arrows.append(
+            Counter((_drawn(picture, a.src), _drawn(picture, a.dst)) for a in picture.arrows)
+        )
+    assert boxes[0] == boxes[1]
+    assert arrows[0] == arrows[1]
+    slices = [key for key in boxes[0] if key[0] == "getitem" and key[2] == (2, 3 * _GATES[kind])]
+    assert slices and all(key[3][-1].startswith("t=") for key in slices)
+
+
+_GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+
+
+@_CASES
+def test_backward_numbers_of_the_compiled_loop_are_the_order_its_vjps_ran(
+    kind, bidirectional, lengths
+):
+    """Under keep_grads the drawn ops, in the order of their drawn "backward #k", are eager's in
+    its sweep's order. (Leaves run no VJP; eager visits each where its node was first made.)"""
+    orders = []
+    for op_by_op in (False, True):
+        loss = _drawn_loss(kind, bidirectional, lengths, op_by_op)
+        loss.backward(keep_grads=True)
+        picture = build([loss.node])
+        ops_ = [i for i, b in enumerate(picture.boxes) if b.nodes[0].prim is not None]
+        assert all(picture.boxes[i].nodes[0] in picture.visits for i in ops_)
+        ops_.sort(key=lambda i: picture.visits[picture.boxes[i].nodes[0]])
+        orders.append([_drawn(picture, i) for i in ops_])
+    assert orders[0] == orders[1]
+
+
+def test_a_slice_the_user_takes_of_the_outputs_is_drawn_as_eager_draws_it():
+    """Only the slices scan itself takes are drawn as what they hold: out[1] stays a getitem of
+    the stacked outputs (with one state, scan's result IS the outputs, as in eager mode)."""
+
+    def step(x_t, state, w):
+        return ((x_t + state[0] @ w).tanh(),)
+
+    pictures = []
+    for op_by_op in (False, True):
+        x = tg.Tensor(np.ones((4, 2, 3)), requires_grad=True)
+        w = tg.Tensor(np.full((3, 3), 0.1), requires_grad=True)
+        with tg.eager() if op_by_op else contextlib.nullcontext():
+            out, (h,) = scan(step, x, (tg.zeros(2, 3, dtype=np.float64),), (w,))
+        picture = build([(out[1].sum() + h.sum() + out.sum()).node])
+        boxes = Counter(_drawn(picture, i) for i in range(len(picture.boxes)))
+        arrows = Counter((_drawn(picture, a.src), _drawn(picture, a.dst)) for a in picture.arrows)
+        pictures.append((boxes, arrows))
+    assert pictures[0] == pictures[1]
+    assert pictures[0][0][("getitem", None, (2, 3), ())] == 1  # out[1], outside the steps
+
+
+def test_the_fast_backward_loop_keeps_nothing_and_notes_nothing():
+    program = tg.scan.program(_layer("LSTM", 1), np.ones((3, 2, 3)))
+    fast = inspect.getsource(program.run_backward)
+    assert "kept" not in fast and "ran" not in fast.replace("range", "")
+    keeping = inspect.getsource(program.backward_keeping())
+    assert keeping.count("ran.append") == len(program.instructions) + 1  # and x_t's slice
+
+
 # --- anomaly mode ---------------------------------------------------------------------------------
 
 
@@ -335,7 +431,7 @@ def test_state_the_step_does_not_read(steps):
     step = lambda x_t, s, w: ((x_t + s[0] @ w).tanh(), (x_t + s[0] @ w).tanh() * 2)
     out, (h, c) = scan(step, x, (h0, c0), (w,))
     (out.sum() + c.sum()).backward()
-    assert c0.grad is None or not c0.grad.any()
+    assert c0.grad is None or not c0.grad.numpy().any()
 
 
 def test_programs_of_different_large_index_arrays_differ():
@@ -595,3 +691,31 @@ def _weight_grads(kind):
     out, _ = layer(np.linspace(-1, 1, 30).reshape(5, 2, 3))
     out.sum().backward()
     return [p.grad for p in layer.parameters()]
+
+
+def test_a_users_primitive_returning_a_slice_gradient_runs_in_the_compiled_loop():
+    # the loop's writer learns how a gradient is added up from what the VJP returned on the
+    # recorded step, not from the op's name: a user's IndexedGrad is added in place like getitem's
+    first_half = ops.primitive(
+        "first_half_scan_test",
+        lambda x: x[:, : x.shape[1] // 2],
+        lambda g, out, x: ops.IndexedGrad((slice(None), slice(0, x.shape[1] // 2)), g, x.shape),
+    )
+
+    def step(x_t, state, w):
+        wide = tg.concat([state[0], state[0]], axis=1) @ w  # (B, 2H)
+        return ((tg.apply(first_half, wide) + tg.apply(first_half, wide * x_t)).tanh(),)
+
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((5, 2, 6)), requires_grad=True)
+    w = tg.Tensor(rng.standard_normal((6, 6)) * 0.3, requires_grad=True)
+    h0 = tg.Tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    grads = []
+    for eager in (False, True):
+        x.grad = w.grad = h0.grad = None
+        with tg.eager() if eager else contextlib.nullcontext():
+            out, _ = scan(step, x, (h0,), (w,))
+        (out * out).sum().backward()
+        grads.append([x.grad, w.grad, h0.grad])
+    for compiled, op_by_op in zip(*grads):
+        np.testing.assert_allclose(compiled, op_by_op, rtol=1e-12, atol=1e-15)

@@ -86,7 +86,7 @@ def train(steps=300):
     for _ in range(steps):
         opt.zero_grad()
         nn.functional.mse_loss(model(x), y).backward()
-        grads.append([p.grad.copy() for p in model.parameters()])
+        grads.append([p.grad.numpy().copy() for p in model.parameters()])
         opt.step()
     return grads
 

@@ -24,7 +24,7 @@ UNARY = [
     ("clip", lambda x: x.clip(-0.5, 0.7), lambda x: x.clamp(-0.5, 0.7)),
     ("sum", lambda x: x.sum(axis=0, keepdims=True), lambda x: x.sum(dim=0, keepdim=True)),
     ("mean", lambda x: x.mean(axis=-1), lambda x: x.mean(dim=-1)),
-    ("max", lambda x: x.max(axis=1), lambda x: x.amax(dim=1)),
+    ("amax", lambda x: x.amax(axis=1), lambda x: x.amax(dim=1)),
     ("min", lambda x: x.min(), lambda x: x.amin()),
     ("logsumexp", lambda x: x.logsumexp(axis=1), lambda x: torch.logsumexp(x, dim=1)),
     ("log_softmax", lambda x: x.log_softmax(dim=1), lambda x: torch.log_softmax(x, dim=1)),

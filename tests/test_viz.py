@@ -129,6 +129,54 @@ def test_collapsed_lstm_passes_h_and_c_between_steps():
     assert source.count("label=<h₂>") == 0  # nothing follows the last step
 
 
+def _laid_out(source):
+    """{box id: (x, y)} as dot lays the graph out."""
+    plain = subprocess.run(["dot", "-Tplain"], input=source, capture_output=True, text=True)
+    rows = [line.split() for line in plain.stdout.splitlines() if line.startswith("node ")]
+    return {r[1]: (float(r[2]), float(r[3])) for r in rows}
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    "kind, steps, bidirectional", [("lstm", 3, False), ("lstm", 5, False), ("gru", 4, True)]
+)
+def test_gates_keep_the_taught_order_in_every_step(kind, steps, bidirectional):
+    """Left to right as taught (LSTM forget, input, candidate, output; GRU reset, update), in
+    one row, in every step: dot swapped them from one step to the next."""
+    loss = run_layer(kind, steps, bidirectional=bidirectional)
+    source = viz.draw_graph(loss, max_nodes=None).source
+    position = _laid_out(source)
+    taught = {"lstm": style.GATE_ORDER["LSTM cell"], "gru": style.GATE_ORDER["GRU cell"][:2]}
+    gates = {}  # (the step's cluster, in order) -> [(gate, box)]
+    cluster = None
+    for line in source.splitlines():
+        if "subgraph cluster_" in line:
+            cluster = line.split()[1]
+        found = re.match(r"\s*(n\d+) \[label=<<B>([a-z ]+)</B>", line)
+        if found and found.group(2) in taught[kind]:
+            gates.setdefault(cluster, []).append((taught[kind].index(found.group(2)), found[1]))
+    assert len(gates) == steps * (2 if bidirectional else 1)
+    for row in gates.values():
+        xs = [position[box][0] for _, box in sorted(row)]
+        assert xs == sorted(xs) and len({position[box][1] for _, box in row}) == 1
+
+
+def test_collapsed_long_lstm_stays_small_for_dot():
+    """One arrow from the input into the lane, one from the lane's outputs, state names as
+    xlabels: dot laid a 100-step LSTM out in minutes with labelled arrows from and to every cell."""
+    steps = 30
+    source = viz.draw_graph(run_layer("lstm", steps, input_grad=True), collapse="cell").source
+    edges = re.findall(r"^\s*(n\d+) -> (n\d+) \[(.*)\]$", source, flags=re.MULTILINE)
+    x_box = re.search(r"^\s*(n\d+) \[label=<<B>x</B>", source, flags=re.MULTILINE).group(1)
+    (from_x,) = [e for e in edges if e[0] == x_box]
+    assert "lhead=cluster_" in from_x[2] and "to every step" in from_x[2]
+    stack = re.search(r"^\s*(n\d+) \[label=<<B>stack</B>", source, flags=re.MULTILINE).group(1)
+    assert len([e for e in edges if e[1] == stack]) == 1
+    states = [e for e in edges if "penwidth=2.4" in e[2]]
+    assert len(states) == 2 * (steps - 1)
+    assert all("xlabel=" in e[2] and " label=" not in e[2] for e in states)
+
+
 def test_collapsed_cell_loop_of_a_real_cell():
     cell = nn.LSTMCell(2, 3, seed=0)
     state = None

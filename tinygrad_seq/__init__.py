@@ -12,12 +12,14 @@ import importlib
 import numpy as np
 
 from . import (  # viz loads graphviz and matplotlib only when drawing
+    autograd,  # tg.autograd.grad: gradients of chosen inputs, differentiable again
     nn,
     ops,
     optim,
     scan,  # the compiled loop over time: tg.scan.program(layer, x) prints it
     viz,
 )
+from ._tensor import Tensor, apply, cat, chunk, concat, split, stack, where
 from .engine import (
     detect_anomaly,
     eager,
@@ -28,11 +30,74 @@ from .engine import (
     scope,
     set_grad_enabled,
 )
+from .factories import (
+    arange,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as functions
+    abs,
+    allclose,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    bmm,
+    clamp,
+    equal,
+    exp,
+    flatten,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mm,
+    norm,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    squeeze,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+)
 from .serialization import load, save
-from .tensor import Tensor, apply, cat, chunk, concat, ones, split, stack, where, zeros
 
+# dtypes as PyTorch names them; they are NumPy's, so ``x.dtype == tg.float32`` holds
+float16 = half = np.float16
 float32 = np.float32
-float64 = np.float64
+float64 = double = np.float64
+int8 = np.int8
+int16 = short = np.int16
+int32 = np.int32
+int64 = long = np.int64
+uint8 = np.uint8
+bool = np.bool_  # torch.bool (a name in this namespace only)
+float = np.float32  # torch.float
+int = np.int32  # torch.int
 
 __version__ = "0.1.0"
 
@@ -49,30 +114,92 @@ def __getattr__(name):
 
 __all__ = [
     "Tensor",
+    "abs",
+    "allclose",
+    "amax",
+    "amin",
     "apply",
+    "arange",
+    "argmax",
+    "argmin",
+    "autograd",
+    "bmm",
+    "bool",
     "cat",
     "chunk",
+    "clamp",
     "concat",
     "detect_anomaly",
+    "double",
     "eager",
+    "empty",
     "enable_grad",
+    "equal",
+    "exp",
+    "eye",
+    "flatten",
+    "float",
+    "float16",
     "float32",
     "float64",
+    "from_numpy",
+    "full",
+    "full_like",
+    "half",
+    "int",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
     "is_grad_enabled",
     "keep_values",
+    "linspace",
     "load",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "long",
+    "manual_seed",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "mm",
     "nn",
     "no_grad",
+    "norm",
     "ones",
+    "ones_like",
     "ops",
     "optim",
+    "permute",
+    "pow",
+    "rand",
+    "randint",
+    "randn",
+    "relu",
+    "reshape",
     "save",
     "scan",
     "scope",
     "set_grad_enabled",
+    "short",
+    "sigmoid",
+    "softmax",
     "split",
+    "sqrt",
+    "squeeze",
     "stack",
+    "sum",
+    "tanh",
+    "tensor",
+    "transpose",
+    "uint8",
+    "unsqueeze",
     "viz",
     "where",
     "zeros",
+    "zeros_like",
 ]

@@ -58,7 +58,13 @@ def add_graph_parser(subparsers):
         help="run backward(keep_grads=True) first and annotate gradients and backward order",
     )
     p.add_argument("--show-data", action="store_true", help="annotate value summaries")
-    p.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="default LR")
+    p.add_argument(
+        "--rankdir",
+        choices=("auto", "LR", "TB"),
+        default="auto",
+        help="auto: steps stacked top to bottom when every operation is drawn, cells left to "
+        "right with --collapse cell (default auto)",
+    )
     p.add_argument(
         "--max-nodes",
         type=_non_negative,
@@ -89,9 +95,10 @@ def run_graph(args):
         collapse=None if args.collapse == "none" else "cell",
         show_grad=args.show_grad,
         show_data=args.show_data,
-        rankdir=args.rankdir,
+        rankdir=None if args.rankdir == "auto" else args.rankdir,
         max_nodes=args.max_nodes or None,
         seed=args.seed,
+        draw_all_hint="pass --max-nodes 0 to draw all, or --collapse cell for fewer boxes",
     )
     try:
         with _naming_the_path(path):
@@ -119,15 +126,18 @@ def _draw_unrolled(kind, *, steps, input_size, hidden_size, layers=1, batch=1, s
 
 
 def _unrolled_loss(kind, steps, input_size, hidden_size, layers, batch, bidirectional, seed):
-    """loss = sum(output**2) for a random input through an RNN/LSTM/GRU layer held as `rnn`."""
+    """loss = sum(output**2) for a random input through an RNN/LSTM/GRU layer held as `kind`."""
     from . import Tensor, nn
 
     layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
-    net = nn.Module()  # a container, so parameters get dotted names: rnn.weight_ih_l0
-    net.rnn = layer(input_size, hidden_size, layers, bidirectional=bidirectional, seed=seed)
+    # a container, so parameters get dotted names, named as the layer's cluster: lstm.weight_ih_l0
+    net = nn.Module()
+    setattr(
+        net, kind, layer(input_size, hidden_size, layers, bidirectional=bidirectional, seed=seed)
+    )
     x = np.random.default_rng(seed).standard_normal((steps, batch, input_size)).astype(np.float32)
     x = Tensor(x, requires_grad=True).named("x")  # requires grad so the input is drawn too
-    output, _ = net.rnn(x)
+    output, _ = getattr(net, kind)(x)
     return (output * output).sum().named("loss")
 
 
@@ -189,7 +199,13 @@ def run_explore(args):
     loss.backward(keep_grads=True, retain_graph=True)  # retain_graph: backward keeps the values
     collapse = {"auto": "auto", "none": None, "cell": "cell"}[args.collapse]
     with _naming_the_path(path):  # without `dot`, a page without a drawing and a warning
-        viz.explore(loss, path, collapse=collapse, max_nodes=args.max_nodes or None)
+        viz.explore(
+            loss,
+            path,
+            collapse=collapse,
+            max_nodes=args.max_nodes or None,
+            draw_all_hint="--max-nodes 0 draws all",
+        )
     print(f"wrote {path}: open it in a browser (it works offline)")
     return 0
 
@@ -238,6 +254,7 @@ def _fraction(text):
 # --- demo -----------------------------------------------------------------------------------------
 
 GRAPH_FILE, FLOW_FILE, CHECKPOINT_FILE = "lstm_graph.svg", "gradient_flow.png", "charlm.npz"
+EXPLORER_FILE = "lstm_explorer.html"
 INSTALL_GRAPHVIZ = (
     "apt install graphviz | brew install graphviz | conda install graphviz | "
     "winget install graphviz"
@@ -256,7 +273,8 @@ def add_demo_parser(subparsers):
             "Train a character-level LSTM language model on the Python standard library's own "
             "source code (no download; --text FILE for any other text), printing generated text "
             "and the held-out loss before and after; then write the graph of a 3-step LSTM, a "
-            "gradient-flow plot (tanh RNN vs LSTM) and the model's checkpoint into --out. "
+            "gradient-flow plot (tanh RNN vs LSTM), a page that steps through backprop in a "
+            "6-step LSTM (open it in a browser) and the model's checkpoint into --out. "
             "About 25 seconds of CPU time (its wall time on a quiet machine). Ctrl-C while "
             "training saves the checkpoint and stops. " + _KEEP_CHECKPOINTS
         ),
@@ -278,7 +296,8 @@ def run_demo(args):
     except OSError as e:
         raise CommandError(f"--out {args.out}: cannot make this folder: {e.strerror}") from None
     checkpoint = os.path.join(args.out, CHECKPOINT_FILE)
-    for name in (CHECKPOINT_FILE, GRAPH_FILE, os.path.splitext(GRAPH_FILE)[0] + ".gv", FLOW_FILE):
+    graph_text = os.path.splitext(GRAPH_FILE)[0] + ".gv"
+    for name in (CHECKPOINT_FILE, GRAPH_FILE, graph_text, FLOW_FILE, EXPLORER_FILE):
         _check_writable(os.path.join(args.out, name), "--out")
     floor = _checkpoint_floor(checkpoint, args.steps, args.overwrite, "--out")
     like = "Python" if args.text is None else f"like {os.path.basename(args.text)}"
@@ -294,12 +313,13 @@ def run_demo(args):
     print("\n2. Pictures of what happens inside")
     graph = _write_demo_graph(args.out)
     flow = _write_flow(os.path.join(args.out, FLOW_FILE), steps=100, seed=args.seed)
+    explorer = _write_demo_explorer(os.path.join(args.out, EXPLORER_FILE), args.seed)
     print(f"\nSummary ({time.perf_counter() - started:.1f} s)")
     print(
         f"  held-out: {before['bpc']:.2f} -> {after['bpc']:.2f} bits per character "
         f"({before['loss']:.3f} -> {after['loss']:.3f} nats) in {result.step} steps"
     )
-    _print_files(args.out, checkpoint, graph, flow, args.text is None)
+    _print_files(args.out, checkpoint, graph, flow, explorer, args.text is None)
     return 0
 
 
@@ -322,7 +342,23 @@ def _write_demo_graph(folder):
         return source
 
 
-def _print_files(folder, checkpoint, graph, flow, on_python):
+def _write_demo_explorer(path, seed):
+    """The page that steps through backprop in a 6-step LSTM (``viz.explore``), op by op."""
+    import warnings
+
+    from . import keep_values, viz
+
+    with keep_values():  # every node keeps its value, and the layer records op by op
+        loss = _unrolled_loss("lstm", 6, 2, 3, 1, 1, False, seed)
+    loss.backward(keep_grads=True, retain_graph=True)  # retain_graph: backward keeps the values
+    with warnings.catch_warnings():  # without `dot`: said once, by the graph above
+        warnings.simplefilter("ignore")
+        viz.explore(loss, path)
+    print(f"wrote {path}")
+    return path
+
+
+def _print_files(folder, checkpoint, graph, flow, explorer, on_python):
     print(f"  files in {folder}{os.sep}")
     print(f"    {os.path.basename(checkpoint):<20} the trained model; more text from it:")
     prompt = ' --prompt "class "' if on_python else ""
@@ -331,6 +367,7 @@ def _print_files(folder, checkpoint, graph, flow, on_python):
     print(f"    {os.path.basename(graph):<20} every operation of a 3-step LSTM ({what})")
     if flow is not None:
         print(f"    {os.path.basename(flow):<20} how the gradient fades through time")
+    print(f"    {os.path.basename(explorer):<20} step through backprop (open in a browser)")
     print(
         "  read next: docs/autodiff.md (how backward works), docs/lstm.md (the LSTM, gate by "
         "gate), examples/ (examples/char_lm.py has every knob of this demo)"
@@ -637,7 +674,7 @@ def _new_model(args, vocab_size):
 
 
 def _count(model):
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())
 
 
 def _train_config(args):

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import nn, optim, viz
+from ._tensor import Tensor, apply
 from .ops import primitive
-from .tensor import Tensor, apply
 from .testing import GradcheckError, gradcheck
 
 
@@ -164,9 +164,9 @@ def _check_chain_rule(gradients):
                 f"gradients() must return 3 numbers (dL/da, dL/db, dL/dc), got {answer!r}"
             )
         for name, yours, leaf, hint in zip("abc", answer, leaves, hints):
-            if not math.isclose(float(yours), float(leaf.grad), rel_tol=1e-6, abs_tol=1e-12):
+            if not math.isclose(float(yours), float(leaf.grad.data), rel_tol=1e-6, abs_tol=1e-12):
                 gradients.fail(
-                    f"dL/d{name} at a={a:.3g}, b={b:.3g}, c={c:.3g} is {float(leaf.grad):.6g} "
+                    f"dL/d{name} at a={a:.3g}, b={b:.3g}, c={c:.3g} is {float(leaf.grad.data):.6g} "
                     f"(the engine's), yours is {float(yours):.6g}. Hint: 1 - tanh(u)**2 at the "
                     f"top, then {hint}."
                 )
@@ -278,8 +278,8 @@ def _check_gru_backward(gru_backward, batch=2, input_size=3, hidden=4):
     h = Tensor(rng.standard_normal((batch, hidden)), requires_grad=True)
     dh_new = rng.standard_normal((batch, hidden))
     (cell(x, h) * Tensor(dh_new)).sum().backward()
-    engine = {"x": x.grad, "h": h.grad}
-    engine.update({name: p.grad for name, p in cell.named_parameters()})
+    engine = {"x": x.grad.data, "h": h.grad.data}
+    engine.update({name: p.grad.data for name, p in cell.named_parameters()})
     weights = [cell.weight_ih.data, cell.weight_hh.data, cell.bias_ih.data, cell.bias_hh.data]
     answer = gru_backward(dh_new, x.data.copy(), h.data.copy(), *(w.copy() for w in weights))
     if not isinstance(answer, dict):

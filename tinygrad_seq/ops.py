@@ -10,13 +10,19 @@ and the op's non-tensor parameters. It may return a gradient of a broadcast shap
 broadcasting in one place (``engine.unbroadcast``). ``None`` in place of a VJP marks an input
 that is not differentiable (indices, masks).
 
+The same VJPs give every higher derivative: a first-order backward runs them on arrays; a
+recorded one (``create_graph=True``) runs them on Tensors, where each NumPy operation in them is a
+primitive of this table (Tensor implements NumPy's protocols) and is recorded, so the recorded VJP
+is differentiated by this table again. A VJP that needs another primitive calls it with ``bind``;
+comparisons are written as NumPy calls (``np.equal(x, out)``), which give masks on both.
+
 A new differentiable op is declared the same public way::
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> square = tg.ops.primitive("square", lambda x: x * x, lambda g, out, x: 2 * g * x)
     >>> x = tg.Tensor(np.array([3.0]), requires_grad=True)
     >>> tg.apply(square, x).sum().backward(); x.grad
-    array([6.])
+    Tensor([6.], dtype=float64)
 
 Only NumPy is imported here: the table knows no graph and no Tensor.
 """
@@ -77,6 +83,23 @@ class Primitive:
         if self.vjp_argnum is not None:
             return self.vjp_argnum(argnum, g, out, *inputs, **params)
         return self.vjps[argnum](g, out, *inputs, **params)
+
+    def bind(self, *args, **params):
+        """Apply the primitive: its forward on arrays, a recorded node on recording Tensors. A VJP
+        that calls another primitive calls it this way, so that the same line runs on arrays
+        (first order) and records on Tensors (``create_graph``: derivatives of derivatives).
+        A Tensor says how it records through its ``_bind`` method (this module knows no Tensor).
+
+        >>> import numpy as np
+        >>> scatter.bind(np.array([1.0, 2.0]), index=np.array([0, 0]), shape=(2,))
+        array([3., 0.])
+        """
+        for a in args:
+            if type(a) is not np.ndarray:  # arrays, the first order's case, asked nothing
+                bind = getattr(a, "_bind", None)
+                if bind is not None:
+                    return bind(self, *args, **params)
+        return self.forward(*args, **params)
 
     def differentiable(self, argnum):
         """Whether input ``argnum`` receives a gradient at all."""
@@ -166,8 +189,8 @@ def _pow_vjp_base(g, out, x, y):
     # infinities (0 ** -0.5) are the true values, not worth a warning
     with np.errstate(divide="ignore", invalid="ignore"):
         grad = g * y * np.power(x, y - 1)
-    zero = y == 0
-    return np.where(zero, 0, grad) if zero.any() else grad
+    zero = np.equal(y, 0)
+    return np.where(zero, 0, grad) if np.any(zero) else grad
 
 
 def _pow_vjp_exponent(g, out, x, y):
@@ -175,7 +198,7 @@ def _pow_vjp_exponent(g, out, x, y):
     # PyTorch; NaN for a negative x, where x ** y is real only at isolated y
     with np.errstate(divide="ignore", invalid="ignore"):
         grad = g * out * np.log(x)
-    return np.where((x == 0) & (y >= 0), 0, grad)
+    return np.where(np.logical_and(np.equal(x, 0), np.greater_equal(y, 0)), 0, grad)
 
 
 def _matmul_vjp_a(g, out, a, b):
@@ -203,7 +226,7 @@ def _matmul_vjp_b(g, out, a, b):
 def _max_vjp(g, out, x, axis=None, keepdims=False):
     # ties share the gradient equally, so the VJP is the same whichever maximum is chosen
     out = _expand_reduced(out, x.ndim, axis, keepdims)
-    mask = x == out
+    mask = np.equal(x, out)
     count = mask.sum(axis=_normalize_axis(axis, x.ndim), keepdims=True)
     return _expand_reduced(g, x.ndim, axis, keepdims) * mask / count.astype(x.dtype)
 
@@ -213,6 +236,8 @@ def _masked(g, mask):
     is 1.3-5x faster than np.where (measured, float32 up to (256, 1024)), but makes inf * 0 =
     NaN where the mask is off (an infinite upstream gradient: log or sqrt at 0); only then,
     rarely, is the select done."""
+    if type(g) is not np.ndarray:  # a recorded backward (Tensors): the select records itself
+        return np.where(mask, g, 0)
     out = g * mask
     if np.isnan(out).any():
         out = np.where(mask, g, _like(0, g))
@@ -221,8 +246,8 @@ def _masked(g, mask):
 
 def _clip_vjp(g, out, x, lo=None, hi=None):
     # the gradient passes where lo <= x <= hi, as PyTorch's clamp: nowhere if lo > hi
-    inside = True if lo is None else x >= lo
-    inside = inside if hi is None else inside & (x <= hi)
+    inside = True if lo is None else np.greater_equal(x, lo)
+    inside = inside if hi is None else np.logical_and(inside, np.less_equal(x, hi))
     return _masked(g, inside)
 
 
@@ -238,12 +263,17 @@ class Placeholder:
         return f"Placeholder({self.shape}, {self.dtype})"
 
 
-class ProductGrad:
-    """The gradient ``a.T @ b`` of a weight, not yet multiplied (``a`` (n, p), ``b`` (n, q)).
+# Two gradients are declared rather than written out, because how they are added up decides the
+# speed of a recurrent net's backward. What they ARE is declared here (``evaluate``); how the
+# engine represents and adds them (all time steps' weight products as one GEMM, slices added in
+# place into one buffer) is the engine's business, the sweep's and the compiled loop's alike.
 
-    A weight used at every time step (``h @ W``) receives T of these. The engine adds them up as
-    ONE product ``concat(a's).T @ concat(b's)``: the same sum of T products, run as one large
-    GEMM instead of T small ones and T full-size additions.
+
+class ProductGrad:
+    """The gradient ``a.T @ b`` of a weight (``a`` (n, p), ``b`` (n, q)), not yet multiplied.
+
+    A weight used at every time step (``h @ W``) receives T of these; the engine adds them up as
+    ONE product ``concat(a's).T @ concat(b's)`` (``engine.sum_products``).
     """
 
     __slots__ = ("a", "b")
@@ -251,22 +281,18 @@ class ProductGrad:
     def __init__(self, a, b):
         self.a, self.b = a, b
 
-    @staticmethod
-    def sum(products):
-        if len(products) == 1:
-            return products[0].a.T @ products[0].b
-        a = np.concatenate([p.a for p in products], axis=0)
-        b = np.concatenate([p.b for p in products], axis=0)
-        return a.T @ b
+    def evaluate(self):
+        """The gradient itself (recorded, on recording Tensors)."""
+        return self.a.T @ self.b
 
 
 class IndexedGrad:
-    """A gradient that is zero everywhere except ``value`` at ``index`` (a basic index).
+    """The gradient that is ``value`` at ``index`` (a basic index) and zero everywhere else.
 
-    The getitem VJP returns this instead of a zero-filled array of the whole input, and the engine
-    adds ``value`` into the input's gradient buffer in place. Why: a layer slices its input
-    projection into T time steps and each step's gates into 4; dense gradients would cost T (or 4)
-    full-size zero arrays, O(T^2) work for a sequence. ``dense()`` gives the plain array.
+    The getitem VJP returns this instead of a zero-filled array of the whole input: a layer slices
+    its input projection into T time steps and each step's gates into 4, and dense gradients would
+    cost T (or 4) full-size zero arrays, O(T^2) work for a sequence. The engine adds ``value`` into
+    the input's gradient buffer in place (``engine.add_indexed``).
     """
 
     __slots__ = ("index", "value", "shape")
@@ -274,50 +300,23 @@ class IndexedGrad:
     def __init__(self, index, value, shape):
         self.index, self.value, self.shape = index, value, shape
 
-    @property
-    def dtype(self):
-        return self.value.dtype
-
-    def dense(self):
-        """The plain array: ``value`` at ``index``, zeros elsewhere. When the index is a run of
-        leading rows only the other rows are zero-filled: fresh memory is then written once, not
-        zeroed and written again (measured: 2 MiB of a layer's outputs, 1.5 -> 0.5 ms)."""
-        rows = _leading_rows(self.index, self.shape)
-        if rows is None:
-            grad = np.zeros(self.shape, dtype=self.value.dtype)
-            grad[self.index] = self.value
-            return grad
-        start, stop = rows
-        grad = np.empty(self.shape, dtype=self.value.dtype)
-        grad[start:stop] = self.value
-        grad[:start] = 0
-        grad[stop:] = 0
-        return grad
-
-    def add_to(self, buffer):
-        view = buffer[self.index]
-        if type(view) is np.ndarray:  # a view (basic index): adding in place needs no write-back
-            view += self.value
-        else:  # a single element comes out as a scalar, not a view
-            buffer[self.index] = view + self.value
-
-
-def _leading_rows(index, shape):
-    """(start, stop) if ``index`` picks rows start..stop-1 of the first axis, else None."""
-    if type(index) is int and shape:
-        start = index % shape[0]
-        return start, start + 1
-    if type(index) is slice and index.step in (None, 1) and shape:
-        start, stop, _ = index.indices(shape[0])
-        return (start, stop) if start < stop else None
-    return None
+    def evaluate(self):
+        """The gradient itself: ``value`` scattered into zeros (recorded, on recording Tensors)."""
+        return scatter.bind(self.value, index=self.index, shape=self.shape)
 
 
 def _getitem_vjp(g, out, x, index=None):
     if _is_basic_index(index):
         return IndexedGrad(index, g, x.shape)  # a view: no element is addressed twice
-    grad = np.zeros(x.shape, dtype=g.dtype)
-    np.add.at(grad, index, g)  # integer arrays may repeat: repeated rows must add up
+    return scatter.bind(g, index=index, shape=x.shape)
+
+
+def _scatter(value, index, shape):
+    grad = np.zeros(shape, dtype=value.dtype)
+    if _is_basic_index(index):
+        grad[index] = value  # a view: no element is addressed twice
+    else:
+        np.add.at(grad, index, value)  # integer arrays may repeat: repeated rows must add up
     return grad
 
 
@@ -471,6 +470,14 @@ transpose = primitive(
     saves=(),
 )
 getitem = primitive("getitem", lambda x, index: x[index], _getitem_vjp, saves=())
+# getitem's adjoint: ``value`` added at ``index`` into zeros of ``shape``. A primitive so that
+# getitem's VJP is one too, and differentiable again (its own VJP is getitem)
+scatter = primitive(
+    "scatter",
+    _scatter,
+    lambda g, out, value, index, shape: g[index],
+    saves=(),
+)
 concat = primitive(
     "concat", lambda *xs, axis=0: np.concatenate(xs, axis=axis), vjp_argnum=_concat_vjp, saves=()
 )

@@ -35,7 +35,7 @@ import zipfile
 
 import numpy as np
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["atomic_write", "load", "save"]
 

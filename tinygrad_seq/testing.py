@@ -10,10 +10,20 @@ Public so that users test their own ops and models exactly the way the project t
 
 import numpy as np
 
-from .engine import no_grad
-from .tensor import Tensor
+from . import autograd
+from ._tensor import Tensor, concat
+from .engine import enable_grad, no_grad
 
-__all__ = ["GradcheckError", "arrays", "broadcastable_shapes", "gradcheck", "shapes", "tensors"]
+__all__ = [
+    "GradcheckError",
+    "arrays",
+    "broadcastable_shapes",
+    "first_gradient",
+    "gradcheck",
+    "gradgradcheck",
+    "shapes",
+    "tensors",
+]
 
 
 class GradcheckError(AssertionError):
@@ -46,7 +56,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
             return float(np.sum(fn(*leaves).data * v))
 
     for argnum, leaf in enumerate(leaves):
-        analytic = leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data)
+        analytic = leaf.grad.data if leaf.grad is not None else np.zeros_like(leaf.data)
         numeric = np.zeros_like(leaf.data)
         flat = leaf.data.reshape(-1)  # a view: perturbing it perturbs the leaf
         for i in range(flat.size):
@@ -67,6 +77,55 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
                 f"(atol={atol}, rtol={rtol}, eps={eps})"
             )
     return True
+
+
+def gradgradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check second derivatives: ``gradcheck`` of the recorded first-order gradient of ``fn``.
+
+    The first-order gradients ``v^T J`` (``v`` a fixed random cotangent of fn's output) are taken
+    with ``create_graph=True`` and joined into one vector; ``gradcheck`` then compares the engine's
+    gradient of that vector with central differences of it (float64). Nest it for third order:
+    ``gradgradcheck(first_gradient(fn, v), ...)``.
+
+    >>> import numpy as np
+    >>> from tinygrad_seq.testing import gradgradcheck
+    >>> gradgradcheck(lambda x, y: (x * y).tanh(), np.random.randn(3, 1), np.random.randn(4))
+    True
+    """
+    with no_grad():
+        shape = fn(*[_as_leaf(x) for x in inputs]).shape
+    v = np.random.default_rng(seed + 1).standard_normal(shape)
+    grad_fn = first_gradient(fn, v)
+    return gradcheck(grad_fn, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
+
+
+def first_gradient(fn, v):
+    """The function ``(*xs) -> concat(flattened d<v, fn(*xs)>/dx for each x)``, recorded
+    (``create_graph=True``) so it can be differentiated again.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> from tinygrad_seq.testing import first_gradient
+    >>> first_gradient(lambda x: x**3, np.ones(2))(tg.Tensor([1.0, 2.0], requires_grad=True))
+    Tensor([ 3., 12.], grad_fn=concat)
+    """
+    v = np.asarray(v)
+
+    def gradient(*xs):
+        with enable_grad():  # gradcheck's differences run under no_grad: the backward records
+            out = fn(*xs)
+            if not out.requires_grad:
+                return Tensor(np.zeros(sum(x.data.size for x in xs)))
+            grads = autograd.grad(
+                out, xs, grad_outputs=v.astype(out.dtype), create_graph=True, allow_unused=True
+            )
+            flat = [
+                Tensor(np.zeros(x.data.size, x.dtype)) if g is None else g.reshape(-1)
+                for x, g in zip(xs, grads)
+            ]
+            return concat(flat)
+
+    gradient.__qualname__ = f"first_gradient({_name(fn)})"
+    return gradient
 
 
 def _name(fn):

@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor, chunk, linear, split
+from .._tensor import Tensor, chunk, linear, split
 from . import init
 from .module import Module, Parameter
 

@@ -17,8 +17,8 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor, stack, where
-from ..tensor import linear as _linear
+from .._tensor import Tensor, stack, where
+from .._tensor import linear as _linear
 from .init import default_rng
 
 __all__ = [
@@ -127,7 +127,8 @@ def dropout(input, p=0.5, training=True, rng=None):
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) ("inverted"
     dropout, so evaluation needs no rescaling). Identity when ``training`` is False.
 
-    ``rng`` is a ``np.random.Generator`` (or an int seed); None draws fresh entropy.
+    ``rng`` is a ``np.random.Generator`` (or an int seed); None draws from the global Generator
+    that ``tg.manual_seed`` seeds.
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> y = tg.nn.functional.dropout(tg.ones(1000), 0.5, rng=np.random.default_rng(0))

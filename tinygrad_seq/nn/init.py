@@ -20,7 +20,8 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
+from ..factories import generator
 
 __all__ = [
     "calculate_gain",
@@ -41,7 +42,8 @@ __all__ = [
 def default_rng(seed=None):
     """A ``np.random.Generator`` from a seed (int or None); a Generator is returned as is.
 
-    ``None`` gives fresh entropy, as PyTorch's unseeded initialisation does.
+    ``None`` gives the global Generator that ``tg.manual_seed`` seeds (fresh entropy until
+    then), as PyTorch's unseeded initialisation draws from its global generator.
 
     >>> from tinygrad_seq.nn import init
     >>> float(init.default_rng(0).random()) == float(init.default_rng(0).random())
@@ -49,7 +51,9 @@ def default_rng(seed=None):
     """
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+    if seed is None:
+        return generator()
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
         return np.random.default_rng(seed)
     raise TypeError(
         f"seed must be None, an int or a np.random.Generator, got {type(seed).__name__}"

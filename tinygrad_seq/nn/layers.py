@@ -1,7 +1,7 @@
 """Layers: Linear, Embedding, Dropout, activations, Identity and Sequential, as in ``torch.nn``.
 
 Parameters are initialised as PyTorch initialises them, from an explicit ``seed`` (an int, a
-``np.random.Generator`` or None for fresh entropy).
+``np.random.Generator``, or None for the global Generator that ``tg.manual_seed`` seeds).
 
 >>> import numpy as np, tinygrad_seq as tg
 >>> from tinygrad_seq import nn
@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter

@@ -7,7 +7,7 @@ gives PyTorch's dotted names (``rnn.weight_ih_l0``), which are also set as each 
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor, _check_device
 
 
 class Parameter(Tensor):
@@ -189,15 +189,25 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def to(self, dtype):
-        """Cast every parameter (and gradient) to ``dtype`` in place; returns self."""
+    def to(self, *args, dtype=None, device=None):
+        """Cast every parameter (and gradient) to ``dtype`` in place and return self, as
+        ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` (the only device: a no-op) or
+        ``to("cpu", dtype)``."""
+        for arg in args:
+            if isinstance(arg, str) or arg is None:
+                device = arg
+            else:
+                dtype = arg
+        _check_device(device)
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"to(): parameters must stay floating point, got {dtype}")
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             if p.grad is not None:
-                p.grad = p.grad.astype(dtype)
+                p.grad = p.grad.data.astype(dtype)
         return self
 
     def float(self):
@@ -205,6 +215,13 @@ class Module:
 
     def double(self):
         return self.to(np.float64)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def cpu(self):
+        """Self: the CPU is the only device."""
+        return self
 
     # --- calling and printing ---------------------------------------------------------------------
 

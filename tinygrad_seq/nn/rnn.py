@@ -31,9 +31,9 @@ import warnings
 
 import numpy as np
 
+from .._tensor import Tensor, concat, linear, stack, where
 from ..engine import scope
 from ..scan import scan
-from ..tensor import Tensor, concat, linear, stack, where
 from . import init
 from .cells import (
     GRUCell,
@@ -209,8 +209,6 @@ class _Recurrent(Module):
                 step_scope=STEP_SCOPE,
                 key=self._step_key(),
             )
-        # T slices of one tensor: the engine adds each slice's gradient into one buffer in place
-        gates_x = [gates_x[t] for t in range(steps)]
         outputs = [None] * steps
         order = range(steps - 1, -1, -1) if suffix else range(steps)
         for t in order:
@@ -219,6 +217,8 @@ class _Recurrent(Module):
                 if ongoing is not None and not ongoing.any():
                     outputs[t] = state[0]  # every sequence is past its end: nothing changes
                     continue
+                # a slice of one tensor, taken in the step as scan's op-by-op loop does: the
+                # engine adds each slice's gradient into one buffer in place
                 new = self._step(gates_x[t], state, w_hh, step_bias, w_hh_t)
                 if ongoing is not None and not ongoing.all():  # ended sequences keep their state
                     names = self.cell.state_names

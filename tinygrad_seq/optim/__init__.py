@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import lr_scheduler
 
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
@@ -89,14 +89,17 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad[...] = 0
+                    p.grad.data[...] = 0
 
     def _with_grads(self):
         """(group, parameter, gradient) for every parameter that has a gradient."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    yield group, p, p.grad
+                # the array behind p.grad, read without its two properties (150 ns a parameter,
+                # 2% of a small Adam step): a step runs no Tensor op
+                grad = p._grad
+                if grad is not None:
+                    yield group, p, grad._data
 
     # --- state_dict: parameters are referred to by their position over all groups -------------
 

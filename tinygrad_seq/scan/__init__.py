@@ -26,6 +26,11 @@ the Python around them: graph nodes, the sweep's bookkeeping, a function call pe
 ``scan`` records op by op instead under ``tg.eager()`` (as ``jax.disable_jit()``: the real graph
 of every step), and where a mode needs every node: ``detect_anomaly`` (to name the failing op)
 and ``keep_values`` (to draw every value).
+
+The backward loop is first order. A backward that records (``create_graph=True``: derivatives of
+derivatives) replays the loop op by op from the arrays the scan node saved, as ``tg.eager()``
+would have recorded it, and records the backward of that: the same numbers, at the price of
+op-by-op recording, paid only when a graph of the backward is asked for.
 """
 
 from .loop import SCAN, program, scan

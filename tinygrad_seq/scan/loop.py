@@ -4,9 +4,9 @@ import threading
 
 import numpy as np
 
-from ..engine import STATE, Node, scope, unbroadcast
-from ..ops import IndexedGrad, Primitive, ProductGrad, stack
-from ..tensor import Tensor, apply, watched
+from .._tensor import Tensor, apply, watched
+from ..engine import STATE, Node, add_up, gradients, scope
+from ..ops import Primitive, ProductGrad, reshape, stack
 from .record import record
 from .source import XRows
 
@@ -68,7 +68,9 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     # "view": what the graph viewer reads (the gradients backward kept, the drawn expansion)
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
     # the result is kept for backward too: its rows are the states the weight's GEMM reads
-    node = Node(SCAN, parents, (tape, values, out), params, None, out)
+    # and the arrays the loop started from (references): a recorded backward replays it from them
+    start = (x.data, *state_data)
+    node = Node(SCAN, parents, (tape, values, out, start), params, None, out)
     node.watched = watched((x, *state, *invariants), parents, None)  # inputs with no node
     return _split(Tensor._from_op(out, node), order)
 
@@ -87,7 +89,7 @@ def program(fn, *args, **kwargs):
     ...
             hidden_state = tanh(v1)  # hidden state
     ...
-    def run_backward(g, order, tape, free, grad_x, kept, g_state0, w_hh, b_hh, w_hh_t, ...):
+    def run_backward(g, order, tape, free, grad_x, g_state0, w_hh, b_hh, w_hh_t, ...):
     ...
             g_v1 = tanh_vjp(g_state0, hidden_state, v1_shape)
     ...
@@ -124,30 +126,61 @@ def _check_inputs(x, state, invariants):
 
 def _split(out, order):
     """(outputs, final state) of the scan's result. With one state the result IS the outputs: their
-    gradient then reaches the scan as it is, with no buffer to assemble it in."""
+    gradient then reaches the scan as it is, with no buffer to assemble it in.
+
+    The slices taken here are the result's layout, not the loop's computation: the scan node's
+    view notes them ("parts", by serial), and the graph viewer draws what each stands for (the
+    stacked outputs, the last step's states) as the op-by-op loop has them (``view``)."""
     steps = len(order)
     outputs = out if out.shape[0] == steps else out[:steps]
     extra = tuple(out[k] for k in range(steps, out.shape[0]))
-    return outputs, (outputs[order[-1]],) + extra
+    final = (outputs[order[-1]],) + extra
+    node = out._node
+    if node is not None:
+        parts = {t._node.serial: k for k, t in enumerate(final)}
+        if outputs is not out:
+            parts[outputs._node.serial] = "outputs"
+        node.params["view"]["parts"] = parts
+    return outputs, final
 
 
-def _scan_vjp(g, out, tape, invariants, result, *, program, order, step_scope, view, needs):
+def _scan_vjp(
+    g,
+    out,
+    tape,
+    invariants,
+    result,
+    start,
+    *,
+    program,
+    order,
+    step_scope,
+    view,
+    needs,
+    parents=None,
+):
     """The gradients of every input of a scan node: one run of the program's backward loop.
 
     ``g`` is the gradient of the outputs, then of the final states after the first. The loop
     writes x's gradient into one buffer and collects each invariant's per-step gradients, summed
-    here once."""
+    here once. A recording ``g`` (``create_graph=True``): the loop is replayed op by op instead
+    (``_replayed_vjp``)."""
+    if type(g) is not np.ndarray:
+        return _replayed_vjp(g, invariants, start, program, order, step_scope, parents)
     steps, n_states = len(order), program.n_states
     grad_x = np.zeros((steps,) + program.shapes[0], g.dtype) if needs[0] else None
     sinks = [[] for _ in invariants]
-    kept = [None] * steps if STATE.keep_grads else None
     free = not STATE.retain_graph  # each step's arrays go once used, as the sweep frees nodes'
     # the last output is the first state's final value: its gradient is already in g[order[-1]]
     finals = [np.zeros((), g.dtype)] + [g[steps + k] for k in range(n_states - 1)]
-    carried = program.run_backward(g, order, tape, free, grad_x, kept, *finals, *invariants, *sinks)
-    if kept:
-        view["grads"] = kept
-        STATE.inner_visits = sum(len(k) for k in kept)
+    if STATE.keep_grads:  # the same loop, noting its ops as their VJPs run, for the viewer
+        kept, ran = [None] * steps, []
+        run = program.backward_keeping()
+        carried = run(g, order, tape, free, grad_x, kept, ran, *finals, *invariants, *sinks)
+        view["grads"], view["ran"] = kept, ran
+        STATE.inner_visits = len(ran)  # the sweep numbers them after this node, in this order
+    else:
+        carried = program.run_backward(g, order, tape, free, grad_x, *finals, *invariants, *sinks)
     shapes = program.shapes[1 + n_states :]
     sums = [_sum_grads(c, s, grad_x, result, order) for c, s in zip(sinks, shapes)]
     return [grad_x, *carried, *sums]
@@ -156,36 +189,53 @@ def _scan_vjp(g, out, tape, invariants, result, *, program, order, step_scope, v
 SCAN = Primitive("scan", None, vjp_all=_scan_vjp)
 
 
+def _replayed_vjp(g, invariants, start, program, order, step_scope, parents):
+    """The gradients of a scan node's inputs as recording Tensors (``create_graph=True``): the loop
+    is replayed op by op from the arrays it started from, its primitives recorded as ``tg.eager()``
+    records them, with the scan's inputs standing for its parents' values; the replayed graph is
+    then swept back to those inputs, recording. The compiled backward loop is first order only."""
+    n_states = program.n_states
+    # an input with a parent joins the graph through an identity node of its own (a reshape to its
+    # shape) whose parent is that parent: the replay's sweep stops at these, so a gradient that
+    # also flows between the inputs outside the loop (an initial state made from x) is added by
+    # the outer sweep only, once
+    joined = [
+        a if p is None else apply(reshape, type(g)._from_op(a, p), shape=a.shape)
+        for a, p in zip((*start, *invariants), parents)
+    ]
+    x, state, invariants = joined[0], joined[1 : 1 + n_states], joined[1 + n_states :]
+    outputs = [None] * len(order)
+    for t in order:
+        with scope(step_scope.format(t)):
+            env = [x[t], *state, *invariants]
+            for prim, refs, params, *_ in program.instructions:
+                args = [program.constants[r[1]] if type(r) is tuple else env[r] for r in refs]
+                env.append(apply(prim, *args, **params))
+        state = [env[r] for r in program.outputs]
+        outputs[t] = state[0]
+    replayed = apply(stack, *outputs, *state[1:], axis=0)
+    wanted = [v.node for v, p in zip(joined, parents) if p is not None]
+    found = iter(gradients([replayed.node], [g], wanted, retain_graph=True, create_graph=True))
+    return [None if p is None else next(found) for p in parents]
+
+
 def _sum_grads(contributions, shape, grad_x, result, order):
-    """An invariant's gradient: products as one GEMM, the rest summed and unbroadcast."""
+    """An invariant's gradient: its per-step parts added up by the engine (``add_up``), after the
+    products whose left factor is grad_x itself (``XRows``) are read where they lie."""
     rows = [c for c in contributions if type(c) is XRows]
-    products = [c for c in contributions if type(c) is ProductGrad]
+    parts = [c for c in contributions if type(c) is not XRows]
     if rows and rows[0].t > rows[-1].t:
         rows.reverse()  # they come from the backward loop, last step first
     total = None
+    products = any(type(c) is ProductGrad for c in parts)
     if rows and not products and [c.t for c in rows] == list(range(len(grad_x))):
         # one per step, in order: the left factor of all of them is grad_x as it lies
         total, rows = _rows_product(rows, grad_x, result, order)
-    products += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
-    dense = [
-        c.dense() if type(c) is IndexedGrad else c
-        for c in contributions
-        if type(c) not in (ProductGrad, XRows)
-    ]
-    if products:
-        total = ProductGrad.sum(products) if total is None else total + ProductGrad.sum(products)
-    if dense:
-        # added up in place in one buffer (np.sum of the list would first copy them all into one
-        # array), then summed over the broadcast axes once, not once per step
-        summed = np.array(dense[0], dtype=np.result_type(*dense))
-        for c in dense[1:]:
-            if c.shape == summed.shape:
-                summed += c
-            else:
-                summed = summed + c
-        summed = unbroadcast(summed, shape)
-        total = summed if total is None else total + summed
-    return total
+    parts += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
+    if not parts:
+        return total
+    summed = add_up(parts, shape)
+    return summed if total is None else total + summed
 
 
 def _rows_product(rows, grad_x, result, order):

@@ -18,8 +18,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..engine import STATE, no_grad
-from ..tensor import Tensor
 from .source import write
 
 CACHE_SIZE = 256  # programs per cache
@@ -60,18 +60,34 @@ class Program:
         return (h_prev,)
     """
 
-    def __init__(self, instructions, constants, outputs, shapes, dtypes, n_states, input_names):
+    def __init__(
+        self, instructions, constants, outputs, shapes, dtypes, n_states, input_names, grad_types
+    ):
         self.instructions, self.constants, self.outputs = instructions, constants, outputs
         self.shapes, self.dtypes, self.n_states = shapes, dtypes, n_states
+        # {(instruction, input): the type its VJP returned on the recorded step}: how the backward
+        # loop adds that gradient up is written from it (``source._kind``)
+        self.grad_types = grad_types
         self.n_inputs = len(shapes)
-        self.source, namespace = write(self, input_names)
+        self.source, self.keeping_source, self._namespace = write(self, input_names)
         self.filename = f"<tinygrad_seq.scan program {next(_SERIALS)}>"
-        lines = self.source.splitlines(keepends=True)
-        linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
-        weakref.finalize(self, linecache.cache.pop, self.filename, None)
-        exec(compile(self.source, self.filename, "exec"), namespace)
+        _compile(self, self.source, self.filename)
+        namespace = self._namespace
         self.run_infer, self.run_forward = namespace["run_infer"], namespace["run_forward"]
         self.run_backward = namespace["run_backward"]
+
+    def backward_keeping(self):
+        """``run_backward_keeping`` (see ``source.write``): ``run_backward`` that also keeps every
+        op's gradient and notes its ops in the order their VJPs ran, for the graph viewer. Written
+        with the others, compiled at its first use, by ``backward(keep_grads=True)``: the loops a
+        training step runs have not a line of it."""
+        run = self._namespace.get("run_backward_keeping")
+        if run is None:
+            with _LOCK:
+                if "run_backward_keeping" not in self._namespace:
+                    _compile(self, self.keeping_source, self.filename[:-1] + " keeping>")
+                run = self._namespace["run_backward_keeping"]
+        return run
 
     def __str__(self):
         return self.source
@@ -90,6 +106,14 @@ class Program:
         if ref < self.n_inputs:
             return self.dtypes[ref]
         return self.instructions[ref - self.n_inputs][5]
+
+
+def _compile(program, source, filename):
+    """Run ``source`` into the program's namespace, its lines registered under ``filename``."""
+    lines = source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    weakref.finalize(program, linecache.cache.pop, filename, None)
+    exec(compile(source, filename, "exec"), program._namespace)
 
 
 def clear_cache():
@@ -182,10 +206,35 @@ def _record(step, x_t, state, invariants):
     )
     program = _BY_TRACE.get(key)
     if program is None:
-        program = Program(instructions, constants, outputs, shapes, dtypes, len(state), names)
+        grad_types = _vjp_types(trace, instructions)
+        program = Program(
+            instructions, constants, outputs, shapes, dtypes, len(state), names, grad_types
+        )
         return _remember(_BY_TRACE, key, program)
     _BY_TRACE.move_to_end(key)
     return program
+
+
+def _vjp_types(trace, instructions):
+    """{(instruction, input): type of what its VJP returns}, found by calling each VJP once on the
+    recorded step's own values (an upstream gradient of ones). The backward loop's writer learns
+    from this which gradients are deferred products or slices, without knowing any op."""
+    types = {}
+    for j, ((prim, _, arrays, params, result), (_, refs, *_)) in enumerate(
+        zip(trace, instructions)
+    ):
+        out = result.data
+        g = np.ones(out.shape, out.dtype)
+        inputs, saved_out = prim.saved(arrays, out)
+        for i, ref in enumerate(refs):
+            if isinstance(ref, tuple) or not prim.differentiable(i):
+                continue
+            try:
+                with np.errstate(all="ignore"):
+                    types[j, i] = type(prim.vjp(i, g, saved_out, inputs, params))
+            except Exception:  # a VJP that fails here fails in the loop, where it is reported
+                types[j, i] = None
+    return types
 
 
 def _remember(cache, key, program):

@@ -14,7 +14,8 @@ to it; ``<value>_shape``: a ``Placeholder`` (shape and dtype) for an input no VJ
 
 Each function reads its forwards and VJPs from the primitives (``table``) when it is called, not
 when it is written: a forward or VJP edited in ``ops`` is what the next call runs. How a gradient
-is added up is decided once, when writing, from the recorded primitives and shapes (``_kind``).
+is added up is decided once, when writing, from what each VJP returned when the step was recorded
+and from the shapes (``_kind``): this module knows no op and no derivative.
 """
 
 import builtins
@@ -23,21 +24,29 @@ import re
 
 import numpy as np
 
-from ..engine import unbroadcast
-from ..ops import Placeholder, ProductGrad, _is_basic_index, getitem, linear, matmul
+from ..engine import add_indexed, unbroadcast
+from ..ops import IndexedGrad, Placeholder, ProductGrad
 
 # names the written functions use for themselves
 _FIXED = ("xs", "order", "outputs", "tape", "save", "t", "position", "g", "free", "grad_x", "kept")
-_FIXED += ("np", "unbroadcast", "ProductGrad", "XRows", "as_rows", "table")
+_FIXED += ("ran", "run_backward_keeping")
+_FIXED += ("np", "unbroadcast", "add_indexed", "ProductGrad", "XRows", "as_rows", "table")
 _FIXED += ("run_infer", "run_forward", "run_backward")
 _READ = "    # read from the primitives at each call: an edited forward or VJP is what runs"
 
 
 def write(program, input_names):
-    """(source, namespace) of ``program``'s three loops: ``run_infer`` and ``run_forward``, and
-    ``run_backward`` (which also keeps every op's gradient in ``kept`` when that is a list).
-    ``input_names``: the names of x_t and of the invariants (the step's parameter names)."""
+    """(source, keeping source, namespace) of ``program``'s loops: ``run_infer``, ``run_forward``
+    and ``run_backward``; and, to be compiled when first needed, ``run_backward_keeping``: the same
+    backward loop, which also keeps every op's gradient (``kept``) and notes each op as its VJPs
+    run (``ran``), for the graph viewer's ``backward #k``. ``input_names``: the names of x_t and
+    of the invariants (the step's parameter names)."""
     return _Writer(program, input_names).source()
+
+
+# ``run_backward_keeping`` notes x_t's slice, whose gradient it writes into grad_x, under this
+# instruction number (the instructions are numbered from 0)
+X_SLICE = -1
 
 
 class XRows:
@@ -74,6 +83,7 @@ class _Writer:
         self.namespace = {
             "np": np,
             "unbroadcast": unbroadcast,
+            "add_indexed": add_indexed,
             "ProductGrad": ProductGrad,
             "XRows": XRows,
             "as_rows": as_rows,
@@ -153,6 +163,8 @@ class _Writer:
             forward.append(line + (f"  # {_comment(name)}" if name else ""))
         backward, saved, results, kept = self.backward()
         saved = [self.var(r) for r in saved]
+        invariant = range(1 + p.n_states, p.n_inputs)  # each one's per-step gradients go here
+        self.sinks = {r: self.unique(f"grads_{self.names[r]}") for r in invariant}
         loop = [
             "    for t in order:",
             f"        {self.names[0]} = xs[t]",
@@ -176,9 +188,10 @@ class _Writer:
             f"        save({_tuple(saved)})",
             *step_end,
             "",
-            *self.backward_loop(backward, saved, results, kept),
+            *self.backward_loop(backward, saved, results, kept, keeping=False),
         ]
-        return "\n".join(source) + "\n", self.namespace
+        keeping = self.backward_loop(backward, saved, results, kept, keeping=True)
+        return "\n".join(source) + "\n", "\n".join(keeping) + "\n", self.namespace
 
     def read_forwards(self):
         """The first lines of a forward loop: each primitive's forward, read at call time."""
@@ -197,15 +210,24 @@ class _Writer:
                     lines.append(f'    {fn} = table["{name}"].{what}')
         return lines
 
-    def backward_loop(self, body, saved, results, kept):
-        p, n_st = self.p, self.p.n_states
+    def backward_loop(self, body, saved, results, kept, keeping):
+        """``run_backward``'s lines; with ``keeping``, ``run_backward_keeping``'s: the same loop,
+        which also notes each op in ``ran`` as its VJPs run, and keeps the step's gradients."""
+        p, n_st, sinks = self.p, self.p.n_states, self.sinks
         g_states = [f"g_state{k}" for k in range(n_st)]
         invariant = range(1 + n_st, p.n_inputs)
-        sinks = {r: self.unique(f"grads_{self.names[r]}") for r in invariant}
-        args = ["g", "order", "tape", "free", "grad_x", "kept", *g_states]
-        args += [self.names[r] for r in invariant] + list(sinks.values())
+        args = ["g", "order", "tape", "free", "grad_x", *(["kept", "ran"] if keeping else [])]
+        args += g_states + [self.names[r] for r in invariant] + list(sinks.values())
+        steps = []
+        for line in body:
+            if type(line) is int:  # the VJPs of instruction ``line`` run next
+                if keeping:
+                    value = self.names[p.n_inputs + line]
+                    steps.append(f"ran.append((position, {line}))  # {value}'s VJPs run")
+            else:
+                steps.append(line)
         lines = [
-            f"def run_backward({_list(args)}):",
+            f"def run_backward{'_keeping' if keeping else ''}({_list(args)}):",
             *self.read_vjps(),
             "    for position in range(len(order) - 1, -1, -1):",
             "        t = order[position]",
@@ -213,11 +235,14 @@ class _Writer:
             # free: each step's arrays go once read, as the sweep frees a node's (the tape is
             # read from its end, so popping gives tape[position])
             f"        {_tuple(saved)} = tape.pop() if free else tape[position]",
-            *[f"        {line}" for line in body],
+            *[f"        {line}" for line in steps],
         ]
         g_x = results[0]  # an array of x_t's shape (see ``accumulate``)
         if g_x != "None":
             lines += ["        if grad_x is not None:", f"            grad_x[t] = {g_x}"]
+            if keeping:  # x_t's slice: its gradient goes into grad_x, as a getitem's VJP does
+                lines.append(f"            ran.append((position, {X_SLICE}))  # x_t's slice")
+                kept = f"{X_SLICE}: {g_x}, {kept}" if kept else f"{X_SLICE}: {g_x}"
         state = self.names[1] if self.names[1] in saved else "None"
         for r in invariant:
             for c, kind in results[r]:
@@ -228,9 +253,9 @@ class _Writer:
                     )
                 else:
                     lines.append(f"        {sinks[r]}.append({c})")
+        if keeping:
+            lines.append(f"        kept[position] = {{{kept}}}  # every op's gradient")
         lines += [
-            "        if kept is not None:  # every op's gradient, for the graph viewer",
-            f"            kept[position] = {{{kept}}}",
             f"        {_list(g_states)} = {_list(results[1 + k] for k in range(n_st))}",
             f"    return {_tuple(g_states)}",
         ]
@@ -257,7 +282,8 @@ class _Writer:
         kinds = {}
         for j, i, r in calls:
             prim, refs, params, *_ = p.instructions[j]
-            kinds[j, i] = _kind(prim, i, params, p.shape_of(r), p.shape_of(n_in + j))
+            returned = p.grad_types.get((j, i))
+            kinds[j, i] = _kind(returned, p.shape_of(r), p.shape_of(n_in + j))
         parts = {r: sum(r_out == r for r_out in p.outputs) for r in live}
         for _, _, r in calls:
             parts[r] += 1
@@ -271,6 +297,7 @@ class _Writer:
             prim, refs, params, *_ = p.instructions[j]
             if r_out not in grads:
                 grads[r_out] = self.accumulate(r_out, contributions[r_out], lines)
+                lines.append(j)  # a marker: the VJPs of instruction j run from here
                 if prim.saves_out and r_out not in saved:
                     saved.append(r_out)
             args = []
@@ -325,7 +352,7 @@ class _Writer:
             self.zeros(r, lines, name)
             for c, kind, _ in contributions:
                 if kind == "indexed":
-                    lines.append(f"{c}.add_to({name})")
+                    lines.append(f"add_indexed({name}, {c})")
                 else:
                     lines.append(f"{name} += {self.dense(c, kind, shape)}")
             return name
@@ -393,12 +420,13 @@ def _refs(refs):
     return [(i, r) for i, r in enumerate(refs) if not isinstance(r, tuple)]
 
 
-def _kind(prim, argnum, params, shape, out_shape):
-    """How a VJP's result is added up: "indexed" (an IndexedGrad), "product" (maybe a
-    ProductGrad), "broadcast" (to be summed back to the input's shape) or "other" (as it is)."""
-    if prim is getitem and _is_basic_index(params.get("index")):
+def _kind(returned, shape, out_shape):
+    """How a VJP's result is added up, from the type it returned when the step was recorded:
+    "indexed" (an IndexedGrad), "product" (a ProductGrad), "broadcast" (to be summed back to the
+    input's shape) or "other" (as it is)."""
+    if returned is IndexedGrad:
         return "indexed"
-    if prim in (linear, matmul) and argnum == 1:
+    if returned is ProductGrad:
         return "product"
     if shape != out_shape and _broadcasts_to(shape, out_shape):
         return "broadcast"  # an elementwise op broadcast this input: its VJP has out's shape

@@ -1,31 +1,66 @@
-"""The graph viewer's view of a scan node: the op-by-op graph it ran, built for drawing."""
+"""The graph viewer's view of a scan node: the op-by-op graph it ran, built for drawing.
+
+What is drawn is what ``tg.eager()`` records for the same loop, node for node: per step the slice
+``x[t]`` and the step's primitives, in the step's scope; the outputs stacked (T rows) in the
+loop's scope; each final state the last step's node. The scan's result layout (one array of the
+outputs and the final states, and the slices ``scan`` takes of it) is not drawn: it is how the
+compiled loop returns several values from one node, not part of the computation.
+"""
 
 import numpy as np
 
 from ..engine import Node
 from ..ops import Placeholder, getitem, stack
 from .loop import SCAN
+from .source import X_SLICE
 
 
 def shown_parents(node):
-    """``node.parents``, each scan node replaced by the op-by-op graph it ran (``unrolled``).
+    """``node.parents`` as the op-by-op loop has them: a scan node's result, or a slice ``scan``
+    took of it, replaced by what it holds in the graph the loop ran (``unrolled``).
 
     >>> import numpy as np
     >>> from tinygrad_seq import nn
     >>> out, h_n = nn.RNN(2, 3, seed=0)(np.ones((4, 1, 2), dtype=np.float32))
     >>> out.node.op, h_n.node.parents[0].parents[0].op  # h_n stacks a slice of the scan's result
     ('scan', 'scan')
-    >>> [p.op for p in shown_parents(h_n.node.parents[0])]  # the viewer sees the steps' outputs
-    ['stack']
+    >>> [p.name for p in shown_parents(h_n.node)]  # the viewer sees the last step's state
+    ['hidden state']
     """
-    return tuple(unrolled(p) if p is not None and p.prim is SCAN else p for p in node.parents)
+    return tuple(_shown(p) for p in node.parents)
+
+
+def _shown(p):
+    if p is None:
+        return None
+    if p.prim is SCAN:  # with one state, the result is the outputs
+        return _outputs(p, p)
+    if p.prim is getitem:
+        source = p.parents[0]
+        if source is not None and source.prim is getitem:  # a final state taken of the outputs
+            source = source.parents[0]
+        if source is not None and source.prim is SCAN:
+            part = source.params["view"].get("parts", {}).get(p.serial)
+            if part == "outputs":
+                return _outputs(source, p)
+            if part is not None:
+                return _expand(source)[1][part]
+    return p
+
+
+def _outputs(scan_node, holder):
+    """The stacked outputs; ``holder`` is the node that holds them in the compiled graph (the scan
+    node, or the slice of its result): its gradient and visit are theirs."""
+    stacked = _expand(scan_node)[0]
+    stacked.grad, stacked.visit = holder.grad, holder.visit
+    return stacked
 
 
 def unrolled(node):
     """The graph a scan node stands for: one node per primitive per step, in the step's scope,
     named and shaped as recorded, holding its gradient if backward kept them (and the number of
-    its visit in the sweep). Returns the node that stacks the outputs and the final states after
-    the first (as the scan's result does): it stands in for the scan node.
+    its visit in the sweep, as the backward loop noted it). Returns the node that stacks the
+    outputs, as the op-by-op loop does.
 
     >>> import numpy as np
     >>> from tinygrad_seq import nn
@@ -34,22 +69,30 @@ def unrolled(node):
     >>> [p.name for p in shown.parents], sorted({p.scope[-1] for p in shown.parents})
     (['hidden state', 'hidden state', 'hidden state', 'hidden state'], ['t=0', 't=1', 't=2', 't=3'])
     """
+    return _outputs(node, node) if node.params["program"].n_states == 1 else _expand(node)[0]
+
+
+def _expand(node):
+    """(the node stacking the outputs, [the last step's node of each state]), made once per
+    backward (the gradients kept may change between drawings)."""
     params, view = node.params, node.params["view"]
     kept = view.get("grads")
     if "unrolled" in view and view["unrolled_with"] is kept:  # drawn before: same picture
         return view["unrolled"]
     program, order = params["program"], params["order"]
     n_in = program.n_inputs
-    visits = _visits(node.visit, kept, len(order))
+    visits = _visits(node.visit, view.get("ran"))
     state = list(node.parents[1 : 1 + program.n_states])
     outputs = [None] * len(order)
     for position, t in enumerate(order):
         env = dict(enumerate(node.parents))
-        if node.parents[0] is not None:  # x[t], sliced outside the steps as a layer does
-            shape, dtype = program.shapes[0], program.dtypes[0]
-            env[0] = _node(getitem, node.parents[:1], {"index": t}, shape, dtype, node.scope)
-        env.update((1 + k, s) for k, s in enumerate(state))
         step_scope = node.scope + (params["step_scope"].format(t),)
+        if node.parents[0] is not None:  # x[t], sliced inside the step as the op-by-op loop does
+            shape, dtype = program.shapes[0], program.dtypes[0]
+            env[0] = _node(getitem, node.parents[:1], {"index": t}, shape, dtype, step_scope)
+            env[0].grad = kept[position].get(X_SLICE) if kept else None
+            env[0].visit = visits.get((position, X_SLICE))
+        env.update((1 + k, s) for k, s in enumerate(state))
         for j, (prim, refs, op_params, name, shape, dtype) in enumerate(program.instructions):
             parents = tuple(None if isinstance(r, tuple) else env[r] for r in refs)
             if all(p is None for p in parents):
@@ -61,24 +104,18 @@ def unrolled(node):
             env[n_in + j] = shown
         state = [env[r] for r in program.outputs]
         outputs[t] = state[0]
-    stacked = _node(
-        stack, tuple(outputs + state[1:]), {"axis": 0}, node.shape, node.dtype, node.scope
-    )
-    stacked.name, stacked.grad, stacked.visit = node.name, node.grad, node.visit
-    view["unrolled"], view["unrolled_with"] = stacked, kept
-    return stacked
+    shape = (len(order),) + program.shapes[1]
+    stacked = _node(stack, tuple(outputs), {"axis": 0}, shape, node.dtype, node.scope)
+    view["unrolled"], view["unrolled_with"] = (stacked, state), kept
+    return stacked, state
 
 
-def _visits(visit, kept, steps):
-    """{(position, instruction): visit number}: backward visited the last step first, each step's
-    ops from its outputs back, right after the scan node itself."""
-    visits = {}
-    if kept and visit is not None:
-        for position in range(steps - 1, -1, -1):
-            for j in sorted(kept[position], reverse=True):
-                visit += 1
-                visits[position, j] = visit
-    return visits
+def _visits(visit, ran):
+    """{(position, instruction): visit number}: the ops in the order the backward loop noted them
+    as their VJPs ran, numbered after the scan node itself."""
+    if not ran or visit is None:
+        return {}
+    return {op: visit + 1 + k for k, op in enumerate(ran)}
 
 
 def _node(prim, parents, params, shape, dtype, scope, name=None):

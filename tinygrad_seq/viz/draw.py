@@ -19,6 +19,10 @@ INSTALL_HINT = (
 )
 
 
+# what the notes about boxes left out tell the reader to do; a front end names its own options
+DRAW_ALL = "pass max_nodes=None to draw all, or collapse='cell' for fewer boxes"
+
+
 class GraphvizNotFoundError(RuntimeError):
     """Rendering was asked for but Graphviz's ``dot`` program is not installed."""
 
@@ -57,9 +61,10 @@ def draw_graph(
     collapse=None,
     show_data=False,
     show_grad=False,
-    rankdir="LR",
+    rankdir=None,
     max_nodes=200,
     title=None,
+    draw_all_hint=DRAW_ALL,
 ):
     """Draw the computation graph that produced ``root`` (a Tensor, or a list of Tensors).
 
@@ -78,9 +83,14 @@ def draw_graph(
     show_grad: after ``backward``, add each tensor's value and gradient summaries and the step at
         which the reverse sweep visited it (#0 is the output). Intermediate gradients exist
         only after ``loss.backward(keep_grads=True)``; otherwise the leaves' ``.grad`` is shown.
-    rankdir: "LR" (time runs left to right) or "TB".
+    rankdir: "LR" (left to right) or "TB" (top to bottom). None: "TB" where every operation of
+        two or more time steps is drawn (the steps stacked: a row of them is too wide to read
+        once fitted to a screen), else "LR" (the cells of ``collapse="cell"`` side by side,
+        time running left to right as in the textbook).
     max_nodes: draw at most this many boxes, those nearest the output; one note box says how
         many were left out. None draws everything.
+    draw_all_hint: what the notes about boxes left out say to do (the command line names its
+        flags: "pass --max-nodes 0 to draw all, ...").
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> from tinygrad_seq import viz
@@ -93,21 +103,30 @@ def draw_graph(
     """
     if collapse not in (None, "cell"):
         raise ValueError(f"draw_graph: collapse must be None or 'cell', got {collapse!r}")
-    if rankdir not in ("LR", "TB", "RL", "BT"):
+    if rankdir not in (None, "LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'LR' or 'TB', got {rankdir!r}")
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
         raise ValueError(f"draw_graph: max_nodes must be a positive int or None, got {max_nodes!r}")
     roots = root_nodes(root)
     picture = elide(build(roots, collapse), max_nodes)
+    if rankdir is None:
+        steps = {b.step for b in picture.boxes if b.step}
+        rankdir = "TB" if collapse is None and len(steps) > 1 else "LR"
     graph = _digraph_class()(name="tinygrad_seq", graph_attr=_graph_attrs(rankdir))
     graph.attr("node", fontname=style.FONT, fontsize="10", margin="0.08,0.04")
     graph.attr("edge", color="#555555", arrowsize="0.6", fontname=style.FONT, fontsize="9")
     # a parameter's node outlives its graph: its .grad and visit may come from an earlier sweep,
     # so gradients are shown only once backward has run through this very graph
     swept = any(r.visit is not None for r in roots)
-    _add_boxes(graph, picture, show_data or show_grad, show_grad and swept)
-    _add_arrows(graph, picture, collapse)
-    graph.attr(label=_legend(picture, roots, title, show_data, show_grad, swept))
+    rows = _gate_rows(picture) if collapse is None else {}
+    fans = _fans(picture, rows)
+    if rows:  # dot's last pass over the whole graph would swap gates the rows put in order
+        graph.attr(remincross="false")
+    shown = (show_data or show_grad, show_grad and swept, draw_all_hint)
+    clusters = _add_boxes(graph, picture, shown, rows, fans)
+    _add_arrows(graph, picture, collapse, clusters, fans)
+    notes = _notes(picture, show_data, show_grad, swept, draw_all_hint)
+    graph.attr(label=_legend(picture, roots, title, notes))
     return graph
 
 
@@ -123,8 +142,10 @@ def _graph_attrs(rankdir):
     }
 
 
-def _add_boxes(graph, picture, show_data, show_grad):
-    """Nodes into nested clusters; subgraphs are filled first, then added deepest first."""
+def _add_boxes(graph, picture, shown, rows, fans):
+    """Nodes into nested clusters; subgraphs are filled first, then added deepest first.
+    ``shown``: (show_data, show_grad, draw_all_hint); ``rows``, ``fans``: the gates' order (see
+    ``_gate_rows``, ``_fans``)."""
     clusters = {(): graph}
     order = []  # cluster paths in order of first use, parents before children
     Digraph = type(graph)
@@ -136,18 +157,100 @@ def _add_boxes(graph, picture, show_data, show_grad):
                 sub.attr(**style.cluster_style(path[-1]), labeljust="l", fontname=style.FONT)
                 clusters[path] = sub
                 order.append(path)
-        clusters[box.cluster].node(f"n{i}", **_box_attrs(box, show_data, show_grad))
+        attrs = _box_attrs(box, *shown, picture.visits)
+        if i in fans:
+            attrs["ordering"] = "out"
+        clusters[box.cluster].node(f"n{i}", **attrs)
+    for step, step_rows in rows.items():
+        # the gates in the order taught, the same in every step (left to right; top to bottom
+        # with rankdir LR), and the slices that feed them, in a rank each: invisible arrows
+        # within a rank ask for that order (dot does not always grant it: see ``_fans``)
+        for boxes in step_rows:
+            row = Digraph()
+            row.attr(rank="same")
+            for a, b in zip(boxes, boxes[1:]):
+                row.edge(f"n{a}", f"n{b}", style="invis")
+            clusters[step].subgraph(row)
     for path in sorted(order, key=len, reverse=True):  # stable: same depth keeps first-use order
         clusters[path[:-1]].subgraph(clusters[path])
+    return {path: f"cluster_{k}" for k, path in enumerate(order)}
 
 
-def _box_attrs(box, show_data, show_grad):
+def _gate_rows(picture):
+    """{cluster: rows}: the box indices of the gates of a cluster (a time step, or a cell drawn
+    alone) that no other gate of it feeds (the LSTM's four; the GRU's reset and update, not its
+    candidate, which reads the reset gate), in the order taught, where two or more are drawn
+    op by op; and if each gate is fed by one slice, a row of those, in the same order."""
+    boxes, feeds = picture.boxes, {}
+    for a in picture.arrows:
+        feeds.setdefault(a.dst, []).append(a.src)
+    taught = [g for order in style.GATE_ORDER.values() for g in order]
+    gates = {}
+    for i, box in enumerate(boxes):
+        role = role_of(box.nodes[0]) if box.kind == "op" else None
+        if role in taught:
+            gates.setdefault(box.cluster, []).append(i)
+    rows = {}
+    for step, members in gates.items():
+        first = [i for i in members if not _fed_by(i, set(members) - {i}, feeds, boxes, step)]
+        first.sort(key=lambda i: taught.index(role_of(boxes[i].nodes[0])))
+        if len(first) > 1:
+            rows[step] = [first]
+            fed = [feeds.get(i, []) for i in first]
+            slices = [f[0] for f in fed if len(f) == 1 and boxes[f[0]].nodes[0].op == "getitem"]
+            if len(set(slices)) == len(first):  # one slice of its own per gate
+                rows[step].append(slices)
+    return rows
+
+
+def _fans(picture, rows):
+    """{box: [the slices it feeds, in the order of the gates they feed]} for a box (the gates'
+    pre-activations) that alone feeds the slices of a gate row. Drawn with ``ordering=out`` and
+    its arrows in that order: dot then keeps the order, where the rows alone let it swap gates.
+    """
+    feeds = {}
+    for a in picture.arrows:
+        feeds.setdefault(a.dst, []).append(a.src)
+    fans = {}
+    for step_rows in rows.values():
+        if len(step_rows) > 1:
+            slices = step_rows[1]
+            sources = {src for i in slices for src in feeds.get(i, [])}
+            if len(sources) == 1 and all(len(feeds.get(i, [])) == 1 for i in slices):
+                fans[sources.pop()] = slices
+    return fans
+
+
+def _arrow_order(picture, fans):
+    """The arrows' indices in drawing order: as built, but the arrows of each fan in its order,
+    in the places the fan's arrows held."""
+    order = list(range(len(picture.arrows)))
+    for src, slices in fans.items():
+        places = [k for k, a in enumerate(picture.arrows) if a.src == src and a.dst in slices]
+        ranked = sorted(places, key=lambda k: slices.index(picture.arrows[k].dst))
+        for place, k in zip(places, ranked):
+            order[place] = k
+    return order
+
+
+def _fed_by(box, others, feeds, boxes, cluster):
+    """Whether any of ``others`` feeds ``box`` through boxes of the same cluster."""
+    seen, todo = set(), [box]
+    while todo:
+        for src in feeds.get(todo.pop(), ()):
+            if src in others:
+                return True
+            if src not in seen and boxes[src].cluster == cluster:
+                seen.add(src)
+                todo.append(src)
+    return False
+
+
+def _box_attrs(box, show_data, show_grad, draw_all_hint, visits):
     if box.kind == "elided":
         attrs = dict(style.KIND_STYLE["elided"])
-        attrs["label"] = (
-            f"{box.elided} earlier boxes not drawn\n"
-            "(pass max_nodes=None to draw all,\nor collapse='cell' for fewer boxes)"
-        )
+        hint = [style.escape(part) for part in f"({draw_all_hint})".split(", ")]
+        attrs["label"] = style.lines(f"{box.elided} earlier boxes not drawn", ",<BR/>".join(hint))
         return attrs
     if box.kind == "cell":
         attrs = dict(style.KIND_STYLE["cell"])
@@ -155,7 +258,7 @@ def _box_attrs(box, show_data, show_grad):
     else:
         node = box.nodes[0]
         attrs = style.node_style(node)
-        attrs["label"] = style.node_label(node, show_data, show_grad)
+        attrs["label"] = style.node_label(node, show_data, show_grad, visits.get(node))
     if box.output:  # double red border; a gate or a cell keeps its colour
         fill = attrs.get("fillcolor")
         attrs.update(style.OUTPUT_STYLE)
@@ -164,17 +267,26 @@ def _box_attrs(box, show_data, show_grad):
     return attrs
 
 
-def _add_arrows(graph, picture, collapse):
+def _add_arrows(graph, picture, collapse, clusters, fans):
     boxes = picture.boxes
-    for a in picture.arrows:
+    lanes = _lane_arrows(picture) if collapse == "cell" else {}
+    if lanes:
+        graph.attr(compound="true")  # an arrow may end at a cluster's border (lhead)
+    for k in _arrow_order(picture, fans):
+        a = picture.arrows[k]
         attrs = {}
         role = role_of(a.node)
+        lane = lanes.get(k)
+        if lane is None and k in lanes:
+            continue  # drawn as the one arrow into its lane
         if boxes[a.src].kind == "elided":
             attrs = {"style": "dashed", "color": "#999999"}
         elif a.state:
             attrs = {"color": style.STATE_EDGE.get(role, "#333333"), "penwidth": "2.4"}
             if collapse == "cell":
-                attrs["label"] = style.text_label(style.state_label(a.node, boxes[a.src].step))
+                # an xlabel, placed after the layout: a label is laid out as a node of its
+                # own, and made dot 10x slower on a 50-step LSTM
+                attrs["xlabel"] = style.text_label(style.state_label(a.node, boxes[a.src].step))
                 attrs["fontcolor"] = attrs["color"]
         elif boxes[a.src].kind in ("parameter", "input"):
             # leaves feed every step; letting them pull on the ranks would stack the steps
@@ -184,12 +296,43 @@ def _add_arrows(graph, picture, collapse):
                 attrs["color"] = style.PARAMETER_EDGE
         elif role in ("cell state", "hidden state"):
             attrs = {"color": style.STATE_EDGE[role], "penwidth": "1.4"}
+        if lane is not None:
+            end, path = lane
+            text = "to every step" if end == "lhead" else "from every step"
+            attrs["label"] = style.text_label(text)  # one per lane: laid out, not overlapping
+            other = boxes[a.src if end == "lhead" else a.dst].cluster
+            if other[: len(path)] != path:  # dot ignores (and warns) an end inside the lane
+                attrs[end] = clusters[path]
         graph.edge(f"n{a.src}", f"n{a.dst}", **attrs)
     for a, b in step_order(picture):
         graph.edge(f"n{a}", f"n{b}", style="invis")
 
 
-def _legend(picture, roots, title, show_data, show_grad, swept):
+def _lane_arrows(picture):
+    """{arrow index: (lhead or ltail, lane) | None} for the collapsed view: arrows between one
+    box outside a lane (a layer and direction) and two or more of its cells (an input read by
+    every step, the outputs stacked) are drawn as ONE arrow to or from the lane's border (the
+    first arrow of each group, None for the others). One arrow per cell crosses the picture T
+    times: unreadable, dot minutes slow on 100 steps, and the steps pushed into a staircase."""
+    boxes, groups = picture.boxes, {}
+    for k, a in enumerate(picture.arrows):
+        src, dst = boxes[a.src], boxes[a.dst]
+        if a.state or "elided" in (src.kind, dst.kind):
+            continue
+        if dst.kind == "cell" and src.kind != "cell" and src.cluster != dst.cluster:
+            groups.setdefault(("lhead", dst.cluster, a.src), []).append(k)  # into every step
+        elif src.kind == "cell" and dst.kind != "cell":  # out of every step (the outputs)
+            groups.setdefault(("ltail", src.cluster, a.dst), []).append(k)
+    lanes = {}
+    for (end, lane, _), arrows in groups.items():
+        if len(arrows) > 1:
+            lanes.update(dict.fromkeys(arrows))
+            # the arrow nearest the other end: from the first step in, from the last out
+            lanes[arrows[0] if end == "lhead" else arrows[-1]] = (end, lane)
+    return lanes
+
+
+def _legend(picture, roots, title, notes):
     kinds = {b.kind for b in picture.boxes if b.kind != "cell" or b.nodes}
     if any(b.output for b in picture.boxes):
         kinds.add("output")
@@ -206,16 +349,15 @@ def _legend(picture, roots, title, show_data, show_grad, swept):
         params = sum(kind_of(n) == "parameter" for n in picture.nodes)
         what = ", ".join(r.name or r.op for r in roots)
         title = f"computation graph of {what}: {ops} operations, {params} parameters"
-    notes = _notes(picture, show_data, show_grad, swept)
     return style.legend(title, kinds, roles, state_roles, notes)
 
 
-def _notes(picture, show_data, show_grad, swept):
+def _notes(picture, show_data, show_grad, swept, draw_all_hint):
     notes = []
     if picture.elided:
         notes.append(
-            f"{picture.elided} earliest boxes of the computation are not drawn (max_nodes="
-            f"{picture.max_nodes}); pass max_nodes=None to draw all, or collapse='cell'"
+            f"{picture.elided} earliest boxes of the computation are not drawn (at most "
+            f"{picture.max_nodes} are); {draw_all_hint}"
         )
     if picture.hidden_weights:
         names = [n.name or "unnamed" for n in picture.hidden_weights]

@@ -133,7 +133,7 @@
     const b = views[view].data.boxes[i];
     if (b.kind === "elided") {
       const panel = $("#panel");
-      panel.replaceChildren(el("h3", "not drawn"), el("div", "the earliest boxes of the graph are left out of this view; explore(..., max_nodes=None) draws all", "sub"));
+      panel.replaceChildren(el("h3", "not drawn"), el("div", "the earliest boxes of the graph are left out of this view; " + D.draw_all, "sub"));
       return;
     }
     if (b.kind !== "cell") return showNode(b.nodes[0]);

@@ -20,19 +20,30 @@ from importlib import resources
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..engine import Node
 from ..scan import shown_parents
 from ..serialization import atomic_write
-from ..tensor import Tensor
 from . import style
 from .draw import INSTALL_HINT, GraphvizNotFoundError, draw_graph
-from .trace import _step_path, build, elide, kind_of, role_of, root_nodes, time_step, walk
+from .trace import (
+    _step_path,
+    build,
+    elide,
+    kind_of,
+    role_of,
+    root_nodes,
+    sweep_numbers,
+    time_step,
+    walk,
+)
 
 LARGE_GRAPH = 250  # more nodes than this: start in the collapsed view, draw at most this many boxes
 # Graphviz's layout time of the one-box-per-cell view grows steeply with its number of boxes (each
 # cell has arrows from the input and to the output, and labelled state arrows): measured on a
 # 100-step LSTM, 30 boxes take 0.2 s, 40 take 1.2 s, 60 take 9.5 s, all 100 about 10 minutes.
 CELL_VIEW_BOXES = 40
+DRAW_ALL = "explore(..., max_nodes=None) draws all"  # what the page says to draw every box
 BINS = 16
 
 
@@ -60,7 +71,9 @@ class Explorer:
         return f"<Explorer {self.path}>"
 
 
-def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=None):
+def explore(
+    loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=None, draw_all_hint=DRAW_ALL
+):
     """Write an interactive HTML page to step through the graph behind ``loss``; return it.
 
     Record the forward inside ``with tg.keep_values():`` (every node keeps its value, and the
@@ -76,6 +89,8 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
         step) or "auto" ("cell" when the graph has time steps and more than ``max_nodes`` nodes).
     max_nodes: each view draws at most this many boxes (those nearest the loss), the
         one-box-per-cell view at most 40 (Graphviz's layout of more takes long); None: all.
+    draw_all_hint: what the page says to do to draw the boxes left out (the command line
+        names its flag).
 
     >>> import numpy as np, tinygrad_seq as tg, tempfile, os
     >>> from tinygrad_seq import nn, viz
@@ -94,7 +109,7 @@ def explore(loss, path=None, *, collapse="auto", max_nodes=LARGE_GRAPH, title=No
         raise ValueError(f"explore: max_nodes must be a positive int or None, got {max_nodes!r}")
     if path is not None:
         _check_writable(path)  # before the work, not after
-    data = _page_data(_roots(loss), collapse, max_nodes, title)
+    data = _page_data(_roots(loss), collapse, max_nodes, title, draw_all_hint)
     for note in data["notes"]:
         if note["warn"]:
             warnings.warn(f"explore: {note['text']}", stacklevel=2)
@@ -116,34 +131,37 @@ def _check_writable(path):
         raise FileNotFoundError(f"explore: cannot write {path!r}: no folder {folder!r}")
 
 
-def _page_data(roots, collapse, max_nodes, title):
+def _page_data(roots, collapse, max_nodes, title, draw_all_hint):
     """Everything the page shows, as plain data for JSON (the SVGs of the views included)."""
     nodes = walk(roots)
     index = {n: i for i, n in enumerate(nodes)}
     has_steps = any(_step_path(n) for n in nodes)
-    views = {"ops": _view(roots, None, max_nodes, index)}
+    views = {"ops": _view(roots, None, max_nodes, index, draw_all_hint)}
     if has_steps:
         cells = CELL_VIEW_BOXES if max_nodes is None else min(max_nodes, CELL_VIEW_BOXES)
-        views["cell"] = _view(roots, "cell", None if max_nodes is None else cells, index)
+        cells = None if max_nodes is None else cells
+        views["cell"] = _view(roots, "cell", cells, index, draw_all_hint)
     large = max_nodes is not None and len(nodes) > max_nodes
     if collapse == "auto":
         collapse = "cell" if has_steps and large else None
-    notes = _notes(roots, nodes, has_steps, large, views)
+    notes = _notes(roots, nodes, has_steps, large, views, draw_all_hint)
     if views["ops"]["svg"] is None:
         notes.insert(0, {"text": f"no drawing: {INSTALL_HINT}", "warn": True})
     # a parameter's node outlives its graph: its visit and .grad may come from an earlier sweep,
     # so there is a sweep to show only once backward has run through this very graph
     swept = any(r.visit is not None for r in roots)
     visited = [n for n in nodes if n.visit is not None] if swept else []
+    numbers = sweep_numbers(visited)  # as the drawings number them
     return {
         "title": title or f"Backprop explorer: {', '.join(r.name or r.op for r in roots)}",
-        "nodes": [_node_data(n, index, swept) for n in nodes],
+        "nodes": [_node_data(n, index, numbers) for n in nodes],
         "backward": [index[n] for n in sorted(visited, key=_visit_key)],
         "forward": _forward_order(nodes, roots, index),
         "views": views,
         "view": "cell" if collapse == "cell" and has_steps else "ops",
         "flow": _flow_series(nodes, index),
         "notes": notes,
+        "draw_all": draw_all_hint,  # what the panel of the box "not drawn" says
     }
 
 
@@ -175,9 +193,9 @@ def _forward_order(nodes, roots, index):
     return [index[n] for n in sorted(nodes, key=lambda n: n.serial)]
 
 
-def _view(roots, collapse, max_nodes, index):
+def _view(roots, collapse, max_nodes, index, draw_all_hint):
     """One drawing: its SVG, and which graph nodes each box and arrow stands for."""
-    graph = draw_graph(roots, collapse=collapse, max_nodes=max_nodes)
+    graph = draw_graph(roots, collapse=collapse, max_nodes=max_nodes, draw_all_hint=draw_all_hint)
     # the same picture draw_graph drew (build and elide are deterministic): box i is "n{i}"
     picture = elide(build(roots, collapse), max_nodes)
     try:
@@ -206,7 +224,7 @@ def _cell_title(box):
     return "RNN cell" if any(n.op in ("tanh", "relu") for n in box.nodes) else "cell"
 
 
-def _node_data(node, index, swept):
+def _node_data(node, index, numbers):
     step = _step_path(node)
     return {
         "op": node.op,
@@ -217,11 +235,11 @@ def _node_data(node, index, swept):
         "shape": list(node.shape),
         "dtype": str(node.dtype),
         "serial": node.serial,
-        "visit": node.visit if swept else None,
+        "visit": numbers.get(node),
         "t": time_step(step[-1]) if step else None,
         "parents": [index[p] for p in _parents(node) if p in index],
         "value": _stats(style.value_of(node)),
-        "grad": _stats(style.grad_of(node)) if swept and node.visit is not None else None,
+        "grad": _stats(style.grad_of(node)) if node in numbers else None,
     }
 
 
@@ -279,7 +297,7 @@ def _flow_series(nodes, index):
     ]
 
 
-def _notes(roots, nodes, has_steps, large, views):
+def _notes(roots, nodes, has_steps, large, views, draw_all_hint):
     """What the page says about the graph; ``warn`` marks what is missing for a full picture."""
     notes = []
     ops = [n for n in nodes if n.prim is not None]
@@ -309,7 +327,7 @@ def _notes(roots, nodes, has_steps, large, views):
             notes.append(
                 {
                     "text": f"view '{what}': the {view['elided']} earliest boxes are not drawn "
-                    f"(explore(..., max_nodes=None) draws all; Graphviz may then take minutes)",
+                    f"({draw_all_hint}; Graphviz may then take minutes)",
                     "warn": False,
                 }
             )

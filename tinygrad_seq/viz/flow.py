@@ -10,9 +10,9 @@ hidden states are found in the graph by their scope ("t=i") and name ("hidden st
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..engine import scope
 from ..nn.rnn import GRUCell, LSTMCell, RNNCell
-from ..tensor import Tensor
 from .style import visible
 from .trace import role_of, time_step, walk
 
@@ -54,7 +54,7 @@ def gradient_flow(model, x, hx=None, *, loss=None):
 
 def _scalar_loss(loss, h):
     value = loss(h)
-    if not isinstance(value, Tensor) or value.size != 1:
+    if not isinstance(value, Tensor) or value.numel() != 1:
         shape = value.shape if isinstance(value, Tensor) else type(value).__name__
         raise ValueError(f"gradient_flow: loss(h) must return a one-element Tensor, got {shape}")
     return value

@@ -136,10 +136,12 @@ def grad_of(node):
     """The gradient kept by backward(keep_grads=True), or a leaf's (retain_grad tensor's) .grad."""
     if node.grad is not None:
         return node.grad
-    return node.leaf.grad if node.leaf is not None else None
+    leaf = node.leaf
+    return leaf.grad.data if leaf is not None and leaf.grad is not None else None
 
 
-def node_label(node, show_data, show_grad):
+def node_label(node, show_data, show_grad, visit=None):
+    """The box of one node: name, op, shape; value, gradient and ``backward #visit`` if asked."""
     kind = kind_of(node)
     title = node.name or (node.op if kind == "op" else kind)
     sub = (node.op if kind == "op" else kind) if node.name else ""
@@ -151,8 +153,8 @@ def node_label(node, show_data, show_grad):
         grad = grad_of(node)
         if grad is not None:
             parts.append(small("grad " + summary(grad), "#a33b3b"))
-        if node.visit is not None:
-            parts.append(small(f"backward #{node.visit}", "#a33b3b"))
+        if visit is not None:
+            parts.append(small(f"backward #{visit}", "#a33b3b"))
     return lines(*parts)
 
 

@@ -11,10 +11,10 @@ or one per cell and time step with ``collapse="cell"``), then ``elide`` boxes be
 import re
 from dataclasses import dataclass, field
 
+from .._tensor import Tensor
 from ..engine import Node
 from ..nn.module import Parameter
 from ..scan import shown_parents
-from ..tensor import Tensor
 
 # A scope named like this marks one time step: "t=3", "t = 3", "step 3".
 _TIME_STEP = re.compile(r"\s*(?:t|step|time step)\s*=?\s*(-?\d+)\s*", re.IGNORECASE)
@@ -138,6 +138,17 @@ class Picture:
     hidden_weights: list = field(default_factory=list)  # parameters not drawn (collapsed mode)
     elided: int = 0
     max_nodes: int = None
+    visits: dict = field(default_factory=dict)  # node -> its "backward #k" (``sweep_numbers``)
+
+
+def sweep_numbers(nodes):
+    """{node: k} for the nodes backward visited: k of them were visited before it, so #0 is the
+    output. The order is the engine's (``node.visit``), the number its rank among these nodes:
+    the engine also numbers nodes no drawing shows (the slices a compiled loop takes of its
+    result, drawn as what they hold), and a drawing has no gaps where they were.
+    """
+    visited = sorted((n for n in nodes if n.visit is not None), key=lambda n: n.visit)
+    return {n: k for k, n in enumerate(visited)}
 
 
 def _step_path(node):
@@ -185,7 +196,7 @@ def build(roots, collapse=None):
                         continue
                     seen[(src, dst, k)] = True
                 arrows.append(Arrow(src, dst, nodes[k], _is_state(steps[k], steps[i])))
-    return Picture(boxes, arrows, nodes, hidden)
+    return Picture(boxes, arrows, nodes, hidden, visits=sweep_numbers(nodes))
 
 
 def _is_state(src_step, dst_step):

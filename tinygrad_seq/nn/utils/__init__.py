@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from . import rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]

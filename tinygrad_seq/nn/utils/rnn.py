@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...tensor import Tensor, concat
+from ..._tensor import Tensor, concat
 
 __all__ = [
     "PackedSequence",

@@ -1,0 +1,229 @@
+"""Making tensors as PyTorch does: ``tg.tensor``, ``zeros``, ``arange``, ``randn``, ``manual_seed``.
+
+Shapes are varargs or one tuple (``tg.zeros(2, 3)`` or ``tg.zeros((2, 3))``). Floats default to
+float32, integers to int64, as in PyTorch. Random tensors, and the layers and initialisers given
+no ``seed``, draw from one global ``np.random.Generator``: ``tg.manual_seed(0)`` makes a script
+reproducible, as ``torch.manual_seed`` does (the numbers differ from torch's).
+
+>>> import tinygrad_seq as tg
+>>> tg.tensor([[1.0, 2.0]]).shape, tg.arange(3).dtype
+((1, 2), dtype('int64'))
+"""
+
+import numbers
+
+import numpy as np
+
+from ._tensor import DEFAULT_FLOAT, Tensor, _shape_args, _to_array
+
+__all__ = [
+    "arange",
+    "empty",
+    "eye",
+    "from_numpy",
+    "full",
+    "full_like",
+    "generator",
+    "linspace",
+    "manual_seed",
+    "ones",
+    "ones_like",
+    "rand",
+    "randint",
+    "randn",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]
+
+# the global Generator: reseeded in place by manual_seed, so every holder sees the new seed
+_GENERATOR = np.random.default_rng()
+
+
+def manual_seed(seed):
+    """Seed the global Generator (random tensors, layers and ``nn.init`` without a ``seed``,
+    ``Dropout`` masks) and return it, as ``torch.manual_seed``.
+
+    >>> import tinygrad_seq as tg
+    >>> _ = tg.manual_seed(0); a = tg.randn(3)
+    >>> _ = tg.manual_seed(0); b = tg.randn(3)
+    >>> a.tolist() == b.tolist()
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+    _GENERATOR.bit_generator.state = np.random.PCG64(int(seed)).state
+    return _GENERATOR
+
+
+def generator():
+    """The global ``np.random.Generator`` that ``manual_seed`` seeds."""
+    return _GENERATOR
+
+
+def _dtype(dtype, default):
+    return np.dtype(default if dtype is None else dtype)
+
+
+def _made(array, requires_grad):
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (numbers, lists, arrays, tensors), as
+    ``torch.tensor``: Python floats become float32, ints int64, arrays keep their dtype.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> a = np.zeros(2)
+    >>> t = tg.tensor(a, requires_grad=True); t.data is a, t.dtype
+    (False, dtype('float64'))
+    """
+    array = _to_array(data, dtype)
+    return _made(np.array(array, copy=True), requires_grad)
+
+
+def from_numpy(array):
+    """A tensor sharing ``array`` (a write into one is seen by the other), as
+    ``torch.from_numpy``.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> a = np.zeros(2); tg.from_numpy(a).data is a
+    True
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a np.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    """A tensor of zeros (float32 unless ``dtype`` says otherwise): ``tg.zeros(2, 3)``."""
+    return _made(np.zeros(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    """A tensor of ones (float32 unless ``dtype`` says otherwise): ``tg.ones(2, 3)``."""
+    return _made(np.ones(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    """An uninitialised tensor (its values are whatever memory held)."""
+    return _made(np.empty(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+
+
+def _scalar_dtype(value):
+    """PyTorch's dtype for a Python number: bool, int64 or float32."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(value, numbers.Integral):
+        return np.dtype(np.int64)
+    return DEFAULT_FLOAT
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value`` (its dtype from the value, as PyTorch).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.full((2,), 7).tolist(), tg.full((2,), 0.5).dtype
+    ([7, 7], dtype('float32'))
+    """
+    dtype = _dtype(dtype, _scalar_dtype(fill_value))
+    return _made(np.full(_shape_args((size,)), fill_value, dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """``start, start + step, ...`` below ``end`` (``arange(n)`` is 0..n-1); int64 when all
+    arguments are ints, float32 otherwise, as in PyTorch.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.arange(1, 2, 0.25).tolist()
+    [1.0, 1.25, 1.5, 1.75]
+    """
+    if end is None:
+        start, end = 0, start
+    ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    dtype = _dtype(dtype, np.int64 if ints else DEFAULT_FLOAT)
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    # computed in float64 (or int64) and cast, as torch computes in double precision
+    values = np.arange(start, end, step, dtype=np.int64 if ints else np.float64)
+    return _made(values.astype(dtype), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (float32).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.linspace(0, 1, 5).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    values = np.linspace(start, end, steps, dtype=np.float64)
+    return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``)."""
+    return _made(np.eye(n, m, dtype=_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+
+
+def _like(fn, t, dtype):
+    if not isinstance(t, (Tensor, np.ndarray)):
+        raise TypeError(f"{fn}: expected a Tensor or an ndarray, got {type(t).__name__}")
+    return t.shape, np.dtype(t.dtype if dtype is None else dtype)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    """Zeros of ``t``'s shape and dtype."""
+    shape, dtype = _like("zeros_like", t, dtype)
+    return _made(np.zeros(shape, dtype), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    """Ones of ``t``'s shape and dtype."""
+    shape, dtype = _like("ones_like", t, dtype)
+    return _made(np.ones(shape, dtype), requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    """``fill_value`` in ``t``'s shape and dtype.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.full_like(tg.zeros(2), 3).tolist()
+    [3.0, 3.0]
+    """
+    shape, dtype = _like("full_like", t, dtype)
+    return _made(np.full(shape, fill_value, dtype), requires_grad)
+
+
+def _rng(generator):
+    return _GENERATOR if generator is None else generator
+
+
+def rand(*size, generator=None, dtype=None, requires_grad=False):
+    """Uniform samples from [0, 1) (float32), from the global Generator unless ``generator``
+    (a ``np.random.Generator``) is given: ``tg.rand(2, 3)``."""
+    values = _rng(generator).random(_shape_args(size))
+    return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, requires_grad=False):
+    """Standard normal samples (float32): ``tg.randn(2, 3)`` (see ``rand``)."""
+    values = _rng(generator).standard_normal(_shape_args(size))
+    return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_grad=False):
+    """Random integers in [low, high) of ``size`` (int64), as ``torch.randint``:
+    ``randint(high, size)`` or ``randint(low, high, size)``.
+
+    >>> import tinygrad_seq as tg
+    >>> t = tg.randint(3, 10, (4,)); t.shape, t.dtype
+    ((4,), dtype('int64'))
+    """
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint: missing the size, e.g. randint(10, (3,))")
+    values = _rng(generator).integers(low, high, _shape_args((size,)))
+    return _made(values.astype(_dtype(dtype, np.int64)), requires_grad)

@@ -1,0 +1,203 @@
+"""Math as functions, as PyTorch offers it: ``tg.exp(x)`` is ``x.exp()``, ``tg.sum(x, dim=1)`` is
+``x.sum(dim=1)``. Each takes a Tensor or a NumPy array (wrapped, no copy) and calls the method, so
+the method's docstring is the one to read.
+
+>>> import tinygrad_seq as tg
+>>> x = tg.tensor([[1.0, -2.0], [3.0, 0.5]])
+>>> tg.relu(x).tolist(), tg.max(x, dim=1).indices.tolist(), tg.matmul(x, x).shape
+([[1.0, 0.0], [3.0, 0.5]], [0, 0], (2, 2))
+"""
+
+import numpy as np
+
+from ._tensor import Tensor
+
+__all__ = [
+    "abs",
+    "allclose",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "bmm",
+    "clamp",
+    "equal",
+    "exp",
+    "flatten",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "mm",
+    "norm",
+    "permute",
+    "pow",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "softmax",
+    "sqrt",
+    "squeeze",
+    "sum",
+    "tanh",
+    "transpose",
+    "unsqueeze",
+]
+
+
+def _t(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def exp(x):
+    return _t(x).exp()
+
+
+def log(x):
+    return _t(x).log()
+
+
+def sqrt(x):
+    return _t(x).sqrt()
+
+
+def abs(x):  # noqa: A001 -- torch.abs; the builtin is not used in this module
+    return _t(x).abs()
+
+
+def tanh(x):
+    return _t(x).tanh()
+
+
+def sigmoid(x):
+    return _t(x).sigmoid()
+
+
+def relu(x):
+    return _t(x).relu()
+
+
+def softmax(x, dim=None):
+    return _t(x).softmax(dim=dim)
+
+
+def log_softmax(x, dim=None):
+    return _t(x).log_softmax(dim=dim)
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    return _t(x).logsumexp(dim=dim, keepdim=keepdim)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 -- torch's argument names
+    return _t(x).clamp(min, max)
+
+
+def pow(x, exponent):  # noqa: A001 -- torch.pow
+    return _t(x) ** exponent
+
+
+def maximum(x, other):
+    return _t(x).maximum(other)
+
+
+def minimum(x, other):
+    return _t(x).minimum(other)
+
+
+def sum(x, dim=None, keepdim=False):  # noqa: A001 -- torch.sum
+    return _t(x).sum(dim=dim, keepdim=keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    return _t(x).mean(dim=dim, keepdim=keepdim)
+
+
+def max(x, dim=None, keepdim=False):  # noqa: A001 -- torch.max
+    return _t(x).max(dim, keepdim)
+
+
+def min(x, dim=None, keepdim=False):  # noqa: A001 -- torch.min
+    return _t(x).min(dim, keepdim)
+
+
+def amax(x, dim=None, keepdim=False):
+    return _t(x).amax(dim=dim, keepdim=keepdim)
+
+
+def amin(x, dim=None, keepdim=False):
+    return _t(x).amin(dim=dim, keepdim=keepdim)
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _t(x).argmax(dim=dim, keepdim=keepdim)
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _t(x).argmin(dim=dim, keepdim=keepdim)
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    return _t(x).norm(p, dim, keepdim)
+
+
+def matmul(x, y):
+    return _t(x) @ y
+
+
+def mm(x, y):
+    return _t(x).mm(y)
+
+
+def bmm(x, y):
+    """Batched ``x[i] @ y[i]`` of shapes (b, n, m) and (b, m, p), as ``torch.bmm``."""
+    x, y = _t(x), _t(y)
+    if x.ndim != 3 or y.ndim != 3 or x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"bmm: expects (b, n, m) and (b, m, p) with the same b, got {x.shape} and {y.shape}"
+        )
+    return x @ y
+
+
+def allclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether ``|x - y| <= atol + rtol * |y|`` everywhere (a Python bool), as
+    ``torch.allclose``."""
+    return bool(np.allclose(_array(x), _array(y), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(x, y):
+    """Whether ``x`` and ``y`` have the same shape and elements (a Python bool)."""
+    return bool(np.array_equal(_array(x), _array(y)))
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def transpose(x, dim0, dim1):
+    return _t(x).transpose(dim0, dim1)
+
+
+def permute(x, dims):
+    return _t(x).permute(dims)
+
+
+def reshape(x, shape):
+    return _t(x).reshape(shape)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    return _t(x).flatten(start_dim, end_dim)
+
+
+def squeeze(x, dim=None):
+    return _t(x).squeeze(dim=dim)
+
+
+def unsqueeze(x, dim):
+    return _t(x).unsqueeze(dim=dim)
