@@ -18,6 +18,7 @@ LAYERS = [
     {"testing", "serialization", "nn"},
     {"optim"},
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)
+    {"train"},  # a char-LM training run that keeps checkpoints on disk (the CLI prints it)
     {"cli", "exercises"},  # exercises checks the docs' exercises with everything below it
     {"__main__"},
 ]
@@ -78,8 +79,8 @@ def test_ops_imports_only_numpy():
 
 
 def test_importing_the_package_leaves_the_apps_unloaded():
-    """`import tinygrad_seq` is the library; the char-LM app (charlm, its data, the CLI) loads on
-    an explicit import, or on first use of `tg.charlm` / `tg.data` (kept for older code)."""
+    """`import tinygrad_seq` is the library; the char-LM app (charlm, its data, train, the CLI)
+    loads on an explicit import, or on first use of `tg.charlm` / `tg.data` (for older code)."""
     script = (
         "import json, sys, tinygrad_seq as tg\n"
         "before = sorted(m for m in sys.modules if m.startswith('tinygrad_seq.'))\n"
@@ -91,7 +92,12 @@ def test_importing_the_package_leaves_the_apps_unloaded():
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
     before, lazy, loaded = json.loads(done.stdout)
-    for app in ("tinygrad_seq.charlm", "tinygrad_seq.data", "tinygrad_seq.cli"):
+    for app in (
+        "tinygrad_seq.charlm",
+        "tinygrad_seq.data",
+        "tinygrad_seq.train",
+        "tinygrad_seq.cli",
+    ):
         assert app not in before
     assert "tinygrad_seq.nn.rnn" in before  # the check sees the package's modules
     assert lazy == ["CharLM", "CharVocab"] and loaded

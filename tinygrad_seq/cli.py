@@ -406,7 +406,9 @@ def add_train_parser(subparsers):
 
 
 def run_train(args):
-    best_path = best_checkpoint_path(args.out)
+    from . import train
+
+    best_path = train.best_checkpoint_path(args.out)
     _check_writable(args.out, "--out")
     _check_writable(best_path, "--out's best checkpoint")
     floor = _checkpoint_floor(args.out, args.steps, args.overwrite, "--out")
@@ -432,15 +434,13 @@ def run_train(args):
 
 
 def _check_replaceable(path, overwrite):
-    """A CommandError if ``path`` holds a file that is not a checkpoint (unless ``overwrite``):
-    the best checkpoint must not replace a file of the user's that happens to have its name."""
-    from . import charlm
+    """``train.check_replaceable`` as a CommandError: the best checkpoint must not replace a file
+    of the user's that happens to have its name."""
+    from . import train
 
-    if overwrite or not os.path.exists(path):
-        return
     try:
-        charlm.load_checkpoint(path)
-    except (OSError, ValueError):
+        train.check_replaceable(path, overwrite)
+    except train.ExistingCheckpoint:
         raise CommandError(
             f"{path} (where --out's best checkpoint goes) exists and is not a checkpoint this "
             "command can read; pass --overwrite to replace it, or choose another --out"
@@ -693,62 +693,49 @@ def _train_config(args):
 
 
 def _evaluate_and_sample(model, vocab, val_ids, config, args, when):
-    from . import charlm
+    """Print the held-out loss and a sample (``train.evaluate_and_sample``); return the scores."""
+    from . import train
 
-    scores = charlm.evaluate(
-        model,
-        val_ids,
-        batch_size=config.batch_size,
-        seq_len=config.seq_len,
-        max_chars=config.eval_chars,
-    )
-    print(f"\nheld-out loss {when}: {scores['loss']:.3f} nats = {scores['bpc']:.2f} bits per char")
     try:
-        text = charlm.sample(model, vocab, args.prompt, args.length, args.temperature, args.seed)
+        scores, text = train.evaluate_and_sample(
+            model, vocab, val_ids, config, args.prompt, args.length, args.temperature, args.seed
+        )
     except ValueError as e:  # a prompt character the text never contains
         raise CommandError(f"--prompt: {e}") from None
+    print(f"\nheld-out loss {when}: {scores['loss']:.3f} nats = {scores['bpc']:.2f} bits per char")
     rule = "-" * 24
     print(f"{rule} sample {when} (temperature {args.temperature:g}) {rule}\n{text}\n{rule * 3}")
     return scores
 
 
 def _fit(model, vocab, train_ids, val_ids, config, path, save_every, floor, best_path=None):
-    """charlm.train with a progress bar and a line per evaluation. The checkpoint is saved every
-    ``save_every`` steps (0: never), at the end and on Ctrl-C; never before a step has completed,
-    nor with fewer steps than ``floor`` (those of the checkpoint already at ``path``, see
-    ``_checkpoint_floor``). The weights with the best held-out loss go to ``best_path`` (if
-    given) at each new best, once the run may write ``path``; until then at its first save."""
-    from . import charlm
+    """``train.fit`` (which saves the checkpoints) with a progress bar, a line per evaluation,
+    and a word on what was saved when it stops short."""
+    from . import train
 
-    optimizer = charlm.make_optimizer(model, config)
-    progress, saved = _Progress(config.steps), [None]  # the step last saved
-    best = _BestCheckpoint(best_path, model, vocab, config)
-    result_so_far = []  # the evaluations so far, for the line that compares them
+    progress, seen = _Progress(config.steps), []  # seen: the evaluations, for their lines
 
-    def save(step):
-        if step >= max(floor, 1) and step != saved[0]:
-            charlm.save_checkpoint(path, model, vocab, optimizer, step=step, config=config)
-            saved[0] = step
-            best.write()
-
-    def after_step(step, loss, scores):
+    def report(step, loss, scores):
         progress(step, loss, scores)
         if scores is not None:
-            progress.write(_evaluation_line(scores, result_so_far))
-            best.update(scores, model)
-            if step >= max(floor, 1):
-                best.write()
-        if save_every and step % save_every == 0:
-            save(step)
+            progress.write(_evaluation_line(scores, seen))
 
     try:
-        result = charlm.train(
-            model, train_ids, val_ids, config, optimizer=optimizer, callback=after_step
+        result, saved = train.fit(
+            model,
+            vocab,
+            train_ids,
+            val_ids,
+            config,
+            path,
+            save_every=save_every,
+            floor=floor,
+            best_path=best_path,
+            callback=report,
         )
     finally:
         progress.close()
-    save(result.step)
-    if result.stopped_early and saved[0] != result.step:
+    if result.stopped_early and saved != result.step:
         raise CommandError(
             f"stopped early at step {result.step} (--patience {config.patience}), short of the "
             f"{floor} steps of the checkpoint already at {path}: nothing saved, it is kept; "
@@ -756,7 +743,7 @@ def _fit(model, vocab, train_ids, val_ids, config, path, save_every, floor, best
         )
     if not result.interrupted:
         return result
-    if saved[0] == result.step:
+    if saved == result.step:
         print(f"\ninterrupted at step {result.step}: saved the model to {path}", file=sys.stderr)
     else:
         kept = f"{path} keeps its checkpoint of {floor} steps" if floor else f"{path} not written"
@@ -791,40 +778,6 @@ def _evaluation_line(scores, earlier):
     return line
 
 
-class _BestCheckpoint:
-    """The weights of the best held-out evaluation so far, written to ``path`` (None: nowhere)
-    as a checkpoint without optimizer state, when ``write`` is called and they are new."""
-
-    def __init__(self, path, model, vocab, config):
-        self.path, self.vocab, self.config = path, vocab, config
-        self.model_config, self.step, self.weights, self.written = model.config, None, None, None
-
-    def update(self, scores, model):
-        if scores["best"]:
-            self.step, self.weights = scores["step"], model.state_dict()
-
-    def write(self):
-        from . import charlm
-
-        if self.path is None or self.weights is None or self.written == self.step:
-            return
-        model = charlm.CharLM(**self.model_config, seed=0)
-        model.load_state_dict(self.weights)
-        charlm.save_checkpoint(self.path, model, self.vocab, step=self.step, config=self.config)
-        self.written = self.step
-
-
-def best_checkpoint_path(path):
-    """Where ``train --out path`` keeps the best held-out weights: ``m.npz`` -> ``m_best.npz``
-    (as PyTorch's ImageNet example keeps ``model_best.pth.tar`` beside ``checkpoint.pth.tar``).
-
-    >>> best_checkpoint_path("runs/m.npz")
-    'runs/m_best.npz'
-    """
-    stem, ext = os.path.splitext(os.fspath(path))
-    return f"{stem}_best{ext}"
-
-
 _KEEP_CHECKPOINTS = (
     "An existing checkpoint is only replaced by one with at least as many completed steps (a "
     "run that cannot reach them stops at once; one stopped early short of them saves nothing), "
@@ -834,24 +787,22 @@ _KEEP_CHECKPOINTS = (
 
 
 def _checkpoint_floor(path, steps, overwrite, option):
-    """The steps of the checkpoint at ``path``, which this run must reach before replacing it
-    (0 if there is none, or with --overwrite); a CommandError if it can never replace it."""
-    from . import charlm
+    """``train.checkpoint_floor`` (the steps this run must reach before replacing the checkpoint
+    at ``path``), its refusals as CommandErrors naming ``option``, and a note if it must wait."""
+    from . import train
 
-    if overwrite or not os.path.exists(path):
-        return 0
     try:
-        existing = charlm.load_checkpoint(path).step
-    except (OSError, ValueError):
+        existing = train.checkpoint_floor(path, steps, overwrite)
+    except train.ExistingCheckpoint as e:
+        if e.steps is None:
+            raise CommandError(
+                f"{option} {path} exists and is not a checkpoint this command can read; pass "
+                "--overwrite to replace it, or choose another path"
+            ) from None
         raise CommandError(
-            f"{option} {path} exists and is not a checkpoint this command can read; pass "
-            "--overwrite to replace it, or choose another path"
-        ) from None
-    if existing > steps:
-        raise CommandError(
-            f"{option} {path} holds a checkpoint trained for {existing} steps, more than --steps "
+            f"{option} {path} holds a checkpoint trained for {e.steps} steps, more than --steps "
             f"{steps} reaches; pass --overwrite to replace it, or choose another path"
-        )
+        ) from None
     if existing:
         print(
             f"note: {path} holds a checkpoint trained for {existing} steps; this run replaces it "
