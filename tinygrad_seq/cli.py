@@ -3,6 +3,9 @@
 A thin front end over the library: each subcommand is one ``add_<name>_parser`` function that
 declares its options and one ``run_<name>`` function that does the work and returns an exit
 code. Adding a command means writing those two and listing the first in ``COMMANDS``.
+Training runs and the rules that protect checkpoints on disk are ``train.py``'s (the model
+and its training loop ``charlm.py``'s); this module turns options into their arguments, and
+their results and refusals into lines.
 
     python -m tinygrad_seq demo          # about 25 s: train, sample, draw the graph and flow
     python -m tinygrad_seq train --text poems.txt --steps 3000 --out poems.npz
