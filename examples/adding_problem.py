@@ -10,7 +10,7 @@ For each sequence length T this trains a tanh RNN, an LSTM and a GRU, each as
 
     recurrent layer -> Linear on the last step's hidden state -> MSE,  Adam, gradient clipping
 
-on fresh random batches, and prints a table of the final test MSE. With the defaults (about 82 s
+on fresh random batches, and prints a table of the final test MSE. With the defaults (about 79 s
 of CPU time) the tanh RNN ends no better than the baseline at any length, the GRU solves every
 length and the LSTM every length but T = 200, where it needs more steps (it solves it with
 --steps 2000). Measured by docs/quoted_numbers.py:
