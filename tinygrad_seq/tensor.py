@@ -616,7 +616,7 @@ def apply(prim, *args, **params):
     """
     # one pass over the inputs: arrays for the forward, parent nodes for the graph
     record, mask = STATE.grad_enabled, prim.grad_mask  # mask None: every input differentiable
-    arrays, parents, constants, recorded, watch = [], [], False, False, None
+    arrays, parents, constants, recorded, watch, plain = [], [], False, False, None, None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             arrays.append(a._data)
@@ -628,6 +628,8 @@ def apply(prim, *args, **params):
             if record and version is not None and (prim.saves is None or i in prim.saves):
                 # saved with no parent node that a write into it would mark: keep its version
                 watch = (watch or ()) + ((i, version, version.count),)
+            if record:  # a tensor with no parent node: the drawings show it as an input box
+                plain = (plain or ()) + ((i, a._data.shape, a._data.dtype, a._name),)
         else:
             arrays.append(a)
             constants = True
@@ -648,7 +650,7 @@ def apply(prim, *args, **params):
         if STATE.keep_values:
             saved_out = out
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
-        node.watched = watch
+        node.watched, node.input_shapes = watch, plain
     result = Tensor._from_op(out, node)
     if STATE.tracer is not None:  # scan is recording a step
         STATE.tracer.append((prim, args, arrays, params, result))
