@@ -554,6 +554,12 @@ def _index_of(index):
 
 def _compare(name, compare, x, y):
     """A comparison: a bool tensor without gradient; bad shapes are named like an op's."""
+    if STATE.tracer is not None:  # no primitive: the traced step's result would be replayed
+        raise ValueError(
+            f"scan: the comparison {name} in the step is computed once, on the values of the "
+            "step being traced, and would be replayed at every step; use primitives (relu, "
+            "abs, clip), compare outside the loop, or run it under tg.eager()"
+        )
     a, b = _array_of(x), _array_of(y)
     try:
         return Tensor(compare(a, b))
