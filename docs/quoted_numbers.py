@@ -255,7 +255,9 @@ def save(results, path=RESULTS):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
-        "--quick", action="store_true", help="skip the slow ones: the adding problem, the speed"
+        "--quick",
+        action="store_true",
+        help="skip the slow ones: the adding problem, the speed benchmark",
     )
     p.add_argument("--only", nargs="+", choices=sorted(EXPERIMENTS), help="(default: all)")
     p.add_argument(
