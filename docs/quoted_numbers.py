@@ -9,13 +9,17 @@ and reruns nothing). After changing what a command computes, rerun the script an
 values into the prose until that test passes.
 
     python docs/quoted_numbers.py              # everything: about 10 minutes of CPU time
-    python docs/quoted_numbers.py --quick      # all but the adding problem (minutes), whose
-                                               # values stay as the last full run left them
+    python docs/quoted_numbers.py --quick      # all but the adding problem and the speed
+                                               # benchmark (minutes), whose values stay as
+                                               # the last full run left them
     python docs/quoted_numbers.py --only digits_lstm
+    python docs/quoted_numbers.py --only speed --repeats 3   # a quick, noisy run of the
+                                               # benchmark (default: its own 15 repeats)
 
 Times are CPU seconds of the command's process (user + system, children included). Every entry
 point runs BLAS on one thread, so on a quiet machine that is its wall time too, and on a busy one
-it does not count the waiting.
+it does not count the waiting. The speed benchmark's ratios are of wall times, so they need a
+quiet machine: run ``--only speed`` alone.
 """
 
 import argparse
@@ -98,6 +102,32 @@ def schedule(name):
     return values
 
 
+SPEED_COLUMNS = {  # our column of benchmarks/rnn.py's table -> the column of its ratio there
+    "NumPy by hand": 4,
+    "op by op": 6,
+    "torch fused": 8,
+}
+
+
+def speed(out, cpu):
+    """The benchmark's ratios, one row per model and config, as it prints them: the time of
+    tinygrad_seq's training step divided by the time of each reference (below 1x: faster)."""
+    rows = []
+    for line in out.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 11 and cells[0] in ("lstm", "gru", "rnn"):
+            rows.append([cells[0], cells[1], *(cells[k] for k in SPEED_COLUMNS.values())])
+    if not rows:
+        raise ValueError(f"quoted_numbers: no rows with torch columns in the output:\n{out}")
+    header = (
+        "| model | config (T, B, I, H) | "
+        + " | ".join(f"vs {name}" for name in SPEED_COLUMNS)
+        + " |"
+    )
+    rule = "|---|---|" + "---:|" * len(SPEED_COLUMNS)
+    return {"speed_table": "\n".join([header, rule, *("| " + " | ".join(r) + " |" for r in rows)])}
+
+
 CHAR_LM_1000 = ["python", "examples/char_lm.py", "--steps", "1000", "--eval-every", "1000"]
 CHAR_LM_1000 += ["--length", "0", "--checkpoint", "{tmp}/char_lm.npz"]
 
@@ -120,6 +150,7 @@ EXPERIMENTS = {
     "demo": (False, ["python", "-m", "tinygrad_seq", "demo", "--out", "{tmp}/demo"], demo),
     "lr_cosine": (False, CHAR_LM_1000, schedule("cosine")),
     "lr_constant": (False, CHAR_LM_1000 + ["--schedule", "constant"], schedule("constant")),
+    "speed": (True, ["python", "benchmarks/rnn.py", "--no-memory"], speed),
 }
 
 # --- where the values are quoted: (file, text with {value name} fields) ---------------------------
@@ -159,6 +190,8 @@ QUOTES = [
         "docs/gru.md",
         "--model rnn    # test accuracy: {digits_rnn_accuracy}% ({digits_rnn_seconds} s)",
     ),
+    ("README.md", "{speed_table}"),
+    ("docs/compiled_loop.md", "{speed_table}"),
     ("docs/index.md", "LSTM or GRU (about {digits_lstm_percent}% test accuracy)"),
     (
         "examples/sequence_classification.py",
@@ -186,9 +219,11 @@ def load_results(path=RESULTS):
         return json.load(f)
 
 
-def measure(name, results, tmp):
+def measure(name, results, tmp, repeats=None):
     slow, command, parse = EXPERIMENTS[name]
     command = [part.replace("{tmp}", tmp) for part in command]
+    if repeats is not None and name == "speed":  # the benchmark's own default otherwise
+        command += ["--repeats", str(repeats)]
     print(f"{name}: {' '.join(command)}", flush=True)
     out, cpu = run(command)
     values = parse(out, cpu)
@@ -219,14 +254,21 @@ def save(results, path=RESULTS):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="skip the adding problem (default: all)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the slow ones: the adding problem, the speed benchmark",
+    )
     p.add_argument("--only", nargs="+", choices=sorted(EXPERIMENTS), help="(default: all)")
+    p.add_argument(
+        "--repeats", type=int, help="timed calls per column of the speed benchmark (default 15)"
+    )
     args = p.parse_args(argv)
     names = args.only or [n for n, (slow, *_) in EXPERIMENTS.items() if not (args.quick and slow)]
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             results = {"values": {}, "experiments": {}}
-            measure(name, results, tmp)
+            measure(name, results, tmp, args.repeats)
             save(results)  # after each one: an interrupted run keeps what it measured
     print(f"wrote {RESULTS}")
     return 0

@@ -29,6 +29,9 @@ def test_the_stub_as_shipped_fails_with_a_helpful_message(number):
     assert message.startswith(f"exercise {number}")
     if number == 4:  # the stub runs: it trains without clipping, and the loss runs away
         assert "no step may be longer than 0.1" in message and "clip_grad_norm_" in message
+    elif number == 7:  # the stub runs: right op by op, wrong compiled (it reads .data)
+        assert "run compiled, the outputs are wrong from step 1 on" in message
+        assert "use tensor operations only" in message
     else:
         assert "is not done yet" in message and exercise.file in message
         assert f"{exercise.function}()" in message
@@ -62,6 +65,7 @@ def _with_change(tmp_path, number, old, new):
         (6, "da_n * r]", "da_n]", "the gradient of h differs from the engine's"),
         (6, "dgh.sum(0)", "dgh.sum(1)", "'bias_hh' has shape (2,), bias_hh has (12,)"),
         (6, '"x": dgx @ weight_ih,', "", "the dict has no 'x'"),
+        (7, "0.1 * (-pre)", "0.2 * (-pre)", "run op by op (tg.eager()), the outputs are wrong"),
     ],
 )
 def test_a_mistake_is_named(tmp_path, number, old, new, expected):
@@ -100,4 +104,5 @@ def test_the_stubs_say_how_to_check_them():
     for number, exercise in exercises.EXERCISES.items():
         text = (STUBS / exercise.file).read_text()
         assert f"python -m tinygrad_seq.exercises check {number}" in text
-        assert textwrap.dedent(text).count("NotImplementedError") == (number != 4)
+        runs_as_shipped = number in (4, 7)  # and fails its check, saying why
+        assert textwrap.dedent(text).count("NotImplementedError") == (not runs_as_shipped)

@@ -719,3 +719,22 @@ def test_a_users_primitive_returning_a_slice_gradient_runs_in_the_compiled_loop(
         grads.append([x.grad, w.grad, h0.grad])
     for compiled, op_by_op in zip(*grads):
         np.testing.assert_allclose(compiled, op_by_op, rtol=1e-12, atol=1e-15)
+
+
+def test_a_comparison_inside_a_step_is_an_error_not_a_constant_replayed_at_every_step():
+    # a comparison is no primitive: traced, its result would be the first step's, at every step
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((6, 2, 3)))
+    w = tg.Tensor(rng.standard_normal((3, 3)), requires_grad=True)
+    h0 = tg.zeros(2, 3, dtype=np.float64)
+
+    def leaky_step(x_t, state, w):
+        pre = x_t + state[0] @ w
+        return (tg.where(pre > 0, pre, 0.1 * pre),)
+
+    with pytest.raises(ValueError, match=r"scan: the comparison gt \(>\) in the step .* tg\.eager"):
+        scan(leaky_step, x, (h0,), (w,))
+    with tg.eager():  # op by op the comparison sees every step's values: allowed
+        out, _ = scan(leaky_step, x, (h0,), (w,))
+    relu_step = lambda x_t, state, w: ((p := x_t + state[0] @ w).relu() - 0.1 * (-p).relu(),)  # noqa: E731
+    np.testing.assert_allclose(scan(relu_step, x, (h0,), (w,))[0].data, out.data)

@@ -2,6 +2,7 @@
 determinism, deep graphs, rendering with and without Graphviz, and ||dL/dh_t|| checked against
 the engine's own gradients."""
 
+import contextlib
 import pathlib
 import re
 import shutil
@@ -231,7 +232,8 @@ def test_show_data_before_backward_summarises_values():
     with tg.keep_values():
         loss = run_layer("rnn", steps=2)
     source = viz.draw_graph(loss, show_data=True).source
-    assert source.count("value ") >= node_count(source) - 1
+    inputs = source.count("<B>input</B>")  # inputs with no node: their shapes are kept, no value
+    assert source.count("value ") >= node_count(source) - 1 - inputs
     assert "not kept by the graph" not in source
 
 
@@ -262,7 +264,8 @@ def test_max_nodes_keeps_the_last_whole_steps_and_says_what_was_elided():
     assert node_count(source) <= 21  # the boxes and the note
     assert "earlier boxes not drawn" in source
     elided = int(re.search(r"(\d+) earliest boxes of the computation", source).group(1))
-    assert elided + node_count(source) - 1 == 50 * 3 + 2  # every box drawn or counted
+    # every box drawn or counted: 3 per step, w, the loss and the initial h (an input box)
+    assert elided + node_count(source) - 1 == 50 * 3 + 3
     steps = {int(t) for t in re.findall(r"label=<t = (\d+)>", source)}
     assert steps == set(range(50 - len(steps), 50))  # the last steps, contiguous
     for t in steps:  # whole steps only
@@ -281,7 +284,7 @@ def test_ten_thousand_steps_draw_without_recursion_error():
 
 def test_max_nodes_none_draws_everything():
     source = viz.draw_graph(long_loop(200), max_nodes=None).source
-    assert node_count(source) == 200 * 3 + 2
+    assert node_count(source) == 200 * 3 + 3  # w, the loss, the initial h
     assert "not drawn" not in source
 
 
@@ -562,3 +565,45 @@ def test_plot_gradient_flow(tmp_path):
     assert (tmp_path / "flow.png").read_bytes()[:4] == b"\x89PNG"
     single = viz.plot_gradient_flow(np.array([0.0, 1e-3, 1.0]))  # a zero is left off the log axis
     assert len(single.axes[0].get_lines()[0].get_xdata()) == 2
+
+
+# --- inputs that need no gradient ---------------------------------------------------------------
+
+
+def input_boxes(source):
+    """The labels (shape, dtype) of the "input" boxes: inputs drawn without a node of their own."""
+    return re.findall(r"<B>input</B><BR/><FONT [^>]*>([^<]*)</FONT>", source)
+
+
+@pytest.mark.parametrize("eager", [False, True])
+def test_an_input_without_requires_grad_is_drawn_with_its_shape(eager):
+    lstm = nn.LSTM(3, 4, seed=0)
+    x = tg.Tensor(np.ones((5, 2, 3), dtype=np.float32))  # needs no gradient: no node of its own
+    with tg.eager() if eager else contextlib.nullcontext():
+        out, _ = lstm(x)
+        loss = out.sum()
+    loss.backward()  # frees the arrays the nodes saved: the shapes must outlive them
+    boxes = input_boxes(viz.draw_graph(loss).source)
+    # the input projection reads x as (T * B, I); the zero initial states h_0 and c_0 are (B, H)
+    assert boxes == ["(10, 3) float32", "(2, 4) float32", "(2, 4) float32"]
+
+
+def test_inputs_are_drawn_alike_by_the_compiled_loop_and_eager_mode():
+    w = tg.Tensor(np.full((3, 3), 0.5), requires_grad=True)
+    x = tg.Tensor(np.ones((4, 2, 3)))  # the scan's own input and state need no gradient
+    step = lambda x_t, state, w: ((x_t + state[0] @ w).tanh(),)  # noqa: E731
+    out, _ = tg.scan.scan(step, x, (tg.zeros(2, 3, dtype=np.float64).named("h0"),), (w,))
+    compiled = viz.draw_graph(out.sum()).source
+    with tg.eager():
+        out, _ = tg.scan.scan(step, x, (tg.zeros(2, 3, dtype=np.float64).named("h0"),), (w,))
+    assert compiled == viz.draw_graph(out.sum()).source
+    assert compiled.count("<B>h0</B>") == 1
+    assert input_boxes(compiled).count("(2, 3) float64") == 4  # x[t] at every step
+
+
+def test_numbers_and_arrays_an_op_reads_are_not_drawn_tensors_are():
+    x = tg.Tensor(np.ones(3), requires_grad=True).named("x")
+    source = viz.draw_graph((2.0 * x + np.ones((2, 3))).sum()).source
+    assert input_boxes(source) == []
+    source = viz.draw_graph((2.0 * x + tg.Tensor(np.ones((2, 3)))).sum()).source
+    assert input_boxes(source) == ["(2, 3) float64"]

@@ -1080,6 +1080,12 @@ def _index_of(index):
 
 def _compare(name, compare, x, y):
     """A comparison: a bool tensor without gradient; bad shapes are named like an op's."""
+    if STATE.tracer is not None:  # no primitive: the traced step's result would be replayed
+        raise ValueError(
+            f"scan: the comparison {name} in the step is computed once, on the values of the "
+            "step being traced, and would be replayed at every step; use primitives (relu, "
+            "abs, clip), compare outside the loop, or run it under tg.eager()"
+        )
     a, b = _array_of(x), _array_of(y)
     try:
         return Tensor(compare(a, b))
@@ -1142,7 +1148,7 @@ def apply(prim, *args, **params):
     """
     # one pass over the inputs: arrays for the forward, parent nodes for the graph
     record, mask = STATE.grad_enabled, prim.grad_mask  # mask None: every input differentiable
-    arrays, parents, constants, recorded, watch = [], [], False, False, None
+    arrays, parents, constants, recorded, watch, plain = [], [], False, False, None, None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             arrays.append(a._data)
@@ -1154,6 +1160,8 @@ def apply(prim, *args, **params):
             if record and version is not None and (prim.saves is None or i in prim.saves):
                 # saved with no parent node that a write into it would mark: keep its version
                 watch = (watch or ()) + ((i, version, version.count),)
+            if record:  # a tensor with no parent node: the drawings show it as an input box
+                plain = (plain or ()) + ((i, a._data.shape, a._data.dtype, a._name),)
         else:
             arrays.append(a)
             constants = True
@@ -1174,7 +1182,7 @@ def apply(prim, *args, **params):
         if STATE.keep_values:
             saved_out = out
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
-        node.watched = watch
+        node.watched, node.input_shapes = watch, plain
     result = Tensor._from_op(out, node)
     if STATE.tracer is not None:  # scan is recording a step
         STATE.tracer.append((prim, args, arrays, params, result))

@@ -83,6 +83,7 @@ class Node:
         "grad",  # gradient kept for inspection when backward was asked to keep gradients
         "writes",  # (serial, Version, version before) of each in-place write into this value
         "watched",  # (position, Version, version) of saved inputs that have no parent node
+        "input_shapes",  # (position, shape, dtype, name) of each tensor input with no parent node
         "__weakref__",
     )
 
@@ -104,7 +105,7 @@ class Node:
         self.serial = next(_SERIALS)
         self.visit = None
         self.grad = None
-        self.writes = self.watched = None
+        self.writes = self.watched = self.input_shapes = None
 
     @property
     def op(self):

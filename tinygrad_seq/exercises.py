@@ -11,6 +11,7 @@ with the engine (or with finite differences), and says what is wrong, or that it
 """
 
 import argparse
+import contextlib
 import importlib.util
 import math
 import pathlib
@@ -22,7 +23,9 @@ import numpy as np
 
 from . import nn, optim, viz
 from ._tensor import Tensor, apply
+from .engine import eager
 from .ops import primitive
+from .scan import scan
 from .testing import GradcheckError, gradcheck
 
 
@@ -61,6 +64,12 @@ EXERCISES = {
     ),
     6: Exercise(
         "ex6_gru_backward.py", "gru_backward", "The GRU", "one GRU step's backward by hand"
+    ),
+    7: Exercise(
+        "ex7_scan_step.py",
+        "leaky_step",
+        "From the tape to a compiled loop",
+        "a step the compiled loop replays right",
     ),
 }
 
@@ -300,6 +309,40 @@ def _check_gru_backward(gru_backward, batch=2, input_size=3, hidden=4):
             )
 
 
+def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((steps, batch, size))
+    w = Tensor(0.5 * rng.standard_normal((size, size)), requires_grad=True)
+    h = np.zeros((batch, size))
+    expected = []
+    for t in range(steps):  # the leaky-ReLU RNN in NumPy
+        pre = x[t] + h @ w.data
+        h = np.where(pre > 0, pre, 0.1 * pre)
+        expected.append(h)
+    expected = np.stack(expected)
+    runs = {}
+    for mode in ("op by op (tg.eager())", "compiled"):
+        w.grad = None
+        with eager() if mode != "compiled" else contextlib.nullcontext():
+            out, _ = scan(leaky_step, Tensor(x), (Tensor(np.zeros((batch, size))),), (w,))
+        (out * out).sum().backward()
+        runs[mode] = (np.asarray(out.data), np.asarray(w.grad, dtype=np.float64))
+    for mode, (out, _) in runs.items():
+        if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-12):
+            wrong = [t for t in range(steps) if not np.allclose(out[t], expected[t])]
+            first = wrong[0] if wrong else 0
+            hint = (
+                "the values it reads (.data, .item(), np.where on them) are those of the step "
+                "scan traced, replayed at every step: use tensor operations only (relu)"
+                if mode == "compiled"
+                else "h_t must be leaky_relu(x_t + h_{t-1} @ w), slope 0.1 below zero"
+            )
+            leaky_step.fail(f"run {mode}, the outputs are wrong from step {first} on: {hint}")
+    op_by_op, compiled = (grad for _, grad in runs.values())
+    if not np.allclose(compiled, op_by_op, rtol=1e-9, atol=1e-12):
+        leaky_step.fail("the gradient of w differs between the compiled loop and tg.eager()")
+
+
 _CHECKS = {
     1: _check_chain_rule,
     2: _check_vjp,
@@ -307,6 +350,7 @@ _CHECKS = {
     4: _check_clipping,
     5: _check_forget_bias,
     6: _check_gru_backward,
+    7: _check_scan_step,
 }
 
 

@@ -72,6 +72,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     start = (x.data, *state_data)
     node = Node(SCAN, parents, (tape, values, out, start), params, None, out)
     node.watched = watched((x, *state, *invariants), parents, None)  # inputs with no node
+    node.input_shapes = _plain_tensors((x, *state, *invariants), parents)  # for the viewer
     return _split(Tensor._from_op(out, node), order)
 
 
@@ -258,6 +259,16 @@ def _parent(v):
     if isinstance(v, Tensor) and v._rg:
         return v._node or v.node
     return None
+
+
+def _plain_tensors(inputs, parents):
+    """``Node.input_shapes`` as ``apply`` keeps them: the tensor inputs without a parent node."""
+    found = tuple(
+        (i, v.shape, v.dtype, v._name)
+        for i, (v, p) in enumerate(zip(inputs, parents))
+        if p is None and isinstance(v, Tensor)
+    )
+    return found or None
 
 
 def _requires_grad(*values):

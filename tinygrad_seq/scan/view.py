@@ -83,6 +83,8 @@ def _expand(node):
     n_in = program.n_inputs
     visits = _visits(node.visit, view.get("ran"))
     state = list(node.parents[1 : 1 + program.n_states])
+    # the loop's tensor inputs without a parent node: op by op, a step's op would see them so
+    plain = {i: (shape, dtype, name) for i, shape, dtype, name in node.input_shapes or ()}
     outputs = [None] * len(order)
     for position, t in enumerate(order):
         env = dict(enumerate(node.parents))
@@ -99,6 +101,7 @@ def _expand(node):
                 env[n_in + j] = None  # computed from constants only: not recorded op by op either
                 continue
             shown = _node(prim, parents, op_params, shape, dtype, step_scope, name)
+            shown.input_shapes = _plain_inputs(program, refs, parents, plain, n_in)
             shown.grad = kept[position].get(j) if kept else None
             shown.visit = visits.get((position, j))
             env[n_in + j] = shown
@@ -108,6 +111,25 @@ def _expand(node):
     stacked = _node(stack, tuple(outputs), {"axis": 0}, shape, node.dtype, node.scope)
     view["unrolled"], view["unrolled_with"] = (stacked, state), kept
     return stacked, state
+
+
+def _plain_inputs(program, refs, parents, plain, n_in):
+    """``Node.input_shapes`` of a step's op as op-by-op recording gives them: the step input, a
+    state or an invariant that was a tensor with no parent node, and the result of an op computed
+    from constants only (a tensor with no node too); constants (numbers, arrays) are no tensors."""
+    found = []
+    for i, (r, p) in enumerate(zip(refs, parents)):
+        if p is not None or isinstance(r, tuple):
+            continue
+        if r >= n_in:
+            _, _, _, name, shape, dtype = program.instructions[r - n_in]
+            found.append((i, shape, dtype, name))
+        elif r == 0:  # x[t] of a loop input that needs no gradient
+            found.append((i, program.shapes[0], program.dtypes[0], None))
+        elif r in plain:
+            shape, dtype, name = plain[r]
+            found.append((i, shape, dtype, name))
+    return tuple(found) or None
 
 
 def _visits(visit, ran):

@@ -22,13 +22,13 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..engine import Node
-from ..scan import shown_parents
 from ..serialization import atomic_write
 from . import style
 from .draw import INSTALL_HINT, GraphvizNotFoundError, draw_graph
 from .trace import (
     _step_path,
     build,
+    drawn_parents,
     elide,
     kind_of,
     role_of,
@@ -244,7 +244,7 @@ def _node_data(node, index, numbers):
 
 
 def _parents(node):
-    return [p for p in shown_parents(node) if p is not None]
+    return [p for p in drawn_parents(node) if p is not None]
 
 
 def _stats(array):

@@ -9,11 +9,15 @@ or one per cell and time step with ``collapse="cell"``), then ``elide`` boxes be
 """
 
 import re
+import weakref
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .._tensor import Tensor
 from ..engine import Node
 from ..nn.module import Parameter
+from ..ops import Placeholder
 from ..scan import shown_parents
 
 # A scope named like this marks one time step: "t=3", "t = 3", "step 3".
@@ -85,6 +89,36 @@ def root_nodes(root):
     return nodes
 
 
+_INPUTS = weakref.WeakKeyDictionary()  # node -> {position: the node drawn for that input}
+
+
+def drawn_parents(node):
+    """``shown_parents(node)``, with an "input" leaf in place of each tensor input that has no
+    parent node (a raw input that needs no gradient, a zero initial state): drawn as a box of its
+    shape, as PyTorch users expect to see ``x``. The same leaf at every call, so that two walks of
+    one graph give the same nodes. Numbers and arrays passed to an op are not drawn.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.Tensor(np.ones((3, 2)), requires_grad=True)
+    >>> y = tg.Tensor(np.ones((4, 3))).named("x") @ w
+    >>> [(p.op, p.name, p.shape) for p in drawn_parents(y.node)]
+    [('leaf', 'x', (4, 3)), ('leaf', None, (3, 2))]
+    """
+    parents = shown_parents(node)
+    if node.input_shapes is None:
+        return parents
+    inputs = _INPUTS.get(node)
+    if inputs is None:
+        inputs = {}
+        for i, shape, dtype, name in node.input_shapes:
+            leaf = Node(None, (), None, {}, None, Placeholder(np.empty((0,), dtype)))
+            leaf.shape, leaf.name, leaf.scope = tuple(shape), name, ()
+            leaf.serial = node.serial  # made with the node that reads it, listed before it
+            inputs[i] = leaf
+        _INPUTS[node] = inputs
+    return tuple(inputs.get(i) if p is None else p for i, p in enumerate(parents))
+
+
 def walk(roots):
     """Every node reachable from ``roots``, each after all of its parents (inputs first)."""
     order, seen = [], {}
@@ -92,13 +126,13 @@ def walk(roots):
         if root in seen:
             continue
         seen[root] = True
-        stack = [(root, iter(shown_parents(root)))]
+        stack = [(root, iter(drawn_parents(root)))]
         while stack:
             node, parents = stack[-1]
             for p in parents:
                 if p is not None and p not in seen:
                     seen[p] = True
-                    stack.append((p, iter(shown_parents(p))))
+                    stack.append((p, iter(drawn_parents(p))))
                     break
             else:
                 stack.pop()
@@ -183,7 +217,7 @@ def build(roots, collapse=None):
         dst = box_of[i]
         if dst is None:
             continue
-        for p in shown_parents(n):
+        for p in drawn_parents(n):
             if p is None:
                 continue
             j = position[p]
@@ -241,7 +275,7 @@ def _group_cells(nodes, steps):
         if contracted[i]:
             box_of.append(None)
             sources = []
-            for p in shown_parents(n):
+            for p in drawn_parents(n):
                 if p is not None:
                     j = position[p]
                     sources += through[j] if contracted[j] else [j]
@@ -268,11 +302,11 @@ def _feeds_cells(nodes, steps, position):
     layers = {s[:-1]: True for s in steps if len(s) > 1}  # scopes that hold time steps
     weights_only = []
     for n in nodes:
-        parents = [weights_only[position[p]] for p in shown_parents(n) if p is not None]
+        parents = [weights_only[position[p]] for p in drawn_parents(n) if p is not None]
         weights_only.append(kind_of(n) == "parameter" or (n.prim is not None and all(parents)))
     consumers = [[] for _ in nodes]
     for i, n in enumerate(nodes):
-        for p in shown_parents(n):
+        for p in drawn_parents(n):
             if p is not None:
                 consumers[position[p]].append(i)
     contracted = [False] * len(nodes)
@@ -283,7 +317,7 @@ def _feeds_cells(nodes, steps, position):
         if not all(steps[c] or contracted[c] for c in consumers[i]):
             continue
         in_layer = n.prim is not None and any(n.scope[: len(k)] == k for k in layers)
-        after_cells = any(p is not None and steps[position[p]] for p in shown_parents(n))
+        after_cells = any(p is not None and steps[position[p]] for p in drawn_parents(n))
         contracted[i] = weights_only[i] or (in_layer and not after_cells)
     return contracted
 
