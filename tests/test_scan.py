@@ -738,3 +738,12 @@ def test_a_comparison_inside_a_step_is_an_error_not_a_constant_replayed_at_every
         out, _ = scan(leaky_step, x, (h0,), (w,))
     relu_step = lambda x_t, state, w: ((p := x_t + state[0] @ w).relu() - 0.1 * (-p).relu(),)  # noqa: E731
     np.testing.assert_allclose(scan(relu_step, x, (h0,), (w,))[0].data, out.data)
+
+
+def test_an_equality_inside_a_step_is_an_error_too():
+    # == and != are elementwise comparisons (as in PyTorch): no primitive, so no replay either
+    x = tg.Tensor(np.zeros((3, 1, 2)))
+    w = tg.Tensor(np.eye(2), requires_grad=True)
+    step = lambda x_t, state, w: (tg.where(x_t == 0, state[0] @ w, x_t),)  # noqa: E731
+    with pytest.raises(ValueError, match=r"scan: the comparison eq \(==\) in the step"):
+        scan(step, x, (tg.ones(1, 2, dtype=np.float64),), (w,))

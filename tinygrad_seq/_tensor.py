@@ -522,12 +522,12 @@ class Tensor:
     def __eq__(self, other):
         if not _comparable(other):
             return NotImplemented  # `t == None` is False, as in torch
-        return Tensor(self._data == _array_of(other))
+        return _compare("eq (==)", np.equal, self, other)
 
     def __ne__(self, other):
         if not _comparable(other):
             return NotImplemented
-        return Tensor(self._data != _array_of(other))
+        return _compare("ne (!=)", np.not_equal, self, other)
 
     def __lt__(self, other):
         return _compare("lt (<)", np.less, self, other)
