@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_seq as tg
-from tinygrad_seq import engine
+from tinygrad_seq import modes
 from tinygrad_seq.testing import arrays, broadcastable_shapes, shapes
 
 
@@ -136,7 +136,7 @@ def test_no_grad_context_and_decorator():
         return t * 2
 
     assert not double(x).requires_grad
-    assert engine.STATE.grad_enabled
+    assert modes.STATE.grad_enabled
 
 
 def test_detach_cuts_the_graph():
@@ -194,7 +194,7 @@ def test_detect_anomaly_names_op_shapes_and_user_line():
         x.log()  # the user's line
     message = str(info.value)
     assert "'log'" in message and "(1, 2)" in message and "test_engine.py" in message
-    assert not engine.STATE.anomaly
+    assert not modes.STATE.anomaly
 
 
 def test_detect_anomaly_in_backward():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as tg
-from tinygrad_seq import engine, nn, viz
+from tinygrad_seq import modes, nn, viz
 from tinygrad_seq.viz import style
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent  # subprocesses import the package from here
@@ -463,7 +463,7 @@ def test_several_outputs_and_top_to_bottom():
 
 
 def test_scope_is_the_engines():
-    assert viz.scope is engine.scope is tg.scope
+    assert viz.scope is modes.scope is tg.scope
 
 
 def test_importing_viz_imports_neither_graphviz_nor_matplotlib():
