@@ -89,6 +89,20 @@ def test_backward_frees_saved_arrays_but_keeps_structure():
     assert [p.op for p in node.parents] == ["mul"]  # the structure stays for drawing
 
 
+def test_keep_values_keeps_each_value_through_backward_but_frees_what_the_vjps_saved():
+    x = leaf([1.0, 2.0])
+    with tg.keep_values():
+        h = x.tanh()
+        y = (h * 2).sum()
+    y.backward()
+    np.testing.assert_allclose(h.node.value, np.tanh([1.0, 2.0]), rtol=1e-6)
+    np.testing.assert_allclose(y.node.value, 2 * np.tanh([1.0, 2.0]).sum(), rtol=1e-6)
+    assert h.node.inputs is None and h.node.out is None  # what the VJPs read is freed
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+    assert (x.tanh() * 2).sum().node.value is None  # outside keep_values: nothing kept
+
+
 def test_intermediate_tensors_are_not_kept_alive_by_the_graph():
     import gc
     import weakref

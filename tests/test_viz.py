@@ -235,6 +235,17 @@ def test_show_data_before_backward_summarises_values():
     assert "not kept by the graph" not in source
 
 
+def test_show_data_after_backward_under_keep_values_summarises_values():
+    with tg.keep_values():
+        loss = run_layer("lstm", steps=2)
+    loss.backward(keep_grads=True)  # no retain_graph: the values stay all the same
+    source = viz.draw_graph(loss, show_data=True, show_grad=True).source
+    assert source.count("value ") >= node_count(source) - 1
+    assert "not kept by the graph" not in source
+    forget = [row for row in source.splitlines() if "<B>forget gate</B>" in row]
+    assert forget and all("value ‖·‖" in row and "grad ‖·‖" in row for row in forget)
+
+
 def test_summary_of_values():
     from tinygrad_seq.viz.style import summary
 

@@ -1173,10 +1173,10 @@ def apply(prim, *args, **params):
     node = None
     if recorded:
         saved_inputs, saved_out = prim.saved(arrays, out)
-        if STATE.keep_values:
-            saved_out = out
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
         node.watched = watch
+        if STATE.keep_values:  # for drawing: ``value`` outlives backward, which frees ``out``
+            node.out = node.value = out
     result = Tensor._from_op(out, node)
     if STATE.tracer is not None:  # scan is recording a step
         STATE.tracer.append((prim, args, arrays, params, result))

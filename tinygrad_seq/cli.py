@@ -192,7 +192,7 @@ def run_explore(args):
     _check_writable(path, "-o")
     with keep_values():  # every node keeps its value, and the layer records op by op
         loss = _unrolled_loss(args.model, **_layer_sizes(args))
-    loss.backward(keep_grads=True, retain_graph=True)  # retain_graph: backward keeps the values
+    loss.backward(keep_grads=True)
     collapse = {"auto": "auto", "none": None, "cell": "cell"}[args.collapse]
     with _naming_the_path(path):  # without `dot`, a page without a drawing and a warning
         viz.explore(
@@ -346,7 +346,7 @@ def _write_demo_explorer(path, seed):
 
     with keep_values():  # every node keeps its value, and the layer records op by op
         loss = _unrolled_loss("lstm", steps=6, input_size=2, hidden_size=3, seed=seed)
-    loss.backward(keep_grads=True, retain_graph=True)  # retain_graph: backward keeps the values
+    loss.backward(keep_grads=True)
     with warnings.catch_warnings():  # without `dot`: said once, by the graph above
         warnings.simplefilter("ignore")
         viz.explore(loss, path)

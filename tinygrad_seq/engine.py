@@ -45,6 +45,7 @@ class Node:
         "inputs",  # tuple of input arrays for the VJPs; None once freed
         "params",  # dict of non-tensor parameters (axis, shape, index, ...)
         "out",  # the forward result; None once freed
+        "value",  # the forward result recorded under keep_values, for drawing: never freed
         "shape",
         "dtype",
         "leaf",  # the Tensor that receives .grad (leaves, and tensors with retain_grad)
@@ -77,7 +78,7 @@ class Node:
         self.serial = next(_SERIALS)
         self.visit = None
         self.grad = None
-        self.writes = self.watched = None
+        self.writes = self.watched = self.value = None
 
     @property
     def op(self):

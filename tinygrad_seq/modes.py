@@ -22,7 +22,7 @@ class _State(threading.local):
 
     grad_enabled = True
     anomaly = False
-    keep_values = False  # keep every op's result on its node, not only what the VJPs read
+    keep_values = False  # keep every op's result on its node (node.value), not only what VJPs read
     eager = False  # record every loop op by op: no compiled ``scan`` (``eager``)
     scope = ()  # tuple of names, outermost first: ("lstm", "layer 0", "t=3")
     tracer = None  # a list that ``apply`` appends each primitive it runs to (``scan`` records)
@@ -241,14 +241,19 @@ class detect_anomaly(_SwitchWithoutArguments):
 
 
 class keep_values(_SwitchWithoutArguments):
-    """Keep every op's result on its graph node, for drawing values (``viz.draw_graph(...,
-    show_data=True)``). Normally a node keeps only what its VJPs read. Per thread.
+    """Keep every op's result on its graph node (``node.value``), for drawing values
+    (``viz.draw_graph(..., show_data=True)``, ``viz.explore``). Normally a node keeps only what
+    its VJPs read. Backward keeps these values, and frees what the VJPs read as always (a second
+    backward still needs ``retain_graph=True``). Per thread.
 
     >>> import tinygrad_seq as tg
     >>> x = tg.Tensor([1.0, 2.0], requires_grad=True)
     >>> with tg.keep_values():
     ...     y = x + 1
     >>> y.node.out
+    array([2., 3.], dtype=float32)
+    >>> y.sum().backward()
+    >>> y.node.value
     array([2., 3.], dtype=float32)
     """
 
