@@ -95,6 +95,20 @@ class _SwitchWithoutArguments(_Switch):
         self._found = {}
 
 
+class _SetsOneField(_SwitchWithoutArguments):
+    """A switch that sets one field of ``STATE`` (``_field``) to ``_mode`` inside."""
+
+    _field = _mode = None
+
+    def _switch(self):
+        found = getattr(STATE, self._field)
+        setattr(STATE, self._field, self._mode)
+        return found
+
+    def _restore(self, found):
+        setattr(STATE, self._field, found)
+
+
 def _switched_generator(make_switch, func):
     """``func``'s generator, resumed each time inside a fresh switch from ``make_switch``."""
 
@@ -122,7 +136,7 @@ def _switched_generator(make_switch, func):
     return switched
 
 
-class no_grad(_SwitchWithoutArguments):
+class no_grad(_SetsOneField):
     """Record no graph inside: a context manager and a decorator, as ``torch.no_grad``. Per
     thread: other threads keep recording.
 
@@ -133,12 +147,7 @@ class no_grad(_SwitchWithoutArguments):
     False
     """
 
-    def _switch(self):
-        found, STATE.grad_enabled = STATE.grad_enabled, False
-        return found
-
-    def _restore(self, found):
-        STATE.grad_enabled = found
+    _field, _mode = "grad_enabled", False
 
 
 class enable_grad(no_grad):
@@ -151,9 +160,7 @@ class enable_grad(no_grad):
     True
     """
 
-    def _switch(self):
-        found, STATE.grad_enabled = STATE.grad_enabled, True
-        return found
+    _mode = True
 
 
 class set_grad_enabled(_Switch):
@@ -240,7 +247,7 @@ class detect_anomaly(_SwitchWithoutArguments):
         STATE.anomaly = anomaly
 
 
-class keep_values(_SwitchWithoutArguments):
+class keep_values(_SetsOneField):
     """Keep every op's result on its graph node (``node.value``), for drawing values
     (``viz.draw_graph(..., show_data=True)``, ``viz.explore``). Normally a node keeps only what
     its VJPs read. Backward keeps these values, and frees what the VJPs read as always (a second
@@ -257,15 +264,10 @@ class keep_values(_SwitchWithoutArguments):
     array([2., 3.], dtype=float32)
     """
 
-    def _switch(self):
-        found, STATE.keep_values = STATE.keep_values, True
-        return found
-
-    def _restore(self, found):
-        STATE.keep_values = found
+    _field, _mode = "keep_values", True
 
 
-class eager(_SwitchWithoutArguments):
+class eager(_SetsOneField):
     """Run every loop op by op, as ``jax.disable_jit()`` does for JAX: inside, a recurrent layer
     records a node per primitive per step (the full graph of T steps, each node with its real
     arrays, backward in its real order) instead of running its compiled loop
@@ -281,12 +283,7 @@ class eager(_SwitchWithoutArguments):
     ('stack', ['tanh', 'tanh'])
     """
 
-    def _switch(self):
-        found, STATE.eager = STATE.eager, True
-        return found
-
-    def _restore(self, found):
-        STATE.eager = found
+    _field, _mode = "eager", True
 
 
 @contextlib.contextmanager
