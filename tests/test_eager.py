@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as tg
-from tinygrad_seq import engine, nn
+from tinygrad_seq import engine, modes, nn
 from tinygrad_seq.scan import SCAN
 
 LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
@@ -71,15 +71,15 @@ def test_eager_records_a_node_per_primitive_per_step():
 
 def test_eager_is_reentrant_and_restores_what_it_found():
     mode = tg.eager()
-    assert not engine.STATE.eager
+    assert not modes.STATE.eager
     with mode:
         with mode:  # the same object entered inside itself
-            assert engine.STATE.eager
-        assert engine.STATE.eager  # the inner exit restored the outer's True
-    assert not engine.STATE.eager
+            assert modes.STATE.eager
+        assert modes.STATE.eager  # the inner exit restored the outer's True
+    assert not modes.STATE.eager
     with pytest.raises(KeyError), tg.eager():
         raise KeyError("an error inside still restores")
-    assert not engine.STATE.eager
+    assert not modes.STATE.eager
 
 
 def test_eager_as_decorator_makes_a_fresh_context_per_call():
@@ -87,37 +87,37 @@ def test_eager_as_decorator_makes_a_fresh_context_per_call():
 
     @tg.eager()
     def countdown(n):
-        seen.append(engine.STATE.eager)
+        seen.append(modes.STATE.eager)
         if n:
             countdown(n - 1)  # recursion enters the decorator's context again
-        seen.append(engine.STATE.eager)
+        seen.append(modes.STATE.eager)
 
     countdown(3)
     assert seen == [True] * 8
-    assert not engine.STATE.eager
+    assert not modes.STATE.eager
 
 
 def test_eager_decorates_a_generator_only_while_it_runs():
     @tg.eager()
-    def modes():
-        received = yield engine.STATE.eager
+    def eager_items():
+        received = yield modes.STATE.eager
         assert received == "sent"
         try:
-            yield engine.STATE.eager
+            yield modes.STATE.eager
         except ValueError:
             yield "caught"
         return "done"
 
-    gen = modes()
-    assert not engine.STATE.eager  # nothing ran yet
+    gen = eager_items()
+    assert not modes.STATE.eager  # nothing ran yet
     assert next(gen) is True
-    assert not engine.STATE.eager  # between items the caller's mode holds
+    assert not modes.STATE.eager  # between items the caller's mode holds
     assert gen.send("sent") is True
     assert gen.throw(ValueError("into the generator")) == "caught"
     with pytest.raises(StopIteration) as stop:
         next(gen)
     assert stop.value.value == "done"
-    assert not engine.STATE.eager
+    assert not modes.STATE.eager
 
 
 def test_eager_is_per_thread():
@@ -127,7 +127,7 @@ def test_eager_is_per_thread():
 
     def other():
         inside.wait()
-        seen["other"] = engine.STATE.eager
+        seen["other"] = modes.STATE.eager
         rnn = nn.RNN(2, 3, seed=0)
         out, _ = rnn(np.ones((3, 1, 2), dtype=np.float32))
         seen["compiled"] = any(n.prim is SCAN for n in engine.toposort(out.node))

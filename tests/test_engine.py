@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_seq as tg
-from tinygrad_seq import engine
+from tinygrad_seq import modes
 from tinygrad_seq.testing import arrays, broadcastable_shapes, shapes
 
 
@@ -89,6 +89,20 @@ def test_backward_frees_saved_arrays_but_keeps_structure():
     assert [p.op for p in node.parents] == ["mul"]  # the structure stays for drawing
 
 
+def test_keep_values_keeps_each_value_through_backward_but_frees_what_the_vjps_saved():
+    x = leaf([1.0, 2.0])
+    with tg.keep_values():
+        h = x.tanh()
+        y = (h * 2).sum()
+    y.backward()
+    np.testing.assert_allclose(h.node.value, np.tanh([1.0, 2.0]), rtol=1e-6)
+    np.testing.assert_allclose(y.node.value, 2 * np.tanh([1.0, 2.0]).sum(), rtol=1e-6)
+    assert h.node.inputs is None and h.node.out is None  # what the VJPs read is freed
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+    assert (x.tanh() * 2).sum().node.value is None  # outside keep_values: nothing kept
+
+
 def test_intermediate_tensors_are_not_kept_alive_by_the_graph():
     import gc
     import weakref
@@ -136,7 +150,7 @@ def test_no_grad_context_and_decorator():
         return t * 2
 
     assert not double(x).requires_grad
-    assert engine.STATE.grad_enabled
+    assert modes.STATE.grad_enabled
 
 
 def test_detach_cuts_the_graph():
@@ -194,7 +208,7 @@ def test_detect_anomaly_names_op_shapes_and_user_line():
         x.log()  # the user's line
     message = str(info.value)
     assert "'log'" in message and "(1, 2)" in message and "test_engine.py" in message
-    assert not engine.STATE.anomaly
+    assert not modes.STATE.anomaly
 
 
 def test_detect_anomaly_in_backward():

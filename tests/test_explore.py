@@ -28,7 +28,7 @@ def lstm_loss(steps=3, layers=1, keep=True, backward=True):
         output, _ = net.rnn(x)
         loss = (output * output).sum().named("loss")
     if backward:
-        loss.backward(keep_grads=True, retain_graph=True)
+        loss.backward(keep_grads=True)
     return loss
 
 
@@ -54,7 +54,7 @@ def mlp_loss(weight_name="W2"):
         h = (x @ w1).named("pre").tanh().named("hidden")
         y = tg.apply(_CUBE, (h @ w2).named("out")).named("cubed")
         loss = y.sum().named("loss")
-    loss.backward(keep_grads=True, retain_graph=True)
+    loss.backward(keep_grads=True)
     return loss
 
 
@@ -93,7 +93,7 @@ def test_summaries_and_histograms_are_the_nodes_values_and_gradients(tmp_path):
     data = page_data(explore(loss, tmp_path).html)
     nodes = walk([loss.node])
     forget = next(i for i, n in enumerate(nodes) if n.name == "forget gate")
-    value, grad = nodes[forget].out.astype(np.float64), nodes[forget].grad.astype(np.float64)
+    value, grad = nodes[forget].value.astype(np.float64), nodes[forget].grad.astype(np.float64)
     shown = data["nodes"][forget]
     assert (
         shown["shape"] == [1, 3] and shown["dtype"] == "float32" and shown["role"] == "forget gate"

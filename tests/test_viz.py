@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as tg
-from tinygrad_seq import engine, nn, viz
+from tinygrad_seq import modes, nn, viz
 from tinygrad_seq.viz import style
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent  # subprocesses import the package from here
@@ -235,6 +235,17 @@ def test_show_data_before_backward_summarises_values():
     inputs = source.count("<B>input</B>")  # inputs with no node: their shapes are kept, no value
     assert source.count("value ") >= node_count(source) - 1 - inputs
     assert "not kept by the graph" not in source
+
+
+def test_show_data_after_backward_under_keep_values_summarises_values():
+    with tg.keep_values():
+        loss = run_layer("lstm", steps=2)
+    loss.backward(keep_grads=True)  # no retain_graph: the values stay all the same
+    source = viz.draw_graph(loss, show_data=True, show_grad=True).source
+    assert source.count("value ") >= node_count(source) - 1
+    assert "not kept by the graph" not in source
+    forget = [row for row in source.splitlines() if "<B>forget gate</B>" in row]
+    assert forget and all("value ‖·‖" in row and "grad ‖·‖" in row for row in forget)
 
 
 def test_summary_of_values():
@@ -466,7 +477,7 @@ def test_several_outputs_and_top_to_bottom():
 
 
 def test_scope_is_the_engines():
-    assert viz.scope is engine.scope is tg.scope
+    assert viz.scope is modes.scope is tg.scope
 
 
 def test_importing_viz_imports_neither_graphviz_nor_matplotlib():

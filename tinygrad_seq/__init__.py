@@ -20,16 +20,6 @@ from . import (  # viz loads graphviz and matplotlib only when drawing
     viz,
 )
 from ._tensor import Tensor, apply, cat, chunk, concat, split, stack, where
-from .engine import (
-    detect_anomaly,
-    eager,
-    enable_grad,
-    is_grad_enabled,
-    keep_values,
-    no_grad,
-    scope,
-    set_grad_enabled,
-)
 from .factories import (
     arange,
     empty,
@@ -83,6 +73,16 @@ from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as fun
     tanh,
     transpose,
     unsqueeze,
+)
+from .modes import (
+    detect_anomaly,
+    eager,
+    enable_grad,
+    is_grad_enabled,
+    keep_values,
+    no_grad,
+    scope,
+    set_grad_enabled,
 )
 from .serialization import load, save
 

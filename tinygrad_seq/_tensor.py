@@ -10,7 +10,9 @@ import numbers
 import numpy as np
 
 from . import ops
-from .engine import STATE, Node, Version, backward, check_forward, note_write
+from ._anomaly import check_forward
+from .engine import Node, Version, backward, note_write
+from .modes import STATE
 
 DEFAULT_FLOAT = np.dtype(np.float32)  # Python floats and lists become float32, as in PyTorch
 
@@ -1179,10 +1181,10 @@ def apply(prim, *args, **params):
     node = None
     if recorded:
         saved_inputs, saved_out = prim.saved(arrays, out)
-        if STATE.keep_values:
-            saved_out = out
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
         node.watched, node.input_shapes = watch, plain
+        if STATE.keep_values:  # for drawing: ``value`` outlives backward, which frees ``out``
+            node.out = node.value = out
     result = Tensor._from_op(out, node)
     if STATE.tracer is not None:  # scan is recording a step
         STATE.tracer.append((prim, args, arrays, params, result))

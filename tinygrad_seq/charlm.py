@@ -32,7 +32,7 @@ import numpy as np
 from . import nn, optim
 from ._tensor import Tensor
 from .data import CharVocab, contiguous_batches, read_text, stdlib_corpus, train_val_split
-from .engine import no_grad
+from .modes import no_grad
 from .nn import functional as F
 from .nn.init import default_rng
 from .serialization import load, save

@@ -42,13 +42,7 @@ def add_graph_parser(subparsers):
             "text) does not."
         ),
     )
-    p.add_argument("--model", choices=("lstm", "gru", "rnn"), default="lstm")
-    p.add_argument("--steps", type=_positive, default=3, help="sequence length (default 3)")
-    p.add_argument("--input-size", type=_positive, default=2, help="default 2")
-    p.add_argument("--hidden-size", type=_positive, default=3, help="default 3")
-    p.add_argument("--layers", type=_positive, default=1, help="num_layers (default 1)")
-    p.add_argument("--batch", type=_positive, default=1, help="batch size (default 1)")
-    p.add_argument("--bidirectional", action="store_true")
+    _add_layer_options(p, steps=3)
     p.add_argument(
         "--collapse",
         choices=("none", "cell"),
@@ -89,18 +83,12 @@ def run_graph(args):
     _check_writable(path, "-o")
     graph = _draw_unrolled(
         args.model,
-        steps=args.steps,
-        input_size=args.input_size,
-        hidden_size=args.hidden_size,
-        layers=args.layers,
-        batch=args.batch,
-        bidirectional=args.bidirectional,
+        _layer_sizes(args),
         collapse=None if args.collapse == "none" else "cell",
         show_grad=args.show_grad,
         show_data=args.show_data,
         rankdir=None if args.rankdir == "auto" else args.rankdir,
         max_nodes=args.max_nodes or None,
-        seed=args.seed,
         draw_all_hint="pass --max-nodes 0 to draw all, or --collapse cell for fewer boxes",
     )
     try:
@@ -116,19 +104,39 @@ def run_graph(args):
     return 0
 
 
-def _draw_unrolled(kind, *, steps, input_size, hidden_size, layers=1, batch=1, seed=0, **draw):
-    """The graph of loss = sum(output**2) for a random input through an RNN/LSTM/GRU layer;
-    ``draw`` holds ``bidirectional``, ``show_grad`` and viz.draw_graph's options."""
+def _add_layer_options(p, steps):
+    """The options of the small recurrent layer that ``graph`` and ``explore`` run."""
+    p.add_argument("--model", choices=("lstm", "gru", "rnn"), default="lstm")
+    p.add_argument(
+        "--steps", type=_positive, default=steps, help=f"sequence length (default {steps})"
+    )
+    p.add_argument("--input-size", type=_positive, default=2, help="default 2")
+    p.add_argument("--hidden-size", type=_positive, default=3, help="default 3")
+    p.add_argument("--layers", type=_positive, default=1, help="num_layers (default 1)")
+    p.add_argument("--batch", type=_positive, default=1, help="batch size (default 1)")
+    p.add_argument("--bidirectional", action="store_true")
+
+
+def _layer_sizes(args):
+    """``_add_layer_options``'s options (and ``--seed``) as ``_unrolled_loss``'s keywords."""
+    names = ("steps", "input_size", "hidden_size", "layers", "batch", "bidirectional", "seed")
+    return {name: getattr(args, name) for name in names}
+
+
+def _draw_unrolled(kind, sizes, **draw):
+    """The graph of ``_unrolled_loss(kind, **sizes)``; ``draw`` holds viz.draw_graph's options
+    (``show_grad``: run backward first)."""
     from . import viz
 
-    bidirectional, show_grad = draw.pop("bidirectional", False), draw.get("show_grad", False)
-    loss = _unrolled_loss(kind, steps, input_size, hidden_size, layers, batch, bidirectional, seed)
-    if show_grad:
+    loss = _unrolled_loss(kind, **sizes)
+    if draw.get("show_grad"):
         loss.backward(keep_grads=True)
     return viz.draw_graph(loss, **draw)
 
 
-def _unrolled_loss(kind, steps, input_size, hidden_size, layers, batch, bidirectional, seed):
+def _unrolled_loss(
+    kind, *, steps, input_size, hidden_size, layers=1, batch=1, bidirectional=False, seed=0
+):
     """loss = sum(output**2) for a random input through an RNN/LSTM/GRU layer held as `kind`."""
     from . import Tensor, nn
 
@@ -159,13 +167,7 @@ def add_explore_parser(subparsers):
             "needs Graphviz's `dot`."
         ),
     )
-    p.add_argument("--model", choices=("lstm", "gru", "rnn"), default="lstm")
-    p.add_argument("--steps", type=_positive, default=6, help="sequence length (default 6)")
-    p.add_argument("--input-size", type=_positive, default=2, help="default 2")
-    p.add_argument("--hidden-size", type=_positive, default=3, help="default 3")
-    p.add_argument("--layers", type=_positive, default=1, help="num_layers (default 1)")
-    p.add_argument("--batch", type=_positive, default=1, help="batch size (default 1)")
-    p.add_argument("--bidirectional", action="store_true")
+    _add_layer_options(p, steps=6)
     p.add_argument(
         "--collapse",
         choices=("auto", "none", "cell"),
@@ -189,17 +191,8 @@ def run_explore(args):
     path = args.output or f"{args.model}_explorer.html"
     _check_writable(path, "-o")
     with keep_values():  # every node keeps its value, and the layer records op by op
-        loss = _unrolled_loss(
-            args.model,
-            args.steps,
-            args.input_size,
-            args.hidden_size,
-            args.layers,
-            args.batch,
-            args.bidirectional,
-            args.seed,
-        )
-    loss.backward(keep_grads=True, retain_graph=True)  # retain_graph: backward keeps the values
+        loss = _unrolled_loss(args.model, **_layer_sizes(args))
+    loss.backward(keep_grads=True)
     collapse = {"auto": "auto", "none": None, "cell": "cell"}[args.collapse]
     with _naming_the_path(path):  # without `dot`, a page without a drawing and a warning
         viz.explore(
@@ -330,7 +323,7 @@ def _write_demo_graph(folder):
     """Every operation of a 3-step LSTM with its gradients, as SVG (or DOT text without `dot`)."""
     from . import viz
 
-    graph = _draw_unrolled("lstm", steps=3, input_size=2, hidden_size=3, show_grad=True)
+    graph = _draw_unrolled("lstm", dict(steps=3, input_size=2, hidden_size=3), show_grad=True)
     path = os.path.join(folder, GRAPH_FILE)
     try:
         viz.render(graph, path)
@@ -352,8 +345,8 @@ def _write_demo_explorer(path, seed):
     from . import keep_values, viz
 
     with keep_values():  # every node keeps its value, and the layer records op by op
-        loss = _unrolled_loss("lstm", 6, 2, 3, 1, 1, False, seed)
-    loss.backward(keep_grads=True, retain_graph=True)  # retain_graph: backward keeps the values
+        loss = _unrolled_loss("lstm", steps=6, input_size=2, hidden_size=3, seed=seed)
+    loss.backward(keep_grads=True)
     with warnings.catch_warnings():  # without `dot`: said once, by the graph above
         warnings.simplefilter("ignore")
         viz.explore(loss, path)

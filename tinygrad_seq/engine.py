@@ -20,45 +20,18 @@ In-place writes by the library (optimizer steps, ``nn.init``, ``load_state_dict`
 as in PyTorch: a node that saved a value written afterwards refuses to run its VJPs
 (``check_versions``) rather than give silently wrong gradients.
 
-The switches (``no_grad``, ``keep_values``, ``scope``, ...) are per thread, as PyTorch's grad mode
-is: an inference thread under ``no_grad`` does not stop a training thread from recording.
+The switches the sweep and the recording read (``no_grad``, ``keep_values``, ``scope``, ...) live
+in ``modes``; anomaly mode's checks in ``_anomaly``.
 """
 
-import contextlib
-import functools
-import inspect
 import itertools
-import os
 import threading
-import traceback
 
 import numpy as np
 
+from ._anomaly import check_finite, check_products, check_reaching, user_frame
+from .modes import STATE
 from .ops import IndexedGrad, ProductGrad
-
-
-class _State(threading.local):
-    """The switches, one set per thread (a ``threading.local``): the class attributes are what a
-    new thread starts with. ``apply`` reads three to six of them per op, each ~30 ns slower than a
-    plain attribute's read (measured: +3% on a chain of 8x8 ops, where Python is all the cost)."""
-
-    grad_enabled = True
-    anomaly = False
-    keep_values = False  # keep every op's result on its node, not only what the VJPs read
-    eager = False  # record every loop op by op: no compiled ``scan`` (``eager``)
-    scope = ()  # tuple of names, outermost first: ("lstm", "layer 0", "t=3")
-    tracer = None  # a list that ``apply`` appends each primitive it runs to (``scan`` records)
-    # the options of the backward running now, set for an op that stands for many nodes (vjp_all)
-    retain_graph = False
-    keep_grads = False
-    # inside a recorded backward (``create_graph``): NumPy functions on Tensors (np.where, np.sum,
-    # ...) record, so that VJPs written for arrays record; elsewhere they see arrays, as always
-    recording_backward = False
-    inner_visits = 0  # how many nodes such an op visited (numbered after the op itself)
-
-
-STATE = _State()
-
 
 _SERIALS = itertools.count()
 
@@ -72,6 +45,7 @@ class Node:
         "inputs",  # tuple of input arrays for the VJPs; None once freed
         "params",  # dict of non-tensor parameters (axis, shape, index, ...)
         "out",  # the forward result; None once freed
+        "value",  # the forward result recorded under keep_values, for drawing: never freed
         "shape",
         "dtype",
         "leaf",  # the Tensor that receives .grad (leaves, and tensors with retain_grad)
@@ -101,11 +75,11 @@ class Node:
         self.leaf = leaf
         self.name = None
         self.scope = STATE.scope
-        self.created_at = _user_frame() if STATE.anomaly else None
+        self.created_at = user_frame() if STATE.anomaly else None
         self.serial = next(_SERIALS)
         self.visit = None
         self.grad = None
-        self.writes = self.watched = self.input_shapes = None
+        self.writes = self.watched = self.input_shapes = self.value = None
 
     @property
     def op(self):
@@ -372,7 +346,7 @@ def _sweep(order, grads, retain_graph, keep_grads, found=None):
             continue
         node.visit = visit = visit + skipped
         if anomaly:
-            _check_reaching(g, node, visit)
+            check_reaching(g, node, visit)
         if keep_grads:
             node.grad = g
         if found is not None:
@@ -410,7 +384,7 @@ def _sweep(order, grads, retain_graph, keep_grads, found=None):
                     makers.setdefault(parent, []).append((node, i, inputs))
                 continue
             if anomaly:
-                _check_finite(gi.value if kind is IndexedGrad else gi, node, i)
+                check_finite(gi.value if kind is IndexedGrad else gi, node, i)
             if kind is IndexedGrad:  # a slice's gradient: added into the parent's buffer
                 _accumulate_indexed(grads, owned, parent, gi)
             elif parent in grads:
@@ -511,7 +485,7 @@ def _vjp_all(node, g, retain_graph, keep_grads):
 def _add_products(g, products, makers):
     product = sum_products(products)
     if makers:
-        _check_products(product, products, makers)
+        check_products(product, products, makers)
     return product if g is None else g + product
 
 
@@ -559,350 +533,3 @@ def _accumulate_into_leaves(reached):
                 tensor.grad = np.array(g, copy=True)
             else:
                 tensor.grad = grad.data + g
-
-
-# --- switches -------------------------------------------------------------------------------------
-
-
-class _Switch:
-    """What every mode switch shares. ``with`` restores the state it found, also when one switch
-    object is entered again inside itself or by two threads (the states found are kept per
-    thread). As a decorator it enters a fresh switch at each call; around a generator, at each
-    resume, so the mode holds inside the generator and the caller's mode between resumes (as
-    torch's decorators do)."""
-
-    def __init__(self):
-        self._found = {}  # thread id -> stack of the states found by __enter__, for __exit__
-
-    def __enter__(self):
-        found = self._switch()
-        thread = threading.get_ident()
-        stack = self._found.get(thread)
-        if stack is None:
-            self._found[thread] = [found]
-        else:
-            stack.append(found)
-
-    def __exit__(self, *exc):
-        thread = threading.get_ident()
-        stack = self._found[thread]
-        found = stack.pop()
-        if not stack:
-            del self._found[thread]
-        self._restore(found)
-
-    def __call__(self, func):
-        if not callable(func):
-            raise TypeError(f"{type(self).__name__} decorates a function, got {func!r}")
-        if inspect.isgeneratorfunction(func):
-            return _switched_generator(self._fresh, func)
-
-        @functools.wraps(func)
-        def switched(*args, **kwargs):
-            with self._fresh():
-                return func(*args, **kwargs)
-
-        return switched
-
-    def _fresh(self):
-        return type(self)()
-
-
-class _SwitchWithoutArguments(_Switch):
-    """A switch that takes no arguments decorates with or without parentheses (``@tg.no_grad``
-    and ``@tg.no_grad()``), as in torch."""
-
-    def __new__(cls, func=None):
-        if func is None:
-            return object.__new__(cls)
-        return cls()(func)
-
-    def __init__(self, func=None):
-        self._found = {}
-
-
-def _switched_generator(make_switch, func):
-    """``func``'s generator, resumed each time inside a fresh switch from ``make_switch``."""
-
-    @functools.wraps(func)
-    def switched(*args, **kwargs):
-        gen = func(*args, **kwargs)
-        resume = functools.partial(gen.send, None)
-        while True:
-            try:
-                with make_switch():
-                    value = resume()
-            except StopIteration as stop:
-                return stop.value
-            try:
-                sent = yield value
-            except GeneratorExit:  # closed: its finally blocks run in the mode too
-                with make_switch():
-                    gen.close()
-                raise
-            except BaseException as error:  # thrown in: raised at the generator's yield
-                resume = functools.partial(gen.throw, error)
-            else:
-                resume = functools.partial(gen.send, sent)
-
-    return switched
-
-
-class no_grad(_SwitchWithoutArguments):
-    """Record no graph inside: a context manager and a decorator, as ``torch.no_grad``. Per
-    thread: other threads keep recording.
-
-    >>> import tinygrad_seq as tg
-    >>> with tg.no_grad():
-    ...     y = tg.Tensor([1.0], requires_grad=True) * 2
-    >>> y.requires_grad
-    False
-    """
-
-    def _switch(self):
-        found, STATE.grad_enabled = STATE.grad_enabled, False
-        return found
-
-    def _restore(self, found):
-        STATE.grad_enabled = found
-
-
-class enable_grad(no_grad):
-    """Record the graph again inside a ``no_grad`` block (this thread only).
-
-    >>> import tinygrad_seq as tg
-    >>> with tg.no_grad(), tg.enable_grad():
-    ...     y = tg.Tensor([1.0], requires_grad=True) * 2
-    >>> y.requires_grad
-    True
-    """
-
-    def _switch(self):
-        found, STATE.grad_enabled = STATE.grad_enabled, True
-        return found
-
-
-class set_grad_enabled(_Switch):
-    """Turn recording on or off in this thread, as ``torch.set_grad_enabled``: a plain call (the
-    mode stays until changed), a context manager (restores the mode it found) or a decorator.
-
-    >>> import tinygrad_seq as tg
-    >>> x = tg.Tensor([1.0], requires_grad=True)
-    >>> with tg.set_grad_enabled(False):
-    ...     print((x * 2).requires_grad)
-    False
-    >>> _ = tg.set_grad_enabled(False); print(tg.is_grad_enabled())
-    False
-    >>> _ = tg.set_grad_enabled(True); print(tg.is_grad_enabled())
-    True
-    """
-
-    def __init__(self, mode):
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"set_grad_enabled: mode must be a bool, got {mode!r}")
-        super().__init__()
-        self.mode = bool(mode)
-        # the mode is set now (a plain call); ``with`` and the decorator restore what it replaced
-        self._replaced = threading.get_ident(), STATE.grad_enabled
-        STATE.grad_enabled = self.mode
-
-    def _switch(self):
-        found = STATE.grad_enabled
-        if self._replaced is not None and self._replaced[0] == threading.get_ident():
-            found, self._replaced = self._replaced[1], None
-        STATE.grad_enabled = self.mode
-        return found
-
-    def _restore(self, found):
-        STATE.grad_enabled = found
-
-    def __call__(self, func):
-        # decorating is not a plain call: the mode set by __init__ is undone
-        if self._replaced is not None and self._replaced[0] == threading.get_ident():
-            STATE.grad_enabled, self._replaced = self._replaced[1], None
-        return super().__call__(func)
-
-    def _fresh(self):
-        return set_grad_enabled(self.mode)
-
-
-def is_grad_enabled():
-    """Whether ops record the graph in this thread now, as ``torch.is_grad_enabled``.
-
-    >>> import tinygrad_seq as tg
-    >>> with tg.no_grad():
-    ...     print(tg.is_grad_enabled())
-    False
-    """
-    return STATE.grad_enabled
-
-
-class detect_anomaly(_SwitchWithoutArguments):
-    """Raise at the first op whose result or gradient holds NaN or Inf, naming the op, the
-    shapes and the line of user code that created the node.
-
-    Every gradient is checked: each VJP's result, the sum of a weight's deferred products (the
-    ``matmul``/``linear`` weight gradients, summed as one GEMM), and the total that reaches each
-    node and leaf. Per thread, unlike ``torch.autograd.detect_anomaly`` (process-wide): the
-    NumPy error state it sets (``np.errstate``) is per thread, and so are the other switches; a
-    backward checks when the thread that runs it is in anomaly mode.
-
-    >>> import numpy as np, tinygrad_seq as tg
-    >>> with tg.detect_anomaly():
-    ...     tg.Tensor(np.array([-1.0])).log()
-    Traceback (most recent call last):
-    FloatingPointError: 'log' produced NaN/Inf ...
-    """
-
-    def _switch(self):
-        found, STATE.anomaly = STATE.anomaly, True
-        errstate = np.errstate(all="ignore")  # we report it ourselves, with context
-        errstate.__enter__()
-        return found, errstate
-
-    def _restore(self, found):
-        anomaly, errstate = found
-        errstate.__exit__(None, None, None)
-        STATE.anomaly = anomaly
-
-
-class keep_values(_SwitchWithoutArguments):
-    """Keep every op's result on its graph node, for drawing values (``viz.draw_graph(...,
-    show_data=True)``). Normally a node keeps only what its VJPs read. Per thread.
-
-    >>> import tinygrad_seq as tg
-    >>> x = tg.Tensor([1.0, 2.0], requires_grad=True)
-    >>> with tg.keep_values():
-    ...     y = x + 1
-    >>> y.node.out
-    array([2., 3.], dtype=float32)
-    """
-
-    def _switch(self):
-        found, STATE.keep_values = STATE.keep_values, True
-        return found
-
-    def _restore(self, found):
-        STATE.keep_values = found
-
-
-class eager(_SwitchWithoutArguments):
-    """Run every loop op by op, as ``jax.disable_jit()`` does for JAX: inside, a recurrent layer
-    records a node per primitive per step (the full graph of T steps, each node with its real
-    arrays, backward in its real order) instead of running its compiled loop
-    (``tinygrad_seq.scan``). Results and gradients are the compiled loop's. A context manager and a
-    decorator (a fresh context per call, generator functions included); re-entrant; per thread; it
-    restores what it found.
-
-    >>> import numpy as np, tinygrad_seq as tg
-    >>> rnn = tg.nn.RNN(2, 3, seed=0)
-    >>> with tg.eager():
-    ...     out, h_n = rnn(np.ones((4, 1, 2), dtype=np.float32))
-    >>> out.node.op, [p.op for p in out.node.parents][:2]  # the steps' outputs, stacked
-    ('stack', ['tanh', 'tanh'])
-    """
-
-    def _switch(self):
-        found, STATE.eager = STATE.eager, True
-        return found
-
-    def _restore(self, found):
-        STATE.eager = found
-
-
-@contextlib.contextmanager
-def scope(name):
-    """Group the nodes created inside under ``name`` (the graph viewer draws one cluster each), in
-    this thread.
-
-    >>> import tinygrad_seq as tg
-    >>> with tg.scope("t=0"):
-    ...     y = tg.Tensor([1.0], requires_grad=True) * 2
-    >>> y.node.scope
-    ('t=0',)
-    """
-    prev = STATE.scope
-    STATE.scope = prev + (str(name),)
-    try:
-        yield
-    finally:
-        STATE.scope = prev
-
-
-# --- anomaly mode: naming the op behind a NaN/Inf -------------------------------------------------
-
-
-def _finite(array):
-    return not np.issubdtype(array.dtype, np.inexact) or bool(np.isfinite(array).all())
-
-
-def _check_finite(array, node, argnum, inputs=None):
-    """One VJP's result: name the op and the input."""
-    if not _finite(array):
-        what = f"the gradient of input {argnum} of "
-        inputs = inputs or node.inputs or ()
-        _raise_anomaly(what, node.op, inputs, node.shape, node.created_at)
-
-
-def _check_products(total, products, makers):
-    """The sum of a node's deferred weight products (``ProductGrad``, one GEMM for all): name the
-    op whose own product is not finite, or every op whose finite products overflow when added."""
-    if _finite(total):
-        return
-    for product, (node, argnum, inputs) in zip(products, makers):
-        _check_finite(product.evaluate(), node, argnum, inputs)
-    uses = list(dict.fromkeys(_use(node, argnum) for node, argnum, _ in makers))
-    more = f" and {len(uses) - 3} more" if len(uses) > 3 else ""
-    raise FloatingPointError(
-        f"the {len(products)} gradients of {'; '.join(uses[:3])}{more} are finite, but their "
-        f"sum (shape {total.shape}) overflows to Inf"
-    )
-
-
-def _use(node, argnum):
-    where = f", created at {node.created_at}" if node.created_at else ""
-    return f"input {argnum} of '{node.op}'{where}"
-
-
-def _check_reaching(g, node, visit):
-    """The whole gradient that reached a node (a leaf's is what it receives). Its parts were
-    checked where they were made, so a NaN/Inf here is backward's own ``grad`` (visit 0, the root)
-    or finite parts that overflow when added."""
-    if _finite(g):
-        return
-    if visit == 0:
-        raise FloatingPointError(f"the gradient passed to backward (shape {g.shape}) holds NaN/Inf")
-    if node.prim is None:
-        what = f"leaf '{node.name}'" if node.name else "a leaf"
-    else:
-        what = f"the result of '{node.op}'"
-    where = f", created at {node.created_at}" if node.created_at else ""
-    raise FloatingPointError(
-        f"the gradient reaching {what} (shape {node.shape}) holds NaN/Inf: its parts are "
-        f"finite, their sum overflows{where}"
-    )
-
-
-def check_forward(op, inputs, out):
-    """Anomaly mode: fail at the op whose forward result is not finite."""
-    if np.issubdtype(out.dtype, np.inexact) and not np.isfinite(out).all():
-        _raise_anomaly("", op, inputs, out.shape, _user_frame())
-
-
-def _raise_anomaly(what, op, inputs, out_shape, created_at):
-    shapes = ", ".join(str(tuple(x.shape)) for x in inputs)
-    where = f", created at {created_at}" if created_at else ""
-    raise FloatingPointError(
-        f"{what}'{op}' produced NaN/Inf (input shapes {shapes}; output shape {out_shape}){where}"
-    )
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_frame():
-    """'file:line' of the innermost caller outside this package (the user's line)."""
-    for frame in reversed(traceback.extract_stack()):
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
-            return f"{frame.filename}:{frame.lineno} ({frame.line})"
-    return None

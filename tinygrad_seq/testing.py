@@ -12,7 +12,7 @@ import numpy as np
 
 from . import autograd
 from ._tensor import Tensor, concat
-from .engine import enable_grad, no_grad
+from .modes import enable_grad, no_grad
 
 __all__ = [
     "GradcheckError",

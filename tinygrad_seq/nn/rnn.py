@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor, concat, linear, stack, where
-from ..engine import scope
+from ..modes import scope
 from ..scan import scan
 from . import init
 from .cells import (

@@ -5,7 +5,8 @@ import threading
 import numpy as np
 
 from .._tensor import Tensor, apply, watched
-from ..engine import STATE, Node, add_up, gradients, scope
+from ..engine import Node, add_up, gradients
+from ..modes import STATE, scope
 from ..ops import Primitive, ProductGrad, reshape, stack
 from .record import record
 from .source import XRows

@@ -19,7 +19,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .._tensor import Tensor
-from ..engine import STATE, no_grad
+from ..modes import STATE, no_grad
 from .source import write
 
 CACHE_SIZE = 256  # programs per cache

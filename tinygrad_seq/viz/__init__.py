@@ -17,7 +17,7 @@ Graphviz and matplotlib are imported only when used.
 True
 """
 
-from ..engine import scope
+from ..modes import scope
 from .draw import GraphvizNotFoundError, draw_graph, render
 from .explore import Explorer, explore
 from .flow import compare_gradient_flow, gradient_flow, plot_gradient_flow

@@ -78,8 +78,8 @@ def draw_graph(
     collapse: None draws every operation; "cell" draws one box per cell per time step, with the
         states (h, c) flowing between them: the unrolled diagram of the textbook.
     show_data: add a summary of each tensor's value (the value itself if one element, otherwise
-        its norm, min and max). Backward frees intermediate values (unless
-        ``retain_graph=True``), so after backward only leaves and retain_grad tensors show one.
+        its norm, min and max). Backward frees intermediate values, except those recorded under
+        ``tg.keep_values()``; after it, only leaves, retain_grad tensors and those show one.
     show_grad: after ``backward``, add each tensor's value and gradient summaries and the step at
         which the reverse sweep visited it (#0 is the output). Intermediate gradients exist
         only after ``loss.backward(keep_grads=True)``; otherwise the leaves' ``.grad`` is shown.
@@ -367,7 +367,7 @@ def _notes(picture, show_data, show_grad, swept, draw_all_hint):
     if show_data and any(style.value_of(n) is None for n in ops):
         notes.append(
             "some values are not kept by the graph: run the forward inside "
-            "`with tg.keep_values():` and draw before backward to see them all"
+            "`with tg.keep_values():` to see them all"
         )
     if show_grad:
         if not swept:

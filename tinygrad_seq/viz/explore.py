@@ -78,7 +78,7 @@ def explore(
 
     Record the forward inside ``with tg.keep_values():`` (every node keeps its value, and the
     recurrent layers record op by op, as under ``tg.eager()``) and call
-    ``loss.backward(keep_grads=True, retain_graph=True)`` first: every node then holds its value,
+    ``loss.backward(keep_grads=True)`` first: every node then holds its value (``node.value``),
     its gradient (``node.grad``) and its position in the reverse sweep (``node.visit``). Without
     them the page says what is missing, and so does a warning; without Graphviz's ``dot`` the page
     has no drawing (the steppers, the node details and the chart still work) and says how to
@@ -98,7 +98,7 @@ def explore(
     >>> with tg.keep_values():
     ...     out, _ = lstm(np.ones((4, 1, 2), dtype=np.float32))
     ...     loss = (out * out).sum()
-    >>> loss.backward(keep_grads=True, retain_graph=True)
+    >>> loss.backward(keep_grads=True)
     >>> page = viz.explore(loss, os.path.join(tempfile.mkdtemp(), "lstm.html"))
     >>> "backward" in open(page.path, encoding="utf-8").read()
     True
@@ -304,18 +304,17 @@ def _notes(roots, nodes, has_steps, large, views, draw_all_hint):
     if all(r.visit is None for r in roots):
         notes.append(
             "no gradients: backward has not run through this graph; call "
-            "loss.backward(keep_grads=True, retain_graph=True) before explore (the backward "
-            "stepper is empty)"
+            "loss.backward(keep_grads=True) before explore (the backward stepper is empty)"
         )
     elif ops and all(n.grad is None for n in ops):
         notes.append(
-            "only the leaves' gradients are kept: call loss.backward(keep_grads=True, "
-            "retain_graph=True) to keep every node's gradient"
+            "only the leaves' gradients are kept: call loss.backward(keep_grads=True) to keep "
+            "every node's gradient"
         )
     if ops and all(style.value_of(n) is None for n in ops):
         notes.append(
-            "no values: record the forward inside `with tg.keep_values():` and pass "
-            "retain_graph=True to backward (which otherwise frees them)"
+            "no values: record the forward inside `with tg.keep_values():` (backward frees the "
+            "others)"
         )
     notes = [{"text": t, "warn": True} for t in notes]
     if large and has_steps:

@@ -11,7 +11,7 @@ hidden states are found in the graph by their scope ("t=i") and name ("hidden st
 import numpy as np
 
 from .._tensor import Tensor
-from ..engine import scope
+from ..modes import scope
 from ..nn.rnn import GRUCell, LSTMCell, RNNCell
 from .style import visible
 from .trace import role_of, time_step, walk

@@ -125,8 +125,10 @@ def summary(array):
 
 
 def value_of(node):
-    """The node's value if still held: its output, or the tensor's data for leaves and
-    retain_grad tensors. None once backward freed it (intermediates, without retain_graph)."""
+    """The node's value if still held: kept under ``keep_values``, its output until backward
+    frees it, or the tensor's data for leaves and retain_grad tensors; else None."""
+    if node.value is not None:
+        return node.value
     if node.out is not None:
         return node.out
     return node.leaf.data if node.leaf is not None else None
