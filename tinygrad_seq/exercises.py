@@ -23,7 +23,7 @@ import numpy as np
 
 from . import nn, optim, viz
 from ._tensor import Tensor, apply
-from .engine import eager
+from .modes import eager
 from .ops import primitive
 from .scan import scan
 from .testing import GradcheckError, gradcheck
