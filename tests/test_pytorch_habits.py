@@ -760,3 +760,33 @@ def test_all_any_allclose_equal():
     assert tg.equal(x, x.clone()) and not tg.equal(x, x[:1])
     with pytest.raises(ValueError, match="t\\(\\): expects at most 2 axes"):
         tg.zeros(1, 2, 3).t()
+
+
+@pytest.mark.parametrize(
+    "dims_dtype, zero_dim_dtype",
+    [("float32", "float64"), ("int32", "int64"), ("int64", "float64"), ("float64", "float32")],
+)
+def test_a_zero_dim_tensor_promotes_as_in_pytorch(dims_dtype, zero_dim_dtype):
+    # a 0-d tensor next to tensors with dimensions counts like a number: float32 * 0-d float64
+    # stays float32 (NumPy would widen it), unless its category is higher (int * 0-d float)
+    a = np.arange(1, 4).astype(dims_dtype)
+    b = np.array(2, dtype=zero_dim_dtype)
+    ours = tg.Tensor(a) * tg.Tensor(b)
+    theirs = torch.from_numpy(a) * torch.from_numpy(b)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_the_gradients_of_a_zero_dim_tensor_promoted_keep_each_leafs_dtype():
+    a = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    b = tg.Tensor(np.array(2.0), requires_grad=True)  # float64, 0-d
+    y = a * b
+    y.sum().backward()
+    ta = torch.ones(3, dtype=torch.float32, requires_grad=True)
+    tb = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    (ta * tb).sum().backward()
+    assert y.dtype == np.float32 and a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+    np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
+    c = tg.where(np.array([True, False, True]), tg.ones(3), tg.Tensor(np.array(2.0)))
+    assert c.dtype == np.float32  # torch.where too

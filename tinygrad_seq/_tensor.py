@@ -1141,6 +1141,25 @@ def _with_constants(args, arrays):
     return arrays
 
 
+def _zero_dim_promoted(arrays):
+    """PyTorch's rule for 0-d tensors next to tensors with dimensions: like a number, a 0-d tensor
+    takes their dtype unless its category (bool < integer < float) is higher (float32 times a 0-d
+    float64 tensor stays float32; NumPy would widen it)."""
+    dimensioned = [a.dtype for a in arrays if a.ndim and a.dtype.kind != "b"]  # not masks
+    if not dimensioned or all(a.dtype == dimensioned[0] for a in arrays):
+        return arrays
+    target = np.result_type(*dimensioned)
+    rank = _CATEGORY.get(target.kind)
+    if rank is None:
+        return arrays
+    return [
+        a.astype(target)
+        if a.ndim == 0 and a.dtype != target and _CATEGORY.get(a.dtype.kind, 3) <= rank
+        else a
+        for a in arrays
+    ]
+
+
 def apply(prim, *args, **params):
     """Run primitive ``prim`` on ``args`` (Tensors or constants) and record it for backward.
 
@@ -1170,6 +1189,11 @@ def apply(prim, *args, **params):
         parents.append(None)
     if constants:  # numbers take the dtype of the first tensor (no float32 upcast)
         arrays = _with_constants(args, arrays)
+    if len(arrays) > 1 and (
+        arrays[0].dtype is not arrays[1].dtype
+        or (len(arrays) > 2 and arrays[1].dtype is not arrays[2].dtype)
+    ):  # mixed dtypes (rare, so the common case pays two comparisons)
+        arrays = _zero_dim_promoted(arrays)
     try:
         out = prim.forward(*arrays, **params)
     except (ValueError, IndexError, TypeError) as e:
