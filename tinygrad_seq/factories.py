@@ -57,7 +57,13 @@ def manual_seed(seed):
 
 
 def generator():
-    """The global ``np.random.Generator`` that ``manual_seed`` seeds."""
+    """The global ``np.random.Generator`` that ``manual_seed`` seeds.
+
+    >>> import tinygrad_seq as tg
+    >>> from tinygrad_seq.factories import generator
+    >>> generator() is tg.manual_seed(0)
+    True
+    """
     return _GENERATOR
 
 
@@ -96,17 +102,32 @@ def from_numpy(array):
 
 
 def zeros(*size, dtype=None, requires_grad=False):
-    """A tensor of zeros (float32 unless ``dtype`` says otherwise): ``tg.zeros(2, 3)``."""
+    """A tensor of zeros (float32 unless ``dtype`` says otherwise): ``tg.zeros(2, 3)``.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.zeros(2, 3).tolist(), tg.zeros((2,), dtype="int64").dtype
+    ([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype('int64'))
+    """
     return _made(np.zeros(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False):
-    """A tensor of ones (float32 unless ``dtype`` says otherwise): ``tg.ones(2, 3)``."""
+    """A tensor of ones (float32 unless ``dtype`` says otherwise): ``tg.ones(2, 3)``.
+
+    >>> import tinygrad_seq as tg
+    >>> t = tg.ones(2); t.tolist(), t.dtype
+    ([1.0, 1.0], dtype('float32'))
+    """
     return _made(np.ones(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False):
-    """An uninitialised tensor (its values are whatever memory held)."""
+    """An uninitialised tensor (its values are whatever memory held; float32 by default).
+
+    >>> import tinygrad_seq as tg
+    >>> t = tg.empty(2, 3); t.shape, t.dtype
+    ((2, 3), dtype('float32'))
+    """
     return _made(np.empty(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad)
 
 
@@ -163,7 +184,12 @@ def linspace(start, end, steps, dtype=None, requires_grad=False):
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):
-    """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``)."""
+    """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``), float32 by default.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.eye(2).tolist(), tg.eye(2, 3).shape
+    ([[1.0, 0.0], [0.0, 1.0]], (2, 3))
+    """
     return _made(np.eye(n, m, dtype=_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
 
 
@@ -174,13 +200,23 @@ def _like(fn, t, dtype):
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
-    """Zeros of ``t``'s shape and dtype."""
+    """Zeros of ``t``'s shape and dtype (unless ``dtype`` is given).
+
+    >>> import tinygrad_seq as tg
+    >>> z = tg.zeros_like(tg.tensor([[1, 2]])); z.tolist(), z.dtype
+    ([[0, 0]], dtype('int64'))
+    """
     shape, dtype = _like("zeros_like", t, dtype)
     return _made(np.zeros(shape, dtype), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
-    """Ones of ``t``'s shape and dtype."""
+    """Ones of ``t``'s shape and dtype (unless ``dtype`` is given).
+
+    >>> import tinygrad_seq as tg
+    >>> o = tg.ones_like(tg.zeros(2, dtype="float64")); o.tolist(), o.dtype
+    ([1.0, 1.0], dtype('float64'))
+    """
     shape, dtype = _like("ones_like", t, dtype)
     return _made(np.ones(shape, dtype), requires_grad)
 
@@ -202,13 +238,25 @@ def _rng(generator):
 
 def rand(*size, generator=None, dtype=None, requires_grad=False):
     """Uniform samples from [0, 1) (float32), from the global Generator unless ``generator``
-    (a ``np.random.Generator``) is given: ``tg.rand(2, 3)``."""
+    (a ``np.random.Generator``) is given: ``tg.rand(2, 3)``.
+
+    >>> import tinygrad_seq as tg
+    >>> _ = tg.manual_seed(0); r = tg.rand(2, 3)
+    >>> r.shape, r.dtype, bool((r.data >= 0).all() and (r.data < 1).all())
+    ((2, 3), dtype('float32'), True)
+    """
     values = _rng(generator).random(_shape_args(size))
     return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False):
-    """Standard normal samples (float32): ``tg.randn(2, 3)`` (see ``rand``)."""
+    """Standard normal samples (float32): ``tg.randn(2, 3)`` (see ``rand``).
+
+    >>> import tinygrad_seq as tg
+    >>> _ = tg.manual_seed(0); r = tg.randn(1000)
+    >>> r.shape, r.dtype, bool(abs(r.data.mean()) < 0.1 and 0.9 < r.data.std() < 1.1)
+    ((1000,), dtype('float32'), True)
+    """
     values = _rng(generator).standard_normal(_shape_args(size))
     return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
 
