@@ -37,7 +37,15 @@ _SERIALS = itertools.count()
 
 
 class Node:
-    """One recorded operation (or a leaf that receives a gradient)."""
+    """One recorded operation (or a leaf that receives a gradient): ``None`` among the parents
+    stands for an input that needs no gradient (here the constant 3).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> y = x * 3
+    >>> y.node, y.node.parents
+    (<Node mul (2,) float64>, (<Node leaf (2,) float64>, None))
+    """
 
     __slots__ = (
         "prim",  # the ops.Primitive, None for a leaf
@@ -120,7 +128,14 @@ _last_write = -1  # serial of the latest in-place write: nodes made after it nee
 
 def note_write(node, version, before):
     """An in-place write into the value of ``node`` (None if it has no node): nodes made before
-    it that saved the value now refuse backward."""
+    it that saved the value now refuse backward.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.nn.Parameter(np.array([1.0, 2.0])); leaf = w.node
+    >>> _ = tg.nn.init.zeros_(w)  # calls note_write(leaf, w's Version, 0)
+    >>> [(before, version.count) for _, version, before in leaf.writes]
+    [(0, 1)]
+    """
     global _last_write
     _last_write = serial = next(_SERIALS)
     if node is not None:
@@ -128,7 +143,15 @@ def note_write(node, version, before):
 
 
 def check_versions(node):
-    """Raise if a value ``node``'s VJPs read was written in place after ``node`` was made."""
+    """Raise if a value ``node``'s VJPs read was written in place after ``node`` was made.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.nn.Parameter(np.array([1.0, 2.0])); loss = (w * w).sum()
+    >>> _ = tg.nn.init.zeros_(w)
+    >>> check_versions(loss.node.parents[0])  # the mul node, which saved w
+    Traceback (most recent call last):
+    RuntimeError: one of the tensors ... 'mul' saved input 0, parameter shape (2,) float64, ...
+    """
     saves = node.prim.saves  # None: the VJPs read every input and the result
     for i, parent in enumerate(node.parents):
         if parent is not None and parent.writes and (saves is None or i in saves):
@@ -157,6 +180,11 @@ def toposort(root):
     A node is always created after its inputs, so creation order is a topological order: collect
     what is reachable with an explicit stack (no recursion: a recurrent net unrolled over 10,000
     steps is far deeper than Python's recursion limit), then sort by creation, newest first.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> [node.op for node in toposort((x.exp() * 2).sum().node)]
+    ['sum', 'mul', 'exp', 'leaf']
     """
     return _toposort((root,))
 
@@ -176,7 +204,11 @@ def _by_serial(node):
 
 
 def unbroadcast(g, shape):
-    """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape``."""
+    """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape``.
+
+    >>> unbroadcast(np.ones((4, 2, 3)), (1, 3))
+    array([[8., 8., 8.]])
+    """
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
@@ -209,7 +241,14 @@ def sum_products(products):
 def dense_indexed(g):
     """An ``ops.IndexedGrad`` as a plain array. When the index is a run of leading rows only the
     other rows are zero-filled: fresh memory is then written once, not zeroed and written again
-    (measured: 2 MiB of a layer's outputs, 1.5 -> 0.5 ms)."""
+    (measured: 2 MiB of a layer's outputs, 1.5 -> 0.5 ms).
+
+    >>> from tinygrad_seq.ops import IndexedGrad
+    >>> dense_indexed(IndexedGrad(1, np.array([5.0, 6.0]), (3, 2)))
+    array([[0., 0.],
+           [5., 6.],
+           [0., 0.]])
+    """
     rows = _leading_rows(g.index, g.shape)
     if rows is None:
         grad = np.zeros(g.shape, dtype=g.value.dtype)
@@ -224,7 +263,15 @@ def dense_indexed(g):
 
 
 def add_indexed(buffer, g):
-    """Add an ``ops.IndexedGrad`` into ``buffer`` (a gradient buffer of ours) in place."""
+    """Add an ``ops.IndexedGrad`` into ``buffer`` (a gradient buffer of ours) in place.
+
+    >>> from tinygrad_seq.ops import IndexedGrad
+    >>> buffer = np.ones((3, 2))
+    >>> add_indexed(buffer, IndexedGrad(slice(0, 2), np.ones((2, 2)), (3, 2))); buffer
+    array([[2., 2.],
+           [2., 2.],
+           [1., 1.]])
+    """
     view = buffer[g.index]
     if type(view) is np.ndarray:  # a view (basic index): adding in place needs no write-back
         view += g.value
@@ -292,6 +339,11 @@ def backward(root, grad, retain_graph=False, keep_grads=False, create_graph=Fals
     gradient on ``node.grad`` for inspection (the graph viewer shows them). ``create_graph``: the
     VJPs run on recording Tensors (``grad`` is one), so the leaves' ``.grad`` are Tensors with a
     graph of their own, differentiable again (``_sweep_graph``).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> backward((x * x).sum().node, np.array(1.0)); x.grad  # what .backward() calls
+    Tensor([2., 4.], dtype=float64)
     """
     if create_graph:
         if keep_grads:
@@ -303,7 +355,13 @@ def backward(root, grad, retain_graph=False, keep_grads=False, create_graph=Fals
 
 def gradients(roots, grads, targets, retain_graph=False, create_graph=False):
     """The gradients reaching the nodes ``targets`` (None for a node not reached) from ``grads``
-    of the ``roots``, as ``autograd.grad`` returns them: no ``.grad`` is touched."""
+    of the ``roots``, as ``autograd.grad`` returns them: no ``.grad`` is touched.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> gradients([(x * x).sum().node], [np.array(1.0)], [x.node]), x.grad is None
+    ([array([2., 4.])], True)
+    """
     start = {}
     for root, grad in zip(roots, grads):
         start[root] = grad if root not in start else start[root] + grad
