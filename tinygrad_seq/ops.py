@@ -40,6 +40,12 @@ class Primitive:
     keeps only those until backward; the other inputs are replaced by a ``Placeholder`` (shape
     and dtype, no data), so e.g. the (B, 4H) pre-activations of an LSTM step die right after the
     forward step. ``None`` (the default, safe for user ops) keeps every input and ``out``.
+
+    >>> x = np.array([0.0, 1.0]); out = exp.forward(x)
+    >>> exp.vjp(0, np.ones(2), out, (x,), {})  # g * out: exp's VJP reads only its result
+    array([1.        , 2.71828183])
+    >>> exp.saved((x,), out)[0]  # so the graph keeps no copy of x
+    (Placeholder((2,), float64),)
     """
 
     __slots__ = (
@@ -252,7 +258,11 @@ def _clip_vjp(g, out, x, lo=None, hi=None):
 
 
 class Placeholder:
-    """Stands in for an input whose values no VJP reads: its shape and dtype, no data."""
+    """Stands in for an input whose values no VJP reads: its shape and dtype, no data.
+
+    >>> Placeholder(np.zeros((2, 3))).shape
+    (2, 3)
+    """
 
     __slots__ = ("shape", "dtype", "ndim")
 
@@ -274,6 +284,9 @@ class ProductGrad:
 
     A weight used at every time step (``h @ W``) receives T of these; the engine adds them up as
     ONE product ``concat(a's).T @ concat(b's)`` (``engine.sum_products``).
+
+    >>> ProductGrad(np.ones((2, 3)), np.ones((2, 4))).evaluate().shape
+    (3, 4)
     """
 
     __slots__ = ("a", "b")
@@ -293,6 +306,11 @@ class IndexedGrad:
     its input projection into T time steps and each step's gates into 4, and dense gradients would
     cost T (or 4) full-size zero arrays, O(T^2) work for a sequence. The engine adds ``value`` into
     the input's gradient buffer in place (``engine.add_indexed``).
+
+    >>> IndexedGrad(1, np.array([5.0, 6.0]), (3, 2)).evaluate()
+    array([[0., 0.],
+           [5., 6.],
+           [0., 0.]])
     """
 
     __slots__ = ("index", "value", "shape")
