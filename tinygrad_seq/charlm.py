@@ -251,6 +251,15 @@ class TrainResult:
     loss is the lowest so far in this run). ``best`` is the best evaluation and ``best_state``
     the model's ``state_dict()`` at that step (copies): on a small text the held-out loss turns
     back up while the training loss still falls, and those are the weights to keep.
+
+    >>> import numpy as np
+    >>> ids = np.tile([0, 1, 2], 20)
+    >>> config = TrainConfig(steps=4, batch_size=2, seq_len=4, eval_every=2)
+    >>> result = train(CharLM(3, 2, 4, seed=0), ids, ids, config)
+    >>> result.step, len(result.losses), [e["step"] for e in result.evals], result.interrupted
+    (4, 4, [2, 4], False)
+    >>> sorted(result.evals[-1])
+    ['best', 'bpc', 'loss', 'step', 'train_loss']
     """
 
     step: int
@@ -545,7 +554,17 @@ def _pick(logits, temperature, rng):
 @dataclass
 class Checkpoint:
     """What ``load_checkpoint`` returns: the model (weights loaded), its vocabulary, the step,
-    the TrainConfig (or None) and the optimizer with its state restored (or None)."""
+    the TrainConfig (or None) and the optimizer with its state restored (or None).
+
+    >>> import os, tempfile
+    >>> from tinygrad_seq import data
+    >>> path = os.path.join(tempfile.mkdtemp(), "lm.npz")
+    >>> config = TrainConfig(steps=10)
+    >>> _ = save_checkpoint(path, CharLM(3, 2, 4, seed=0), data.CharVocab("abc"), config=config)
+    >>> checkpoint = load_checkpoint(path)
+    >>> checkpoint.vocab, checkpoint.config.steps, checkpoint.optimizer
+    (CharVocab(size=3, chars='abc'), 10, None)
+    """
 
     model: CharLM
     vocab: CharVocab
@@ -583,9 +602,15 @@ def load_checkpoint(path):
     """Rebuild a ``Checkpoint`` from a file written by ``save_checkpoint``. Every field is checked
     before anything is built from it (types, ranges, the weights' shapes against the model's
     configuration, so a forged ``hidden_size`` cannot make it allocate terabytes); a file that is
-    not a valid checkpoint raises ``ValueError`` naming the path and the field.
+    not a valid checkpoint raises ``ValueError`` naming the path and the field (a valid one:
+    see ``save_checkpoint``).
 
-    (Example: see ``save_checkpoint``.)
+    >>> import os, tempfile, tinygrad_seq as tg
+    >>> path = os.path.join(tempfile.mkdtemp(), "other.npz")
+    >>> _ = tg.save({"weights": np.zeros(2)}, path)
+    >>> load_checkpoint(path)
+    Traceback (most recent call last):
+    ValueError: load_checkpoint: '...other.npz' is not a CharLM checkpoint (written by ...)
     """
     state = load(path)
     where = f"load_checkpoint: {os.fspath(path)!r}"
