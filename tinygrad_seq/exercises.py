@@ -30,11 +30,23 @@ from .testing import GradcheckError, gradcheck
 
 
 class ExerciseFailed(Exception):
-    """An exercise's function is missing, raises, or gives a wrong answer; the message says how."""
+    """An exercise's function is missing, raises, or gives a wrong answer; the message says how.
+
+    >>> check(99)
+    Traceback (most recent call last):
+    tinygrad_seq.exercises.ExerciseFailed: there is no exercise 99: choose one of [1, 2, ...]
+    """
 
 
 @dataclass(frozen=True)
 class Exercise:
+    """One exercise: the ``file`` in ``exercises/`` the learner fills in, the ``function`` in it
+    that is checked, the docs ``chapter`` it closes, and its ``task`` in a few words.
+
+    >>> EXERCISES[2].function, EXERCISES[2].task
+    ('silu_vjp', 'the VJP of SiLU')
+    """
+
     file: str
     function: str
     chapter: str
@@ -75,7 +87,11 @@ EXERCISES = {
 
 
 def default_folder():
-    """``./exercises`` if it exists, else the ``exercises/`` folder of the source checkout."""
+    """``./exercises`` if it exists, else the ``exercises/`` folder of the source checkout.
+
+    >>> default_folder().name
+    'exercises'
+    """
     here = pathlib.Path.cwd() / "exercises"
     return here if here.is_dir() else pathlib.Path(__file__).resolve().parent.parent / "exercises"
 
@@ -355,6 +371,14 @@ _CHECKS = {
 
 
 def main(argv=None):
+    """The command line ``python -m tinygrad_seq.exercises {check N [--dir D], list}``; returns
+    the exit status (0 passed, 1 failed).
+
+    >>> main(["list"])
+    1. exercises/ex1_chain_rule.py ...
+    7. exercises/ex7_scan_step.py ...
+    0
+    """
     parser = argparse.ArgumentParser(
         prog="python -m tinygrad_seq.exercises", description="Check the docs' exercises."
     )
