@@ -320,25 +320,7 @@ class Tensor:
         for the graph viewer. ``create_graph=True`` records the backward itself: ``.grad`` is then
         a Tensor with a graph, to differentiate again (see ``tg.autograd.grad``).
         """
-        given = grad
-        if not self._rg:
-            raise RuntimeError("backward(): this tensor does not require grad and has no graph")
-        if grad is None:
-            if self._data.size != 1:
-                raise RuntimeError(
-                    f"backward(): grad can be omitted only for a one-element output, got shape "
-                    f"{self.shape}; pass grad= of that shape (or call .sum() first)"
-                )
-            grad = np.ones_like(self._data)
-        else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}"
-                )
-            grad = grad.astype(self.dtype, copy=False)
-        if create_graph:  # the backward records: its gradient is a Tensor (which may need grad)
-            grad = given.astype(self.dtype) if isinstance(given, Tensor) else Tensor(grad)
+        grad = seed_gradient(self, grad, create_graph)
         retain = create_graph if retain_graph is None else retain_graph
         backward(self.node, grad, retain, keep_grads, create_graph)
 
@@ -1139,6 +1121,40 @@ def _with_constants(args, arrays):
                 for a, t in zip(arrays, args)
             ]
     return arrays
+
+
+def seed_gradient(output, grad, create_graph, names=("backward()", "grad", "the tensor")):
+    """The gradient a backward from ``output`` starts with: ``grad`` checked against its shape
+    (ones for a one-element output when None), in its dtype; an array for a first-order sweep, a
+    Tensor (which may itself require grad) when the backward records. ``names``: who asks, and
+    what it calls the gradient and the output, for the errors.
+
+    >>> import tinygrad_seq as tg
+    >>> seed_gradient((tg.ones(1, requires_grad=True) * 2).sum(), None, False)
+    array(1., dtype=float32)
+    """
+    caller, grad_name, output_name = names
+    if not output._rg:
+        raise RuntimeError(
+            f"{caller}: {output_name} does not require grad and has no graph (shape {output.shape})"
+        )
+    if grad is None:
+        if output._data.size != 1:
+            raise RuntimeError(
+                f"{caller}: {grad_name} can be omitted only for a one-element output, got shape "
+                f"{output.shape}; pass {grad_name} of that shape (or call .sum() first)"
+            )
+        grad = np.ones_like(output._data)
+    if np.shape(grad) != output.shape:
+        raise ValueError(
+            f"{caller}: {grad_name} has shape {np.shape(grad)} but {output_name} has shape "
+            f"{output.shape}"
+        )
+    if create_graph:  # the backward records: its gradient is a Tensor (which may need grad)
+        if isinstance(grad, Tensor):
+            return grad.astype(output.dtype)
+        return Tensor(np.asarray(grad, output.dtype))
+    return np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=output.dtype)
 
 
 def _zero_dim_promoted(arrays):

@@ -16,7 +16,7 @@ recording Tensors, is itself a composition of primitives, differentiated by the 
 import numpy as np
 
 from . import engine
-from ._tensor import Tensor
+from ._tensor import Tensor, seed_gradient
 
 __all__ = ["grad"]
 
@@ -96,26 +96,7 @@ def _grad_outputs(outputs, grad_outputs, create_graph):
         raise ValueError(
             f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one each"
         )
-    made = []
-    for k, (y, g) in enumerate(zip(outputs, grad_outputs)):
-        if not y.requires_grad:
-            raise RuntimeError(
-                f"grad: outputs[{k}] does not require grad and has no graph (shape {y.shape})"
-            )
-        if g is None:
-            if y.data.size != 1:
-                raise RuntimeError(
-                    f"grad: grad_outputs[{k}] can be omitted only for a one-element output, got "
-                    f"shape {y.shape}"
-                )
-            g = np.ones_like(y.data)
-        if np.shape(g) != y.shape:
-            raise ValueError(
-                f"grad: grad_outputs[{k}] has shape {np.shape(g)}, outputs[{k}] has {y.shape}"
-            )
-        if create_graph:  # a Tensor, which may itself require grad
-            g = g.astype(y.dtype) if isinstance(g, Tensor) else Tensor(np.asarray(g, y.dtype))
-        else:
-            g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=y.dtype)
-        made.append(g)
-    return made
+    return [
+        seed_gradient(y, g, create_graph, ("grad", f"grad_outputs[{k}]", f"outputs[{k}]"))
+        for k, (y, g) in enumerate(zip(outputs, grad_outputs))
+    ]
