@@ -1,5 +1,5 @@
 """Optimizers with PyTorch's update rules: SGD (momentum, Nesterov, weight decay), Adam, AdamW,
-Adagrad, RMSprop; learning-rate schedules in ``optim.lr_scheduler``.
+Adagrad, RMSprop, LBFGS (``optim/lbfgs.py``); learning-rate schedules in ``optim.lr_scheduler``.
 
 An optimizer holds Parameters in ``param_groups`` (a list of dicts, as in PyTorch: change
 ``opt.param_groups[0]["lr"]`` to schedule the learning rate) and per-parameter ``state``. ``step``
@@ -25,7 +25,7 @@ import numpy as np
 from .._tensor import Tensor
 from . import lr_scheduler
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["LBFGS", "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
 
 class Optimizer:
@@ -115,9 +115,7 @@ class Optimizer:
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
         state = {}
         for p, s in self.state.items():
-            state[index[id(p)]] = {
-                k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in s.items()
-            }
+            state[index[id(p)]] = {k: _copied(v) for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -177,6 +175,15 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+def _copied(value):
+    """A state value with its arrays copied, also inside lists (LBFGS keeps lists of arrays)."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
 
 
 def _check_non_negative(**options):
@@ -455,3 +462,7 @@ class RMSprop(Optimizer):
             else:
                 data -= lr * (g / avg)
             p._bump_version()
+
+
+# last: LBFGS subclasses Optimizer, defined above
+from .lbfgs import LBFGS  # noqa: E402
