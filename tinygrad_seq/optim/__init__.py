@@ -83,13 +83,21 @@ class Optimizer:
             raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
 
     def zero_grad(self, set_to_none=True):
-        """Forget the gradients (set them to None, or to zeros with ``set_to_none=False``)."""
+        """Forget the gradients: set them to None, or with ``set_to_none=False`` zero each one in
+        place (the same Tensor, cut from any graph ``backward(create_graph=True)`` gave it), as
+        PyTorch does."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.data[...] = 0
+                grad = p._grad
+                if set_to_none or grad is None:
+                    p._grad = None
+                    continue
+                grad._node, grad._rg = None, False  # torch's detach_()
+                if grad._data.flags.writeable:
+                    grad._data[...] = 0
+                else:  # a read-only array (a broadcast view someone assigned): replace it
+                    grad._data = np.zeros_like(grad._data)
+                grad._bump_version()
 
     def _with_grads(self):
         """(group, parameter, gradient) for every parameter that has a gradient."""
