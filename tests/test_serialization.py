@@ -675,3 +675,21 @@ def test_safe_globals_api():
     assert ser.get_safe_globals() == []
     with pytest.raises(TypeError, match="expected a class"):
         ser.add_safe_globals([3])
+
+
+def test_a_model_built_with_random_generators_round_trips():
+    rngs = [np.random.default_rng(1), np.random.Generator(np.random.MT19937(2))]
+    model = nn.Sequential(nn.Embedding(5, 3, seed=rngs[0]), nn.Dropout(0.5, seed=rngs[1]))
+    back = tg.load(io.BytesIO(_saved(model)))
+    np.testing.assert_array_equal(back[0].weight.numpy(), model[0].weight.numpy())
+    kept = back._init_args[0][1]._init_args[1]["seed"]
+    assert kept.random() == rngs[1].random()  # rebuilt at the state it had when saved
+
+
+def test_the_recorded_constructor_keeps_its_signature_and_docstring():
+    import inspect
+
+    assert str(inspect.signature(RNNModel)) == (
+        "(ntoken, ninp, nhid, nlayers, dropout=0.5, dtype=<class 'numpy.float32'>)"
+    )
+    assert RNNModel.__init__.__name__ == "__init__" and RNNModel.__init__.__wrapped__

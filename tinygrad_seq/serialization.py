@@ -388,6 +388,8 @@ def _decode(node, arrays, resolve):
         return _decode_module(node["module"], arrays, resolve)
     if "dtype" in node:
         return _decode_dtype(node)
+    if "generator" in node:
+        return _decode_generator(_decode(node["generator"], arrays, resolve))
     if "tensor" in node:
         kind = Parameter if node.get("parameter") is True else Tensor
         return kind(np.array(_decode(node["tensor"], arrays, resolve), copy=True))
@@ -448,7 +450,8 @@ def _argument_names(cls, count):
 
 def _encode_argument(value, cls, name, key_path, arrays):
     """A constructor argument as data: numbers, strings, bools, None, dtypes, arrays, Tensors,
-    modules (rebuilt from their own arguments) and lists/tuples/dicts of them."""
+    random Generators (their state), modules (rebuilt from their own arguments) and
+    lists/tuples/dicts of them."""
     if isinstance(value, Module):
         return {"module": _encode_module(value, key_path, arrays, with_state=False)}
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
@@ -456,6 +459,8 @@ def _encode_argument(value, cls, name, key_path, arrays):
     if isinstance(value, Tensor):
         array = _encode(value._data, key_path, arrays)
         return {"tensor": array, "parameter": isinstance(value, Parameter)}
+    if isinstance(value, np.random.Generator):  # a ``seed=rng``: kept as its state, plain data
+        return {"generator": _encode(value.bit_generator.state, key_path, arrays)}
     if isinstance(value, (list, tuple)):
         kind = "list" if isinstance(value, list) else "tuple"
         items = enumerate(value)
@@ -478,8 +483,9 @@ def _encode_argument(value, cls, name, key_path, arrays):
         f"save: {cls.__name__} was built with {name}={_short_repr(value)} (a "
         f"{type(value).__name__}), which is not plain data. A whole module is saved without "
         "pickle as its class, its constructor's arguments and its state_dict, so the arguments "
-        "must be numbers, strings, bools, None, dtypes, arrays, modules, or lists/tuples/dicts "
-        "of them. Save model.state_dict() instead and build the model in code before loading it."
+        "must be numbers, strings, bools, None, dtypes, arrays, Generators, modules, or "
+        "lists/tuples/dicts of them. Save model.state_dict() instead and build the model in "
+        "code before loading it."
     )
 
 
@@ -495,6 +501,19 @@ def _decode_dtype(node):
     if dtype.kind not in _ARRAY_KINDS:
         raise ValueError(f"dtype {dtype} is not a plain data type")
     return dtype.type if node["type"] is True else dtype
+
+
+_BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
+
+
+def _decode_generator(state):
+    """A np.random.Generator at a saved state (NumPy checks the state's fields)."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise ValueError(f"unknown bit generator {str(name)[:40]!r}")
+    bit_generator = getattr(np.random, name)()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
 
 
 def _decode_module(spec, arrays, resolve):
