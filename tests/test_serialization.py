@@ -693,3 +693,20 @@ def test_the_recorded_constructor_keeps_its_signature_and_docstring():
         "(ntoken, ninp, nhid, nlayers, dropout=0.5, dtype=<class 'numpy.float32'>)"
     )
     assert RNNModel.__init__.__name__ == "__init__" and RNNModel.__init__.__wrapped__
+
+
+def test_the_word_language_model_pattern_runs_unchanged(tmp_path):
+    """torch.save(model, f) with an open file, then torch.load inside safe_globals with a device,
+    as PyTorch's word_language_model example's main.py and generate.py do."""
+    device = "cpu"
+    save_path = tmp_path / "model.pt"
+    model = RNNModel(10, 4, 5, 2, dropout=0.2).to(device)
+    with open(save_path, "wb") as f:
+        tg.save(model, f)
+    with open(save_path, "rb") as f, tg.serialization.safe_globals([RNNModel]):
+        model2 = tg.load(f, map_location=device)
+    model.eval()
+    model2.eval()
+    with tg.no_grad():
+        out, hidden = model2(TOKENS)
+    np.testing.assert_array_equal(out.numpy(), model(TOKENS)[0].numpy())
