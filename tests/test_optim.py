@@ -361,6 +361,7 @@ def test_zero_grad_sets_none_by_default_and_zeroes_in_place_otherwise():
     assert w.grad is None
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 def test_zero_grad_in_place_detaches_a_recorded_gradient_as_pytorch():
     torch = pytest.importorskip("torch")
     w, tw = nn.Parameter(np.array([1.0, 2.0])), torch.tensor([1.0, 2.0], requires_grad=True)
