@@ -11,7 +11,11 @@ A whole ``nn.Module`` may be saved too (``torch.save(model, f)``): it is stored 
 class's name, the arguments its constructor was called with and its state_dict; ``load`` calls
 the constructor again and loads the state. Only classes on an allow-list are rebuilt, as with
 ``torch.serialization.add_safe_globals`` / ``safe_globals``: the library's own modules, and
-classes you allow. Nothing named in a file is ever imported.
+classes you allow. ``load(f, weights_only=False)`` also allows any ``nn.Module`` subclass the
+running program has defined: torch's False would unpickle anything (and so can run code); here it
+only widens the allow-list, and nothing named in a file is ever imported. What is saved is the
+constructor's arguments, the state_dict and train/eval modes: attributes changed after
+construction are not, and a module rebuilt from them must accept the saved state.
 
 Loading never unpickles (``allow_pickle=False``) and never executes anything from the file. A
 file that is not such an archive (random bytes, a pickle, a truncated or corrupt zip, object
