@@ -1,6 +1,7 @@
 """Neural-network layers built from the engine's primitives, named as in ``torch.nn``."""
 
 from . import functional, init, utils
+from .attention import MultiheadAttention
 from .cells import GRUCell, LSTMCell, RNNCell  # one time step each: the equations
 from .layers import (
     Dropout,
@@ -32,6 +33,7 @@ __all__ = [
     "Linear",
     "MSELoss",
     "Module",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "RNNCell",
