@@ -66,7 +66,7 @@ def _get_clones(module, n):
     return _Layers([copy.deepcopy(module, {id(g): g for g in shared}) for _ in range(n)])
 
 
-def _activation(activation, who):
+def _activation(activation):
     if activation == "relu":
         return F.relu
     if activation == "gelu":
@@ -85,22 +85,25 @@ def _check_sizes(who, **sizes):
 class _Layer(Module):
     """What both layers share: the feed-forward block, the norms and dropouts, the options."""
 
-    def _common(
+    norms = 2  # LayerNorms (and dropouts) around the blocks: 3 with cross-attention
+
+    def __init__(
         self,
         d_model,
         nhead,
-        dim_feedforward,
-        dropout,
-        activation,
-        eps,
-        batch_first,
-        norm_first,
-        bias,
-        device,
-        dtype,
-        seed,
-        norms,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation=F.relu,
+        layer_norm_eps=1e-5,
+        batch_first=False,
+        norm_first=False,
+        bias=True,
+        device=None,
+        dtype=None,
+        *,
+        seed=None,
     ):
+        super().__init__()
         who = type(self).__name__
         _check_device(device)
         _check_sizes(who, d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward)
@@ -108,17 +111,19 @@ class _Layer(Module):
         rng = init.default_rng(seed)
         attention = dict(dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype, seed=rng)
         self.self_attn = MultiheadAttention(d_model, nhead, **attention)
-        if norms == 3:
+        if self.norms == 3:
             self.multihead_attn = MultiheadAttention(d_model, nhead, **attention)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype, seed=rng)
         self.dropout = Dropout(dropout, seed=rng)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype, seed=rng)
         self.norm_first = norm_first
-        for i in range(1, norms + 1):
-            setattr(self, f"norm{i}", LayerNorm(d_model, eps=eps, bias=bias, dtype=dtype))
-        for i in range(1, norms + 1):
+        for i in range(1, self.norms + 1):
+            setattr(
+                self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+            )
+        for i in range(1, self.norms + 1):
             setattr(self, f"dropout{i}", Dropout(dropout, seed=rng))
-        self.activation = _activation(activation, who)
+        self.activation = _activation(activation)
 
     def _sa_block(self, x, mask, key_padding_mask, is_causal):
         x = self.self_attn(
@@ -156,39 +161,6 @@ class TransformerEncoderLayer(_Layer):
     (5, 3, 8)
     """
 
-    def __init__(
-        self,
-        d_model,
-        nhead,
-        dim_feedforward=2048,
-        dropout=0.1,
-        activation=F.relu,
-        layer_norm_eps=1e-5,
-        batch_first=False,
-        norm_first=False,
-        bias=True,
-        device=None,
-        dtype=None,
-        *,
-        seed=None,
-    ):
-        super().__init__()
-        self._common(
-            d_model,
-            nhead,
-            dim_feedforward,
-            dropout,
-            activation,
-            layer_norm_eps,
-            batch_first,
-            norm_first,
-            bias,
-            device,
-            dtype,
-            seed,
-            norms=2,
-        )
-
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         x = src
         if self.norm_first:
@@ -217,38 +189,7 @@ class TransformerDecoderLayer(_Layer):
     (4, 3, 8)
     """
 
-    def __init__(
-        self,
-        d_model,
-        nhead,
-        dim_feedforward=2048,
-        dropout=0.1,
-        activation=F.relu,
-        layer_norm_eps=1e-5,
-        batch_first=False,
-        norm_first=False,
-        bias=True,
-        device=None,
-        dtype=None,
-        *,
-        seed=None,
-    ):
-        super().__init__()
-        self._common(
-            d_model,
-            nhead,
-            dim_feedforward,
-            dropout,
-            activation,
-            layer_norm_eps,
-            batch_first,
-            norm_first,
-            bias,
-            device,
-            dtype,
-            seed,
-            norms=3,
-        )
+    norms = 3
 
     def forward(
         self,
