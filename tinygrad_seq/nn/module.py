@@ -10,6 +10,18 @@ import numpy as np
 from .._tensor import Tensor, _check_device
 
 
+def _is_device(arg):
+    """A device argument: a string ("cpu", "cuda:0"), None, or a device object (``tg.device``,
+    ``torch.device``), recognised by not being a dtype."""
+    if arg is None or isinstance(arg, str):
+        return True
+    try:
+        np.dtype(arg)
+    except TypeError:
+        return True
+    return False
+
+
 class Parameter(Tensor):
     """A Tensor that a Module registers as a parameter; it requires grad by default.
 
@@ -93,6 +105,30 @@ class Module:
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, param)
+
+    def add_module(self, name, module):
+        """Register ``module`` as a child under ``name`` (what assigning an attribute does), with
+        PyTorch's checks of the name and the module.
+
+        >>> from tinygrad_seq import nn
+        >>> block = nn.Module()
+        >>> block.add_module("act", nn.Tanh())
+        >>> block.act
+        Tanh()
+        """
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
+        if name not in self._modules and hasattr(self, name):
+            raise KeyError(f"attribute '{name}' already exists")
+        setattr(self, name, module)
+
+    register_module = add_module
 
     # --- walks (iterative: a deep stack of layers must not hit the recursion limit) -------------
 
@@ -185,16 +221,68 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
+    def apply(self, fn):
+        """Call ``fn`` on every submodule, then on self (children first, as PyTorch); returns
+        self. The usual way to initialise a model's layers by type.
+
+        >>> from tinygrad_seq import nn
+        >>> model = nn.Sequential(nn.Linear(2, 2, seed=0), nn.Tanh())
+        >>> _ = model.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
+        >>> model[0].bias.tolist()
+        [0.0, 0.0]
+        """
+        for module in reversed(list(self.modules())):  # iterative: every child before its parent
+            fn(module)
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (e.g. False to freeze a layer); returns self.
+
+        >>> from tinygrad_seq import nn
+        >>> layer = nn.Linear(2, 2, seed=0).requires_grad_(False)
+        >>> [p.requires_grad for p in layer.parameters()]
+        [False, False]
+        """
         for p in self.parameters():
-            p.grad = None
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the parameters' gradients: set them to None (PyTorch's default), or with
+        ``set_to_none=False`` fill them with zeros in place.
+
+        >>> import numpy as np
+        >>> from tinygrad_seq import nn
+        >>> layer = nn.Linear(2, 1, seed=0)
+        >>> layer(np.ones((1, 2), dtype=np.float32)).sum().backward()
+        >>> layer.zero_grad(set_to_none=False); layer.weight.grad.tolist()
+        [[0.0, 0.0]]
+        >>> layer.zero_grad(); layer.weight.grad is None
+        True
+        """
+        for p in self.parameters():
+            grad = p.grad
+            if set_to_none or grad is None:
+                p.grad = None
+            elif grad.requires_grad:  # recorded (create_graph=True): detached, as PyTorch does
+                p.grad = np.zeros_like(grad._data)
+            else:
+                grad.zero_()  # in place: a reference held to the gradient sees the zeros
 
     def to(self, *args, dtype=None, device=None):
         """Cast every parameter (and gradient) to ``dtype`` in place and return self, as
-        ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` (the only device: a no-op) or
-        ``to("cpu", dtype)``."""
+        ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` or ``to(tg.device("cpu"))`` (the
+        only device: a no-op), ``to("cpu", dtype)`` or ``to(tensor)`` (its dtype).
+
+        >>> import tinygrad_seq as tg
+        >>> layer = tg.nn.Linear(2, 2, seed=0).to("cpu", tg.float64)
+        >>> layer.weight.dtype
+        dtype('float64')
+        """
         for arg in args:
-            if isinstance(arg, str) or arg is None:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif _is_device(arg):
                 device = arg
             else:
                 dtype = arg
@@ -222,6 +310,11 @@ class Module:
     def cpu(self):
         """Self: the CPU is the only device."""
         return self
+
+    def cuda(self, device=None):
+        """Refused with the reason: tinygrad_seq runs on the CPU (keep ``.to(device)`` lines
+        with ``device = "cpu"``)."""
+        _check_device("cuda" if device is None else f"cuda:{device}")
 
     # --- calling and printing ---------------------------------------------------------------------
 
