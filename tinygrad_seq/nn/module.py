@@ -22,6 +22,14 @@ def _is_device(arg):
     return False
 
 
+def _typename(obj):
+    """What PyTorch names ``obj`` in its errors: ``int``, or ``module.Qualified.name``."""
+    module = getattr(obj, "__module__", None)
+    prefix = f"{module}." if module not in (None, "builtins") else ""
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    return prefix + name if name else type(obj).__name__
+
+
 class Parameter(Tensor):
     """A Tensor that a Module registers as a parameter; it requires grad by default.
 
@@ -68,16 +76,19 @@ class Module:
             raise AttributeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        # a replaced parameter or module keeps its place in the order, as in PyTorch
         if isinstance(value, Parameter):
+            self._modules.pop(name, None)
             self._parameters[name] = value
             value.name = name
         elif isinstance(value, Module):
+            self._parameters.pop(name, None)
             self._modules[name] = value
             for sub_name, p in value.named_parameters(prefix=name):
                 p.name = sub_name
         else:
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
             object.__setattr__(self, name, value)
             return
         self.__dict__.pop(name, None)
@@ -117,7 +128,7 @@ class Module:
         Tanh()
         """
         if not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
         if not isinstance(name, str):
             raise TypeError(f"module name should be a string. Got {type(name).__name__}")
         if "." in name:
@@ -231,8 +242,14 @@ class Module:
         >>> model[0].bias.tolist()
         [0.0, 0.0]
         """
-        for module in reversed(list(self.modules())):  # iterative: every child before its parent
-            fn(module)
+        stack = [(self, False)]  # iterative post-order: each module after all its children
+        while stack:
+            module, children_done = stack.pop()
+            if children_done:
+                fn(module)
+            else:
+                stack.append((module, True))
+                stack.extend((child, False) for child in reversed(module._modules.values()))
         return self
 
     def requires_grad_(self, requires_grad=True):
