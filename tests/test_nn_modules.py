@@ -412,3 +412,80 @@ def test_torchs_module_paths_name_the_same_classes(path, name):
     from tinygrad_seq.nn.parameter import Parameter
 
     assert Parameter is nn.Parameter
+
+
+# --- buffers --------------------------------------------------------------------------------------
+
+
+def _with_buffers(m, make):
+    """A positional-encoding block, as PyTorch's tutorials write it, from nn or torch.nn."""
+
+    class PositionalEncoding(m.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = m.Linear(2, 2)
+            self.register_buffer("pe", make(np.arange(6.0).reshape(3, 2)))
+            self.register_buffer("steps", make(np.array([0])))
+            self.register_buffer("mask", make(np.ones(3)), persistent=False)
+            self.register_buffer("unused", None)
+
+        def forward(self, x):
+            return self.proj(x + self.pe) * self.mask[:, None]
+
+    outer = m.Sequential(PositionalEncoding(), m.Tanh())
+    return outer
+
+
+def test_buffers_are_saved_named_cast_and_loaded_as_pytorchs():
+    theirs = _with_buffers(tnn, torch.tensor).double()
+    ours = _with_buffers(nn, tg.tensor).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # params, then buffers; no mask
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert len(list(ours.buffers())) == 3 and len(list(ours.parameters())) == 2
+    assert ours[0].pe.dtype == np.float64 and ours[0].steps.dtype == np.int64  # ints stay ints
+    state = {k: v.numpy() * 2 for k, v in theirs.state_dict().items()}
+    ours.load_state_dict(state)
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    x = np.random.default_rng(0).standard_normal((3, 2))
+    np.testing.assert_allclose(ours(tg.Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy())
+    np.testing.assert_array_equal(ours[0].steps.numpy(), [0])
+
+
+def test_assigning_to_a_buffer_replaces_it_and_a_missing_buffer_is_reported():
+    block = nn.Module()
+    block.register_buffer("count", tg.zeros(1))
+    block.count = tg.ones(1)
+    assert block.count.tolist() == [1.0] and "count" in block._buffers
+    block.count = np.full(1, 2.0)  # arrays are accepted wherever a tensor is
+    assert block.state_dict()["count"].tolist() == [2.0]
+    with pytest.raises(ValueError, match=r"missing keys \['count'\]"):
+        block.load_state_dict({})
+    del block.count
+    assert list(block.state_dict()) == []
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda m, t: m.Module().register_buffer(1, None),
+        lambda m, t: m.Module().register_buffer("a.b", None),
+        lambda m, t: m.Module().register_buffer("", None),
+        lambda m, t: m.Module().register_buffer("training", None),
+        lambda m, t: m.Module().register_buffer("a", 3),
+        lambda m, t: _buffer_then(m, t).__setattr__("b", 3),
+        lambda m, t: m.Module().train("yes"),
+    ],
+)
+def test_buffer_errors_match_pytorch(action):
+    with pytest.raises(Exception) as theirs:
+        action(tnn, torch.ones)
+    with pytest.raises(type(theirs.value)) as ours:
+        action(nn, tg.ones)
+    squeeze = str.maketrans("", "", " '\"")
+    assert str(theirs.value).translate(squeeze)[:20] in str(ours.value).translate(squeeze)
+
+
+def _buffer_then(m, ones):
+    module = m.Module()
+    module.register_buffer("b", ones(1))
+    return module

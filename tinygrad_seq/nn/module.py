@@ -30,6 +30,16 @@ def _typename(obj):
     return prefix + name if name else type(obj).__name__
 
 
+def _buffer_value(value, name):
+    if value is None or isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):  # arrays are accepted wherever a tensor is
+        return Tensor(value)
+    raise TypeError(
+        f"cannot assign '{_typename(value)}' as buffer '{name}' (Tensor or None expected)"
+    )
+
+
 class Parameter(Tensor):
     """A Tensor that a Module registers as a parameter; it requires grad by default.
 
@@ -66,6 +76,8 @@ class Module:
 
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})  # state that is not trained: running means, masks
+        object.__setattr__(self, "_non_persistent_buffers_set", set())  # left out of state_dict
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
 
@@ -76,16 +88,22 @@ class Module:
             raise AttributeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
-        # a replaced parameter or module keeps its place in the order, as in PyTorch
+        # a replaced parameter, buffer or module keeps its place in the order, as in PyTorch
+        buffers = self.__dict__.get("_buffers", {})  # absent in a module unpickled from before
         if isinstance(value, Parameter):
             self._modules.pop(name, None)
+            self._forget_buffer(name)
             self._parameters[name] = value
             value.name = name
         elif isinstance(value, Module):
             self._parameters.pop(name, None)
+            self._forget_buffer(name)
             self._modules[name] = value
             for sub_name, p in value.named_parameters(prefix=name):
                 p.name = sub_name
+        elif name in buffers:  # assigning to a buffer replaces it, as in PyTorch
+            buffers[name] = _buffer_value(value, name)
+            return
         else:
             self._parameters.pop(name, None)
             self._modules.pop(name, None)
@@ -97,6 +115,8 @@ class Module:
         d = self.__dict__
         if name in d.get("_parameters", {}):
             return d["_parameters"][name]
+        if name in d.get("_buffers", {}):
+            return d["_buffers"][name]
         if name in d.get("_modules", {}):
             return d["_modules"][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
@@ -104,6 +124,8 @@ class Module:
     def __delattr__(self, name):
         if name in self._parameters:
             del self._parameters[name]
+        elif name in self._buffers:
+            self._forget_buffer(name)
         elif name in self._modules:
             del self._modules[name]
         else:
@@ -116,6 +138,41 @@ class Module:
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, param)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register ``tensor`` (a Tensor, an array, or None) as a buffer: state that is no
+        parameter (an optimizer leaves it alone) but is cast by ``to`` and, if ``persistent``,
+        saved in ``state_dict``, as PyTorch's (a positional-encoding table, a causal mask).
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> from tinygrad_seq import nn
+        >>> block = nn.Module()
+        >>> block.register_buffer("pe", tg.zeros(4, 2))
+        >>> block.pe.shape, list(block.state_dict()), list(block.parameters())
+        ((4, 2), ['pe'], [])
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'buffer name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if name not in self._buffers and hasattr(self, name):
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, (Tensor, np.ndarray)):
+            raise TypeError(
+                f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                "(Tensor or None required)"
+            )
+        self._buffers[name] = _buffer_value(tensor, name)
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def _forget_buffer(self, name):
+        self.__dict__.get("_buffers", {}).pop(name, None)
+        self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
 
     def add_module(self, name, module):
         """Register ``module`` as a child under ``name`` (what assigning an attribute does), with
@@ -179,13 +236,46 @@ class Module:
     def parameters(self, recurse=True):
         return (p for _, p in self.named_parameters(recurse=recurse))
 
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) pairs, as ``named_parameters`` (None buffers are skipped).
+
+        >>> import tinygrad_seq as tg
+        >>> from tinygrad_seq import nn
+        >>> outer = nn.Sequential(nn.Module())
+        >>> outer[0].register_buffer("mask", tg.ones(2))
+        >>> [name for name, _ in outer.named_buffers()]
+        ['0.mask']
+        """
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, b in module._buffers.items():
+                if b is not None and (not remove_duplicate or id(b) not in seen):
+                    seen.add(id(b))
+                    yield (f"{module_name}.{name}" if module_name else name), b
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    def _state_tensors(self):
+        """{dotted name: tensor} of what ``state_dict`` saves: each module's parameters, then its
+        persistent buffers, module by module (PyTorch's order); a tied tensor under each name."""
+        state = {}
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, p in module._parameters.items():
+                state[prefix + name] = p
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent_buffers_set:
+                    state[prefix + name] = b
+        return state
+
     # --- state --------------------------------------------------------------------------------
 
     def state_dict(self):
-        """{dotted name: a copy of the parameter's array}. A tied parameter appears under each
-        of its names, as in PyTorch."""
-        named = self.named_parameters(remove_duplicate=False)
-        return {name: np.array(p.data, copy=True) for name, p in named}
+        """{dotted name: a copy of the array} of every parameter and persistent buffer, in
+        PyTorch's order. A tied parameter appears under each of its names, as in PyTorch."""
+        return {name: np.array(t._data, copy=True) for name, t in self._state_tensors().items()}
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters by name. Everything is checked first: on any missing or
@@ -199,7 +289,7 @@ class Module:
                 f"load_state_dict into {type(self).__name__}: expected a dict of name -> array, "
                 f"got {type(state_dict).__name__}"
             )
-        params = dict(self.named_parameters(remove_duplicate=False))
+        params = self._state_tensors()
         arrays = {
             k: np.asarray(v.data if isinstance(v, Tensor) else v) for k, v in state_dict.items()
         }
@@ -220,11 +310,13 @@ class Module:
             raise ValueError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
         for k, p in params.items():
             if k in arrays:
-                p.data[...] = arrays[k]  # in place: optimizers keep referring to the same array
+                p._data[...] = arrays[k]  # in place: optimizers keep referring to the same array
                 p._bump_version()
         return missing, unexpected
 
     def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
@@ -287,9 +379,10 @@ class Module:
                 grad.zero_()  # in place: a reference held to the gradient sees the zeros
 
     def to(self, *args, dtype=None, device=None):
-        """Cast every parameter (and gradient) to ``dtype`` in place and return self, as
-        ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` or ``to(tg.device("cpu"))`` (the
-        only device: a no-op), ``to("cpu", dtype)`` or ``to(tensor)`` (its dtype).
+        """Cast every parameter (and gradient) and floating buffer to ``dtype`` in place and
+        return self, as ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` or
+        ``to(tg.device("cpu"))`` (the only device: a no-op), ``to("cpu", dtype)`` or
+        ``to(tensor)`` (its dtype).
 
         >>> import tinygrad_seq as tg
         >>> layer = tg.nn.Linear(2, 2, seed=0).to("cpu", tg.float64)
@@ -313,6 +406,9 @@ class Module:
             p.data = p.data.astype(dtype)
             if p.grad is not None:
                 p.grad = p.grad.data.astype(dtype)
+        for b in self.buffers():
+            if b.dtype.kind == "f":  # as PyTorch: integer and bool buffers keep their dtype
+                b.data = b._data.astype(dtype)
         return self
 
     def float(self):
