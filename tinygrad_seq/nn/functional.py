@@ -217,45 +217,6 @@ def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0)
 
 
-# Abramowitz & Stegun 7.1.26: erf(x) = 1 - t (a1 + t (a2 + ...)) exp(-x^2), t = 1 / (1 + p x)
-_ERF_P = 0.3275911
-_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
-
-
-def _erf(x):
-    """erf composed from primitives (NumPy has no erf), absolute error below 1.5e-7."""
-    sign = np.where(x._data >= 0, 1, -1).astype(x.dtype)  # a constant: no gradient of its own
-    magnitude = x * sign  # |x|, whose derivative is +-1 even at 0, where erf' = 2 / sqrt(pi)
-    t = 1 / (magnitude * _float_constant(_ERF_P, x) + 1)
-    poly = _float_constant(_ERF_A[-1], x)
-    for a in reversed(_ERF_A[:-1]):
-        poly = t * poly + _float_constant(a, x)
-    return (1 - t * poly * (-(magnitude * magnitude)).exp()) * sign
-
-
-def gelu(input, approximate="none"):
-    """``x * Phi(x)``, Phi the standard normal CDF; ``approximate="tanh"`` uses
-    ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``, as PyTorch.
-
-    The exact form needs erf, which NumPy lacks; it is composed from primitives with an
-    absolute error below 1e-7 * |x| (one or two float32 ulps; float64 results carry it too).
-
-    >>> import tinygrad_seq as tg
-    >>> [round(v, 4) for v in tg.nn.functional.gelu(tg.Tensor([-1.0, 1.0])).tolist()]
-    [-0.1587, 0.8413]
-    """
-    if approximate not in ("none", "tanh"):
-        raise RuntimeError("approximate argument must be either none or tanh.")
-    x = _as_float_tensor(input, "gelu")
-    half = _float_constant(0.5, x)
-    if approximate == "tanh":
-        inner = (x + x * x * x * _float_constant(0.044715, x)) * _float_constant(
-            np.sqrt(2 / np.pi), x
-        )
-        return x * half * (inner.tanh() + 1)
-    return x * half * (_erf(x * _float_constant(np.sqrt(0.5), x)) + 1)
-
-
 def dropout(input, p=0.5, training=True, rng=None):
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) ("inverted"
     dropout, so evaluation needs no rescaling). Identity when ``training`` is False.
@@ -576,3 +537,45 @@ def _constant_like(value, x, fn, what):
             raise TypeError(f"{fn}: input dtype {x.dtype} but {what} dtype {value.dtype}")
         return value
     return np.asarray(value).astype(x.dtype, copy=False)
+
+
+# --- gelu (its exact form needs erf, which NumPy lacks) ---------------------------------------
+
+
+# Abramowitz & Stegun 7.1.26: erf(x) = 1 - t (a1 + t (a2 + ...)) exp(-x^2), t = 1 / (1 + p x)
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def _erf(x):
+    """erf composed from primitives (NumPy has no erf), absolute error below 1.5e-7."""
+    sign = np.where(x._data >= 0, 1, -1).astype(x.dtype)  # a constant: no gradient of its own
+    magnitude = x * sign  # |x|, whose derivative is +-1 even at 0, where erf' = 2 / sqrt(pi)
+    t = 1 / (magnitude * _float_constant(_ERF_P, x) + 1)
+    poly = _float_constant(_ERF_A[-1], x)
+    for a in reversed(_ERF_A[:-1]):
+        poly = t * poly + _float_constant(a, x)
+    return (1 - t * poly * (-(magnitude * magnitude)).exp()) * sign
+
+
+def gelu(input, approximate="none"):
+    """``x * Phi(x)``, Phi the standard normal CDF; ``approximate="tanh"`` uses
+    ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``, as PyTorch.
+
+    The exact form needs erf, which NumPy lacks; it is composed from primitives with an
+    absolute error below 1e-7 * |x| (one or two float32 ulps; float64 results carry it too).
+
+    >>> import tinygrad_seq as tg
+    >>> [round(v, 4) for v in tg.nn.functional.gelu(tg.Tensor([-1.0, 1.0])).tolist()]
+    [-0.1587, 0.8413]
+    """
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    x = _as_float_tensor(input, "gelu")
+    half = _float_constant(0.5, x)
+    if approximate == "tanh":
+        inner = (x + x * x * x * _float_constant(0.044715, x)) * _float_constant(
+            np.sqrt(2 / np.pi), x
+        )
+        return x * half * (inner.tanh() + 1)
+    return x * half * (_erf(x * _float_constant(np.sqrt(0.5), x)) + 1)
