@@ -37,15 +37,39 @@ ACTIVATIONS = [
     (lambda m: m.ReLU6(), 0),
     (lambda m: m.Softmax(dim=1), 1e-15),
     (lambda m: m.LogSoftmax(dim=0), 1e-15),
+    (lambda m: m.SELU(), 1e-15),
+    (lambda m: m.SELU(inplace=True), 1e-15),
+    (lambda m: m.CELU(), 1e-15),
+    (lambda m: m.CELU(alpha=2.0, inplace=True), 1e-15),
+    (lambda m: m.Mish(), 1e-14),
+    (lambda m: m.LogSigmoid(), 1e-14),
+    (lambda m: m.Softsign(), 1e-15),
+    (lambda m: m.Tanhshrink(), 1e-15),
+    # torch's backward of these two multiplies by a float32 1/6, even in float64 (measured)
+    (lambda m: m.Hardsigmoid(), 1e-7),
+    (lambda m: m.Hardsigmoid(inplace=True), 1e-7),
+    (lambda m: m.Hardswish(), 1e-7),
+    (lambda m: m.Threshold(0.5, 20.0), 0),
+    (lambda m: m.Threshold(-1.0, 7, True), 0),
+    (lambda m: m.Softmin(dim=1), 1e-15),
+    (lambda m: m.PReLU(), 1e-15),
+    (lambda m: m.PReLU(6, 0.1), 1e-15),
     (lambda m: m.Identity(), 0),
     (lambda m: m.Flatten(), 0),
     (lambda m: m.Flatten(0, 1), 0),
 ]
-KINKS = np.array([-30.0, -6.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 4.0, 6.0, 25.0])
+KINKS = np.array([-30.0, -6.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 4.0, 6.0, 25.0])
 
 
 def _both(make):
-    return make(nn), make(tnn)
+    ours, theirs = make(nn), make(tnn)
+    if isinstance(theirs, tnn.PReLU):  # learnt slopes: both start alike; compare at other values
+        theirs = theirs.double()
+        with torch.no_grad():
+            theirs.weight.copy_(torch.linspace(0.1, 0.6, theirs.num_parameters))
+        ours = ours.double()
+        ours.load_state_dict({"weight": theirs.weight.detach().numpy()})
+    return ours, theirs
 
 
 @pytest.mark.parametrize(
@@ -65,15 +89,20 @@ def test_activation_values_gradients_and_repr_match_pytorch(make, tol):
     got.backward(cotangent)
     np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=tol, atol=tol * 10)
+    for p, tp in zip(ours.parameters(), theirs.parameters()):  # PReLU's slopes
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("make, tol", ACTIVATIONS)
 def test_activations_keep_float32(make, tol):
-    ours, theirs = _both(make)
+    ours, theirs = make(nn), make(tnn)
+    if isinstance(ours, nn.PReLU) and ours.num_parameters > 1:
+        return  # one slope per channel: tested above
     x = np.linspace(-5, 5, 22, dtype=np.float32).reshape(2, 11)
     got = ours(tg.Tensor(x))
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got.numpy(), theirs(torch.tensor(x)).numpy(), atol=1e-6, rtol=1e-6)
+    expected = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(got.numpy(), expected, atol=1e-6, rtol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -86,6 +115,15 @@ def test_activations_keep_float32(make, tol):
         (lambda x: nn.functional.softplus(x, 1.5, 3.0), 2.0),  # linear above beta * x = 3
         (lambda x: nn.functional.silu(x), None),
         (lambda x: nn.functional.hardtanh(x, -1.0, 0.5), (-1.0, 0.5)),
+        (lambda x: nn.functional.selu(x), 0.0),
+        (lambda x: nn.functional.celu(x, 0.5), 0.0),
+        (lambda x: nn.functional.mish(x), None),
+        (lambda x: nn.functional.logsigmoid(x), None),
+        (lambda x: nn.functional.softsign(x), 0.0),
+        (lambda x: nn.functional.hardswish(x), (-3.0, 3.0)),
+        (lambda x: nn.functional.hardsigmoid(x), (-3.0, 3.0)),
+        (lambda x: nn.functional.softmin(x, 1), None),
+        (lambda x: nn.functional.prelu(x, x[0] * x[0]), 0.0),  # slopes depending on x: both paths
     ],
 )
 @given(data=st.data())
@@ -105,6 +143,27 @@ def test_softmax_without_dim_warns_and_picks_pytorchs_implicit_dim():
                 warnings.simplefilter("ignore")
                 expected = theirs(torch.tensor(xs)).numpy()
             np.testing.assert_allclose(got.numpy(), expected, atol=1e-15)
+
+
+def test_prelu_checks_the_channels_as_pytorch():
+    for m, make in ((tnn, torch.ones), (nn, tg.ones)):
+        with pytest.raises(RuntimeError, match="Found parameter numbers = 2 and channel size = 3"):
+            m.functional.prelu(make(4, 3), make(2))
+        with pytest.raises(RuntimeError, match="Found parameter numbers = 3 and channel size = 1"):
+            m.functional.prelu(make(3), make(3))
+
+
+def test_activations_far_in_the_tails_stay_finite_and_right():
+    # log(1 + exp(z)) has no log1p here: for z << 0 the error is absolute (epsilon, times |x| in
+    # mish), where torch's log1p stays relatively accurate
+    x = np.array([-800.0, -60.0, -20.0, 20.0, 60.0, 800.0])
+    for name in ("softplus", "logsigmoid", "mish", "silu", "elu", "selu", "celu"):
+        xo, xt = tg.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        got, expected = getattr(nn.functional, name)(xo), getattr(torch.nn.functional, name)(xt)
+        got.sum().backward()
+        expected.sum().backward()
+        np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), 1e-14, 1e-14, name)
+        np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), 1e-14, 1e-14, name)
 
 
 def test_activation_argument_errors_match_pytorch():

@@ -14,22 +14,35 @@ is always a new tensor (see ``functional.elu``).
 
 import warnings
 
+import numpy as np
+
 from . import functional as F
-from .module import Module
+from .module import Module, Parameter
 
 __all__ = [
+    "CELU",
     "ELU",
     "GELU",
+    "Hardsigmoid",
+    "Hardswish",
     "Hardtanh",
     "LeakyReLU",
+    "LogSigmoid",
     "LogSoftmax",
+    "Mish",
+    "PReLU",
     "ReLU",
     "ReLU6",
+    "SELU",
     "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softmin",
     "Softplus",
+    "Softsign",
     "Tanh",
+    "Tanhshrink",
+    "Threshold",
 ]
 
 
@@ -215,6 +228,165 @@ class ReLU6(Hardtanh):
         return _inplace_repr(self.inplace)
 
 
+class _Simple(Module):
+    """An activation without settings besides ``inplace``: calls ``function``."""
+
+    function = None
+    shows_inplace = True  # False where PyTorch's repr leaves it out
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return type(self).function(input)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace and self.shows_inplace)
+
+
+class SELU(_Simple):
+    """``selu`` (a scaled ELU with fixed constants) as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.SELU()(tg.zeros(1)).tolist()
+    [0.0]
+    """
+
+    function = staticmethod(F.selu)
+
+
+class Mish(_Simple):
+    """``mish`` (x * tanh(softplus(x))) as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Mish()(tg.zeros(1)).tolist()
+    [0.0]
+    """
+
+    function = staticmethod(F.mish)
+
+
+class Hardsigmoid(_Simple):
+    """``hardsigmoid`` as a module (its repr never shows ``inplace``, as PyTorch's).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Hardsigmoid()(tg.zeros(1)).tolist()
+    [0.5]
+    """
+
+    function = staticmethod(F.hardsigmoid)
+    shows_inplace = False
+
+
+class Hardswish(_Simple):
+    """``hardswish`` as a module (its repr never shows ``inplace``, as PyTorch's).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Hardswish()(tg.Tensor([4.0])).tolist()
+    [4.0]
+    """
+
+    function = staticmethod(F.hardswish)
+    shows_inplace = False
+
+
+class LogSigmoid(Module):
+    """``logsigmoid`` as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> round(tg.nn.LogSigmoid()(tg.zeros(1)).item(), 4)
+    -0.6931
+    """
+
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class Softsign(Module):
+    """``softsign`` (x / (1 + |x|)) as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Softsign()(tg.Tensor([1.0])).tolist()
+    [0.5]
+    """
+
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class Tanhshrink(Module):
+    """``tanhshrink`` (x - tanh(x)) as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Tanhshrink()(tg.zeros(1)).tolist()
+    [0.0]
+    """
+
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class CELU(Module):
+    """``celu`` as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.CELU(alpha=2.0)
+    CELU(alpha=2.0)
+    """
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace, f"alpha={self.alpha}")
+
+
+class Threshold(Module):
+    """``threshold`` (x above ``threshold``, else ``value``) as a module.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Threshold(0.1, 20.0)(tg.Tensor([0.0, 1.0])).tolist()
+    [20.0, 1.0]
+    """
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace, f"threshold={self.threshold}, value={self.value}")
+
+
+class PReLU(Module):
+    """``prelu`` with a learnt slope: one (``num_parameters=1``) or one per channel, all
+    starting at ``init``.
+
+    >>> import tinygrad_seq as tg
+    >>> act = tg.nn.PReLU()
+    >>> act(tg.Tensor([[-4.0, 4.0]])).tolist(), [n for n, _ in act.named_parameters()]
+    ([[-1.0, 4.0]], ['weight'])
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, dtype=np.float32):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(np.full(num_parameters, init, dtype=dtype))
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
 def _implicit_dim(name, ndim):
     # PyTorch's legacy rule for dim=None, with its deprecation warning
     warnings.warn(
@@ -264,6 +436,27 @@ class LogSoftmax(Module):
         x = F._as_float_tensor(input, "log_softmax")
         dim = _implicit_dim("log_softmax", x.ndim) if self.dim is None else self.dim
         return F.log_softmax(x, dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmin(Module):
+    """``softmin`` (softmax of -x) along ``dim`` (``dim=None``: see ``Softmax``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Softmin(dim=1)(tg.zeros(1, 2)).tolist()
+    [[0.5, 0.5]]
+    """
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        x = F._as_float_tensor(input, "softmin")
+        dim = _implicit_dim("softmin", x.ndim) if self.dim is None else self.dim
+        return F.softmin(x, dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"

@@ -19,31 +19,28 @@ import numpy as np
 
 from .._tensor import Tensor, stack, where
 from .._tensor import linear as _linear
+from . import activation_functions
+from .activation_functions import *  # noqa: F403  elu, silu, mish, ...: composed there
 from .init import default_rng
 
 __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "dropout",
-    "elu",
     "embedding",
     "gelu",
-    "hardtanh",
     "layer_norm",
-    "leaky_relu",
     "linear",
     "log_softmax",
     "mse_loss",
     "nll_loss",
     "one_hot",
     "relu",
-    "relu6",
     "sigmoid",
-    "silu",
     "softmax",
-    "softplus",
     "tanh",
 ]
+__all__ += activation_functions.__all__  # elu, silu, softplus, ...
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -128,93 +125,6 @@ def log_softmax(input, dim=None, *, axis=None):
     array([-0.6931, -0.6931])
     """
     return _as_float_tensor(input, "log_softmax").log_softmax(_dim(dim, axis, "log_softmax"))
-
-
-# The activations below are composed from primitives (where, exp, log, sigmoid, tanh, clip), so
-# their gradients come from ops.py. ``inplace=True`` is accepted for PyTorch's signatures, but the
-# result is always a new tensor and the input is left unchanged: an in-place write would cut a
-# recorded graph, and scripts use the returned value.
-
-
-def _float_constant(value, x):
-    return np.asarray(value, dtype=x.dtype)
-
-
-def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """x where x > 0, else ``negative_slope * x`` (at 0 the slope's side, as PyTorch).
-
-    >>> import tinygrad_seq as tg
-    >>> tg.nn.functional.leaky_relu(tg.Tensor([-2.0, 3.0]), 0.5).tolist()
-    [-1.0, 3.0]
-    """
-    x = _as_float_tensor(input, "leaky_relu")
-    return where(x._data > 0, x, x * _float_constant(negative_slope, x))
-
-
-def elu(input, alpha=1.0, inplace=False):
-    """x where x > 0, else ``alpha * (exp(x) - 1)``.
-
-    >>> import tinygrad_seq as tg
-    >>> [round(v, 4) for v in tg.nn.functional.elu(tg.Tensor([-1.0, 2.0])).tolist()]
-    [-0.6321, 2.0]
-    """
-    x = _as_float_tensor(input, "elu")
-    # exp of the clipped input: the unused branch stays finite, so its zero gradient is not NaN
-    negative = (x.clip(max=0).exp() - 1) * _float_constant(alpha, x)
-    return where(x._data > 0, x, negative)
-
-
-def softplus(input, beta=1.0, threshold=20.0):
-    """``log(1 + exp(beta * x)) / beta``, and x itself where ``beta * x > threshold``.
-
-    Computed as ``-log(sigmoid(-beta * x)) / beta`` with the stable sigmoid; far in the negative
-    tail (beta * x below about -37 in float64, -17 in float32) it gives 0 where the exact value
-    is smaller than the dtype's epsilon.
-
-    >>> import tinygrad_seq as tg
-    >>> round(tg.nn.functional.softplus(tg.Tensor([0.0])).item(), 4)
-    0.6931
-    """
-    x = _as_float_tensor(input, "softplus")
-    scaled = (x * _float_constant(beta, x)).clip(max=threshold)  # the unused branch stays finite
-    smooth = -(-scaled).sigmoid().log() / _float_constant(beta, x)
-    return where(x._data * beta > threshold, x, smooth)
-
-
-def silu(input, inplace=False):
-    """``x * sigmoid(x)`` (also called swish).
-
-    >>> import tinygrad_seq as tg
-    >>> tg.nn.functional.silu(tg.Tensor([0.0])).tolist()
-    [0.0]
-    """
-    x = _as_float_tensor(input, "silu")
-    return x * x.sigmoid()
-
-
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    """x clipped to [min_val, max_val]; the gradient is 0 at the bounds too, as PyTorch's.
-
-    >>> import tinygrad_seq as tg
-    >>> tg.nn.functional.hardtanh(tg.Tensor([-3.0, 0.5, 3.0])).tolist()
-    [-1.0, 0.5, 1.0]
-    """
-    x = _as_float_tensor(input, "hardtanh")
-    if min_val > max_val:
-        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    inside = (x._data > min_val) & (x._data < max_val)
-    bound = np.where(x._data <= min_val, min_val, max_val).astype(x.dtype)
-    return where(inside, x, bound)
-
-
-def relu6(input, inplace=False):
-    """``hardtanh(x, 0, 6)``.
-
-    >>> import tinygrad_seq as tg
-    >>> tg.nn.functional.relu6(tg.Tensor([-1.0, 7.0])).tolist()
-    [0.0, 6.0]
-    """
-    return hardtanh(input, 0.0, 6.0)
 
 
 def dropout(input, p=0.5, training=True, rng=None):
@@ -542,6 +452,10 @@ def _constant_like(value, x, fn, what):
 # --- gelu (its exact form needs erf, which NumPy lacks) ---------------------------------------
 
 
+def _gelu_constant(value, x):
+    return np.asarray(value, dtype=x.dtype)
+
+
 # Abramowitz & Stegun 7.1.26: erf(x) = 1 - t (a1 + t (a2 + ...)) exp(-x^2), t = 1 / (1 + p x)
 _ERF_P = 0.3275911
 _ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
@@ -551,10 +465,10 @@ def _erf(x):
     """erf composed from primitives (NumPy has no erf), absolute error below 1.5e-7."""
     sign = np.where(x._data >= 0, 1, -1).astype(x.dtype)  # a constant: no gradient of its own
     magnitude = x * sign  # |x|, whose derivative is +-1 even at 0, where erf' = 2 / sqrt(pi)
-    t = 1 / (magnitude * _float_constant(_ERF_P, x) + 1)
-    poly = _float_constant(_ERF_A[-1], x)
+    t = 1 / (magnitude * _gelu_constant(_ERF_P, x) + 1)
+    poly = _gelu_constant(_ERF_A[-1], x)
     for a in reversed(_ERF_A[:-1]):
-        poly = t * poly + _float_constant(a, x)
+        poly = t * poly + _gelu_constant(a, x)
     return (1 - t * poly * (-(magnitude * magnitude)).exp()) * sign
 
 
@@ -572,10 +486,10 @@ def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     x = _as_float_tensor(input, "gelu")
-    half = _float_constant(0.5, x)
+    half = _gelu_constant(0.5, x)
     if approximate == "tanh":
-        inner = (x + x * x * x * _float_constant(0.044715, x)) * _float_constant(
+        inner = (x + x * x * x * _gelu_constant(0.044715, x)) * _gelu_constant(
             np.sqrt(2 / np.pi), x
         )
         return x * half * (inner.tanh() + 1)
-    return x * half * (_erf(x * _float_constant(np.sqrt(0.5), x)) + 1)
+    return x * half * (_erf(x * _gelu_constant(np.sqrt(0.5), x)) + 1)
