@@ -55,6 +55,8 @@ def _masks(rng, spec, batch, lengths):
         rows, cols = lengths[name]
         if name.endswith("key_padding_mask"):
             value = (rng.random((max(batch, 1), cols)) < 0.3) & (np.arange(cols) > 0)
+            if kind == "dead":  # the first sequence is all padding
+                value[0] = True
             value = value if batch else value[0]  # batch 0: unbatched, a (S,) mask
         elif kind == "causal":
             value = np.triu(np.full((rows, cols), -np.inf), 1)
@@ -108,6 +110,7 @@ ENCODER_LAYER_CASES = {
     "bool src_mask": ({"norm_first": True}, {"src_mask": "bool"}),
     "is_causal": ({}, {"src_mask": "causal", "is_causal": True}),
     "unbatched": ({}, {"src_key_padding_mask": "bool"}),
+    "a sequence all padding": ({}, {"src_key_padding_mask": "dead"}),
 }
 
 

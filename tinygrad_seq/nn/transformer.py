@@ -153,7 +153,8 @@ class TransformerEncoderLayer(_Layer):
     Shapes: src (S, N, d_model), (N, S, d_model) with ``batch_first``, or unbatched
     (S, d_model). ``activation`` is "relu", "gelu" or a callable. ``src_mask`` and
     ``src_key_padding_mask`` are ``MultiheadAttention``'s ``attn_mask`` and
-    ``key_padding_mask``. Dropout draws from the global Generator unless ``seed`` is given.
+    ``key_padding_mask``; a position whose keys are all masked gets 0 from attention, as in
+    PyTorch (no NaN). Dropout draws from the global Generator unless ``seed`` is given.
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> layer = tg.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, seed=0)
