@@ -333,3 +333,10 @@ def test_deepcopy_keeps_a_seeded_generator_shared():
     generators = {id(m._rng) for m in encoder.modules() if hasattr(m, "_rng")}
     assert len(generators) == 1
     assert copy.deepcopy(layer).linear1.weight is not layer.linear1.weight
+
+
+def test_repr_as_torch():
+    ours = tg.nn.Transformer(D, HEADS, 2, 1, FF, seed=0)
+    theirs = torch.nn.Transformer(D, HEADS, 2, 1, FF)
+    # our Dropout has no inplace option to print
+    assert repr(ours) == repr(theirs).replace(", inplace=False", "")

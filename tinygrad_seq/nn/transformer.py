@@ -22,6 +22,7 @@ from ..modes import scope
 from . import functional as F
 from . import init
 from .attention import MultiheadAttention
+from .container import ModuleList
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module
 
@@ -34,25 +35,6 @@ __all__ = [
 ]
 
 
-class _Layers(Module):
-    """Layers registered as "0", "1", ... (PyTorch keeps them in a ModuleList: the names match).
-    Private: a stand-in until ``nn.ModuleList`` exists on this branch."""
-
-    def __init__(self, modules):
-        super().__init__()
-        for i, module in enumerate(modules):
-            setattr(self, str(i), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        return list(self._modules.values())[index]
-
-
 def _get_clones(module, n):
     """``n`` deep copies of ``module``. Random Generators are shared, not copied: the clones'
     dropout keeps drawing from one stream (the global one that ``tg.manual_seed`` seeds, or the
@@ -63,7 +45,7 @@ def _get_clones(module, n):
         for value in vars(m).values()
         if isinstance(value, np.random.Generator)
     ]
-    return _Layers([copy.deepcopy(module, {id(g): g for g in shared}) for _ in range(n)])
+    return ModuleList([copy.deepcopy(module, {id(g): g for g in shared}) for _ in range(n)])
 
 
 def _activation(activation):
