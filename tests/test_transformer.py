@@ -340,3 +340,23 @@ def test_repr_as_torch():
     theirs = torch.nn.Transformer(D, HEADS, 2, 1, FF)
     # our Dropout has no inplace option to print
     assert repr(ours) == repr(theirs).replace(", inplace=False", "")
+
+
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("transformer", "Transformer"),
+        ("transformer", "TransformerEncoder"),
+        ("transformer", "TransformerDecoderLayer"),
+        ("activation", "MultiheadAttention"),
+        ("linear", "NonDynamicallyQuantizableLinear"),
+    ],
+)
+def test_torchs_module_paths(path, name):
+    import importlib
+
+    ours = getattr(importlib.import_module(f"tinygrad_seq.nn.modules.{path}"), name)
+    assert hasattr(importlib.import_module(f"torch.nn.modules.{path}"), name)
+    assert ours is getattr(tg.nn.modules, name)
+    if name != "NonDynamicallyQuantizableLinear":  # torch.nn does not export it either
+        assert ours is getattr(tg.nn, name)
