@@ -313,6 +313,10 @@ def test_errors_as_torch():
         model(src, np.zeros((T, N, D + 1), np.float32))
     with pytest.raises(RuntimeError, match="Need attn_mask"):
         model.encoder(src, is_causal=True)
+    with pytest.raises(TypeError, match="TransformerEncoderLayer: src dtype float64"):
+        model.encoder(tg.Tensor(src.astype(np.float64)))
+    with pytest.raises(TypeError, match="memory dtype float64"):
+        model.decoder(tgt[:, :N], tg.Tensor(src.astype(np.float64)))
 
 
 def test_a_drawing_names_the_layers_and_blocks():
@@ -360,3 +364,25 @@ def test_torchs_module_paths(path, name):
     assert ours is getattr(tg.nn.modules, name)
     if name != "NonDynamicallyQuantizableLinear":  # torch.nn does not export it either
         assert ours is getattr(tg.nn, name)
+
+
+def test_float32_stays_float32_and_agrees_with_torch():
+    theirs = torch.nn.Transformer(D, HEADS, 1, 1, FF, dropout=0.0)
+    ours = tg.nn.Transformer(D, HEADS, 1, 1, FF, dropout=0.0, seed=0)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(12)
+    src, tgt = (rng.standard_normal((n, N, D)) for n in (S, T))  # float64 arrays: data, cast
+    mask = tg.nn.Transformer.generate_square_subsequent_mask(T)
+    padding = np.zeros((N, S), dtype=bool)
+    padding[:, -1] = True
+    out = ours(src, tgt, tgt_mask=mask, src_key_padding_mask=padding)
+    expected = theirs(
+        torch.from_numpy(src).float(),
+        torch.from_numpy(tgt).float(),
+        tgt_mask=torch.from_numpy(mask.numpy()),
+        src_key_padding_mask=torch.from_numpy(padding),
+    )
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-4, atol=1e-5)
+    out.sum().backward()
+    assert all(p.grad.dtype == np.float32 for p in ours.parameters())

@@ -21,7 +21,7 @@ from ..factories import generator
 from ..modes import scope
 from . import functional as F
 from . import init
-from .attention import MultiheadAttention
+from .attention import MultiheadAttention, _as_input
 from .container import ModuleList
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module
@@ -107,6 +107,9 @@ class _Layer(Module):
             setattr(self, f"dropout{i}", Dropout(dropout, seed=rng))
         self.activation = _activation(activation)
 
+    def _input(self, x, name):
+        return _as_input(x, self.linear1.weight.dtype, name, type(self).__name__)
+
     def _sa_block(self, x, mask, key_padding_mask, is_causal):
         x = self.self_attn(
             x,
@@ -145,7 +148,7 @@ class TransformerEncoderLayer(_Layer):
     """
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        x = src
+        x = self._input(src, "src")
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x), self.dropout2)
@@ -185,7 +188,7 @@ class TransformerDecoderLayer(_Layer):
         tgt_is_causal=False,
         memory_is_causal=False,
     ):
-        x = tgt
+        x, memory = self._input(tgt, "tgt"), self._input(memory, "memory")
         cross = (memory, memory_mask, memory_key_padding_mask, memory_is_causal)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
