@@ -129,6 +129,8 @@ def test_sdpa_errors_name_the_problem():
         sdpa(q.astype(np.float32), k, v)
     with pytest.raises(ValueError, match="probability"):
         sdpa(q, k, v, dropout_p=1.5)
+    with pytest.raises(TypeError):  # scale and enable_gqa are keyword-only, as in torch
+        sdpa(q, k, v, None, 0.0, False, 0.5)
     with pytest.raises(RuntimeError, match="enable_gqa"):
         sdpa(np.zeros((3, 3, 4)), np.zeros((2, 5, 4)), np.zeros((2, 5, 6)), enable_gqa=True)
 

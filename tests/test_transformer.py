@@ -386,3 +386,43 @@ def test_float32_stays_float32_and_agrees_with_torch():
     np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-4, atol=1e-5)
     out.sum().backward()
     assert all(p.grad.dtype == np.float32 for p in ours.parameters())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MultiheadAttention",
+        "TransformerEncoderLayer",
+        "TransformerDecoderLayer",
+        "TransformerEncoder",
+        "TransformerDecoder",
+        "Transformer",
+    ],
+)
+def test_signatures_as_torch(name):
+    import inspect
+
+    for method in ("__init__", "forward"):
+        ours = inspect.signature(getattr(getattr(tg.nn, name), method)).parameters
+        theirs = inspect.signature(getattr(getattr(torch.nn, name), method)).parameters
+        ours = {k: p for k, p in ours.items() if k != "seed"}  # our explicit Generator
+        assert list(ours) == list(theirs), (name, method)
+        for key, p in theirs.items():
+            if not callable(p.default):
+                assert ours[key].default == p.default, (name, method, key)
+
+
+def test_sdpa_signature_as_torch():
+    import inspect
+
+    names = list(inspect.signature(F.scaled_dot_product_attention).parameters)
+    assert names == [
+        "query",
+        "key",
+        "value",
+        "attn_mask",
+        "dropout_p",
+        "is_causal",
+        "scale",
+        "enable_gqa",
+    ]
