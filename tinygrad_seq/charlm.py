@@ -601,7 +601,8 @@ def save_checkpoint(path, model, vocab, optimizer=None, *, step=0, config=None):
 def load_checkpoint(path):
     """Rebuild a ``Checkpoint`` from a file written by ``save_checkpoint``. Every field is checked
     before anything is built from it (types, ranges, the weights' shapes against the model's
-    configuration, so a forged ``hidden_size`` cannot make it allocate terabytes); a file that is
+    configuration, so a forged ``hidden_size`` cannot make it allocate terabytes; weights and
+    optimizer state real and finite, so a diverged run is not resumed); a file that is
     not a valid checkpoint raises ``ValueError`` naming the path and the field (a valid one:
     see ``save_checkpoint``).
 
@@ -640,6 +641,7 @@ def _rebuild(state):
     model = CharLM(**model_config, seed=0)  # seed: the weights are overwritten anyway
     model.load_state_dict(weights)
     optimizer = None
+    _checked_optimizer_state(state.get("optimizer"))
     if state.get("optimizer") is not None and config is not None:
         optimizer = make_optimizer(model, config)
         try:
@@ -704,7 +706,42 @@ def _checked_weights(weights, config):
         if array.shape != shape:
             said = " and ".join(f"model_config.{f}={config[f]}" for f in because)
             raise _BadField(f"model.{name} has shape {array.shape}; {said} imply {shape}")
+        _check_finite(f"model.{name}", array)
     return weights
+
+
+def _check_finite(name, array):
+    """Refuse NaN or inf in the field ``name``: a run that diverged saved them, and training
+    on from them or sampling with them only spreads them (or NumPy's warnings)."""
+    bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+    if bad:
+        raise _BadField(
+            f"{name} holds {bad} NaN or inf value(s) of {array.size}: the run that saved it "
+            "diverged (try a smaller lr or clip); this checkpoint cannot be used"
+        )
+
+
+def _checked_optimizer_state(state):
+    """The optimizer's saved state, refused if a value is not a real, finite number or array
+    (complex values would be cast with a warning, NaN would spread into the weights)."""
+    if state is None:
+        return None
+    if not isinstance(state, dict) or not isinstance(state.get("state"), dict):
+        raise _BadField(f"optimizer must be a dict with a 'state' dict, got {_what(state)}")
+    for key, entries in state["state"].items():
+        if not isinstance(entries, dict):
+            raise _BadField(f"optimizer.state.{key} must be a dict, got {_what(entries)}")
+        for name, value in entries.items():
+            where = f"optimizer.state.{key}.{name}"
+            if isinstance(value, (np.ndarray, np.generic)):
+                if value.dtype.kind not in "fiu":
+                    raise _BadField(f"{where} must hold real numbers, got dtype {value.dtype}")
+                _check_finite(where, np.asarray(value))
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise _BadField(f"{where} must be a real number or array, got {value!r}")
+            elif not math.isfinite(value):
+                raise _BadField(f"{where} is {value}: the run that saved it diverged")
+    return state
 
 
 def _checked_vocab(state, size):
