@@ -495,7 +495,7 @@ def test_train_reports_overfitting_and_keeps_the_best_checkpoint(tmp_path, capsy
     assert held_out[100] > held_out[best_step]
     warnings = [line for line in out.splitlines() if line.startswith("overfitting:")]
     assert warnings and all(
-        "held-out got worse" in w and "training improved" in w for w in warnings
+        "held-out got worse" in w and "the training text improved" in w for w in warnings
     )
     best = charlm.load_checkpoint(tmp_path / "m_best.npz")
     assert best.step == best_step and best.optimizer is None
@@ -513,15 +513,18 @@ def test_the_overfitting_line_compares_with_the_previous_evaluation():
             "step": step,
             "bpc": bpc,
             "loss": bpc * ln2,
-            "train_loss": train_bpc * ln2,
+            "train_text_bpc": train_bpc,
+            "train_text_loss": train_bpc * ln2,
             "best": best,
         }
 
     seen = []
     assert "(best so far)" in cli._evaluation_line(scores(10, 2.0, 2.5, True), seen)
     line = cli._evaluation_line(scores(20, 2.1, 1.9, False), seen)
-    assert line.startswith("step 20: held-out 2.100 bpc (best 2.000 at step 10), training 1.900")
-    assert "\noverfitting: held-out got worse (2.000 -> 2.100 bpc) while training improved " in line
+    assert line.startswith(
+        "step 20: held-out 2.100 bpc (best 2.000 at step 10), training text 1.900 bpc"
+    )
+    assert "\noverfitting: held-out got worse (2.000 -> 2.100 bpc) while the training text " in line
     assert (
         "(2.500 -> 1.900 bpc, better than held-out); the best weights so far are those of " in line
     )
@@ -688,3 +691,23 @@ def test_a_log_gets_plain_lines_in_bits_per_character_not_a_progress_bar(tmp_pat
     progress = [line for line in out.splitlines() if line.startswith("step ") and "/20:" in line]
     assert [line.split(":")[0] for line in progress] == [f"step {s}/20" for s in range(2, 21, 2)]
     assert all("bpc" in line and "loss" not in line for line in progress)
+
+
+def test_training_and_held_out_bpc_are_measured_alike_and_the_output_says_so(tmp_path, capsys):
+    """The "training" bpc was the mean loss of the steps since the last evaluation (the whole
+    training text, while the weights changed) and always sat above held-out without a word."""
+    from tinygrad_seq import charlm
+
+    ckpt = tmp_path / "m.npz"
+    code, out, _ = run(
+        ["train", "--text", random_text(tmp_path), *OVERFIT, "--out", str(ckpt)], capsys
+    )
+    assert code == 0
+    assert "every 10 steps: bits per character (bpc) of the current weights on the held-out" in out
+    assert "scored the same way, on as many characters of the training text" in out
+    last = [line for line in out.splitlines() if line.startswith("step 100:")][0]
+    said = float(last.split("training text ")[1].split(" bpc")[0])
+    model = charlm.load_checkpoint(ckpt)
+    _, train_ids, val_ids = charlm.prepare((tmp_path / "random.txt").read_text(), vocab=model.vocab)
+    alike = charlm.evaluate(model.model, train_ids[-len(val_ids) :], batch_size=4, seq_len=16)
+    assert f"{alike['bpc']:.3f}" == f"{said:.3f}"

@@ -246,8 +246,10 @@ class TrainResult:
     when the interrupt landed) or early stopping did (``stopped_early``, see
     ``TrainConfig.patience``).
 
-    Each evaluation is a dict: "step", held-out "loss" (nats) and "bpc", "train_loss" (the mean
-    training loss of the steps since the previous evaluation) and "best" (True if its held-out
+    Each evaluation is a dict: "step", held-out "loss" (nats) and "bpc", "train_text_loss" and
+    "train_text_bpc" (the same weights scored the same way on as many characters of the training
+    text: comparable with the held-out scores), "train_loss" (the mean training loss of the steps
+    since the previous evaluation) and "best" (True if its held-out
     loss is the lowest so far in this run). ``best`` is the best evaluation and ``best_state``
     the model's ``state_dict()`` at that step (copies): on a small text the held-out loss turns
     back up while the training loss still falls, and those are the weights to keep.
@@ -259,7 +261,7 @@ class TrainResult:
     >>> result.step, len(result.losses), [e["step"] for e in result.evals], result.interrupted
     (4, 4, [2, 4], False)
     >>> sorted(result.evals[-1])
-    ['best', 'bpc', 'loss', 'step', 'train_loss']
+    ['best', 'bpc', 'loss', 'step', 'train_loss', 'train_text_bpc', 'train_text_loss']
     """
 
     step: int
@@ -403,7 +405,7 @@ def train(
             )
             result.losses.append(loss)
             result.step = step
-            scores = _evaluate_at(step, model, val_ids, config)
+            scores = _evaluate_at(step, model, val_ids, config, train_ids)
             if scores is not None:
                 _record(result, scores, model, start_step)
             if callback is not None:
@@ -435,18 +437,28 @@ def _out_of_patience(evals, patience):
     return not any(e["best"] for e in evals[-patience:])
 
 
-def _evaluate_at(step, model, val_ids, config):
-    """{"step", "loss", "bpc"} every ``eval_every`` steps and at the last one, else None."""
+def _evaluate_at(step, model, val_ids, config, train_ids):
+    """Every ``eval_every`` steps and at the last one: {"step", "loss", "bpc"} on the held-out
+    ids, and "train_text_loss", "train_text_bpc": the same weights scored the same way on as
+    many characters of the training text, those just before the held-out part (the most alike).
+    Else None.
+
+    The mean training loss of the steps before is no match for the held-out loss: it mixes the
+    whole training text, scored while the weights were still changing. On the standard library's
+    source the final weights score 2.3 bpc on its first 20,000 characters and 1.49 on its last,
+    beside the held-out 1.48: the text differs more than the weights."""
     if val_ids is None or (step % config.eval_every and step != config.steps):
         return None
-    scores = evaluate(
-        model,
-        val_ids,
-        batch_size=config.batch_size,
-        seq_len=config.seq_len,
-        max_chars=config.eval_chars,
-    )
-    return {"step": step, **scores}
+    held_out = np.asarray(val_ids)[: None if config.eval_chars is None else config.eval_chars + 1]
+    scores = {"step": step, **_score(model, held_out, config)}
+    train_ids = np.asarray(train_ids)
+    seen = _score(model, train_ids[max(0, len(train_ids) - len(held_out)) :], config)
+    scores["train_text_loss"], scores["train_text_bpc"] = seen["loss"], seen["bpc"]
+    return scores
+
+
+def _score(model, ids, config):
+    return evaluate(model, ids, batch_size=config.batch_size, seq_len=config.seq_len)
 
 
 def evaluate(model, ids, *, batch_size=32, seq_len=32, max_chars=None):

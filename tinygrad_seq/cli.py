@@ -816,10 +816,9 @@ def _fit(model, vocab, train_ids, val_ids, config, path, save_every, floor, best
     and a word on what was saved when it stops short."""
     from . import train
 
-    progress, seen = (
-        _Progress(config.steps, config.eval_every),
-        [],
-    )  # seen: the evaluations, for their lines
+    print(_evaluations_said(config))
+    progress = _Progress(config.steps, config.eval_every)
+    seen = []  # the evaluations, for their lines
 
     def report(step, loss, scores):
         progress(step, loss, scores)
@@ -858,30 +857,38 @@ def _fit(model, vocab, train_ids, val_ids, config, path, save_every, floor, best
 
 
 def _evaluation_line(scores, earlier):
-    """One line for an evaluation: held-out and training bits per character (training: the mean
-    since the previous evaluation), and a warning when the held-out loss rose since then while
-    the training loss fell and is now below it: the model is learning its training text by
-    heart. (Without that last condition, a large text's held-out noise raised false alarms: the
-    stdlib's held-out part is easier than its training part.) ``earlier`` collects the
-    evaluations seen."""
-    import math
-
-    bpc = {e["step"]: (e["bpc"], e["train_loss"] / math.log(2)) for e in [*earlier, scores]}
+    """One line for an evaluation: the held-out and training text's bits per character, both of
+    the current weights scored the same way on as many characters (``charlm.train``'s
+    "train_text_bpc": the mean loss of the steps since the last evaluation was no match, it was
+    always higher), and a warning when the held-out loss rose since then while the training
+    text's fell and is now below it: the model is learning its training text by heart.
+    ``earlier`` collects the evaluations seen."""
+    bpc = {e["step"]: (e["bpc"], e["train_text_bpc"]) for e in [*earlier, scores]}
     best = min(bpc, key=lambda step: bpc[step][0])
     line = f"step {scores['step']}: held-out {scores['bpc']:.3f} bpc " + (
         "(best so far)" if scores["best"] else f"(best {bpc[best][0]:.3f} at step {best})"
     )
-    line += f", training {bpc[scores['step']][1]:.3f} bpc"
+    line += f", training text {bpc[scores['step']][1]:.3f} bpc"
     if earlier:
         (held_before, train_before), (held, train) = bpc[earlier[-1]["step"]], bpc[scores["step"]]
         if held > held_before and train < train_before and train < held:
             line += (
                 f"\noverfitting: held-out got worse ({held_before:.3f} -> {held:.3f} bpc) while "
-                f"training improved ({train_before:.3f} -> {train:.3f} bpc, better than held-out"
-                f"); the best weights so far are those of step {best}"
+                f"the training text improved ({train_before:.3f} -> {train:.3f} bpc, better than "
+                f"held-out); the best weights so far are those of step {best}"
             )
     earlier.append(scores)
     return line
+
+
+def _evaluations_said(config):
+    """The line before training that says what each evaluation line measures."""
+    return (
+        f"every {config.eval_every} steps: bits per character (bpc) of the current weights on "
+        "the held-out text and, scored the same way, on as many characters of the training text "
+        "(those just before it); training text well below held-out: the model is learning its "
+        "text by heart"
+    )
 
 
 _KEEP_CHECKPOINTS = (
