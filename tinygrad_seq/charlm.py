@@ -188,11 +188,12 @@ class TrainConfig:
     (the state is detached every ``bptt`` characters; None: once per window). clip: max gradient
     norm (None: no clipping). optimizer: "adam", "adamw" or "sgd" (momentum for sgd only).
     schedule: "cosine" (lr decays to lr/20 at the last step: see ``learning_rate``) or "constant".
-    eval_every: held-out evaluation period in steps, on at most ``eval_chars`` characters.
+    eval_every: evaluation period in steps, on at most ``eval_chars`` held-out characters (and
+    as many of the training text, scored the same way).
     patience: early stopping: stop once that many evaluations in a row have not improved on the
     best held-out loss (None: train all ``steps``).
     The defaults are the demo's: on 2 cores they take a 1-layer, 128-unit LSTM on the standard
-    library's source from 6.59 to 1.48 bits per character in about 25 seconds
+    library's source from 6.59 to 1.48 bits per character in about 30 seconds
     (``docs/quoted_numbers.py`` measures it).
 
     >>> TrainConfig(steps=10, lr=0.003).seq_len

@@ -7,7 +7,7 @@ Training runs and the rules that protect checkpoints on disk are ``train.py``'s 
 and its training loop ``charlm.py``'s); this module turns options into their arguments, and
 their results and refusals into lines.
 
-    python -m tinygrad_seq demo          # about 25 s: train, sample, draw the graph and flow
+    python -m tinygrad_seq demo          # about 30 s: train, sample, draw the graph and flow
     python -m tinygrad_seq train --text poems.txt --steps 3000 --out poems.npz
     python -m tinygrad_seq sample --checkpoint poems.npz --prompt "The " --temperature 0.7
     python -m tinygrad_seq graph --model lstm --steps 3 -o lstm.svg
@@ -318,14 +318,14 @@ DEMO_PROMPT = "    def __init__(self"
 def add_demo_parser(subparsers):
     p = subparsers.add_parser(
         "demo",
-        help="train a character-level LSTM (about 25 s), draw its graph and gradient flow",
+        help="train a character-level LSTM (about 30 s), draw its graph and gradient flow",
         description=(
             "Train a character-level LSTM language model on the Python standard library's own "
             "source code (no download; --text FILE for any other text), printing generated text "
             "and the held-out loss before and after; then write the graph of a 3-step LSTM, a "
             "gradient-flow plot (tanh RNN vs LSTM), a page that steps through backprop in a "
             "6-step LSTM (open it in a browser) and the model's checkpoint into --out. "
-            "With the defaults it takes about 25 seconds on a quiet 2-core machine, start to end. "
+            "With the defaults it takes about 30 seconds on a quiet 2-core machine, start to end. "
             "Ctrl-C while training saves the checkpoint and stops. " + _KEEP_CHECKPOINTS
         ),
     )
