@@ -695,7 +695,7 @@ def _add_training_options(p):
         type=_count_in(1, 10**9),
         default=20_000,
         metavar="N",
-        help="held-out chars scored (20000)",
+        help="held-out chars scored, and as many of the training text (20000)",
     )
     p.add_argument("--seed", type=SEED, default=0, help="of the weights and samples (0)")
     p.add_argument(
