@@ -19,7 +19,6 @@ LAYERS = [
     {"testing", "nn", "utils", "onnx"},  # utils: torch.utils.data's loaders
     {"optim", "serialization"},  # serialization saves whole nn.Modules
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)
-    {"train"},  # a char-LM training run that keeps checkpoints on disk (the CLI prints it)
     {"cli", "exercises"},  # exercises checks the docs' exercises with everything below it
     {"__main__"},
 ]
@@ -96,7 +95,6 @@ def test_importing_the_package_leaves_the_apps_unloaded():
     for app in (
         "tinygrad_seq.charlm",
         "tinygrad_seq.data",
-        "tinygrad_seq.train",
         "tinygrad_seq.cli",
     ):
         assert app not in before

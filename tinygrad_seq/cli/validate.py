@@ -1,0 +1,102 @@
+"""What the command line checks before it works: argparse types with bounded ranges, output
+paths that can be written, and ``CommandError``, the refusal ``main`` prints as one line.
+"""
+
+import argparse
+import contextlib
+import math
+import os
+
+# what to install, said where an optional dependency or program is missing
+INSTALL_GRAPHVIZ = (
+    "apt install graphviz | brew install graphviz | conda install graphviz | "
+    "winget install graphviz"
+)
+INSTALL_DEMO = 'pip install "tinygrad_seq[demo]"'
+
+
+class CommandError(Exception):
+    """A problem with the user's input (a file, an option): main prints it, without a traceback."""
+
+
+def count_in(low, high):
+    """An argparse type: an integer from ``low`` to ``high``, else one line naming the range.
+    Every size has an upper bound, so that a typo such as ``--steps 99999999999999999999`` is
+    refused here, naming the option, rather than deep inside NumPy."""
+
+    def integer(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text}")
+        return value
+
+    return integer
+
+
+SEED = count_in(0, 2**32 - 1)  # NumPy's legacy seeds' range (default_rng refuses negatives)
+MAX_NODES = count_in(0, 100_000)
+
+
+def finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def non_negative_float(text):
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive number, got {text}")
+    return value
+
+
+def fraction(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text}")
+    return value
+
+
+def check_extension(path, allowed, option, what):
+    """A CommandError unless ``path``'s extension (lower case, without the dot) is in
+    ``allowed``: the file's name must not promise another format than what is written."""
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if ext not in allowed:
+        named = f"a .{ext} file" if ext else "a file without an extension"
+        raise CommandError(
+            f"{option} {path}: {what} cannot be written as {named}; name one of "
+            f"{', '.join('.' + a for a in allowed)}"
+        )
+
+
+def check_writable(path, option):
+    """A CommandError naming ``path`` unless a file can be written there: not a folder, in an
+    existing, writable folder. Checked before any work, so that no work is lost at the end."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CommandError(f"{option} {path}: is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise CommandError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"{option} {path}: cannot write into the folder {folder}")
+
+
+@contextlib.contextmanager
+def naming_the_path(path):
+    """An OSError while writing ``path`` (disk full, a folder removed meanwhile) as one line."""
+    try:
+        yield
+    except OSError as e:
+        raise CommandError(f"cannot write {path}: {e.strerror or e}") from None
