@@ -7,6 +7,8 @@ import contextlib
 import math
 import os
 
+from .. import serialization
+
 # what to install, said where an optional dependency or program is missing
 INSTALL_GRAPHVIZ = (
     "apt install graphviz | brew install graphviz | conda install graphviz | "
@@ -81,16 +83,12 @@ def check_extension(path, allowed, option, what):
 
 
 def check_writable(path, option):
-    """A CommandError naming ``path`` unless a file can be written there: not a folder, in an
-    existing, writable folder. Checked before any work, so that no work is lost at the end."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise CommandError(f"{option} {path}: is a folder; give a file name")
-    if not os.path.isdir(folder):
-        raise CommandError(f"{option} {path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise CommandError(f"{option} {path}: cannot write into the folder {folder}")
+    """``serialization.check_writable`` as a CommandError naming ``option``: a file can be written
+    at ``path``. Checked before any work, so that no work is lost at the end."""
+    try:
+        serialization.check_writable(path, option)
+    except OSError as e:
+        raise CommandError(str(e)) from None
 
 
 @contextlib.contextmanager
