@@ -220,9 +220,9 @@ def test_show_grad_with_keep_grads_shows_every_gradient_and_the_backward_order()
     loss.backward(keep_grads=True)
     source = viz.draw_graph(loss, show_grad=True).source
     loss_row = next(row for row in source.splitlines() if "<B>loss</B>" in row)
-    assert "backward #0" in loss_row and "grad 1" in loss_row
+    assert "backward #1" in loss_row and "grad 1" in loss_row  # counted from 1, as the explorer
     visits = [int(v) for v in re.findall(r"backward #(\d+)", source)]
-    assert sorted(visits) == list(range(len(visits)))  # every visited node, each step once
+    assert sorted(visits) == list(range(1, len(visits) + 1))  # every visited node, each once
     assert "only leaf gradients" not in source
     forget = [row for row in source.splitlines() if "<B>forget gate</B>" in row]
     assert all("grad ‖·‖" in row for row in forget)

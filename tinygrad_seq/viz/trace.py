@@ -176,13 +176,14 @@ class Picture:
 
 
 def sweep_numbers(nodes):
-    """{node: k} for the nodes backward visited: k of them were visited before it, so #0 is the
-    output. The order is the engine's (``node.visit``), the number its rank among these nodes:
-    the engine also numbers nodes no drawing shows (the slices a compiled loop takes of its
-    result, drawn as what they hold), and a drawing has no gaps where they were.
+    """{node: k} for the nodes backward visited: the k-th visit, counted from 1 (#1 is the
+    output), as the explorer counts its steps ("backward: visit 1 / 40"). The order is the
+    engine's (``node.visit``), the number its rank among these nodes: the engine also numbers
+    nodes no drawing shows (the slices a compiled loop takes of its result, drawn as what they
+    hold), and a drawing has no gaps where they were.
     """
     visited = sorted((n for n in nodes if n.visit is not None), key=lambda n: n.visit)
-    return {n: k for k, n in enumerate(visited)}
+    return {n: k for k, n in enumerate(visited, 1)}
 
 
 def _step_path(node):
