@@ -676,3 +676,9 @@ def test_histogram_ticks_do_not_run_together(browser, six_steps, size):
         # apart not to read as one line of numbers ("0.7093 -0.5")
         assert a[2] + gap <= b[0], ticks
     opened.page.close()
+
+
+@needs_dot
+def test_the_initial_states_are_named_h0_and_c0_in_the_explorer(tmp_path):
+    data = page_data(explore(lstm_loss(), tmp_path).html)
+    assert sorted(n["name"] for n in data["nodes"] if n["kind"] == "input") == ["c_0", "h_0", "x"]

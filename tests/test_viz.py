@@ -232,7 +232,7 @@ def test_show_data_before_backward_summarises_values():
     with tg.keep_values():
         loss = run_layer("rnn", steps=2)
     source = viz.draw_graph(loss, show_data=True).source
-    inputs = source.count("<B>input</B>")  # inputs with no node: their shapes are kept, no value
+    inputs = len(plain_inputs(source))  # inputs with no node: their shapes are kept, no value
     assert source.count("value ") >= node_count(source) - 1 - inputs
     assert "not kept by the graph" not in source
 
@@ -243,7 +243,7 @@ def test_show_data_after_backward_under_keep_values_summarises_values():
     loss.backward(keep_grads=True)  # no retain_graph: the values stay all the same
     # every box shows its value, but the loss and the input boxes (inputs with no node: no value)
     source = viz.draw_graph(loss, show_data=True, show_grad=True).source
-    assert source.count("value ") >= node_count(source) - 1 - len(input_boxes(source))
+    assert source.count("value ") >= node_count(source) - 1 - len(plain_inputs(source))
     assert "not kept by the graph" not in source
     forget = [row for row in source.splitlines() if "<B>forget gate</B>" in row]
     assert forget and all("value ‖·‖" in row and "grad ‖·‖" in row for row in forget)
@@ -587,6 +587,11 @@ def input_boxes(source):
     return re.findall(r"<B>input</B><BR/><FONT [^>]*>([^<]*)</FONT>", source)
 
 
+def plain_inputs(source):
+    """The input boxes drawn for tensors without a node: unnamed ones and the initial states."""
+    return input_boxes(source) + re.findall(r"<B>[hc]_0</B><BR/>input<BR/>", source)
+
+
 @pytest.mark.parametrize("eager", [False, True])
 def test_an_input_without_requires_grad_is_drawn_with_its_shape(eager):
     lstm = nn.LSTM(3, 4, seed=0)
@@ -595,9 +600,31 @@ def test_an_input_without_requires_grad_is_drawn_with_its_shape(eager):
         out, _ = lstm(x)
         loss = out.sum()
     loss.backward()  # frees the arrays the nodes saved: the shapes must outlive them
-    boxes = input_boxes(viz.draw_graph(loss).source)
-    # the input projection reads x as (T * B, I); the zero initial states h_0 and c_0 are (B, H)
-    assert boxes == ["(10, 3) float32", "(2, 4) float32", "(2, 4) float32"]
+    source = viz.draw_graph(loss).source
+    # the input projection reads x as (T * B, I); the zero initial states h_0 and c_0, (B, H),
+    # are drawn under their names
+    assert input_boxes(source) == ["(10, 3) float32"]
+    for name in ("h_0", "c_0"):
+        assert f"<B>{name}</B><BR/>input<BR/>" in source and source.count(f"<B>{name}</B>") == 1
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("collapse", [None, "cell"])
+def test_the_initial_states_are_named_h0_and_c0_not_input(kind, collapse):
+    net = nn.Module()
+    net.rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind](2, 3, num_layers=2, seed=0)
+    x = tg.Tensor(np.ones((3, 1, 2), dtype=np.float32), requires_grad=True).named("x")
+    out, _ = net.rnn(x)
+    source = viz.draw_graph(out.sum(), collapse=collapse).source
+    assert input_boxes(source) == []  # x has its name; h_0, c_0 theirs, in every layer
+    names = ["h_0", "c_0"] if kind == "lstm" else ["h_0"]
+    for name in names:
+        assert f"<B>{name}</B><BR/>input<BR/>" in source
+    assert "<B>c_0</B>" not in source or kind == "lstm"
+    given = tg.Tensor(np.ones((2, 1, 3), dtype=np.float32)).named("mine")  # a user's own state
+    out = net.rnn(x, (given, given) if kind == "lstm" else given)[0]
+    assert "<B>h_0</B>" in viz.draw_graph(out.sum(), collapse=collapse).source  # its layers'
+    assert given.name == "mine"  # the user's tensor keeps its name
 
 
 def test_inputs_are_drawn_alike_by_the_compiled_loop_and_eager_mode():
