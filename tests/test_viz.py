@@ -138,6 +138,26 @@ def _laid_out(source):
 
 
 @needs_dot
+@pytest.mark.parametrize("kind, layers, bidirectional", [("lstm", 1, False), ("gru", 2, True)])
+def test_leaves_read_in_one_place_are_drawn_beside_it(kind, layers, bidirectional):
+    """x, the biases, h_0 and c_0, where each feeds one operation (per layer and direction), are
+    drawn beside it: their arrows are short, never across the whole drawing."""
+    loss = run_layer(kind, 3, layers, bidirectional, input_grad=True)
+    source = viz.draw_graph(loss).source
+    places = _laid_out(source)
+    width = max(x for x, _ in places.values()) - min(x for x, _ in places.values())
+    ids = dict(re.findall(r"^\s*(n\d+) \[label=<<B>([^<]*)</B>", source, flags=re.MULTILINE))
+    leaves = {i for i, name in ids.items() if "bias" in name or name in ("x", "h_0", "c_0")}
+    arrows = re.findall(r"^\s*(n\d+) -> (n\d+)", source, flags=re.MULTILINE)
+    readers = [src for src, _ in arrows]
+    assert sum(readers.count(leaf) == 1 for leaf in leaves) >= (4 if kind == "lstm" else 8)
+    for src, dst in arrows:
+        if src in leaves and readers.count(src) == 1:  # not x of two directions, nor b_hn
+            (x0, y0), (x1, y1) = places[src], places[dst]
+            assert abs(x1 - x0) < 0.25 * width and abs(y1 - y0) < 2.5, (ids[src], ids.get(dst))
+
+
+@needs_dot
 @pytest.mark.parametrize(
     "kind, steps, bidirectional", [("lstm", 3, False), ("lstm", 5, False), ("gru", 4, True)]
 )
@@ -589,7 +609,7 @@ def input_boxes(source):
 
 def plain_inputs(source):
     """The input boxes drawn for tensors without a node: unnamed ones and the initial states."""
-    return input_boxes(source) + re.findall(r"<B>[hc]_0</B><BR/>input<BR/>", source)
+    return input_boxes(source) + re.findall(r"<B>[hc]_0</B><BR/>initial state<BR/>", source)
 
 
 @pytest.mark.parametrize("eager", [False, True])
@@ -605,7 +625,8 @@ def test_an_input_without_requires_grad_is_drawn_with_its_shape(eager):
     # are drawn under their names
     assert input_boxes(source) == ["(10, 3) float32"]
     for name in ("h_0", "c_0"):
-        assert f"<B>{name}</B><BR/>input<BR/>" in source and source.count(f"<B>{name}</B>") == 1
+        assert f"<B>{name}</B><BR/>initial state<BR/>" in source
+        assert source.count(f"<B>{name}</B>") == 1
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
@@ -619,7 +640,7 @@ def test_the_initial_states_are_named_h0_and_c0_not_input(kind, collapse):
     assert input_boxes(source) == []  # x has its name; h_0, c_0 theirs, in every layer
     names = ["h_0", "c_0"] if kind == "lstm" else ["h_0"]
     for name in names:
-        assert f"<B>{name}</B><BR/>input<BR/>" in source
+        assert f"<B>{name}</B><BR/>initial state<BR/>" in source
     assert "<B>c_0</B>" not in source or kind == "lstm"
     given = tg.Tensor(np.ones((2, 1, 3), dtype=np.float32)).named("mine")  # a user's own state
     out = net.rnn(x, (given, given) if kind == "lstm" else given)[0]
