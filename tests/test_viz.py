@@ -667,3 +667,21 @@ def test_numbers_and_arrays_an_op_reads_are_not_drawn_tensors_are():
     assert input_boxes(source) == []
     source = viz.draw_graph((2.0 * x + tg.Tensor(np.ones((2, 3)))).sum()).source
     assert input_boxes(source) == ["(2, 3) float64"]
+
+
+def test_the_readme_quotes_no_drawing_size_it_did_not_measure():
+    """A size in inches goes stale with every change of layout: the README quotes one only from
+    docs/quoted_numbers.py's last measurement (tests/test_quoted_numbers.py checks those)."""
+    import importlib.util
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("qn", root / "docs" / "quoted_numbers.py")
+    qn = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(qn)
+    measured = " ".join(
+        text for path, text in qn.quoted_texts(qn.load_results()["values"]) if path == "README.md"
+    )
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for size in re.findall(r"\b\d+(?:\.\d+)? inch", readme):
+        assert size in measured, f"README.md quotes {size}es, not measured by quoted_numbers.py"
