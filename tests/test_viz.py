@@ -16,6 +16,7 @@ import pytest
 import tinygrad_seq as tg
 from tinygrad_seq import modes, nn, viz
 from tinygrad_seq.viz import style
+from tinygrad_seq.viz.trace import build
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent  # subprocesses import the package from here
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's `dot`")
@@ -140,21 +141,33 @@ def _laid_out(source):
 @needs_dot
 @pytest.mark.parametrize("kind, layers, bidirectional", [("lstm", 1, False), ("gru", 2, True)])
 def test_leaves_read_in_one_place_are_drawn_beside_it(kind, layers, bidirectional):
-    """x, the biases, h_0 and c_0, where each feeds one operation (per layer and direction), are
-    drawn beside it: their arrows are short, never across the whole drawing."""
+    """x, the biases, h_0 and c_0, where each is read in one place (one operation, or one step
+    of one layer and direction), are drawn beside it: their arrows are short, never across the
+    whole drawing."""
     loss = run_layer(kind, 3, layers, bidirectional, input_grad=True)
-    source = viz.draw_graph(loss).source
+    source = viz.draw_graph(loss, max_nodes=None).source  # all: box i is build's box i
     places = _laid_out(source)
     width = max(x for x, _ in places.values()) - min(x for x, _ in places.values())
-    ids = dict(re.findall(r"^\s*(n\d+) \[label=<<B>([^<]*)</B>", source, flags=re.MULTILINE))
-    leaves = {i for i, name in ids.items() if "bias" in name or name in ("x", "h_0", "c_0")}
-    arrows = re.findall(r"^\s*(n\d+) -> (n\d+)", source, flags=re.MULTILINE)
-    readers = [src for src, _ in arrows]
-    assert sum(readers.count(leaf) == 1 for leaf in leaves) >= (4 if kind == "lstm" else 8)
-    for src, dst in arrows:
-        if src in leaves and readers.count(src) == 1:  # not x of two directions, nor b_hn
-            (x0, y0), (x1, y1) = places[src], places[dst]
-            assert abs(x1 - x0) < 0.25 * width and abs(y1 - y0) < 2.5, (ids[src], ids.get(dst))
+    picture = build([loss.node])
+    readers = {}
+    for a in picture.arrows:
+        readers.setdefault(a.src, set()).add(a.dst)
+    spots = {
+        i: {(picture.boxes[r].cluster, picture.boxes[r].step) for r in readers[i]}
+        for i, box in enumerate(picture.boxes)
+        if box.kind in ("parameter", "input")
+    }
+    local = {i for i, where in spots.items() if len(where) == 1}
+    names = {picture.boxes[i].nodes[0].name for i in local}
+    wanted = {"h_0"} | ({"c_0", "rnn.bias_ih_l0", "rnn.bias_hh_l0"} if kind == "lstm" else set())
+    assert wanted | ({"x"} if not bidirectional else set()) <= names
+    for i in local:  # beside its reader (the first, if one step reads it twice: the GRU's h_0)
+        (x0, y0), near = places[f"n{i}"], []
+        for r in readers[i]:
+            x1, y1 = places[f"n{r}"]
+            assert abs(x1 - x0) < 0.25 * width, picture.boxes[i].nodes[0]
+            near.append(abs(y1 - y0) < 2.5)
+        assert any(near), picture.boxes[i].nodes[0]
 
 
 @needs_dot
@@ -641,6 +654,7 @@ def test_the_initial_states_are_named_h0_and_c0_not_input(kind, collapse):
     names = ["h_0", "c_0"] if kind == "lstm" else ["h_0"]
     for name in names:
         assert f"<B>{name}</B><BR/>initial state<BR/>" in source
+        assert source.count(f"<B>{name}</B>") == 2  # one per layer: the GRU reads h_0 twice
     assert "<B>c_0</B>" not in source or kind == "lstm"
     given = tg.Tensor(np.ones((2, 1, 3), dtype=np.float32)).named("mine")  # a user's own state
     out = net.rnn(x, (given, given) if kind == "lstm" else given)[0]
