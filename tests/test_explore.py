@@ -624,7 +624,7 @@ def test_controls_lie_in_the_window_apart_and_the_drawing_keeps_its_place(
     for view in ("ops", "cell"):
         page.click(f"#view-button-{view}")
         footer = rect(page, "footer")
-        parts = ["#flow-chart", "#flow-legend", "#time-slider", "#time-value", "#time-readout"]
+        parts = ["#flow-chart", "#flow-legend", "#time-slider", "#time-value"]
         boxes = {p: rect(page, p) for p in parts}
         for part, box in boxes.items():
             assert inside(box, window) and not overlap(box, footer), (part, box, footer)
@@ -682,3 +682,27 @@ def test_histogram_ticks_do_not_run_together(browser, six_steps, size):
 def test_the_initial_states_are_named_h0_and_c0_in_the_explorer(tmp_path):
     data = page_data(explore(lstm_loss(), tmp_path).html)
     assert sorted(n["name"] for n in data["nodes"] if n["kind"] == "input") == ["c_0", "h_0", "x"]
+
+
+def test_eight_series_leave_room_for_the_panel_and_the_slider(browser, tmp_path):
+    """A 2-layer bidirectional LSTM has eight series (h and c of four lanes): the chart's list
+    scrolls, the slider and the panel stay in the window."""
+    net = nn.Module()
+    net.rnn = nn.LSTM(2, 3, num_layers=2, bidirectional=True, seed=0)
+    x = tg.Tensor(np.ones((4, 1, 2), dtype=np.float32), requires_grad=True).named("x")
+    with tg.keep_values():
+        out, _ = net.rnn(x)
+        loss = (out * out).sum().named("loss")
+    loss.backward(keep_grads=True)
+    opened = open_sized(browser, viz.explore(loss, tmp_path / "deep.html").path, (900, 700))
+    page = opened.page
+    page.evaluate("for (let i = 0; i < 5; i++) next.click()")
+    assert page.locator("#flow-legend .legend-item").count() == 8
+    footer, window = rect(page, "footer"), [0, 0, 900, 700]
+    for part in ("#flow-chart", "#time-slider", "#time-value"):
+        assert inside(rect(page, part), window) and not overlap(rect(page, part), footer), part
+    panel = rect(page, "#panel")
+    assert panel[3] - panel[1] >= 100  # the panel is not squeezed away
+    assert "=" in page.text_content("#flow-legend")  # each series' value at the chosen step
+    assert not opened.errors
+    opened.page.close()

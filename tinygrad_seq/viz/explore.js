@@ -375,23 +375,18 @@
       const item = el("span", undefined, "legend-item");
       const swatch = el("span", undefined, "swatch");
       swatch.style.background = color;
+      // one line per series: what it is, and its value at the slider's step (one list, not a
+      // legend and a readout repeating its names: a deep network has eight series)
       item.append(swatch, "‖∂L/∂" + s.state + "‖ " + (s.state === "h" ? "hidden" : "cell") + " state" + (s.where ? " · " + s.where : ""));
+      const p = s.points.find((q) => q[0] === state.t);
+      if (p) item.appendChild(el("span", " = " + valueAt(p[1]), "value"));
       legend.appendChild(item);
     }
-    readout();
+    $("#time-value").textContent = state.t === null ? "" : "t = " + state.t;
   }
-  function readout() {
-    const out = $("#time-readout");
-    out.replaceChildren();
-    if (state.t === null) return;
-    $("#time-value").textContent = "t = " + state.t;
-    for (const s of D.flow) {
-      const p = s.points.find((q) => q[0] === state.t);
-      if (!p) continue;
-      const g = N[p[1]].grad;
-      const value = !g ? "no gradient" : reached(p[1]) ? num(g.norm) : "not reached yet";
-      out.appendChild(el("div", "‖∂L/∂" + s.state + "‖" + (s.where ? " (" + s.where + ")" : "") + " = " + value));
-    }
+  function valueAt(n) {
+    const g = N[n].grad;
+    return !g ? "no gradient" : reached(n) ? num(g.norm) : "not reached";
   }
   function setStep(t) {
     state.t = t;
