@@ -254,6 +254,7 @@ def test_show_grad_with_keep_grads_shows_every_gradient_and_the_backward_order()
     source = viz.draw_graph(loss, show_grad=True).source
     loss_row = next(row for row in source.splitlines() if "<B>loss</B>" in row)
     assert "backward #1" in loss_row and "grad 1" in loss_row  # counted from 1, as the explorer
+    assert "backward #k: the k-th node the reverse sweep visited (#1: the output)" in source
     visits = [int(v) for v in re.findall(r"backward #(\d+)", source)]
     assert sorted(visits) == list(range(1, len(visits) + 1))  # every visited node, each once
     assert "only leaf gradients" not in source

@@ -403,7 +403,7 @@ def _notes(picture, show_data, show_grad, swept, draw_all_hint):
         if not swept:
             notes.append("no gradients yet: call loss.backward(keep_grads=True) first")
         else:
-            notes.append("backward #k: the order in which the reverse sweep visited the node")
+            notes.append("backward #k: the k-th node the reverse sweep visited (#1: the output)")
             if ops and all(n.grad is None for n in ops):
                 notes.append(
                     "only leaf gradients are kept: loss.backward(keep_grads=True) keeps every "
