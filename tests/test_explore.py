@@ -311,9 +311,9 @@ def browser():
 class Opened:
     """A page loaded from disk, with every request, console error and dialog it made."""
 
-    def __init__(self, browser, path):
+    def __init__(self, browser, path, size=(1400, 860)):
         self.url = pathlib.Path(path).resolve().as_uri()
-        self.page = browser.new_page(viewport={"width": 1400, "height": 860})
+        self.page = browser.new_page(viewport={"width": size[0], "height": size[1]})
         self.requests, self.errors, self.dialogs = [], [], []
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
@@ -485,16 +485,6 @@ def six_steps(browser, tmp_path_factory):
     return page.path, loss, page_data(page.html)
 
 
-def open_sized(browser, path, size):
-    opened = Opened.__new__(Opened)
-    opened.url = pathlib.Path(path).resolve().as_uri()
-    opened.page = browser.new_page(viewport={"width": size[0], "height": size[1]})
-    opened.requests, opened.errors, opened.dialogs = [], [], []
-    opened.page.on("pageerror", lambda e: opened.errors.append(str(e)))
-    opened.page.goto(opened.url)
-    return opened
-
-
 def rect(page, selector):
     return page.eval_on_selector(
         selector,
@@ -538,7 +528,7 @@ def box_of(page, view, text, t):
 
 def test_the_status_the_panel_and_the_drawing_count_visits_alike(browser, six_steps):
     path, loss, data = six_steps
-    opened = open_sized(browser, path, SIZES[0])
+    opened = Opened(browser, path, SIZES[0])
     page, total = opened.page, len(data["backward"])
     drawn = viz.draw_graph(loss, show_grad=True).source
     nodes = walk([loss.node])
@@ -552,13 +542,13 @@ def test_the_status_the_panel_and_the_drawing_count_visits_alike(browser, six_st
         assert data["nodes"][data["backward"][k - 1]]["visit"] == k
         label = style.node_label(node, False, True, k)  # what the drawing writes on its box
         assert f"backward #{k}<" in label and label[1:-1] in drawn
-    assert not opened.errors
+    assert opened.clean(), (opened.requests, opened.errors)
     opened.page.close()
 
 
 def test_the_panel_shows_places_in_the_graph_not_internal_counters(browser, six_steps):
     path, loss, data = six_steps
-    opened = open_sized(browser, path, SIZES[0])
+    opened = Opened(browser, path, SIZES[0])
     forget = box_of(opened.page, "ops", "forget gate", 0)
     opened.page.click(forget)
     panel = opened.page.text_content("#panel")
@@ -572,7 +562,7 @@ def test_the_panel_shows_places_in_the_graph_not_internal_counters(browser, six_
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("view", ["ops", "cell"])
 def test_fit_fits_the_whole_drawing_in_the_pane(browser, six_steps, size, view):
-    opened = open_sized(browser, six_steps[0], size)
+    opened = Opened(browser, six_steps[0], size)
     page = opened.page
     page.click(f"#view-button-{view}")
     page.click("#zoom-fit")
@@ -582,7 +572,7 @@ def test_fit_fits_the_whole_drawing_in_the_pane(browser, six_steps, size, view):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_cell_view_opens_at_its_start_with_t0_and_the_legend(browser, six_steps, size):
-    opened = open_sized(browser, six_steps[0], size)
+    opened = Opened(browser, six_steps[0], size)
     page = opened.page
     page.evaluate("for (let i = 0; i < 8; i++) next.click()")  # the sweep is at t = 5
     page.click("#view-button-cell")
@@ -595,7 +585,7 @@ def test_the_cell_view_opens_at_its_start_with_t0_and_the_legend(browser, six_st
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_pinning_or_choosing_a_step_brings_it_into_view(browser, six_steps, size):
-    opened = open_sized(browser, six_steps[0], size)
+    opened = Opened(browser, six_steps[0], size)
     page = opened.page
     page.evaluate("for (let i = 0; i < 8; i++) next.click()")  # the drawing follows to t = 5
     forget = box_of(page, "ops", "forget gate", 0)
@@ -617,7 +607,7 @@ def test_pinning_or_choosing_a_step_brings_it_into_view(browser, six_steps, size
 def test_controls_lie_in_the_window_apart_and_the_drawing_keeps_its_place(
     browser, six_steps, size, tmp_path
 ):
-    opened = open_sized(browser, six_steps[0], size)
+    opened = Opened(browser, six_steps[0], size)
     page = opened.page
     window = [0, 0, size[0], size[1]]
     page.evaluate("for (let i = 0; i < 8; i++) next.click()")
@@ -655,7 +645,7 @@ def test_controls_lie_in_the_window_apart_and_the_drawing_keeps_its_place(
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_histogram_ticks_do_not_run_together(browser, six_steps, size):
-    opened = open_sized(browser, six_steps[0], size)
+    opened = Opened(browser, six_steps[0], size)
     page = opened.page
     page.click(box_of(page, "ops", "forget gate", 0))
     ticks = page.eval_on_selector_all(
@@ -694,7 +684,7 @@ def test_eight_series_leave_room_for_the_panel_and_the_slider(browser, tmp_path)
         out, _ = net.rnn(x)
         loss = (out * out).sum().named("loss")
     loss.backward(keep_grads=True)
-    opened = open_sized(browser, viz.explore(loss, tmp_path / "deep.html").path, (900, 700))
+    opened = Opened(browser, viz.explore(loss, tmp_path / "deep.html").path, (900, 700))
     page = opened.page
     page.evaluate("for (let i = 0; i < 5; i++) next.click()")
     assert page.locator("#flow-legend .legend-item").count() == 8
@@ -704,5 +694,5 @@ def test_eight_series_leave_room_for_the_panel_and_the_slider(browser, tmp_path)
     panel = rect(page, "#panel")
     assert panel[3] - panel[1] >= 100  # the panel is not squeezed away
     assert "=" in page.text_content("#flow-legend")  # each series' value at the chosen step
-    assert not opened.errors
+    assert opened.clean(), (opened.requests, opened.errors)
     opened.page.close()
