@@ -164,6 +164,18 @@ def test_demo_without_matplotlib_and_tqdm(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "gradient_flow.png").exists() and (tmp_path / "charlm.npz").exists()
 
 
+def test_without_the_graphviz_package_drawing_says_how_to_get_it(tmp_path, capsys, monkeypatch):
+    # graphviz is an optional dependency (the viz, demo and test extras)
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # import now raises ImportError
+    for command in ("graph", "explore"):
+        code, out, err = run([command, "--steps", "1", "-o", str(tmp_path / "x.html")], capsys)
+        assert code == 1 and out == "" and list(tmp_path.iterdir()) == []
+        one_line_error(err, command, 'pip install "tinygrad_seq[viz]"')
+    code, out, _ = run(["demo", *TINY, "--out", str(tmp_path)], capsys)
+    assert code == 0 and "graphviz Python package is not installed" in out
+    assert (tmp_path / "charlm.npz").exists() and not list(tmp_path.glob("lstm_*"))
+
+
 def test_ctrl_c_while_training_saves_a_checkpoint(tmp_path, capsys, monkeypatch):
     from tinygrad_seq import charlm
 

@@ -20,7 +20,7 @@ from .charlm import (
     train_config,
 )
 from .drawing import FLOW_FILE, draw_unrolled, unrolled_loss, write_flow
-from .validate import INSTALL_GRAPHVIZ, CommandError, check_writable
+from .validate import INSTALL_DEMO, INSTALL_GRAPHVIZ, CommandError, check_writable, has_graphviz
 
 GRAPH_FILE, EXPLORER_FILE = "lstm_graph.svg", "lstm_explorer.html"
 # The demo's sample starts inside a method: from "def " alone the untrained state gives the model
@@ -76,9 +76,17 @@ def run_demo(args):
         return 130
     after = say_evaluation_and_sample(model, vocab, val_ids, config, args, "after training")
     print("\n2. Pictures of what happens inside")
-    graph = _write_demo_graph(args.out)
+    graph = explorer = None
+    if has_graphviz():
+        graph = _write_demo_graph(args.out)
+    else:
+        print(
+            f"the graphviz Python package is not installed: no graph, no explorer page; get it "
+            f"with: {INSTALL_DEMO}"
+        )
     flow = write_flow(os.path.join(args.out, FLOW_FILE), steps=100, seed=args.seed)
-    explorer = _write_demo_explorer(os.path.join(args.out, EXPLORER_FILE), args.seed)
+    if graph is not None:
+        explorer = _write_demo_explorer(os.path.join(args.out, EXPLORER_FILE), args.seed)
     print(f"\nSummary ({time.perf_counter() - started:.1f} s)")
     print(
         f"  held-out: {before['bpc']:.2f} -> {after['bpc']:.2f} bits per character "
@@ -128,11 +136,13 @@ def _print_files(folder, checkpoint, graph, flow, explorer, on_python):
     print(f"    {os.path.basename(checkpoint):<20} the trained model; more text from it:")
     prompt = ' --prompt "class "' if on_python else ""
     print(f"{'':27}python -m tinygrad_seq sample --checkpoint {checkpoint}{prompt}")
-    what = "open it in a browser" if graph.endswith(".svg") else "DOT text"
-    print(f"    {os.path.basename(graph):<20} every operation of a 3-step LSTM ({what})")
+    if graph is not None:
+        what = "open it in a browser" if graph.endswith(".svg") else "DOT text"
+        print(f"    {os.path.basename(graph):<20} every operation of a 3-step LSTM ({what})")
     if flow is not None:
         print(f"    {os.path.basename(flow):<20} how the gradient fades through time")
-    print(f"    {os.path.basename(explorer):<20} step through backprop (open in a browser)")
+    if explorer is not None:
+        print(f"    {os.path.basename(explorer):<20} step through backprop (open in a browser)")
     print(
         "  read next: docs/autodiff.md (how backward works), docs/lstm.md (the LSTM, gate by "
         "gate), examples/ (examples/char_lm.py has every knob of this demo)"

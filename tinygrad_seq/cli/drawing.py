@@ -19,6 +19,7 @@ from .validate import (
     count_in,
     finite_float,
     naming_the_path,
+    require_graphviz,
 )
 
 FLOW_FILE = "gradient_flow.png"
@@ -78,6 +79,7 @@ def add_graph_parser(subparsers):
 def run_graph(args):
     from .. import viz
 
+    require_graphviz("graph")
     fmt, path = _format_and_path(args)
     check_writable(path, "-o")
     graph = draw_unrolled(
@@ -194,6 +196,7 @@ def add_explore_parser(subparsers):
 def run_explore(args):
     from .. import keep_values, viz
 
+    require_graphviz("explore")
     path = args.output or f"{args.model}_explorer.html"
     check_extension(path, ("html", "htm"), "-o", "the explorer (an HTML page)")
     check_writable(path, "-o")

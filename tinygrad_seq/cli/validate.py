@@ -15,6 +15,7 @@ INSTALL_GRAPHVIZ = (
     "winget install graphviz"
 )
 INSTALL_DEMO = 'pip install "tinygrad_seq[demo]"'
+INSTALL_VIZ = 'pip install "tinygrad_seq[viz]"'
 
 
 class CommandError(Exception):
@@ -98,3 +99,23 @@ def naming_the_path(path):
         yield
     except OSError as e:
         raise CommandError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def has_graphviz():
+    """True if the graphviz Python package, which every drawing needs, can be imported (it is an
+    optional dependency: the ``viz``, ``demo`` and ``test`` extras bring it)."""
+    try:
+        import graphviz  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def require_graphviz(command):
+    """A CommandError saying how to install the graphviz Python package, unless it is there;
+    checked before any work."""
+    if not has_graphviz():
+        raise CommandError(
+            f"{command} draws with the graphviz Python package, which is not installed; get it "
+            f"with: {INSTALL_VIZ}"
+        )
