@@ -359,10 +359,11 @@ def _worst(name, what, x, error, allowed):
 
 
 def test_pow_x_gradient_where_out_over_x_is_not_used():
-    # x = 0, out subnormal (1e-30 ** 1.5) or infinite (1e30 ** 1.5) in float32, NaN (x < 0):
-    # there the gradient is y * x ** (y - 1) itself; elsewhere (x = -2, y = 3) out / x
-    x = np.array([0.0, 0.0, 0.0, 0.0, 1e-30, 1e30, -2.0, -2.0], dtype=np.float32)
-    y = np.array([2.0, 0.5, -1.0, 0.0, 1.5, 1.5, 3.0, 0.5], dtype=np.float32)
+    # where y - 1 is rounded (0.1, -1.1 in float32) but x = 0, out is subnormal (1e36 ** -1.1) or
+    # NaN (x < 0), the gradient is y * x ** (y - 1) itself; at x = 2, x ** y / x; exact y - 1 too
+    x = np.array([0.0, 1e36, -2.0, 2.0, 0.0, 0.0, 0.0, 1e-30, -2.0], dtype=np.float32)
+    y = np.array([0.1, -1.1, 0.1, 0.1, 2.0, -1.0, 0.0, 1.5, 3.0], dtype=np.float32)
+    assert np.all(((y - 1) + 1 != y)[:4])
     tx = tg.Tensor(x, requires_grad=True)
     with np.errstate(all="ignore"):
         (tx ** tg.Tensor(y)).sum().backward()
@@ -372,12 +373,20 @@ def test_pow_x_gradient_where_out_over_x_is_not_used():
     np.testing.assert_allclose(tx.grad.numpy(), expected, rtol=1e-6)  # NaN where expected NaN
 
 
-def test_pow_second_derivative_at_zero_is_finite():
-    # where out / x is replaced (x = 0), the recorded backward must not differentiate 0 / 0
-    x = tg.Tensor(np.array([0.0, 3.0]), requires_grad=True)
-    (first,) = tg.autograd.grad((x**3).sum(), x, create_graph=True)
+def test_pow_second_derivative_at_zero_is_not_nan():
+    # where x ** y / x is not used (x = 0), a recorded backward must not differentiate 0 ** y
+    # (with an upstream gradient of 0: 0 * inf). y = 0.3: y - 1 is rounded, so the quotient is used
+    x = tg.Tensor(np.array([0.0, 2.0]), requires_grad=True)
+    (first,) = tg.autograd.grad((x**0.3).sum(), x, create_graph=True)
     (second,) = tg.autograd.grad(first.sum(), x)
-    np.testing.assert_allclose(second.numpy(), [0.0, 18.0])
-    (first,) = tg.autograd.grad((x**2).sum(), x, create_graph=True)
-    (second,) = tg.autograd.grad(first.sum(), x)
-    np.testing.assert_allclose(second.numpy(), [2.0, 2.0])
+    np.testing.assert_allclose(second.numpy(), [-np.inf, 0.3 * (0.3 - 1) * 2.0 ** (0.3 - 2)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pow_x_gradient_of_an_integer_exponent_is_not_rounded_twice(dtype):
+    # y - 1 is exact for an integer y: x ** (y - 1) is then one rounding (none for y = 2: 2 * x)
+    x = np.random.default_rng(3).uniform(-10, 10, 1000).astype(dtype)
+    for y, expected in [(2.0, 2 * x), (3.0, 3 * (x * x))]:
+        t = tg.Tensor(x, requires_grad=True)
+        (t**y).sum().backward()
+        np.testing.assert_array_equal(t.grad.numpy(), expected)

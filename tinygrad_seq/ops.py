@@ -203,19 +203,25 @@ def _sigmoid_vjp(g, out, x):
 
 
 def _pow_vjp_base(g, out, x, y):
-    # y * x ** (y - 1), as y * (out / x): x ** (y - 1) rounds y - 1 first, an error that the power
-    # multiplies by log(x) (float32 y = -7.3 at x = 946: 50 ulps, PyTorch's too), where out / x is
-    # within 2 ulps. Where out / x is not that (x = 0; out 0, subnormal, infinite or NaN),
-    # x ** (y - 1), selected with 1 / 1 in the quotient's place so that a recorded backward
-    # differentiates no 0 / 0 there. 0 where y == 0 (x ** 0 is the constant 1, even at x = 0), as
-    # PyTorch; infinities (0 ** -0.5) are the true values, not worth a warning
+    # y * x ** (y - 1), and 0 where y == 0 (x ** 0 is the constant 1, even at x = 0), as PyTorch;
+    # infinities (0 ** -0.5) are the true values, not worth a warning.
+    # Where y - 1 is rounded (a y below 1, not an integer), the power multiplies that rounding by
+    # log(x) (float32 y = -7.29 at x = 946: 51 ulps, PyTorch's too): there x ** (y - 1) is taken as
+    # x ** y / x, within 2 ulps wherever x ** y is normal and finite and x is not 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        grad = g * (y * (out / x))
-        exact = np.logical_and(np.isfinite(grad), np.greater_equal(np.abs(out), _tiny(out)))
-        if not np.all(exact):
-            one = _like(1, out)
-            quotient = np.where(exact, out, one) / np.where(exact, x, one)
-            grad = g * np.where(exact, y * quotient, y * np.power(x, y - 1))
+        rounded = np.not_equal((y - 1) + 1, y)
+        if not np.any(rounded):
+            grad = g * y * np.power(x, y - 1)
+        else:
+            exact = np.logical_and(np.isfinite(out / x), np.greater_equal(np.abs(out), _tiny(out)))
+            usable = np.logical_and(rounded, exact)
+            if np.all(usable):
+                grad = g * (y * (out / x))
+            else:  # x ** y recomputed with 1 in x's place where unused: a recorded backward
+                # then differentiates no 0 ** y there (0 * inf, NaN)
+                safe_x = np.where(usable, x, _like(1, out))
+                quotient = np.power(safe_x, y) / safe_x
+                grad = g * (y * np.where(usable, quotient, np.power(x, y - 1)))
     zero = np.equal(y, 0)
     return np.where(zero, 0, grad) if np.any(zero) else grad
 
