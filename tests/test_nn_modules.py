@@ -546,3 +546,92 @@ def _buffer_then(m, ones):
     module = m.Module()
     module.register_buffer("b", ones(1))
     return module
+
+
+# --- ParameterList, ParameterDict -------------------------------------------------------------
+
+
+def _with_parameter_containers(m, make):
+    class Net(m.Module):
+        def __init__(self):
+            super().__init__()
+            self.slopes = m.ParameterList([m.Parameter(make(np.ones(2))), make(np.zeros(3))])
+            self.slopes.append(make(np.full(2, 0.5)))
+            self.extra = m.ParameterDict({"scale": make(np.ones(2))})
+            self.extra.update([("shift", make(np.zeros(2)))])
+
+        def forward(self, x):
+            return (x * self.slopes[0] + self.slopes[-1]) * self.extra["scale"] + self.extra[
+                "shift"
+            ]
+
+    return Net()
+
+
+def test_parameter_containers_register_torchs_names_and_load_its_state():
+    theirs = _with_parameter_containers(tnn, lambda a: torch.tensor(a, dtype=torch.float64))
+    ours = _with_parameter_containers(nn, np.asarray)
+    names = [n for n, _ in theirs.named_parameters()]
+    assert [n for n, _ in ours.named_parameters()] == names
+    assert names == ["slopes.0", "slopes.1", "slopes.2", "extra.scale", "extra.shift"]
+    state = {k: v.detach().numpy() + 1 for k, v in theirs.state_dict().items()}
+    ours.load_state_dict(state)
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    x = np.arange(2.0)
+    np.testing.assert_allclose(ours(x).numpy(), theirs(torch.tensor(x)).detach().numpy())
+    assert all(p.requires_grad for p in ours.parameters())
+
+
+def test_parameter_list_and_dict_methods_match_pytorch():
+    results = []
+    for m, make in ((nn, np.ones), (tnn, torch.ones)):
+        plist = m.ParameterList([make(1), make(2), make(3)])
+        plist += [make(4)]
+        entry = [len(plist), plist[-1].shape[0], [p.shape[0] for p in plist[1:3]]]
+        entry += [type(plist[0]).__name__]
+        pdict = m.ParameterDict({"a": make(1), "b": make(2)})
+        pdict.setdefault("c", make(3))
+        entry += [list(pdict), pdict["b"].shape[0], "a" in pdict, pdict.get("zz") is None]
+        entry += [pdict.pop("a").shape[0], list(pdict.keys()), len(pdict)]
+        entry += [pdict.popitem()[0], [v.shape[0] for v in pdict.values()]]
+        pdict.clear()
+        results.append(entry + [len(pdict)])
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda m, make: m.ParameterList([make(1)])[3],
+        lambda m, make: m.ParameterList().extend(3),
+        lambda m, make: m.ParameterDict({1: make(1)}),
+        lambda m, make: m.ParameterDict(3),
+        lambda m, make: m.ParameterDict()["missing"],
+        lambda m, make: m.ParameterDict({"keys": make(1)}),
+    ],
+)
+def test_parameter_container_errors_match_pytorch(action):
+    with pytest.raises(Exception) as theirs:
+        action(tnn, torch.ones)
+    with pytest.raises((type(theirs.value), KeyError)) as ours:  # torch: AttributeError for [key]
+        action(nn, np.ones)
+    squeeze = str.maketrans("", "", " '\"")
+    if type(theirs.value) is not AttributeError:
+        assert str(theirs.value).translate(squeeze)[:30] in str(ours.value).translate(squeeze)
+
+
+def test_get_submodule_parameter_and_buffer_match_pytorch():
+    for m, make in ((nn, tg.ones), (tnn, torch.ones)):
+        model = m.Sequential(m.Linear(2, 2), m.Sequential(m.Tanh()))
+        model[0].register_buffer("mask", make(2))
+        assert model.get_submodule("1.0") is model[1][0] and model.get_submodule("") is model
+        assert model.get_parameter("0.weight") is model[0].weight
+        assert model.get_buffer("0.mask") is model[0].mask
+        for method, target, match in (
+            ("get_submodule", "3", "has no attribute `3`"),
+            ("get_submodule", "0.weight", "`weight` is not an nn.Module"),
+            ("get_parameter", "0.mask", "`mask` is not an nn.Parameter"),
+            ("get_buffer", "0.weight", "`weight` is not a buffer"),
+        ):
+            with pytest.raises(AttributeError, match=match):
+                getattr(model, method)(target)

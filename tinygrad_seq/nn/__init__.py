@@ -31,6 +31,7 @@ from .container import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear, Unflatten
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
+from .parameter_list import ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN  # the driver: time, layers, directions, lengths
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
     "Module",
     "NLLLoss",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "PReLU",
     "ReLU6",
     "RNNCell",

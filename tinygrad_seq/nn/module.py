@@ -222,6 +222,49 @@ class Module:
     def children(self):
         return iter(self._modules.values())
 
+    def get_submodule(self, target):
+        """The submodule at the dotted path ``target`` ("" is self), as PyTorch.
+
+        >>> from tinygrad_seq import nn
+        >>> model = nn.Sequential(nn.Linear(2, 2, seed=0), nn.Sequential(nn.Tanh()))
+        >>> model.get_submodule("1.0")
+        Tanh()
+        """
+        module = self
+        for item in target.split(".") if target else []:
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target):
+        """The parameter at the dotted path ``target`` (``"0.weight"``), as PyTorch.
+
+        >>> from tinygrad_seq import nn
+        >>> nn.Sequential(nn.Linear(2, 3, seed=0)).get_parameter("0.weight").shape
+        (3, 2)
+        """
+        module, name = self._owner_of(target)
+        if name not in module._parameters:
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return module._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at the dotted path ``target``, as PyTorch (see ``register_buffer``)."""
+        module, name = self._owner_of(target)
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
+
+    def _owner_of(self, target):
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        return module, name
+
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         """(dotted name, parameter) pairs, in registration order, each parameter once (or, with
         ``remove_duplicate=False``, once under every name it is registered by: tied weights)."""
