@@ -635,3 +635,40 @@ def test_get_submodule_parameter_and_buffer_match_pytorch():
         ):
             with pytest.raises(AttributeError, match=match):
                 getattr(model, method)(target)
+
+
+# --- nn.init with torch's argument names ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("uniform_", {"a": -0.5, "b": 0.25}),
+        ("normal_", {"mean": 1.0, "std": 0.5}),
+        ("xavier_uniform_", {"gain": 2.0}),
+        ("xavier_normal_", {"gain": 2.0}),
+        ("kaiming_uniform_", {"a": 0.1, "mode": "fan_out", "nonlinearity": "relu"}),
+        ("kaiming_normal_", {"a": 0.1, "mode": "fan_in"}),
+        ("orthogonal_", {"gain": 1.5}),
+        ("trunc_normal_", {"mean": 0.1, "std": 0.5, "a": -0.5, "b": 0.5}),
+    ],
+)
+def test_init_takes_torchs_keywords_and_a_generator(name, kwargs):
+    fill = getattr(nn.init, name)
+    a = fill(tg.zeros(40, 30, dtype=tg.float64), **kwargs, generator=np.random.default_rng(3))
+    b = fill(tg.zeros(40, 30, dtype=tg.float64), **kwargs, rng=3)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    theirs = getattr(torch.nn.init, name)(torch.zeros(40, 30, dtype=torch.float64), **kwargs)
+    # the same distribution: means and spreads agree (the draws cannot be torch's)
+    assert abs(a.numpy().mean() - theirs.numpy().mean()) < 0.1 * (theirs.numpy().std() + 0.1)
+    assert abs(a.numpy().std() / theirs.numpy().std() - 1) < 0.1
+    with pytest.raises(TypeError, match="not both"):
+        fill(tg.zeros(4, 3), **kwargs, generator=0, rng=0)
+
+
+def test_trunc_normal_and_eye_match_torch():
+    w = nn.init.trunc_normal_(tg.zeros(5000, dtype=tg.float64), a=-1.0, b=0.5, generator=0)
+    assert w.numpy().min() >= -1.0 and w.numpy().max() <= 0.5
+    assert nn.init.eye_(tg.zeros(2, 3)).tolist() == torch.nn.init.eye_(torch.zeros(2, 3)).tolist()
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
+        nn.init.eye_(tg.zeros(3))
