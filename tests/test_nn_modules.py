@@ -672,3 +672,33 @@ def test_trunc_normal_and_eye_match_torch():
     assert nn.init.eye_(tg.zeros(2, 3)).tolist() == torch.nn.init.eye_(torch.zeros(2, 3)).tolist()
     with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
         nn.init.eye_(tg.zeros(3))
+
+
+# --- forward hooks ------------------------------------------------------------------------------
+
+
+def _hooked_run(m, make):
+    """Register hooks of every kind on a model, run it, remove one, run again: what was seen."""
+    model = m.Sequential(m.Linear(2, 3), m.ReLU())
+    seen = []
+    model[0].register_forward_hook(lambda mod, args, out: seen.append(("fc", tuple(out.shape))))
+    h = model[1].register_forward_pre_hook(lambda mod, args: (args[0] * 0,))
+    model[1].register_forward_hook(
+        lambda mod, args, out: seen.append(("first", None)), prepend=True
+    )
+    model.register_forward_hook(
+        lambda mod, args, kwargs, out: seen.append(("kw", sorted(kwargs))), with_kwargs=True
+    )
+    zeroed = model(make(4, 2)).sum().item()
+    h.remove()
+    with model[0].register_forward_hook(lambda mod, args, out: out * 0 + 1):
+        replaced = model(make(4, 2)).sum().item()
+    after = model(make(4, 2)).shape
+    return seen, zeroed, replaced, tuple(after)
+
+
+def test_forward_hooks_run_and_remove_as_pytorchs():
+    ours = _hooked_run(nn, lambda *s: tg.ones(*s))
+    theirs = _hooked_run(tnn, lambda *s: torch.ones(*s))
+    assert ours[0] == theirs[0] and ours[1] == theirs[1] == 0.0
+    assert ours[2] == theirs[2] == 12.0 and ours[3] == theirs[3]

@@ -8,6 +8,7 @@ gives PyTorch's dotted names (``rnn.weight_ih_l0``), which are also set as each 
 import numpy as np
 
 from .._tensor import Tensor, _check_device
+from .hooks import _add_hook
 
 
 def _is_device(arg):
@@ -421,11 +422,12 @@ class Module:
             else:
                 grad.zero_()  # in place: a reference held to the gradient sees the zeros
 
-    def to(self, *args, dtype=None, device=None):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, memory_format=None):
         """Cast every parameter (and gradient) and floating buffer to ``dtype`` in place and
         return self, as ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` or
         ``to(tg.device("cpu"))`` (the only device: a no-op), ``to("cpu", dtype)`` or
-        ``to(tensor)`` (its dtype).
+        ``to(tensor)`` (its dtype). ``non_blocking`` and ``memory_format`` are accepted and
+        change nothing: copies between devices and memory layouts do not arise here.
 
         >>> import tinygrad_seq as tg
         >>> layer = tg.nn.Linear(2, 2, seed=0).to("cpu", tg.float64)
@@ -478,7 +480,54 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        pre_hooks = self.__dict__.get("_forward_pre_hooks", {})
+        hooks = self.__dict__.get("_forward_hooks", {})
+        if not pre_hooks and not hooks:  # the usual case: one dict lookup each
+            return self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(pre_hooks.values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(hooks.values()):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            output = output if result is None else result
+        return output
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before each ``forward`` (``hook(module, args, kwargs)``
+        with ``with_kwargs``); what it returns, if not None, replaces the arguments. Returns a
+        handle whose ``remove()`` takes the hook off, as PyTorch.
+
+        >>> import tinygrad_seq as tg
+        >>> layer = tg.nn.Tanh()
+        >>> handle = layer.register_forward_pre_hook(lambda module, args: (args[0] * 0,))
+        >>> layer(tg.ones(2)).tolist()
+        [0.0, 0.0]
+        >>> handle.remove(); layer(tg.zeros(1)).tolist()
+        [0.0]
+        """
+        return _add_hook(self, "_forward_pre_hooks", (hook, with_kwargs), prepend)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Call ``hook(module, args, output)`` after each ``forward`` (``hook(module, args,
+        kwargs, output)`` with ``with_kwargs``); a non-None result replaces the output. Returns a
+        removable handle. The usual way to read a hidden layer's activations.
+
+        >>> import tinygrad_seq as tg
+        >>> model = tg.nn.Sequential(tg.nn.Linear(2, 3, seed=0), tg.nn.ReLU())
+        >>> seen = {}
+        >>> handle = model[0].register_forward_hook(lambda m, args, out: seen.update(fc=out.shape))
+        >>> _ = model(tg.ones(4, 2)); handle.remove()
+        >>> seen
+        {'fc': (4, 3)}
+        """
+        return _add_hook(self, "_forward_hooks", (hook, with_kwargs), prepend)
 
     def extra_repr(self):
         """The text inside the parentheses of this module's repr line."""

@@ -21,7 +21,7 @@ from .collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "get_worker_info"]
 
 
 class DataLoader:
@@ -165,3 +165,14 @@ def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers):
         )
     if persistent_workers:
         raise ValueError("persistent_workers option needs num_workers > 0")
+
+
+def get_worker_info():
+    """None: no worker process ever loads here (PyTorch returns None in the main process, and
+    ``IterableDataset``s call this to split their stream between workers).
+
+    >>> from tinygrad_seq.utils.data import get_worker_info
+    >>> get_worker_info() is None
+    True
+    """
+    return None
