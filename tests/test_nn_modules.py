@@ -702,3 +702,17 @@ def test_forward_hooks_run_and_remove_as_pytorchs():
     theirs = _hooked_run(tnn, lambda *s: torch.ones(*s))
     assert ours[0] == theirs[0] and ours[1] == theirs[1] == 0.0
     assert ours[2] == theirs[2] == 12.0 and ours[3] == theirs[3]
+
+
+def test_load_state_dict_returns_torchs_named_tuple():
+    results = []
+    for m in (nn, tnn):
+        layer = m.Linear(2, 1)
+        state = {
+            k: np.asarray(v.detach() if m is tnn else v) for k, v in layer.state_dict().items()
+        }
+        state = {k: (torch.tensor(v) if m is tnn else v) for k, v in state.items()}
+        full = layer.load_state_dict(state)
+        partial = layer.load_state_dict({"weight": state["weight"], "extra": state["bias"]}, False)
+        results.append((repr(full), partial.missing_keys, partial.unexpected_keys, tuple(partial)))
+    assert results[0] == results[1]

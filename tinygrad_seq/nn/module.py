@@ -5,6 +5,8 @@ gives PyTorch's dotted names (``rnn.weight_ih_l0``), which are also set as each 
 ``name`` so the graph viewer can label it. All walks over the tree are iterative.
 """
 
+import collections
+
 import numpy as np
 
 from .._tensor import Tensor, _check_device
@@ -39,6 +41,27 @@ def _buffer_value(value, name):
     raise TypeError(
         f"cannot assign '{_typename(value)}' as buffer '{name}' (Tensor or None expected)"
     )
+
+
+class IncompatibleKeys(collections.namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")):
+    """What ``load_state_dict`` returns: the keys it missed and the keys it did not use, as
+    PyTorch's named tuple (printed ``<All keys matched successfully>`` when both are empty).
+
+    >>> import numpy as np
+    >>> from tinygrad_seq import nn
+    >>> layer = nn.Linear(2, 1, seed=0)
+    >>> layer.load_state_dict({"weight": np.zeros((1, 2))}, strict=False).missing_keys
+    ['bias']
+    >>> layer.load_state_dict(layer.state_dict())
+    <All keys matched successfully>
+    """
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
 
 
 class Parameter(Tensor):
@@ -324,7 +347,8 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters by name. Everything is checked first: on any missing or
         unexpected key (with ``strict``) or wrong shape, the error names them all and the module is
-        left unchanged. Returns (missing keys, unexpected keys) as PyTorch does.
+        left unchanged. Returns (missing keys, unexpected keys) as PyTorch does: a named tuple
+        (``.missing_keys``, ``.unexpected_keys``).
 
         The copy is an in-place write: it counts in each parameter's ``_version``, and a graph
         recorded before it refuses backward."""
@@ -356,7 +380,7 @@ class Module:
             if k in arrays:
                 p._data[...] = arrays[k]  # in place: optimizers keep referring to the same array
                 p._bump_version()
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     def train(self, mode=True):
         if not isinstance(mode, bool):
