@@ -716,3 +716,57 @@ def test_load_state_dict_returns_torchs_named_tuple():
         partial = layer.load_state_dict({"weight": state["weight"], "extra": state["bias"]}, False)
         results.append((repr(full), partial.missing_keys, partial.unexpected_keys, tuple(partial)))
     assert results[0] == results[1]
+
+
+# --- layer arguments real scripts pass ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("padding_idx", [0, 3, -1])
+def test_embedding_padding_idx_matches_pytorch(padding_idx):
+    theirs = tnn.Embedding(5, 3, padding_idx=padding_idx).double()
+    ours = nn.Embedding(5, 3, padding_idx=padding_idx, dtype=np.float64, seed=0)
+    assert repr(ours) == repr(theirs) and ours.padding_idx == theirs.padding_idx
+    assert not ours.weight.numpy()[ours.padding_idx].any()  # the padding row starts at zeros
+    with torch.no_grad():
+        theirs.weight.copy_(torch.arange(15.0).reshape(5, 3))  # the padding row too: not zero
+    ours.load_state_dict({"weight": theirs.weight.detach().numpy()})
+    idx = np.array([[0, 3, 4, 3], [1, 1, 0, 4]])
+    cotangent = np.random.default_rng(0).standard_normal((2, 4, 3))
+    got, expected = ours(idx), theirs(torch.tensor(idx))
+    got.backward(cotangent)
+    expected.backward(torch.tensor(cotangent))
+    np.testing.assert_array_equal(got.numpy(), expected.detach().numpy())
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-14)
+
+
+def test_embedding_from_pretrained_and_argument_errors_match_pytorch():
+    table = np.arange(6.0).reshape(3, 2)
+    for freeze in (True, False):
+        ours = nn.Embedding.from_pretrained(table, freeze=freeze, padding_idx=1)
+        theirs = tnn.Embedding.from_pretrained(torch.tensor(table), freeze=freeze, padding_idx=1)
+        assert repr(ours) == repr(theirs)
+        assert ours.weight.requires_grad == theirs.weight.requires_grad == (not freeze)
+        np.testing.assert_array_equal(ours(np.array([1, 2])).numpy(), table[[1, 2]])
+    for m, make in ((tnn, torch.tensor), (nn, np.asarray)):
+        for call in (
+            lambda m, make: m.Embedding(5, 3, padding_idx=5),
+            lambda m, make: m.Embedding(5, 3, padding_idx=-6),
+            lambda m, make: m.Embedding.from_pretrained(make(np.ones(3))),
+        ):
+            with pytest.raises(AssertionError, match="Padding_idx|2-dimensional"):
+                call(m, make)
+    with pytest.raises(NotImplementedError, match="max_norm"):
+        nn.Embedding(5, 3, max_norm=1.0)
+
+
+def test_layers_take_a_device_and_dropout_prints_as_pytorch():
+    for make in (
+        lambda m, d: m.Linear(2, 3, device=d),
+        lambda m, d: m.Embedding(4, 2, device=d),
+        lambda m, d: m.LayerNorm(3, device=d),
+    ):
+        assert repr(make(nn, "cpu")) == repr(make(tnn, "cpu"))
+        with pytest.raises(RuntimeError, match="runs on the CPU"):
+            make(nn, "cuda")
+    assert repr(nn.Dropout(0.2)) == repr(tnn.Dropout(0.2))
+    assert repr(nn.Dropout(0.2, inplace=True)) == repr(tnn.Dropout(0.2, inplace=True))
