@@ -764,6 +764,10 @@ def test_layers_take_a_device_and_dropout_prints_as_pytorch():
         lambda m, d: m.Linear(2, 3, device=d),
         lambda m, d: m.Embedding(4, 2, device=d),
         lambda m, d: m.LayerNorm(3, device=d),
+        lambda m, d: m.LSTM(2, 3, num_layers=2, device=d),
+        lambda m, d: m.RNN(2, 3, nonlinearity="relu", device=d),
+        lambda m, d: m.GRUCell(2, 3, device=d),
+        lambda m, d: m.PReLU(device=d),
     ):
         assert repr(make(nn, "cpu")) == repr(make(tnn, "cpu"))
         with pytest.raises(RuntimeError, match="runs on the CPU"):
