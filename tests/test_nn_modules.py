@@ -765,7 +765,7 @@ def test_layers_take_a_device_and_dropout_prints_as_pytorch():
         lambda m, d: m.Embedding(4, 2, device=d),
         lambda m, d: m.LayerNorm(3, device=d),
         lambda m, d: m.LSTM(2, 3, num_layers=2, device=d),
-        lambda m, d: m.RNN(2, 3, nonlinearity="relu", device=d),
+        lambda m, d: m.RNN(2, 3, batch_first=True, device=d),
         lambda m, d: m.GRUCell(2, 3, device=d),
         lambda m, d: m.PReLU(device=d),
     ):
