@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import tinygrad_seq as tg
 from tinygrad_seq import nn
-from tinygrad_seq.testing import arrays, gradcheck
+from tinygrad_seq.testing import arrays, gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -130,6 +130,21 @@ def test_activations_keep_float32(make, tol):
 def test_composed_activations_gradcheck(fn, kinks, data):
     x = data.draw(arrays((3, 2), low=-4.0, high=4.0, away_from=kinks))
     assert gradcheck(fn, x)
+
+
+@pytest.mark.parametrize(
+    "name", ["elu", "selu", "celu", "softplus", "logsigmoid", "silu", "mish", "softsign"]
+)
+def test_composed_activations_have_second_derivatives(name):
+    x = np.array([[-1.7, -0.3], [0.4, 2.2]])  # away from the kinks
+    assert gradgradcheck(getattr(nn.functional, name), x)
+    xt = torch.tensor(x, requires_grad=True)
+    (g,) = torch.autograd.grad(getattr(torch.nn.functional, name)(xt).sum(), xt, create_graph=True)
+    (gg,) = torch.autograd.grad(g.sum(), xt)
+    xo = tg.Tensor(x, requires_grad=True)
+    (go,) = tg.autograd.grad(getattr(nn.functional, name)(xo).sum(), xo, create_graph=True)
+    (ggo,) = tg.autograd.grad(go.sum(), xo)
+    np.testing.assert_allclose(ggo.numpy(), gg.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_softmax_without_dim_warns_and_picks_pytorchs_implicit_dim():
