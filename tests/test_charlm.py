@@ -1,6 +1,7 @@
 """The character-level language model: shapes, learning, truncated BPTT, sampling, checkpoints."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -251,7 +252,7 @@ def test_low_temperature_is_greedy_and_greedy_matches_the_full_forward(corpus):
     ids = vocab.encode(greedy)
     with tg.no_grad():
         logits, _ = model(ids[None, :-1])
-    np.testing.assert_array_equal(logits.data[0, 2:].argmax(-1), ids[3:])
+    np.testing.assert_array_equal(logits.numpy()[0, 2:].argmax(-1), ids[3:])
 
 
 def test_temperature_sharpens_and_flattens_the_distribution():
@@ -299,7 +300,7 @@ def test_checkpoint_round_trip(corpus, tmp_path):
     loss_b, _ = charlm.train_step(ckpt.model, ckpt.optimizer, x, y, clip=1.0)
     assert loss_a == loss_b
     for (name, a), b in zip(model.named_parameters(), ckpt.model.parameters()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
 
 
 def test_checkpoint_without_optimizer_and_foreign_files(tmp_path):
@@ -316,6 +317,8 @@ def _checkpoint_state(tmp_path):
     path = tmp_path / "good.npz"
     model = tiny_model(3, "gru", layers=2)
     opt = charlm.make_optimizer(model, tiny_config())
+    ids = np.zeros((2, 3), dtype=np.int64)
+    charlm.train_step(model, opt, ids, ids)  # so that the optimizer has state to save
     charlm.save_checkpoint(path, model, data.CharVocab("abc"), opt, step=4, config=tiny_config())
     return tg.load(path)
 
@@ -345,14 +348,38 @@ BAD_CHECKPOINTS = {  # field named in the error -> how the file's state is spoil
     "train_config": lambda s: {**s, "train_config": {**s["train_config"], "nope": 1}},
     "train_config.lr": lambda s: {**s, "train_config": {**s["train_config"], "lr": "fast"}},
     "optimizer": lambda s: {**s, "optimizer": {"state": 3}},
+    "model.rnn.weight_hh_l0": lambda s: _spoiled_weight(s, "rnn.weight_hh_l0", np.nan),
+    "model.head.weight": lambda s: _spoiled_weight(s, "head.weight", -np.inf),
+    "optimizer.state.0.exp_avg": lambda s: _spoiled_moment(s, "exp_avg", lambda m: m + 1j),
+    "optimizer.state.0.exp_avg_sq": lambda s: _spoiled_moment(s, "exp_avg_sq", _nan),
 }  # fmt: skip
+
+
+def _nan(array):
+    return np.full_like(array, np.nan)
+
+
+def _spoiled_weight(state, name, value):
+    """A diverged run's weights: one entry of ``name`` is ``value`` (NaN, inf)."""
+    weight = state["model"][name].copy()
+    weight.flat[0] = value
+    return {**state, "model": {**state["model"], name: weight}}
+
+
+def _spoiled_moment(state, name, change):
+    """The optimizer's first parameter's state ``name`` changed (complex, NaN)."""
+    optimizer = state["optimizer"]
+    key = next(iter(optimizer["state"]))
+    entries = {**optimizer["state"][key], name: change(optimizer["state"][key][name])}
+    return {**state, "optimizer": {**optimizer, "state": {**optimizer["state"], key: entries}}}
 
 
 @pytest.mark.parametrize("field", sorted(BAD_CHECKPOINTS))
 def test_a_checkpoint_with_bad_contents_names_the_field(field, tmp_path):
     path = tmp_path / "bad.npz"
     tg.save(BAD_CHECKPOINTS[field](_checkpoint_state(tmp_path)), path)
-    with pytest.raises(ValueError) as exc:
+    with pytest.raises(ValueError) as exc, warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused, not cast with NumPy's ComplexWarning
         charlm.load_checkpoint(path)
     message = str(exc.value)
     assert "bad.npz" in message and field in message, message
@@ -361,7 +388,7 @@ def test_a_checkpoint_with_bad_contents_names_the_field(field, tmp_path):
 def test_a_model_with_nan_weights_refuses_to_sample(corpus):
     vocab = corpus[0]
     model = tiny_model(len(vocab))
-    model.rnn.weight_hh_l0.data[0, 0] = np.nan
+    model.rnn.weight_hh_l0.numpy()[0, 0] = np.nan
     with pytest.raises(ValueError, match=r"not finite.*rnn\.weight_hh_l0"):
         charlm.sample(model, vocab, "he", length=5)
 

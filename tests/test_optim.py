@@ -55,7 +55,7 @@ def test_updates_match_pytorch_step_by_step(name, kwargs):
         opt.step()
         t_opt.step()
         for p, tp in zip(ours, theirs):
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-13)
+            np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-10, atol=1e-13)
 
 
 def test_param_groups_with_their_own_options_match_pytorch():
@@ -76,7 +76,7 @@ def test_param_groups_with_their_own_options_match_pytorch():
         opt.step()
         t_opt.step()
     for p, tp in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-12)
 
 
 # --- training parity ------------------------------------------------------------------------------
@@ -186,14 +186,14 @@ def test_clip_grad_norm_edge_cases():
 @pytest.mark.parametrize("name, kwargs", CONFIGS, ids=IDS)
 def test_updates_are_in_place_and_keep_float32(name, kwargs):
     p = nn.Parameter(np.ones((2, 3), dtype=np.float32))
-    array = p.data
+    array = p.numpy()
     opt = getattr(optim, name)([p], **kwargs)
     opt.param_groups[0]["lr"] = np.float64(opt.param_groups[0]["lr"])  # NumPy option: no upcast
     for _ in range(3):
         p.grad = np.full((2, 3), 0.5, dtype=np.float32)
         opt.step()
-    assert p.data is array and p.dtype == np.float32
-    assert not np.array_equal(p.data, np.ones((2, 3)))
+    assert p.numpy() is array and p.dtype == np.float32
+    assert not np.array_equal(p.numpy(), np.ones((2, 3)))
     for value in opt.state.get(p, {}).values():
         assert not isinstance(value, np.ndarray) or value.dtype == np.float32
 
@@ -249,7 +249,7 @@ def test_state_dict_through_a_checkpoint_resumes_exactly(name, kwargs, tmp_path)
     first = [nn.Parameter(a.copy()) for a in init]
     opt = getattr(optim, name)(first, **kwargs)
     run(opt, first, range(5))
-    tg.save({"params": [p.data for p in first], "optim": opt.state_dict()}, tmp_path / "ck.npz")
+    tg.save({"params": [p.numpy() for p in first], "optim": opt.state_dict()}, tmp_path / "ck.npz")
     ckpt = tg.load(tmp_path / "ck.npz")
     resumed = [nn.Parameter(a) for a in ckpt["params"]]
     opt2 = getattr(optim, name)(resumed, lr=123.0)  # options come back from the state dict
@@ -257,7 +257,7 @@ def test_state_dict_through_a_checkpoint_resumes_exactly(name, kwargs, tmp_path)
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
     run(opt2, resumed, range(5, 10))
     for a, b in zip(straight, resumed):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_state_dict_layout_is_pytorchs():
@@ -337,3 +337,46 @@ def test_construction_errors():
 def test_repr_lists_the_groups():
     text = repr(optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1))
     assert text.startswith("SGD (\nParameter Group 0\n") and "    lr: 0.1" in text
+
+
+# --- zero_grad, as torch 2.13 ---------------------------------------------------------------------
+
+
+def test_zero_grad_sets_none_by_default_and_zeroes_in_place_otherwise():
+    torch = pytest.importorskip("torch")
+    w, tw = nn.Parameter(np.array([1.0, 2.0])), torch.tensor([1.0, 2.0], requires_grad=True)
+    opt, t_opt = optim.SGD([w], lr=0.1), torch.optim.SGD([tw], lr=0.1)
+    (w * w).sum().backward()
+    (tw * tw).sum().backward()
+    grad, array, t_grad = w.grad, w.grad.numpy(), tw.grad
+    opt.zero_grad(set_to_none=False)
+    t_opt.zero_grad(set_to_none=False)
+    assert (w.grad is grad) == (tw.grad is t_grad) is True
+    assert w.grad.numpy() is array  # the same storage, as torch's zero_()
+    np.testing.assert_array_equal(w.grad.numpy(), tw.grad.numpy())
+    opt.zero_grad()
+    t_opt.zero_grad()
+    assert w.grad is None and tw.grad is None
+    opt.zero_grad(set_to_none=False)  # no gradient: nothing to zero
+    assert w.grad is None
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_zero_grad_in_place_detaches_a_recorded_gradient_as_pytorch():
+    torch = pytest.importorskip("torch")
+    w, tw = nn.Parameter(np.array([1.0, 2.0])), torch.tensor([1.0, 2.0], requires_grad=True)
+    (w * w * w).sum().backward(create_graph=True)
+    (tw * tw * tw).sum().backward(create_graph=True)
+    assert w.grad.requires_grad and tw.grad.requires_grad
+    optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
+    torch.optim.SGD([tw], lr=0.1).zero_grad(set_to_none=False)
+    assert w.grad.requires_grad == tw.grad.requires_grad == False  # noqa: E712
+    assert w.grad.grad_fn is None and tw.grad.grad_fn is None
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
+
+
+def test_zero_grad_in_place_of_a_read_only_gradient_array():
+    w = nn.Parameter(np.zeros((2, 3)))
+    w.grad = np.broadcast_to(np.ones(3), (2, 3))  # a read-only view
+    optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((2, 3)))

@@ -26,6 +26,7 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
+from .attention import MultiheadAttention
 from .cells import GRUCell, LSTMCell, RNNCell  # one time step each: the equations
 from .container import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear, Unflatten
@@ -33,6 +34,13 @@ from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 from .parameter_list import ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN  # the driver: time, layers, directions, lengths
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "GRU",
@@ -62,6 +70,7 @@ __all__ = [
     "ModuleList",
     "MSELoss",
     "Module",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ParameterDict",
@@ -79,6 +88,11 @@ __all__ = [
     "Softplus",
     "Softsign",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Tanhshrink",
     "Threshold",
     "Unflatten",

@@ -36,6 +36,7 @@ __all__ = [
     "nll_loss",
     "one_hot",
     "relu",
+    "scaled_dot_product_attention",
     "sigmoid",
     "softmax",
     "tanh",
@@ -121,7 +122,7 @@ def log_softmax(input, dim=None, *, axis=None):
     """x - logsumexp(x) along ``dim`` (default: the last axis); never overflows.
 
     >>> import numpy as np, tinygrad_seq as tg
-    >>> np.round(tg.nn.functional.log_softmax(tg.Tensor(np.array([1000.0, 1000.0]))).data, 4)
+    >>> np.round(tg.nn.functional.log_softmax(tg.Tensor(np.array([1000.0, 1000.0]))).numpy(), 4)
     array([-0.6931, -0.6931])
     """
     return _as_float_tensor(input, "log_softmax").log_softmax(_dim(dim, axis, "log_softmax"))
@@ -194,7 +195,7 @@ def linear(input, weight, bias=None):
 
 def _check_indices(indices, num_embeddings, who):
     """The integer index array behind ``indices``; a clear error for floats or out-of-range."""
-    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(
             f"{who}: indices must be integers, got dtype {idx.dtype} "
@@ -232,7 +233,7 @@ def one_hot(tensor, num_classes=-1):
     >>> tg.nn.functional.one_hot(np.array([0, 2])).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    idx = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices, got dtype {idx.dtype}")
     if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
@@ -258,7 +259,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> y = tg.nn.functional.layer_norm(tg.Tensor(np.array([[1.0, 3.0]])), (2,))
-    >>> np.round(y.data, 4)
+    >>> np.round(y.numpy(), 4)
     array([[-1.,  1.]])
     """
     x = _as_float_tensor(input, "layer_norm")
@@ -321,7 +322,7 @@ def _class_targets(input, target, ignore_index, fn):
             f"{fn}: expected input of shape (N, C) or (C,), got shape {x.shape}; for a sequence "
             "flatten time into the batch: input.reshape(-1, C), target.reshape(-1)"
         )
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{fn}: target must hold integer class indices, got dtype {t.dtype} "
@@ -387,7 +388,7 @@ def _nll(logp, safe, valid, unbatched, weight, reduction, fn):
     n, c = logp.shape
     w = valid.astype(logp.dtype)
     if weight is not None:
-        class_w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+        class_w = np.asarray(weight._data if isinstance(weight, Tensor) else weight)
         if class_w.shape != (c,):
             raise ValueError(f"{fn}: weight must have shape ({c},), got {class_w.shape}")
         w = w * class_w.astype(logp.dtype)[safe]
@@ -449,47 +450,174 @@ def _constant_like(value, x, fn, what):
     return np.asarray(value).astype(x.dtype, copy=False)
 
 
-# --- gelu (its exact form needs erf, which NumPy lacks) ---------------------------------------
+# --- attention (composed: matmul, masking, softmax, dropout; no derivative of its own) -----------
 
 
-def _gelu_constant(value, x):
-    return np.asarray(value, dtype=x.dtype)
+def scaled_dot_product_attention(
+    query,
+    key,
+    value,
+    attn_mask=None,
+    dropout_p=0.0,
+    is_causal=False,
+    *,
+    scale=None,
+    enable_gqa=False,
+):
+    """softmax(query @ key^T * scale + mask) @ value, as
+    ``torch.nn.functional.scaled_dot_product_attention``.
+
+    Shapes: query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); leading
+    dimensions broadcast. ``scale`` defaults to 1 / sqrt(E). ``attn_mask`` broadcasts to
+    (..., L, S): a bool mask says which keys each query may attend to (True = takes part), a
+    float mask is added to the scores (-inf removes a key). ``is_causal`` lets query i see keys
+    0..i only (no ``attn_mask`` then). ``dropout_p`` drops attention weights (always, as
+    PyTorch: pass 0.0 in evaluation), drawing from the global Generator (``tg.manual_seed``).
+    ``enable_gqa``: query has Hq heads at dim -3, key and value Hk (Hq a multiple of Hk), and
+    each key/value head serves Hq / Hk query heads. Bad shapes or dtypes raise RuntimeError, as
+    in PyTorch, naming the shapes.
+
+    A query whose keys are all masked attends to nothing: its output row is 0 and it passes no
+    gradient, as PyTorch 2.13 returns here (a plain softmax would give 0/0 = NaN).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> F = tg.nn.functional
+    >>> q = k = v = tg.Tensor(np.eye(3)[None])  # (1, 3, 3)
+    >>> out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    >>> np.round(out.numpy()[0, :2], 3).tolist()
+    [[1.0, 0.0, 0.0], [0.36, 0.64, 0.0]]
+    """
+    fn = "scaled_dot_product_attention"
+    q, k, v = _attention_inputs(query, key, value, enable_gqa, fn)
+    mask = _attention_mask(attn_mask, is_causal, q, k, fn)
+    if scale is None:
+        scale = 1.0 / np.sqrt(q.shape[-1])
+    _check_probability(dropout_p, fn)
+    context, _ = _attend(q, k, v, mask, scale, dropout_p)
+    return context
 
 
-# Abramowitz & Stegun 7.1.26: erf(x) = 1 - t (a1 + t (a2 + ...)) exp(-x^2), t = 1 / (1 + p x)
-_ERF_P = 0.3275911
-_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+def _attend(q, k, v, mask=None, scale=1.0, dropout_p=0.0, rng=None):
+    """(context, attention weights) of already checked ``q, k, v``; ``mask`` None, a bool array
+    (True = takes part) or a float Tensor/array added to the scores. The one place where
+    attention is written; named for the graph viewer ("scores", "attention weights",
+    "context"). Fully masked rows give zero weights (see ``scaled_dot_product_attention``).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> q = tg.Tensor(np.ones((2, 4)))
+    >>> context, weights = tg.nn.functional._attend(q, q, q, scale=0.5)
+    >>> weights.numpy().tolist()
+    [[0.5, 0.5], [0.5, 0.5]]
+    """
+    scores = (q @ k.transpose(-2, -1)) * scale
+    if mask is not None and mask.dtype == np.bool_:
+        scores = where(mask, scores, -np.inf)
+    elif mask is not None:
+        scores = scores + mask
+    scores = scores.named("scores")
+    dead = np.isneginf(scores._data).all(axis=-1, keepdims=True)
+    if dead.any():  # 0/0: softmax a finite row instead, then zero it (no gradient flows back)
+        weights = where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
+    else:
+        weights = scores.softmax(-1)
+    weights = weights.named("attention weights")
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, True, rng).named("attention weights (dropout)")
+    return (weights @ v).named("context"), weights
 
 
-def _erf(x):
-    """erf composed from primitives (NumPy has no erf), absolute error below 1.5e-7."""
-    sign = np.where(x._data >= 0, 1, -1).astype(x.dtype)  # a constant: no gradient of its own
-    magnitude = x * sign  # |x|, whose derivative is +-1 even at 0, where erf' = 2 / sqrt(pi)
-    t = 1 / (magnitude * _gelu_constant(_ERF_P, x) + 1)
-    poly = _gelu_constant(_ERF_A[-1], x)
-    for a in reversed(_ERF_A[:-1]):
-        poly = t * poly + _gelu_constant(a, x)
-    return (1 - t * poly * (-(magnitude * magnitude)).exp()) * sign
+def _attention_inputs(query, key, value, enable_gqa, fn):
+    q, k, v = (_as_float_tensor(x, fn) for x in (query, key, value))
+    for name, x in (("query", q), ("key", k), ("value", v)):
+        if x.ndim < 2:
+            raise RuntimeError(f"{fn}: {name} must have at least 2 dimensions, got shape {x.shape}")
+    if not q.dtype == k.dtype == v.dtype:
+        raise RuntimeError(
+            f"{fn}: query, key and value must have one dtype, got {q.dtype}, {k.dtype}, {v.dtype}"
+        )
+    if k.shape[-1] != q.shape[-1]:
+        raise RuntimeError(
+            f"{fn}: query (..., L, E) and key (..., S, E) must share E, got query shape "
+            f"{q.shape} and key shape {k.shape}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise RuntimeError(
+            f"{fn}: key (..., S, E) and value (..., S, Ev) must share S, got key shape {k.shape} "
+            f"and value shape {v.shape}"
+        )
+    if enable_gqa:
+        k, v = (_repeat_heads(x, q, fn) for x in (k, v))
+    try:
+        np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise RuntimeError(
+            f"{fn}: the leading (batch) dimensions of query {q.shape}, key {k.shape} and value "
+            f"{v.shape} do not broadcast"
+        ) from None
+    return q, k, v
+
+
+def _repeat_heads(x, q, fn):
+    """Grouped-query attention: each of x's Hk heads (dim -3) repeated Hq / Hk times in a row."""
+    if x.ndim < 3 or q.ndim < 3 or q.shape[-3] % x.shape[-3]:
+        raise RuntimeError(
+            f"{fn}: enable_gqa needs heads at dim -3, the query's a multiple of the key's and "
+            f"value's, got query shape {q.shape} and {x.shape}"
+        )
+    groups, heads = q.shape[-3] // x.shape[-3], x.shape[-3]
+    lead, rest = x.shape[:-3], x.shape[-2:]
+    x = x.reshape(*lead, heads, 1, *rest).expand(*lead, heads, groups, *rest)
+    return x.reshape(*lead, heads * groups, *rest)
+
+
+def _attention_mask(attn_mask, is_causal, q, k, fn):
+    """None, a bool array (True = takes part), or a float mask in q's dtype, broadcastable to
+    (..., L, S)."""
+    length, source = q.shape[-2], k.shape[-2]
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError(f"{fn}: pass attn_mask or is_causal=True, not both")
+        return np.tril(np.ones((length, source), dtype=bool))
+    if attn_mask is None:
+        return None
+    mask = attn_mask if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+    if mask.dtype == np.bool_:
+        mask = np.asarray(mask._data if isinstance(mask, Tensor) else mask)
+    elif mask.dtype.kind != "f":
+        raise RuntimeError(
+            f"{fn}: attn_mask must be bool or floating point, got dtype {mask.dtype}"
+        )
+    elif isinstance(mask, Tensor) and mask.dtype != q.dtype:
+        raise RuntimeError(
+            f"{fn}: a float attn_mask must have the query's dtype {q.dtype}, got {mask.dtype}"
+        )
+    elif not isinstance(mask, Tensor):
+        mask = mask.astype(q.dtype, copy=False)  # an array is data: it follows the query
+    try:
+        np.broadcast_shapes(mask.shape, q.shape[:-2] + (length, source))
+    except ValueError:
+        raise RuntimeError(
+            f"{fn}: attn_mask of shape {tuple(mask.shape)} does not broadcast to "
+            f"(..., L, S) = {q.shape[:-2] + (length, source)}"
+        ) from None
+    return mask
 
 
 def gelu(input, approximate="none"):
-    """``x * Phi(x)``, Phi the standard normal CDF; ``approximate="tanh"`` uses
-    ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``, as PyTorch.
-
-    The exact form needs erf, which NumPy lacks; it is composed from primitives with an
-    absolute error below 1e-7 * |x| (one or two float32 ulps; float64 results carry it too).
+    """x * Phi(x), Phi the standard normal's distribution function: 0.5 x (1 + erf(x / sqrt 2));
+    ``approximate="tanh"``: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), as ``F.gelu``.
 
     >>> import tinygrad_seq as tg
-    >>> [round(v, 4) for v in tg.nn.functional.gelu(tg.Tensor([-1.0, 1.0])).tolist()]
-    [-0.1587, 0.8413]
+    >>> [round(v, 4) for v in tg.nn.functional.gelu(tg.Tensor([-1.0, 0.0, 1.0])).tolist()]
+    [-0.1587, 0.0, 0.8413]
     """
-    if approximate not in ("none", "tanh"):
-        raise RuntimeError("approximate argument must be either none or tanh.")
     x = _as_float_tensor(input, "gelu")
-    half = _gelu_constant(0.5, x)
     if approximate == "tanh":
-        inner = (x + x * x * x * _gelu_constant(0.044715, x)) * _gelu_constant(
-            np.sqrt(2 / np.pi), x
-        )
-        return x * half * (inner.tanh() + 1)
-    return x * half * (_erf(x * _gelu_constant(np.sqrt(0.5), x)) + 1)
+        inner = (x + 0.044715 * x * x * x) * np.sqrt(2.0 / np.pi)
+        return 0.5 * x * (1.0 + inner.tanh())
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    from .. import ops  # erf: a primitive (NumPy has none to compose it from)
+    from .._tensor import apply
+
+    return 0.5 * x * (1.0 + apply(ops.erf, x * (1.0 / np.sqrt(2.0))))

@@ -6,6 +6,7 @@ gives PyTorch's dotted names (``rnn.weight_ih_l0``), which are also set as each 
 """
 
 import collections
+import functools
 
 import numpy as np
 
@@ -82,6 +83,20 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def _recording_arguments(init):
+    """Wrap a Module subclass's ``__init__`` to keep the arguments of the outermost call (a
+    subclass's ``super().__init__(...)`` does not overwrite them) in ``_init_args``: ``tg.save``
+    stores them, so that ``tg.load`` can build the module again without pickle."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if "_init_args" not in self.__dict__:
+            object.__setattr__(self, "_init_args", (args, kwargs))
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
 class Module:
     """Base class of layers and models: subclass it, assign parameters and submodules in
     ``__init__``, write ``forward``.
@@ -104,6 +119,11 @@ class Module:
         object.__setattr__(self, "_non_persistent_buffers_set", set())  # left out of state_dict
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_arguments(cls.__dict__["__init__"])
 
     # --- registration -----------------------------------------------------------------------------
 
@@ -359,7 +379,7 @@ class Module:
             )
         params = self._state_tensors()
         arrays = {
-            k: np.asarray(v.data if isinstance(v, Tensor) else v) for k, v in state_dict.items()
+            k: np.asarray(v._data if isinstance(v, Tensor) else v) for k, v in state_dict.items()
         }
         missing = [k for k in params if k not in arrays]
         unexpected = [k for k in arrays if k not in params]
@@ -472,12 +492,12 @@ class Module:
         if dtype.kind != "f":
             raise TypeError(f"to(): parameters must stay floating point, got {dtype}")
         for p in self.parameters():
-            p.data = p.data.astype(dtype)
+            p._data = p._data.astype(dtype)
             if p.grad is not None:
-                p.grad = p.grad.data.astype(dtype)
+                p.grad = p.grad._data.astype(dtype)
         for b in self.buffers():
             if b.dtype.kind == "f":  # as PyTorch: integer and bool buffers keep their dtype
-                b.data = b._data.astype(dtype)
+                b._data = b._data.astype(dtype)
         return self
 
     def float(self):

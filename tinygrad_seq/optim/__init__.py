@@ -1,5 +1,5 @@
 """Optimizers with PyTorch's update rules: SGD (momentum, Nesterov, weight decay), Adam, AdamW,
-Adagrad, RMSprop; learning-rate schedules in ``optim.lr_scheduler``.
+Adagrad, RMSprop, LBFGS (``optim/lbfgs.py``); learning-rate schedules in ``optim.lr_scheduler``.
 
 An optimizer holds Parameters in ``param_groups`` (a list of dicts, as in PyTorch: change
 ``opt.param_groups[0]["lr"]`` to schedule the learning rate) and per-parameter ``state``. ``step``
@@ -14,7 +14,7 @@ stores it without pickle.
 >>> opt = tg.optim.SGD([w], lr=0.1)
 >>> (w * w).sum().backward()
 >>> opt.step(); opt.zero_grad()
->>> w.data
+>>> w.numpy()
 array([ 0.8, -1.6])
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 from .._tensor import Tensor
 from . import lr_scheduler
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["LBFGS", "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
 
 class Optimizer:
@@ -83,13 +83,21 @@ class Optimizer:
             raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
 
     def zero_grad(self, set_to_none=True):
-        """Forget the gradients (set them to None, or to zeros with ``set_to_none=False``)."""
+        """Forget the gradients: set them to None, or with ``set_to_none=False`` zero each one in
+        place (the same Tensor, cut from any graph ``backward(create_graph=True)`` gave it), as
+        PyTorch does."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.data[...] = 0
+                grad = p._grad
+                if set_to_none or grad is None:
+                    p._grad = None
+                    continue
+                grad._node, grad._rg = None, False  # torch's detach_()
+                if grad._data.flags.writeable:
+                    grad._data[...] = 0
+                else:  # a read-only array (a broadcast view someone assigned): replace it
+                    grad._data = np.zeros_like(grad._data)
+                grad._bump_version()
 
     def _with_grads(self):
         """(group, parameter, gradient) for every parameter that has a gradient."""
@@ -115,9 +123,7 @@ class Optimizer:
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
         state = {}
         for p, s in self.state.items():
-            state[index[id(p)]] = {
-                k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in s.items()
-            }
+            state[index[id(p)]] = {k: _copied(v) for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -179,6 +185,15 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
+def _copied(value):
+    """A state value with its arrays copied, also inside lists (LBFGS keeps lists of arrays)."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
+
+
 def _check_non_negative(**options):
     for name, value in options.items():
         if not value >= 0:
@@ -200,7 +215,7 @@ class SGD(Optimizer):
     >>> opt = tg.optim.SGD([w], lr=0.5, momentum=0.9)
     >>> for _ in range(2):
     ...     w.grad = np.array([1.0]); opt.step()
-    >>> w.data
+    >>> w.numpy()
     array([-0.45])
     """
 
@@ -225,7 +240,7 @@ class SGD(Optimizer):
         for group, p, g in self._with_grads():
             lr, momentum, wd = _floats(group, "lr", "momentum", "weight_decay")
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * p._data
             if momentum != 0:
                 state = self.state.setdefault(p, {})
                 buf = state.get("momentum_buffer")
@@ -235,7 +250,7 @@ class SGD(Optimizer):
                     buf *= momentum
                     buf += (1 - float(group["dampening"])) * g
                 g = g + momentum * buf if group["nesterov"] else buf
-            data = p.data
+            data = p._data
             data -= lr * g  # in place (``p.data -= ...`` would also run the setter)
             p._bump_version()
 
@@ -250,7 +265,7 @@ class Adam(Optimizer):
     >>> w = tg.nn.Parameter(np.array([1.0]))
     >>> opt = tg.optim.Adam([w], lr=0.1)
     >>> w.grad = np.array([5.0]); opt.step()
-    >>> np.round(w.data, 6)  # the first Adam step has length lr whatever the gradient's size
+    >>> np.round(w.numpy(), 6)  # the first Adam step has length lr whatever the gradient's size
     array([0.9])
     """
 
@@ -281,17 +296,17 @@ class Adam(Optimizer):
             state = self.state.setdefault(p, {})
             if not state:
                 state.update(
-                    step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data)
+                    step=0, exp_avg=np.zeros_like(p._data), exp_avg_sq=np.zeros_like(p._data)
                 )
                 if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    state["max_exp_avg_sq"] = np.zeros_like(p._data)
             state["step"] += 1
-            data = p.data
+            data = p._data
             if wd != 0:
                 if self._decoupled:
                     data *= 1 - lr * wd
                 else:
-                    g = g + wd * p.data
+                    g = g + wd * p._data
             m, v = state["exp_avg"], state["exp_avg_sq"]
             m += (1 - beta1) * (g - m)  # PyTorch's lerp towards g
             v *= beta2
@@ -314,7 +329,7 @@ class AdamW(Adam):
     >>> w = tg.nn.Parameter(np.array([1.0]))
     >>> opt = tg.optim.AdamW([w], lr=0.1, weight_decay=0.5)
     >>> w.grad = np.array([0.0]); opt.step()
-    >>> w.data
+    >>> w.numpy()
     array([0.95])
     """
 
@@ -335,7 +350,7 @@ class Adagrad(Optimizer):
     >>> w = tg.nn.Parameter(np.array([1.0]))
     >>> opt = tg.optim.Adagrad([w], lr=0.5)
     >>> w.grad = np.array([4.0]); opt.step()
-    >>> np.round(w.data, 6)  # the first step has length lr: 4 / sqrt(16)
+    >>> np.round(w.numpy(), 6)  # the first step has length lr: 4 / sqrt(16)
     array([0.5])
     """
 
@@ -367,7 +382,7 @@ class Adagrad(Optimizer):
         state = self.state.setdefault(p, {})
         if not state:
             start = float(group["initial_accumulator_value"])
-            state.update(step=0, sum=np.full_like(p.data, start))
+            state.update(step=0, sum=np.full_like(p._data, start))
         return state
 
     def step(self):
@@ -378,10 +393,10 @@ class Adagrad(Optimizer):
             state = self._state_of(p, group)
             state["step"] += 1
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * p._data
             clr = lr / (1 + (state["step"] - 1) * lr_decay)
             state["sum"] += g * g
-            data = p.data
+            data = p._data
             data -= clr * (g / (np.sqrt(state["sum"]) + eps))
             p._bump_version()
 
@@ -396,7 +411,7 @@ class RMSprop(Optimizer):
     >>> w = tg.nn.Parameter(np.array([1.0]))
     >>> opt = tg.optim.RMSprop([w], lr=0.01, alpha=0.99)
     >>> w.grad = np.array([2.0]); opt.step()
-    >>> np.round(w.data, 6)  # 1 - 0.01 * 2 / sqrt(0.01 * 4)
+    >>> np.round(w.numpy(), 6)  # 1 - 0.01 * 2 / sqrt(0.01 * 4)
     array([0.9])
     """
 
@@ -429,14 +444,14 @@ class RMSprop(Optimizer):
             momentum = float(group["momentum"])
             state = self.state.setdefault(p, {})
             if not state:
-                state.update(step=0, square_avg=np.zeros_like(p.data))
+                state.update(step=0, square_avg=np.zeros_like(p._data))
                 if momentum > 0:
-                    state["momentum_buffer"] = np.zeros_like(p.data)
+                    state["momentum_buffer"] = np.zeros_like(p._data)
                 if group["centered"]:
-                    state["grad_avg"] = np.zeros_like(p.data)
+                    state["grad_avg"] = np.zeros_like(p._data)
             state["step"] += 1
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * p._data
             v = state["square_avg"]
             v *= alpha
             v += (1 - alpha) * (g * g)
@@ -446,7 +461,7 @@ class RMSprop(Optimizer):
                 avg = np.sqrt(v - m * m) + eps
             else:
                 avg = np.sqrt(v) + eps
-            data = p.data
+            data = p._data
             if momentum > 0:
                 buf = state["momentum_buffer"]
                 buf *= momentum
@@ -455,3 +470,7 @@ class RMSprop(Optimizer):
             else:
                 data -= lr * (g / avg)
             p._bump_version()
+
+
+# last: LBFGS subclasses Optimizer, defined above
+from .lbfgs import LBFGS  # noqa: E402
