@@ -789,3 +789,30 @@ def test_layers_take_a_device_and_dropout_prints_as_pytorch():
             make(nn, "cuda")
     assert repr(nn.Dropout(0.2)) == repr(tnn.Dropout(0.2))
     assert repr(nn.Dropout(0.2, inplace=True)) == repr(tnn.Dropout(0.2, inplace=True))
+
+
+@pytest.mark.parametrize(
+    "assign",
+    [
+        lambda m, make: setattr(m.Linear(2, 2), "weight", make(2, 2)),
+        lambda m, make: setattr(m.Linear(2, 2), "bias", 3),
+        lambda m, make: setattr(m.Sequential(m.Tanh()), "0", 3),
+    ],
+)
+def test_assigning_a_non_parameter_to_a_parameter_name_is_refused_as_in_torch(assign):
+    with pytest.raises(TypeError) as theirs:
+        assign(tnn, torch.ones)
+    with pytest.raises(TypeError) as ours:
+        assign(nn, tg.ones)
+    words = str(theirs.value).split(" (")[0].split("' as ")[1]  # "parameter 'weight'"
+    assert words in str(ours.value)
+
+
+def test_assigning_none_to_a_parameter_or_module_name_unregisters_it():
+    for m in (nn, tnn):
+        layer = m.Linear(2, 2)
+        layer.bias = None
+        seq = m.Sequential(m.Tanh(), m.ReLU())
+        seq[0] = m.ELU()
+        assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+        assert type(seq[0]).__name__ == "ELU"

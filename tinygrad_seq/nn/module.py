@@ -149,8 +149,19 @@ class Module:
             buffers[name] = _buffer_value(value, name)
             return
         else:
-            self._parameters.pop(name, None)
-            self._modules.pop(name, None)
+            # as PyTorch: only None may replace a parameter or a child module (it unregisters
+            # it); anything else would silently take a parameter out of training
+            for registry, kind, expected in (
+                (self._parameters, "parameter", "nn.Parameter"),
+                (self._modules, "child module", "nn.Module"),
+            ):
+                if name in registry:
+                    if value is not None:
+                        raise TypeError(
+                            f"cannot assign '{_typename(value)}' as {kind} '{name}' "
+                            f"({expected} or None expected)"
+                        )
+                    del registry[name]
             object.__setattr__(self, name, value)
             return
         self.__dict__.pop(name, None)
