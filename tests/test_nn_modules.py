@@ -816,3 +816,44 @@ def test_assigning_none_to_a_parameter_or_module_name_unregisters_it():
         seq[0] = m.ELU()
         assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
         assert type(seq[0]).__name__ == "ELU"
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda m, make: m.Module().register_parameter(1, None),
+        lambda m, make: m.Module().register_parameter("a.b", None),
+        lambda m, make: m.Module().register_parameter("", None),
+        lambda m, make: m.Module().register_parameter("training", None),
+        lambda m, make: m.Module().register_parameter("forward", None),
+        lambda m, make: m.Module().register_parameter("w", make(1)),
+    ],
+)
+def test_register_parameter_errors_match_pytorch(action):
+    with pytest.raises(Exception) as theirs:
+        action(tnn, torch.ones)
+    with pytest.raises(type(theirs.value)) as ours:
+        action(nn, tg.ones)
+    squeeze = str.maketrans("", "", " '\"")
+    words = str(theirs.value).replace("torch.FloatTensor", "").replace("torch.nn.", "nn.")
+    ours_text = str(ours.value).replace("'Tensor'", "''")  # torch names its tensor type
+    assert words.translate(squeeze)[:40] in ours_text.translate(squeeze)
+
+
+def test_a_parameter_registered_as_none_can_be_registered_again():
+    for m, ones in ((nn, np.ones), (tnn, torch.ones)):
+        make = lambda m=m, ones=ones: m.Parameter(ones(2))  # noqa: E731
+        block = m.Module()
+        block.register_parameter("bias", None)
+        block.register_parameter("bias", make())
+        assert [n for n, _ in block.named_parameters()] == ["bias"]
+
+
+def test_state_dict_prefix_keep_vars_and_destination_as_pytorch():
+    results = []
+    for m in (nn, tnn):
+        layer = m.Linear(2, 1)
+        kept = layer.state_dict(keep_vars=True)
+        filled = layer.state_dict(destination={"x": 1}, prefix="fc.")
+        results.append((list(filled), kept["weight"] is layer.weight))
+    assert results[0] == results[1] == (["x", "fc.weight", "fc.bias"], True)

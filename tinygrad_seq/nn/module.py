@@ -187,7 +187,29 @@ class Module:
             object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
-        """Register ``param`` (a Parameter or None) under ``name``."""
+        """Register ``param`` (a Parameter or None) under ``name``, with PyTorch's checks.
+
+        >>> import numpy as np
+        >>> from tinygrad_seq import nn
+        >>> block = nn.Module()
+        >>> block.register_parameter("scale", nn.Parameter(np.ones(2)))
+        >>> [name for name, _ in block.named_parameters()]
+        ['scale']
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"parameter name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError('parameter name can\'t contain "."')
+        if name == "":
+            raise KeyError('parameter name can\'t be empty string ""')
+        taken = name not in self._parameters and hasattr(self, name)
+        if taken and not (name in self.__dict__ and self.__dict__[name] is None):  # None: a
+            raise KeyError(f"attribute '{name}' already exists")  # parameter registered as None
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                "(nn.Parameter or None required)"
+            )
         if param is None:
             self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
@@ -370,10 +392,20 @@ class Module:
 
     # --- state --------------------------------------------------------------------------------
 
-    def state_dict(self):
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """{dotted name: a copy of the array} of every parameter and persistent buffer, in
-        PyTorch's order. A tied parameter appears under each of its names, as in PyTorch."""
-        return {name: np.array(t._data, copy=True) for name, t in self._state_tensors().items()}
+        PyTorch's order. A tied parameter appears under each of its names, as in PyTorch.
+        ``prefix`` goes before every name, ``keep_vars=True`` gives the tensors themselves, and
+        ``destination`` (a dict) is filled and returned.
+
+        >>> import tinygrad_seq as tg
+        >>> list(tg.nn.Linear(2, 1, seed=0).state_dict(prefix="fc."))
+        ['fc.weight', 'fc.bias']
+        """
+        out = {} if destination is None else destination
+        for name, t in self._state_tensors().items():
+            out[prefix + name] = t if keep_vars else np.array(t._data, copy=True)
+        return out
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters by name. Everything is checked first: on any missing or
