@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor, chunk, linear, split
+from .._tensor import Tensor, _check_device, chunk, linear, split
 from . import init
 from .module import Module, Parameter
 
@@ -30,8 +30,11 @@ class _Cell(Module):
     state_names = ("hidden state",)
     bias_hh_in_step = False  # True: b_hh cannot be folded into the input projection (GRU)
 
-    def __init__(self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None):
+    def __init__(
+        self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None, device=None
+    ):
         super().__init__()
+        _check_device(device)  # the CPU only: "cpu", None or tg.device("cpu")
         who = type(self).__name__
         check_size(who, "input_size", input_size)
         check_size(who, "hidden_size", hidden_size)
@@ -122,9 +125,10 @@ class RNNCell(Elman, _Cell):
         *,
         dtype=np.float32,
         seed=None,
+        device=None,
     ):
         nonlinearity = check_nonlinearity(type(self).__name__, nonlinearity)
-        super().__init__(input_size, hidden_size, bias, dtype=dtype, seed=seed)
+        super().__init__(input_size, hidden_size, bias, dtype=dtype, seed=seed, device=device)
         self.nonlinearity = nonlinearity
 
     @staticmethod

@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from .._tensor import Tensor, concat, linear, stack, where
+from .._tensor import Tensor, _check_device, concat, linear, stack, where
 from ..modes import scope
 from ..scan import scan
 from . import init
@@ -77,8 +77,10 @@ class _Recurrent(Module):
         *,
         dtype=np.float32,
         seed=None,
+        device=None,
     ):
         super().__init__()
+        _check_device(device)  # the CPU only: "cpu", None or tg.device("cpu")
         who = type(self).__name__
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             check_size(who, name, value)
@@ -304,6 +306,7 @@ class RNN(Elman, _Recurrent):
         *,
         dtype=np.float32,
         seed=None,
+        device=None,
     ):
         nonlinearity = check_nonlinearity("RNN", nonlinearity)
         super().__init__(
@@ -316,6 +319,7 @@ class RNN(Elman, _Recurrent):
             bidirectional,
             dtype=dtype,
             seed=seed,
+            device=device,
         )
         self.nonlinearity = nonlinearity
 
