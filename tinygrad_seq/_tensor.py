@@ -1019,20 +1019,54 @@ class Tensor:
         return apply(ops.getitem, self, index=_index_of(index))
 
     def __setitem__(self, index, value):
-        """``t[index] = value``: ``value`` (a number, array or Tensor) broadcast into the slot,
-        as in PyTorch; a counted in-place write (``p.data[0] = 1``)."""
-        if self._rg and STATE.grad_enabled:
-            if self.is_leaf:
-                raise RuntimeError(
-                    "a leaf Variable that requires grad is being used in an in-place operation."
-                )
-            raise RuntimeError("item assignment into a tensor in the graph is not recorded yet")
+        """``t[index] = value``, as in PyTorch: ``value`` (a number, array or Tensor) broadcast
+        into the slot; any index ``t[...]`` takes (ints, slices, None, Ellipsis, bool masks,
+        integer tensors or arrays). The tensor stays the same object and counts the write in
+        ``_version`` (a graph that saved its old values then refuses backward).
+
+        Outside the graph (no gradient involved, or under ``no_grad``) it writes into the array,
+        so ``t[i][j] = 1`` writes through the view ``t[i]`` as in NumPy and torch. When ``t`` or
+        ``value`` requires grad, the write is recorded (the primitive ``setitem``) and ``t`` takes
+        its node: gradients flow into ``value`` (its slot's gradient) and into what ``t`` kept.
+        Unlike torch, a recorded write makes a new array: tensors viewing the old one keep the
+        old values, and so a recorded write into a view (``t[i][j] = v``, a reshape's result) is
+        refused; write ``t[i, j] = v``.
+
+        >>> import tinygrad_seq as tg
+        >>> h = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> outs = tg.zeros(3, 2)
+        >>> for i in range(3):
+        ...     outs[i] = h * i
+        >>> (outs * outs).sum().backward(); h.grad  # d/dh of sum_i (i h)^2 = 2 h (0 + 1 + 4)
+        Tensor([10., 20.])
+        """
         index = _index_of(index)
+        array = _array_of(value)
+        if not (STATE.grad_enabled and (self._rg or (isinstance(value, Tensor) and value._rg))):
+            try:
+                self._data[index] = array
+            except ValueError as e:
+                raise _setitem_error(self, index, array, e) from None
+            self._bump_version()
+            return
+        if self._rg and self.is_leaf:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                "(t[index] = value on a tensor that requires grad: write it under "
+                "`with tg.no_grad():`, or into a copy: t = t.clone())"
+            )
+        if self._data.base is not None:
+            raise RuntimeError(
+                f"setitem: a recorded write into a view of another tensor's array (shape "
+                f"{self.shape}: the result of t[i], reshape or transpose) would not reach that "
+                "tensor; index it once instead: t[i, j] = value, not t[i][j] = value"
+            )
         try:
-            self._data[index] = _array_of(value)
-        except (ValueError, TypeError) as e:
-            raise RuntimeError(f"setitem: cannot write into shape {self.shape}: {e}") from None
-        self._bump_version()
+            out = apply(ops.setitem, self, value, index=index)
+        except ValueError as e:
+            raise _setitem_error(self, index, array, e) from None
+        self._bump_version()  # nodes that saved the old values refuse backward, as in torch
+        self._data, self._node, self._rg = out._data, out._node, True
 
     def split(self, split_size_or_sections, axis=None, *, dim=None):
         """Pieces of ``split_size_or_sections`` along ``axis``: see ``tg.split``."""
@@ -1093,6 +1127,18 @@ GENERATOR = np.random.default_rng()
 def _rng(generator):
     """``generator``, or the global Generator that ``tg.manual_seed`` seeds."""
     return GENERATOR if generator is None else generator
+
+
+def _setitem_error(tensor, index, value, error):
+    """torch's RuntimeError for a value that does not fit the slot it is written into."""
+    try:
+        slot = np.empty(tensor.shape, bool)[index].shape
+    except (IndexError, ValueError, TypeError):
+        slot = "?"
+    return RuntimeError(
+        f"setitem: shape mismatch: a value of shape {np.shape(value)} cannot be broadcast to "
+        f"the indexed slot of shape {slot} (tensor shape {tensor.shape}): {error}"
+    )
 
 
 def _no_out(op, out):
