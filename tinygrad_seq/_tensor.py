@@ -1076,9 +1076,277 @@ class Tensor:
         """``chunks`` pieces along ``axis``: see ``tg.chunk``."""
         return chunk(self, chunks, axis, dim=dim)
 
+    def narrow(self, dim, start, length):
+        """The ``length`` elements from ``start`` along ``dim`` (a view), as ``torch.narrow``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.arange(6).reshape(2, 3).narrow(1, 1, 2).tolist()
+        [[1, 2], [4, 5]]
+        """
+        shape = self._data.shape
+        axis = _wrap_axis("narrow", dim, len(shape), shape)
+        n, start, length = shape[axis], int(start), int(length)
+        if not -n <= start <= n:
+            raise IndexError(
+                f"start out of range (expected to be in range of [{-n}, {n}], but got {start})"
+            )
+        start = start + n if start < 0 else start
+        if length < 0 or start + length > n:
+            raise RuntimeError(
+                f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})."
+            )
+        index = (slice(None),) * axis + (slice(start, start + length),)
+        return apply(ops.getitem, self, index=index)
+
+    def contiguous(self, memory_format=None):
+        """Self: a NumPy-backed tensor needs no copy to be used as contiguous (as ``torch``'s
+        ``x.contiguous()`` on a contiguous tensor).
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.zeros(2, 3).t(); x.contiguous() is x
+        True
+        """
+        return self
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """``(values, indices)`` sorted along ``dim``, as ``torch.sort``: ascending unless
+        ``descending``; equal elements keep their order (the sort is always stable); NaN sorts
+        as the largest value. The gradient goes back to where each value came from.
+
+        >>> import tinygrad_seq as tg
+        >>> values, indices = tg.tensor([3.0, 1.0, 2.0]).sort(descending=True)
+        >>> values.tolist(), indices.tolist()
+        ([3.0, 2.0, 1.0], [0, 2, 1])
+        """
+        order = self.argsort(dim, descending, stable)
+        return ValuesIndices(_gather(self, order._data, dim), order)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        """The indices that sort along ``dim`` (see ``sort``), as ``torch.argsort``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([[3, 1, 2]]).argsort(dim=1).tolist()
+        [[1, 2, 0]]
+        """
+        x = self._data.reshape(1) if self._data.ndim == 0 else self._data
+        axis = _wrap_axis("sort", dim, x.ndim, self.shape)
+        if not descending:
+            order = np.argsort(x, axis=axis, kind="stable")
+        else:  # ascending on the reversed axis, reversed: ties keep their order, NaN comes first
+            n = x.shape[axis]
+            order = n - 1 - np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+        return Tensor(order.reshape(self._data.shape))
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 -- torch's names
+        """The ``k`` largest (or smallest) elements along ``dim`` and their indices, as
+        ``torch.topk``: a named tuple ``(values, indices)``, largest first (the result is always
+        sorted). The gradient goes to the chosen elements.
+
+        >>> import tinygrad_seq as tg
+        >>> scores = tg.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+        >>> top = scores.topk(1)
+        >>> top.values.tolist(), top.indices.tolist()
+        ([[0.7], [0.5]], [[1], [0]])
+        """
+        shape = self._data.shape
+        axis = _wrap_axis("topk", dim, len(shape), shape)
+        n = shape[axis] if shape else 1
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k <= n:
+            raise RuntimeError(f"topk: selected index k ({k!r}) out of range (size {n})")
+        order = self.argsort(axis, descending=largest)._data
+        if shape:
+            order = order[(slice(None),) * axis + (slice(0, int(k)),)]
+        return ValuesIndices(_gather(self, order, axis), Tensor(order))
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """Draw ``num_samples`` category indices per row with probabilities proportional to
+        self (1-D, or 2-D: one row each), as ``torch.multinomial`` (see ``tg.multinomial``).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([0.0, 1.0, 0.0]).multinomial(2, replacement=True).tolist()
+        [1, 1]
+        """
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+        """A copy of ``data`` as a tensor of self's dtype (unless ``dtype``), as
+        ``torch.Tensor.new_tensor``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.zeros(1, dtype=tg.float64).new_tensor([1, 2]).dtype
+        dtype('float64')
+        """
+        _check_device(device)
+        array = np.array(_to_array(data, self.dtype if dtype is None else dtype), copy=True)
+        return Tensor(array, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
+        """Zeros of ``size`` in self's dtype (unless ``dtype``), as ``torch.Tensor.new_zeros``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([1, 2]).new_zeros(2, 3).dtype, tg.ones(1).new_ones((2,)).tolist()
+        (dtype('int64'), [1.0, 1.0])
+        """
+        return self.new_full(_shape_args(size), 0, dtype, requires_grad, device)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False, device=None):
+        """Ones of ``size`` in self's dtype (see ``new_zeros``)."""
+        return self.new_full(_shape_args(size), 1, dtype, requires_grad, device)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
+        """An uninitialised tensor of ``size`` in self's dtype (see ``new_zeros``)."""
+        _check_device(device)
+        array = np.empty(_shape_args(size), self.dtype if dtype is None else _dtype_of(dtype))
+        return Tensor(array, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+        """``fill_value`` in ``size`` and self's dtype (unless ``dtype``), as
+        ``torch.Tensor.new_full``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.zeros(1).new_full((2,), 7).tolist()
+        [7.0, 7.0]
+        """
+        _check_device(device)
+        dtype = self.dtype if dtype is None else _dtype_of(dtype)
+        return Tensor(np.full(_shape_args((size,)), fill_value, dtype), requires_grad=requires_grad)
+
+    # in-place shape changes: self takes the new shape (and, in the graph, the new node)
+    def unsqueeze_(self, dim):
+        """``unsqueeze`` in place; returns self."""
+        return self._reshaped_in_place("unsqueeze_", self.unsqueeze(dim=dim))
+
+    def squeeze_(self, dim=None):
+        """``squeeze`` in place; returns self."""
+        return self._reshaped_in_place("squeeze_", self.squeeze(dim=dim))
+
+    def t_(self):
+        """``t`` in place; returns self."""
+        return self._reshaped_in_place("t_", self.t())
+
+    def transpose_(self, dim0, dim1):
+        """``transpose`` in place; returns self.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.zeros(2, 3); x.transpose_(0, 1) is x, x.shape
+        (True, (3, 2))
+        """
+        return self._reshaped_in_place("transpose_", self.transpose(dim0, dim1))
+
+    def _reshaped_in_place(self, op, result):
+        if self._rg and STATE.grad_enabled and self.is_leaf:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        self._data, self._node = result._data, result._node
+        if self._node is not None and self._node.prim is None:
+            self._node = None
+        return self
+
+    def __index__(self):
+        """A one-element integer tensor used as a Python index: ``items[t]``, ``range(t)``."""
+        if self._data.size != 1 or self._data.dtype.kind not in "biu":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(()).item())
+
+    def type(self, dtype=None, non_blocking=False):
+        """Without an argument, torch's name of the tensor's type (``'torch.FloatTensor'``);
+        with a dtype or such a name, the tensor cast to it, as ``torch.Tensor.type``.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.ones(2); x.type(), x.type("torch.LongTensor").dtype, x.type(tg.int32).dtype
+        ('torch.FloatTensor', dtype('int64'), dtype('int32'))
+        """
+        if dtype is None:
+            name = _TYPE_NAMES.get(self.dtype)
+            if name is None:
+                raise TypeError(f"type(): torch has no tensor type name for dtype {self.dtype}")
+            return f"torch.{name}"
+        if isinstance(dtype, str):
+            found = {f"torch.{v}": k for k, v in _TYPE_NAMES.items()}.get(dtype)
+            if found is None:
+                if dtype.startswith("torch.cuda."):
+                    _check_device("cuda")
+                raise ValueError(f"type(): invalid type {dtype!r} (e.g. 'torch.LongTensor')")
+            dtype = found
+        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
+            dtype = dtype.dtype  # tg.LongTensor and friends
+        return self.astype(dtype)
+
 
 ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "``(values, indices)`` of ``max(dim)``/``min(dim)`` (torch.return_types)."
+
+# torch's tensor type names (``x.type()``, ``tg.LongTensor``), by dtype
+_TYPE_NAMES = {
+    np.dtype(np.float32): "FloatTensor",
+    np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor",
+    np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor",
+    np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor",
+    np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor",
+}
+
+
+def _gather(x, order, axis):
+    """``x``'s elements at indices ``order`` along ``axis`` (as ``torch.gather``), through
+    ``getitem``: the gradient goes back to the gathered elements."""
+    if x._data.ndim == 0:
+        return x.reshape(order.shape) if order.size else apply(ops.getitem, x.reshape(1), index=[])
+    grids, axis = np.indices(order.shape, sparse=True), axis % order.ndim
+    index = tuple(order if i == axis else grid for i, grid in enumerate(grids))
+    return apply(ops.getitem, x, index=index)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
+    """Draw ``num_samples`` category indices (int64) per row of ``input`` (1-D, or 2-D: one
+    row per distribution), each category with probability proportional to its weight, as
+    ``torch.multinomial``. Without ``replacement`` each category is drawn at most once (once the
+    categories of nonzero weight are used up, those of weight 0 follow, as in torch). From the
+    global Generator that ``tg.manual_seed`` seeds unless ``generator`` (a
+    ``np.random.Generator``) is given; the numbers differ from torch's.
+
+    >>> import tinygrad_seq as tg
+    >>> _ = tg.manual_seed(0)
+    >>> tg.multinomial(tg.tensor([0.0, 3.0, 1.0]), 2).tolist() in ([1, 2], [2, 1])
+    True
+    """
+    probs = np.asarray(_array_of(input), dtype=np.float64)
+    if probs.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {probs.shape}")
+    n = probs.shape[-1]
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
+        raise TypeError(f"multinomial: num_samples must be an int, got {num_samples!r}")
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples ({num_samples})")
+    if not replacement and num_samples > n:
+        raise RuntimeError(
+            f"multinomial: cannot sample n_sample ({num_samples}) > prob_dist.size(-1) ({n}) "
+            "samples without replacement"
+        )
+    if not np.isfinite(probs).all() or (probs < 0).any():
+        raise RuntimeError(
+            "multinomial: probability tensor contains either `inf`, `nan` or element < 0"
+        )
+    rng = _rng(generator)
+    rows = []
+    for row in probs.reshape(-1, n):
+        total = row.sum()
+        if total <= 0:
+            raise RuntimeError(
+                "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
+            )
+        drawn = min(num_samples, np.count_nonzero(row)) if not replacement else num_samples
+        picked = rng.choice(n, size=drawn, replace=replacement, p=row / total)
+        if drawn < num_samples:  # as torch: the weighted ones first, then zero-weight ones
+            zero = rng.permutation(np.flatnonzero(row == 0))[: num_samples - drawn]
+            picked = np.concatenate([picked, zero])
+        rows.append(picked)
+    drawn = np.stack(rows).astype(np.int64)
+    return Tensor(drawn.reshape(probs.shape[:-1] + (num_samples,)))
 
 
 def _values_indices(x, arg, op, dim, keepdim):

@@ -17,6 +17,12 @@ import numpy as np
 from ._tensor import DEFAULT_FLOAT, GENERATOR, Tensor, _shape_args, _to_array
 
 __all__ = [
+    "BoolTensor",
+    "ByteTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "IntTensor",
+    "LongTensor",
     "arange",
     "empty",
     "eye",
@@ -31,6 +37,7 @@ __all__ = [
     "rand",
     "randint",
     "randn",
+    "randperm",
     "tensor",
     "zeros",
     "zeros_like",
@@ -274,3 +281,112 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_g
         raise TypeError("randint: missing the size, e.g. randint(10, (3,))")
     values = _rng(generator).integers(low, high, _shape_args((size,)))
     return _made(values.astype(_dtype(dtype, np.int64)), requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, requires_grad=False):
+    """A random permutation of ``0 .. n-1`` (int64), as ``torch.randperm``, from the global
+    Generator unless ``generator`` is given (see ``rand``): ``x[tg.randperm(len(x))]`` shuffles.
+
+    >>> import tinygrad_seq as tg
+    >>> sorted(tg.randperm(5).tolist()), tg.randperm(3).dtype
+    ([0, 1, 2, 3, 4], dtype('int64'))
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise RuntimeError(f"randperm: n must be a non-negative int, got {n!r}")
+    values = _rng(generator).permutation(int(n))
+    return _made(values.astype(_dtype(dtype, np.int64)), requires_grad)
+
+
+class _TypedTensor(type):
+    """``isinstance(x, tg.LongTensor)`` asks for a Tensor of that dtype, as in torch."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype
+
+
+def _typed(cls, args):
+    """``torch.LongTensor(data)`` copies data; ``torch.LongTensor(2, 3)`` is a new tensor of
+    that size (zeros here; torch leaves them uninitialised); no argument: an empty tensor."""
+    name = cls.__name__
+    if not args:
+        return Tensor(np.zeros((0,), cls.dtype))
+    if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+        return Tensor(np.zeros(tuple(int(a) for a in args), cls.dtype))
+    if len(args) != 1 or isinstance(args[0], (numbers.Number, str)):
+        raise TypeError(
+            f"{name}(): expected data (a sequence, array or Tensor) or sizes, got {args!r}"
+        )
+    data = args[0]
+    if isinstance(data, Tensor) and data.dtype != cls.dtype:
+        raise TypeError(f"{name}(): expected a tensor of dtype {cls.dtype}, got {data.dtype}")
+    return Tensor(np.array(_to_array(data, cls.dtype), copy=True))
+
+
+class FloatTensor(metaclass=_TypedTensor):
+    """A float32 tensor, as ``torch.FloatTensor``: ``FloatTensor([1, 2])`` from data,
+    ``FloatTensor(2, 3)`` of that size; ``isinstance(x, tg.FloatTensor)`` checks the dtype.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.FloatTensor([1, 2]), tg.FloatTensor(2, 3).shape, isinstance(tg.ones(1), tg.FloatTensor)
+    (Tensor([1., 2.]), (2, 3), True)
+    """
+
+    dtype = np.dtype(np.float32)
+
+    def __new__(cls, *args):
+        return _typed(cls, args)
+
+
+class DoubleTensor(FloatTensor):
+    """A float64 tensor, as ``torch.DoubleTensor`` (see ``FloatTensor``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.DoubleTensor([0.5]).dtype
+    dtype('float64')
+    """
+
+    dtype = np.dtype(np.float64)
+
+
+class LongTensor(FloatTensor):
+    """An int64 tensor (indices, class labels), as ``torch.LongTensor`` (see ``FloatTensor``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.LongTensor([3, 1]).tolist(), tg.LongTensor(3).shape
+    ([3, 1], (3,))
+    """
+
+    dtype = np.dtype(np.int64)
+
+
+class IntTensor(FloatTensor):
+    """An int32 tensor, as ``torch.IntTensor`` (see ``FloatTensor``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.IntTensor([1]).dtype
+    dtype('int32')
+    """
+
+    dtype = np.dtype(np.int32)
+
+
+class BoolTensor(FloatTensor):
+    """A bool tensor (a mask), as ``torch.BoolTensor`` (see ``FloatTensor``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.BoolTensor([True, False]).tolist()
+    [True, False]
+    """
+
+    dtype = np.dtype(np.bool_)
+
+
+class ByteTensor(FloatTensor):
+    """A uint8 tensor, as ``torch.ByteTensor`` (see ``FloatTensor``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.ByteTensor([0, 255]).tolist()
+    [0, 255]
+    """
+
+    dtype = np.dtype(np.uint8)
