@@ -20,6 +20,7 @@ from . import (  # viz loads graphviz and matplotlib only when drawing
     viz,
 )
 from ._tensor import Tensor, apply, cat, chunk, concat, multinomial, split, stack, where
+from .devices import backends, cuda, device
 from .factories import (
     BoolTensor,
     ByteTensor,
@@ -142,13 +143,16 @@ __all__ = [
     "argmin",
     "argsort",
     "autograd",
+    "backends",
     "bmm",
     "bool",
     "cat",
     "chunk",
     "clamp",
     "concat",
+    "cuda",
     "detect_anomaly",
+    "device",
     "double",
     "eager",
     "empty",

@@ -11,6 +11,8 @@ import numpy as np
 
 from . import ops
 from ._anomaly import check_forward
+from .devices import CPU, is_device
+from .devices import check as _check_device  # the one check of every device= (nn imports it)
 from .engine import Node, Version, backward, note_write
 from .modes import STATE
 
@@ -711,19 +713,20 @@ class Tensor:
             return Tensor(self._data.astype(dtype))
         return apply(ops.astype, self, dtype=dtype)
 
-    def to(self, *args, dtype=None, device=None, copy=False):
-        """``to(dtype)``, ``to("cpu")``, ``to("cpu", dtype)`` or ``to(other)`` (other's dtype), as
-        ``torch.Tensor.to``: self when nothing changes (the CPU is the only device).
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)`` (other's dtype
+        and device), as ``torch.Tensor.to``: self when nothing changes. The CPU is the only
+        device (``"cpu"``, ``tg.device("cpu")``); CUDA is refused with what to write instead.
 
         >>> import tinygrad_seq as tg
         >>> x = tg.ones(2)
-        >>> x.to("cpu") is x, x.to(tg.float64).dtype
-        (True, dtype('float64'))
+        >>> x.to("cpu") is x, x.to(tg.device("cpu"), tg.float64).dtype, x.to(x) is x
+        (True, dtype('float64'), True)
         """
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, str) or arg is None:
+            elif is_device(arg):
                 device = arg
             else:
                 dtype = arg
@@ -735,7 +738,23 @@ class Tensor:
         """Self: tensors live in main memory (``x.detach().cpu().numpy()`` works as in torch)."""
         return self
 
-    device = property(lambda self: "cpu", doc="Always ``'cpu'``.")
+    def cuda(self, device=None, non_blocking=False):
+        """Refused: tinygrad_seq runs on the CPU only (the error says what to write instead).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.ones(1).cuda()
+        Traceback (most recent call last):
+        RuntimeError: device 'cuda' is not available: tinygrad_seq runs on the CPU only ...
+        """
+        _check_device("cuda" if device is None else device)
+        return self
+
+    device = property(lambda self: CPU, doc="``tg.device('cpu')``: where every tensor lives.")
+    is_cuda = property(lambda self: False, doc="False: no tensor lives on a GPU here.")
+
+    def get_device(self):
+        """-1, torch's answer for a tensor on the CPU."""
+        return -1
 
     def float(self):
         """As float32, in the graph (self if already float32)."""
@@ -1420,12 +1439,6 @@ def _dtype_of(dtype):
         return np.dtype(dtype)
     except TypeError:
         raise TypeError(f"not a dtype: {dtype!r} (use e.g. tg.float32 or tg.int64)") from None
-
-
-def _check_device(device):
-    """The CPU is the only device: "cpu" and None are accepted, anything else is refused."""
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"device {device!r} is not available: tinygrad_seq runs on the CPU")
 
 
 def _as_grad(value, tensor):

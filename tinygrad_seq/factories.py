@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ._tensor import DEFAULT_FLOAT, GENERATOR, Tensor, _shape_args, _to_array
+from ._tensor import DEFAULT_FLOAT, GENERATOR, Tensor, _check_device, _shape_args, _to_array
 
 __all__ = [
     "BoolTensor",
@@ -77,11 +77,12 @@ def _dtype(dtype, default):
     return np.dtype(default if dtype is None else dtype)
 
 
-def _made(array, requires_grad):
+def _made(array, requires_grad, device=None):
+    _check_device(device)  # every factory's device=: the CPU, or one clear error
     return Tensor(array, requires_grad=requires_grad)
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of ``data`` (numbers, lists, arrays, tensors), as
     ``torch.tensor``: Python floats become float32, ints int64, arrays keep their dtype.
 
@@ -91,7 +92,7 @@ def tensor(data, dtype=None, requires_grad=False):
     (False, dtype('float64'))
     """
     array = _to_array(data, dtype)
-    return _made(np.array(array, copy=True), requires_grad)
+    return _made(np.array(array, copy=True), requires_grad, device)
 
 
 def from_numpy(array):
@@ -107,34 +108,34 @@ def from_numpy(array):
     return Tensor(array)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
+def zeros(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of zeros (float32 unless ``dtype`` says otherwise): ``tg.zeros(2, 3)``.
 
     >>> import tinygrad_seq as tg
     >>> tg.zeros(2, 3).tolist(), tg.zeros((2,), dtype="int64").dtype
     ([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype('int64'))
     """
-    return _made(np.zeros(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+    return _made(np.zeros(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad=False):
+def ones(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of ones (float32 unless ``dtype`` says otherwise): ``tg.ones(2, 3)``.
 
     >>> import tinygrad_seq as tg
     >>> t = tg.ones(2); t.tolist(), t.dtype
     ([1.0, 1.0], dtype('float32'))
     """
-    return _made(np.ones(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+    return _made(np.ones(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad=False):
+def empty(*size, dtype=None, requires_grad=False, device=None):
     """An uninitialised tensor (its values are whatever memory held; float32 by default).
 
     >>> import tinygrad_seq as tg
     >>> t = tg.empty(2, 3); t.shape, t.dtype
     ((2, 3), dtype('float32'))
     """
-    return _made(np.empty(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+    return _made(np.empty(_shape_args(size), _dtype(dtype, DEFAULT_FLOAT)), requires_grad, device)
 
 
 def _scalar_dtype(value):
@@ -146,7 +147,7 @@ def _scalar_dtype(value):
     return DEFAULT_FLOAT
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     """A tensor of ``size`` filled with ``fill_value`` (its dtype from the value, as PyTorch).
 
     >>> import tinygrad_seq as tg
@@ -154,10 +155,10 @@ def full(size, fill_value, dtype=None, requires_grad=False):
     ([7, 7], dtype('float32'))
     """
     dtype = _dtype(dtype, _scalar_dtype(fill_value))
-    return _made(np.full(_shape_args((size,)), fill_value, dtype), requires_grad)
+    return _made(np.full(_shape_args((size,)), fill_value, dtype), requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """``start, start + step, ...`` below ``end`` (``arange(n)`` is 0..n-1); int64 when all
     arguments are ints, float32 otherwise, as in PyTorch.
 
@@ -173,10 +174,10 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
         raise ValueError("arange: step must be nonzero")
     # computed in float64 (or int64) and cast, as torch computes in double precision
     values = np.arange(start, end, step, dtype=np.int64 if ints else np.float64)
-    return _made(values.astype(dtype), requires_grad)
+    return _made(values.astype(dtype), requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (float32).
 
     >>> import tinygrad_seq as tg
@@ -186,17 +187,17 @@ def linspace(start, end, steps, dtype=None, requires_grad=False):
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
     values = np.linspace(start, end, steps, dtype=np.float64)
-    return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+    return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad, device)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``), float32 by default.
 
     >>> import tinygrad_seq as tg
     >>> tg.eye(2).tolist(), tg.eye(2, 3).shape
     ([[1.0, 0.0], [0.0, 1.0]], (2, 3))
     """
-    return _made(np.eye(n, m, dtype=_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+    return _made(np.eye(n, m, dtype=_dtype(dtype, DEFAULT_FLOAT)), requires_grad, device)
 
 
 def _like(fn, t, dtype):
@@ -205,7 +206,7 @@ def _like(fn, t, dtype):
     return t.shape, np.dtype(t.dtype if dtype is None else dtype)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
     """Zeros of ``t``'s shape and dtype (unless ``dtype`` is given).
 
     >>> import tinygrad_seq as tg
@@ -213,10 +214,10 @@ def zeros_like(t, dtype=None, requires_grad=False):
     ([[0, 0]], dtype('int64'))
     """
     shape, dtype = _like("zeros_like", t, dtype)
-    return _made(np.zeros(shape, dtype), requires_grad)
+    return _made(np.zeros(shape, dtype), requires_grad, device)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t, dtype=None, requires_grad=False, device=None):
     """Ones of ``t``'s shape and dtype (unless ``dtype`` is given).
 
     >>> import tinygrad_seq as tg
@@ -224,10 +225,10 @@ def ones_like(t, dtype=None, requires_grad=False):
     ([1.0, 1.0], dtype('float64'))
     """
     shape, dtype = _like("ones_like", t, dtype)
-    return _made(np.ones(shape, dtype), requires_grad)
+    return _made(np.ones(shape, dtype), requires_grad, device)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
+def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
     """``fill_value`` in ``t``'s shape and dtype.
 
     >>> import tinygrad_seq as tg
@@ -235,14 +236,14 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
     [3.0, 3.0]
     """
     shape, dtype = _like("full_like", t, dtype)
-    return _made(np.full(shape, fill_value, dtype), requires_grad)
+    return _made(np.full(shape, fill_value, dtype), requires_grad, device)
 
 
 def _rng(generator):
     return _GENERATOR if generator is None else generator
 
 
-def rand(*size, generator=None, dtype=None, requires_grad=False):
+def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform samples from [0, 1) (float32), from the global Generator unless ``generator``
     (a ``np.random.Generator``) is given: ``tg.rand(2, 3)``.
 
@@ -252,10 +253,10 @@ def rand(*size, generator=None, dtype=None, requires_grad=False):
     ((2, 3), dtype('float32'), True)
     """
     values = _rng(generator).random(_shape_args(size))
-    return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+    return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad, device)
 
 
-def randn(*size, generator=None, dtype=None, requires_grad=False):
+def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal samples (float32): ``tg.randn(2, 3)`` (see ``rand``).
 
     >>> import tinygrad_seq as tg
@@ -264,10 +265,12 @@ def randn(*size, generator=None, dtype=None, requires_grad=False):
     ((1000,), dtype('float32'), True)
     """
     values = _rng(generator).standard_normal(_shape_args(size))
-    return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad)
+    return _made(values.astype(_dtype(dtype, DEFAULT_FLOAT)), requires_grad, device)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_grad=False):
+def randint(
+    low, high=None, size=None, *, generator=None, dtype=None, requires_grad=False, device=None
+):
     """Random integers in [low, high) of ``size`` (int64), as ``torch.randint``:
     ``randint(high, size)`` or ``randint(low, high, size)``.
 
@@ -280,10 +283,10 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_g
     if size is None:
         raise TypeError("randint: missing the size, e.g. randint(10, (3,))")
     values = _rng(generator).integers(low, high, _shape_args((size,)))
-    return _made(values.astype(_dtype(dtype, np.int64)), requires_grad)
+    return _made(values.astype(_dtype(dtype, np.int64)), requires_grad, device)
 
 
-def randperm(n, *, generator=None, dtype=None, requires_grad=False):
+def randperm(n, *, generator=None, dtype=None, requires_grad=False, device=None):
     """A random permutation of ``0 .. n-1`` (int64), as ``torch.randperm``, from the global
     Generator unless ``generator`` is given (see ``rand``): ``x[tg.randperm(len(x))]`` shuffles.
 
@@ -294,7 +297,7 @@ def randperm(n, *, generator=None, dtype=None, requires_grad=False):
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise RuntimeError(f"randperm: n must be a non-negative int, got {n!r}")
     values = _rng(generator).permutation(int(n))
-    return _made(values.astype(_dtype(dtype, np.int64)), requires_grad)
+    return _made(values.astype(_dtype(dtype, np.int64)), requires_grad, device)
 
 
 class _TypedTensor(type):

@@ -8,6 +8,7 @@ gives PyTorch's dotted names (``rnn.weight_ih_l0``), which are also set as each 
 import numpy as np
 
 from .._tensor import Tensor, _check_device
+from ..devices import is_device
 
 
 class Parameter(Tensor):
@@ -194,7 +195,7 @@ class Module:
         ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` (the only device: a no-op) or
         ``to("cpu", dtype)``."""
         for arg in args:
-            if isinstance(arg, str) or arg is None:
+            if is_device(arg):  # "cpu", tg.device("cpu"), None
                 device = arg
             else:
                 dtype = arg
