@@ -203,3 +203,80 @@ def test_a_recorded_write_into_a_view_is_refused_with_the_fix():
         outs[0][:] = h
     outs[0, :] = h  # indexed once: recorded
     assert outs.grad_fn == "setitem"
+
+
+# --- in-place methods on tensors in the graph: recorded, self kept, as torch ---------------------
+
+
+def graph_pair(values):
+    a, ta = tg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    return a, ta, a * 1, ta * 1
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda y, w, lib: y.mul_(w),
+        lambda y, w, lib: y.add_(w, alpha=-2.0),
+        lambda y, w, lib: y.sub_(w),
+        lambda y, w, lib: y.div_(w + 3.0),
+        lambda y, w, lib: y.copy_(w),
+        lambda y, w, lib: y.clamp_(-0.5, 0.5),
+        lambda y, w, lib: y.zero_(),
+        lambda y, w, lib: y.fill_(2.0),
+        lambda y, w, lib: y.masked_fill_(lib.tensor([True, False, True]), 0.0),
+    ],
+)
+def test_in_place_methods_in_the_graph_match_torch(op):
+    a, ta, y, ty = graph_pair([0.3, -1.2, 2.0])
+    w, tw = (
+        tg.tensor([1.5, 0.5, -2.0], requires_grad=True),
+        torch.tensor([1.5, 0.5, -2.0], requires_grad=True),
+    )
+    same = y
+    assert op(y, w, tg) is same and not y.is_leaf
+    op(ty, tw, torch)
+    close(y, ty)
+    (y * torch_weights(tg)).sum().backward()
+    (ty * torch_weights(torch)).sum().backward()
+    close(a.grad, ta.grad)
+    if tw.grad is None:
+        assert w.grad is None or not w.grad.numpy().any()
+    else:
+        close(w.grad, tw.grad)
+
+
+def torch_weights(lib):
+    return lib.tensor([1.0, 2.0, 3.0])
+
+
+def test_an_in_place_method_on_a_saved_value_refuses_backward_as_torch():
+    for lib in (tg, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2
+        loss = (y * y).sum()
+        y.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            loss.backward()
+
+
+def test_writing_a_graph_value_through_data_reaches_the_parameter():
+    """DDPG's soft update written without .data on the right: the target still moves."""
+    tau = 0.1
+    q, tq = tg.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    p, tp = tg.tensor([0.0, 0.0], requires_grad=True), torch.tensor([0.0, 0.0], requires_grad=True)
+    p.data.copy_(tau * q + (1 - tau) * p.data)
+    tp.data.copy_(tau * tq + (1 - tau) * tp.data)
+    close(p, tp)
+    assert p.is_leaf and p.requires_grad
+
+
+def test_a_plain_buffer_written_from_the_graph_joins_it():
+    h, th = tg.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    buf, tbuf = tg.zeros(2), torch.zeros(2)
+    buf.add_(h * 3)
+    tbuf.add_(th * 3)
+    assert buf.requires_grad and tbuf.requires_grad
+    buf.sum().backward()
+    tbuf.sum().backward()
+    close(h.grad, th.grad)

@@ -96,6 +96,21 @@ def test_data_zero_fill_and_assignment():
     assert w.tolist() == [7.0] and w.requires_grad and w.is_leaf
 
 
+def test_clamp_in_place_through_data_as_weight_clipping():
+    w, tw = pair([-2.0, 0.005, 3.0], requires_grad=True)
+    assert w.data.clamp_(-0.01, 0.01) is not None
+    tw.data.clamp_(-0.01, 0.01)
+    close(w, tw)
+    x, tx = pair([-2.0, 5.0])
+    close(x.clip_(min=0), tx.clip_(min=0))
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        w.clamp_(0, 1)
+    with pytest.raises(RuntimeError):
+        tx.clamp_()
+    with pytest.raises(RuntimeError):
+        x.clamp_()
+
+
 def test_add_and_sub_take_the_old_alpha_form_out_of_place_too():
     x, tx = pair([1.0, 2.0])
     g, tg_ = pair([3.0, 4.0])

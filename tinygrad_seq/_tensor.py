@@ -5,6 +5,7 @@ Every differentiable method is one line that calls ``apply`` with a primitive fr
 """
 
 import collections
+import functools
 import numbers
 
 import numpy as np
@@ -454,14 +455,12 @@ class Tensor:
         Tensor([ 0., -1.])
         """
         other, alpha = _alpha_form("add_", other, args, alpha)
-        return self._in_place("add_", np.add, other if alpha == 1 else _array_of(other) * alpha)
+        return self._in_place("add_", np.add, _scaled(other, alpha))
 
     def sub_(self, other, *args, alpha=1):
         """``self -= alpha * other`` in place; returns self (see ``add_``)."""
         other, alpha = _alpha_form("sub_", other, args, alpha)
-        return self._in_place(
-            "sub_", np.subtract, other if alpha == 1 else _array_of(other) * alpha
-        )
+        return self._in_place("sub_", np.subtract, _scaled(other, alpha))
 
     def mul_(self, other):
         """``self *= other`` in place; returns self (see ``zero_``)."""
@@ -478,6 +477,21 @@ class Tensor:
     def fill_(self, value):
         """Set every element to ``value``; returns self."""
         return self._in_place("fill_", None, value)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 -- torch's argument names
+        """Limit the values to [min, max] in place; returns self (weight clipping:
+        ``p.data.clamp_(-0.01, 0.01)``).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([-2.0, 0.5, 3.0]).clamp_(-1, 1)
+        Tensor([-1. ,  0.5,  1. ])
+        """
+        if min is None and max is None:
+            raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
+        recorded = functools.partial(Tensor.clip, min=min, max=max)
+        return self._in_place("clamp_", None, np.clip(self._data, min, max), recorded=recorded)
+
+    clip_ = clamp_
 
     def uniform_(self, from_=0.0, to=1.0, *, generator=None):
         """Fill in place with samples from U(from_, to), drawn from the global Generator that
@@ -520,23 +534,24 @@ class Tensor:
         """
         return self._in_place("zero_", None, 0)
 
-    def _in_place(self, op, ufunc, other, out_of_place=None):
+    def _in_place(self, op, ufunc, other, out_of_place=None, recorded=None):
         """Write ``ufunc(self, other)`` (``other`` itself if ufunc is None) into self's array and
         count the write. A leaf that requires grad takes one only under ``no_grad``, as in
-        PyTorch; a recorded result is updated out of place by the operators (``h += x`` rebinds
-        ``h`` to ``h + x``, which backward follows) and refused by the methods."""
-        if self._rg and STATE.grad_enabled:
-            if self.is_leaf:
+        PyTorch. When self or ``other`` requires grad the write is recorded: the operators
+        rebind (``h += x`` is ``h = h + x``, which backward follows); the methods (``add_``,
+        ``copy_``, ...) keep self, which takes the op's node (``recorded()``, or the ufunc's or
+        ``setitem``'s), as torch records an in-place op."""
+        if STATE.grad_enabled and (self._rg or (isinstance(other, Tensor) and other._rg)):
+            if self._rg and self.is_leaf:
                 raise RuntimeError(
                     f"{op}: a leaf Variable that requires grad is being used in an in-place "
                     "operation (update parameters under `with tg.no_grad():`)"
                 )
             if out_of_place is not None:
                 return out_of_place(other)
-            raise RuntimeError(
-                f"{op}: in-place updates of a tensor in the graph are not recorded; write "
-                f"`x = x {op.rstrip('_')} ...` instead"
-            )
+            if recorded is None:
+                recorded = functools.partial(_recorded_in_place, ufunc=ufunc, other=other)
+            return self._rebase(op, recorded)
         value = _array_of(other)
         try:
             if ufunc is None:  # copy_, fill_, zero_: cast as PyTorch does
@@ -1047,9 +1062,8 @@ class Tensor:
         so ``t[i][j] = 1`` writes through the view ``t[i]`` as in NumPy and torch. When ``t`` or
         ``value`` requires grad, the write is recorded (the primitive ``setitem``) and ``t`` takes
         its node: gradients flow into ``value`` (its slot's gradient) and into what ``t`` kept.
-        Unlike torch, a recorded write makes a new array: tensors viewing the old one keep the
-        old values, and so a recorded write into a view (``t[i][j] = v``, a reshape's result) is
-        refused; write ``t[i, j] = v``.
+        A recorded write into a view (``t[i][j] = v``, a reshape's result) is refused, as the
+        viewed tensor's graph would not know of it: write ``t[i, j] = v``.
 
         >>> import tinygrad_seq as tg
         >>> h = tg.tensor([1.0, 2.0], requires_grad=True)
@@ -1074,18 +1088,52 @@ class Tensor:
                 "(t[index] = value on a tensor that requires grad: write it under "
                 "`with tg.no_grad():`, or into a copy: t = t.clone())"
             )
-        if self._data.base is not None:
-            raise RuntimeError(
-                f"setitem: a recorded write into a view of another tensor's array (shape "
-                f"{self.shape}: the result of t[i], reshape or transpose) would not reach that "
-                "tensor; index it once instead: t[i, j] = value, not t[i][j] = value"
-            )
         try:
-            out = apply(ops.setitem, self, value, index=index)
+            recorded = functools.partial(_setitem_recorded, value=value, index=index)
+            self._rebase("setitem", recorded, snapshot=False)  # setitem saves nothing
         except ValueError as e:
             raise _setitem_error(self, index, array, e) from None
-        self._bump_version()  # nodes that saved the old values refuse backward, as in torch
-        self._data, self._node, self._rg = out._data, out._node, True
+
+    def _rebase(self, op, recorded, snapshot=True):
+        """An in-place op on a tensor in the graph, as torch rebases it: ``recorded(x)`` runs the
+        op out of place on a snapshot ``x`` of self (what its node saves stays intact), its
+        values are written into self's array (aliases such as ``.data`` see them), and self takes
+        its node. The version counts the write: nodes that saved the old values refuse backward.
+        ``snapshot=False``: the op saves nothing of self (``setitem``), so it needs no copy.
+        """
+        if self._data.base is not None:
+            raise RuntimeError(
+                f"{op}: a recorded write into a view of another tensor's array (shape "
+                f"{self.shape}: the result of t[i], reshape or transpose) would not reach that "
+                "tensor's graph; index it once instead: t[i, j] = value, not t[i][j] = value"
+            )
+        before = Tensor._from_op(self._data.copy() if snapshot else self._data, self._node)
+        self._bump_version()  # first: the nodes made before it, not the op's own, are refused
+        out = recorded(before)
+        if out._data.shape != self._data.shape:
+            raise RuntimeError(
+                f"{op}: the result has shape {out._data.shape}, but the {self._kind} written in "
+                f"place has shape {self._data.shape}"
+            )
+        np.copyto(self._data, out._data, casting="unsafe")
+        self._node, self._rg = out._node, out._rg
+        return self
+
+    def masked_fill_(self, mask, value):
+        """``value`` where ``mask`` (broadcast to self's shape) is True, in place; returns self,
+        as ``torch.Tensor.masked_fill_`` (recorded in the graph, see ``__setitem__``).
+
+        >>> import tinygrad_seq as tg
+        >>> scores = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> scores.masked_fill_(tg.tensor([True, False]), 0.0)
+        Tensor([[0., 2.],
+                [0., 4.]])
+        """
+        mask = np.asarray(_array_of(mask))
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_fill_: expected a bool mask, got dtype {mask.dtype}")
+        self[np.broadcast_to(mask, self.shape)] = value
+        return self
 
     def split(self, split_size_or_sections, axis=None, *, dim=None):
         """Pieces of ``split_size_or_sections`` along ``axis``: see ``tg.split``."""
@@ -1394,6 +1442,32 @@ def _pick(x, y, first, second):
     return where(first, x, where(second, y, tie))
 
 
+def _scaled(other, alpha):
+    """``alpha * other``: recorded if ``other`` requires grad, a plain array otherwise."""
+    if alpha == 1:
+        return other
+    if isinstance(other, Tensor) and other._rg and STATE.grad_enabled:
+        return other * alpha
+    return _array_of(other) * alpha
+
+
+def _recorded_in_place(x, *, ufunc, other):
+    """``x`` after the in-place op ``ufunc`` (None: a write of ``other``), recorded out of place
+    in x's dtype: the node an in-place method on a tensor in the graph takes."""
+    if ufunc is None:
+        return apply(ops.setitem, x, other, index=Ellipsis)
+    result = apply(_IN_PLACE_PRIMITIVES[ufunc], x, other)
+    return result.astype(x.dtype) if result.dtype != x.dtype else result
+
+
+_IN_PLACE_PRIMITIVES = {
+    np.add: ops.add,
+    np.subtract: ops.sub,
+    np.multiply: ops.mul,
+    np.true_divide: ops.div,
+}
+
+
 def _alpha_form(op, other, args, alpha):
     """(other, alpha) of ``add(other, alpha=a)`` or of torch's deprecated ``add(a, other)``."""
     if not args:
@@ -1414,6 +1488,10 @@ GENERATOR = np.random.default_rng()
 def _rng(generator):
     """``generator``, or the global Generator that ``tg.manual_seed`` seeds."""
     return GENERATOR if generator is None else generator
+
+
+def _setitem_recorded(x, *, value, index):
+    return apply(ops.setitem, x, value, index=index)
 
 
 def _setitem_error(tensor, index, value, error):
