@@ -280,3 +280,15 @@ def test_a_plain_buffer_written_from_the_graph_joins_it():
     buf.sum().backward()
     tbuf.sum().backward()
     close(h.grad, th.grad)
+
+
+def test_an_operator_on_a_plain_tensor_with_a_graph_value_keeps_the_object():
+    h, th = tg.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    buf, tbuf = tg.zeros(2), torch.zeros(2)
+    alias = buf
+    buf += h * h
+    tbuf += th * th
+    assert buf is alias and buf.requires_grad == tbuf.requires_grad
+    buf.sum().backward()
+    tbuf.sum().backward()
+    close(h.grad, th.grad)

@@ -537,17 +537,18 @@ class Tensor:
     def _in_place(self, op, ufunc, other, out_of_place=None, recorded=None):
         """Write ``ufunc(self, other)`` (``other`` itself if ufunc is None) into self's array and
         count the write. A leaf that requires grad takes one only under ``no_grad``, as in
-        PyTorch. When self or ``other`` requires grad the write is recorded: the operators
-        rebind (``h += x`` is ``h = h + x``, which backward follows); the methods (``add_``,
-        ``copy_``, ...) keep self, which takes the op's node (``recorded()``, or the ufunc's or
-        ``setitem``'s), as torch records an in-place op."""
+        PyTorch. When self or ``other`` requires grad the write is recorded: on a result in the
+        graph the operators rebind (``h += x`` is ``h = h + x``, which backward follows); the
+        methods (``add_``, ``copy_``, ...), and the operators on a tensor outside the graph,
+        keep self, which takes the op's node (``recorded``, or the ufunc's or ``setitem``'s),
+        as torch records an in-place op (see ``_rebase``)."""
         if STATE.grad_enabled and (self._rg or (isinstance(other, Tensor) and other._rg)):
             if self._rg and self.is_leaf:
                 raise RuntimeError(
                     f"{op}: a leaf Variable that requires grad is being used in an in-place "
                     "operation (update parameters under `with tg.no_grad():`)"
                 )
-            if out_of_place is not None:
+            if out_of_place is not None and self._rg:
                 return out_of_place(other)
             if recorded is None:
                 recorded = functools.partial(_recorded_in_place, ufunc=ufunc, other=other)
