@@ -481,3 +481,18 @@ def test_the_names_tutorial_runs_unchanged_and_matches_torch():
     ours, theirs = names_tutorial(tg, weights), names_tutorial(torch, weights)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-4)
     assert ours[1] == theirs[1]
+
+
+@pytest.mark.parametrize("sizes", [(3,), (2, 3), (2, 3, 4), (2, 1, 3, 2), (0,)])
+def test_tensor_of_sizes_as_torch(sizes):
+    ours, theirs = tg.Tensor(*sizes), torch.Tensor(*sizes)
+    assert ours.shape == tuple(theirs.shape) and ours.type() == theirs.type()
+    weight = tg.nn.Parameter(tg.Tensor(*sizes))  # older custom layers, then reset_parameters()
+    assert weight.requires_grad and weight.shape == sizes
+
+
+def test_tensor_sizes_must_be_non_negative():
+    with pytest.raises(RuntimeError):
+        torch.Tensor(2, -1)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        tg.Tensor(2, -1)

@@ -43,6 +43,24 @@ def _to_array(data, dtype):
     return array
 
 
+def _sizes_form(first, requires_grad, dtype, more):
+    """``Tensor(2, 3)`` as torch reads it: sizes (in the places of requires_grad and dtype too),
+    giving zeros of that shape in float32 (torch leaves them uninitialised)."""
+    sizes = [first]
+    if type(requires_grad) is int:
+        sizes.append(requires_grad)
+        requires_grad = False
+        if type(dtype) is int:
+            sizes.append(dtype)
+            dtype = None
+            sizes += list(more)
+    if more and len(sizes) < 3 or any(type(n) is not int for n in sizes):
+        raise TypeError(f"Tensor(): sizes must be ints, got {(first, *more)}")
+    if min(sizes) < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: {sizes}")
+    return np.zeros(sizes, DEFAULT_FLOAT), requires_grad, dtype
+
+
 def _check_can_require_grad(array):
     if array.dtype.kind != "f":
         raise TypeError(
@@ -90,7 +108,8 @@ class Tensor:
 
     The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists of floats
     become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
-    gradient.
+    gradient. Python ints are sizes, as in torch: ``Tensor(2, 3)`` is a float32 tensor of shape
+    (2, 3) (zeros; torch leaves them uninitialised), ``nn.Parameter(tg.Tensor(4))`` a vector.
 
     In-place writes (``w -= lr * w.grad`` under ``no_grad``, ``zero_()``, ``add_()``, optimizer
     steps, ``nn.init``, ``load_state_dict``) count in ``_version``, and backward refuses a value
@@ -102,7 +121,9 @@ class Tensor:
     __slots__ = ("_data", "_rg", "_node", "_grad", "_name", "_vc", "__weakref__")
     _kind = "tensor"  # how error messages call it ("parameter" for nn.Parameter)
 
-    def __init__(self, data, requires_grad=False, dtype=None):
+    def __init__(self, data, requires_grad=False, dtype=None, *more_sizes):
+        if type(data) is int:  # torch.Tensor(2, 3): a float32 tensor of that size (zeros here)
+            data, requires_grad, dtype = _sizes_form(data, requires_grad, dtype, more_sizes)
         self._data = _to_array(data, dtype)
         if requires_grad:
             _check_can_require_grad(self._data)
