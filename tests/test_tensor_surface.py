@@ -496,3 +496,31 @@ def test_tensor_sizes_must_be_non_negative():
         torch.Tensor(2, -1)
     with pytest.raises(RuntimeError, match="negative dimension"):
         tg.Tensor(2, -1)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((), {}), ((1,), {}), ((0,), {"unbiased": False}), ((1,), {"keepdim": True})]
+    + [((), {"correction": 0}), ((-1,), {"correction": 2}), ((False,), {}), (((0, 1),), {})],
+)
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_and_std_values_and_gradients_match_torch(name, args, kwargs):
+    x, tx = pair(distinct((3, 4)), requires_grad=True)
+    ours, theirs = getattr(x, name)(*args, **kwargs), getattr(tx, name)(*args, **kwargs)
+    close(ours, theirs)
+    close(getattr(tg, name)(x, *args, **kwargs), getattr(torch, name)(tx, *args, **kwargs))
+    (ours * ours).sum().backward()
+    (theirs * theirs).sum().backward()
+    close(x.grad, tx.grad)
+
+
+def test_view_as_expand_as_type_as_as_torch():
+    pred, target = tg.tensor([[1], [2], [3]]), tg.tensor([1, 0, 3])
+    t_pred, t_target = torch.tensor([[1], [2], [3]]), torch.tensor([1, 0, 3])
+    correct = pred.eq(target.view_as(pred)).sum().item()
+    assert correct == t_pred.eq(t_target.view_as(t_pred)).sum().item() == 2
+    assert target.reshape_as(pred).shape == (3, 1)
+    assert tg.ones(3, 1).expand_as(tg.zeros(3, 4)).shape == tuple(
+        torch.ones(3, 1).expand_as(torch.zeros(3, 4)).shape
+    )
+    assert target.type_as(tg.zeros(1)).type() == t_target.type_as(torch.zeros(1)).type()

@@ -1165,6 +1165,57 @@ class Tensor:
         """``chunks`` pieces along ``axis``: see ``tg.chunk``."""
         return chunk(self, chunks, axis, dim=dim)
 
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The variance over ``dim`` (all elements by default), as ``torch.var``: divided by
+        n - ``correction`` (1 by default, Bessel's; ``unbiased=False`` means 0). Composed of
+        mean, subtraction and squares, so it is differentiable.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]])
+        >>> x.var().item(), x.var(1).tolist(), x.std(0, unbiased=False).tolist()
+        (8.0, [2.3333332538604736, 9.333333015441895], [1.0, 1.5, 2.5])
+        """
+        if isinstance(dim, bool):  # the old form var(unbiased)
+            dim, unbiased = None, dim
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        elif unbiased is not None:
+            raise TypeError("var: give unbiased or correction, not both")
+        centred = self - self.mean(dim=dim, keepdim=True)
+        total = (centred * centred).sum(dim=dim, keepdim=keepdim)
+        n = self._data.size // max(total._data.size, 1) if self._data.size else 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return total / np.array(max(n - correction, 0), dtype=self.dtype)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The standard deviation: ``sqrt(var(...))`` (see ``var``), as ``torch.std``."""
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def view_as(self, other):
+        """Self in ``other``'s shape (``reshape``), as ``torch.Tensor.view_as``:
+        ``pred.eq(target.view_as(pred))``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.arange(4).view_as(tg.zeros(2, 2)).shape
+        (2, 2)
+        """
+        return self.reshape(np.shape(_array_of(other)))
+
+    reshape_as = view_as
+
+    def expand_as(self, other):
+        """Self broadcast to ``other``'s shape (see ``expand``)."""
+        return self.expand(np.shape(_array_of(other)))
+
+    def type_as(self, other):
+        """Self cast to ``other``'s dtype, as ``torch.Tensor.type_as``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([1, 2]).type_as(tg.zeros(1)).dtype
+        dtype('float32')
+        """
+        return self.astype(other.dtype)
+
     def narrow(self, dim, start, length):
         """The ``length`` elements from ``start`` along ``dim`` (a view), as ``torch.narrow``.
 

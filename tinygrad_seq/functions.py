@@ -45,12 +45,14 @@ __all__ = [
     "softmax",
     "sort",
     "sqrt",
+    "std",
     "squeeze",
     "sum",
     "tanh",
     "topk",
     "transpose",
     "unsqueeze",
+    "var",
 ]
 
 
@@ -287,3 +289,19 @@ def narrow(x, dim, start, length):
     [1, 2, 3]
     """
     return _t(x).narrow(dim, start, length)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``x.var(dim, unbiased, keepdim, correction=...)``: the variance (see ``Tensor.var``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.var(tg.tensor([1.0, 3.0])).item(), tg.std(tg.tensor([1.0, 3.0]), correction=0).item()
+    (2.0, 1.0)
+    """
+    return _t(x).var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``x.std(dim, unbiased, keepdim, correction=...)``: the standard deviation (see
+    ``Tensor.std``)."""
+    return _t(x).std(dim, unbiased, keepdim, correction=correction)
