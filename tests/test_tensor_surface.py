@@ -524,3 +524,40 @@ def test_view_as_expand_as_type_as_as_torch():
         torch.ones(3, 1).expand_as(torch.zeros(3, 4)).shape
     )
     assert target.type_as(tg.zeros(1)).type() == t_target.type_as(torch.zeros(1)).type()
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_gather_values_and_gradients_match_torch(dim):
+    x, tx = pair(distinct((3, 4)), requires_grad=True)
+    index = np.array([[0, 2, 2], [1, 0, 0]]) if dim == 0 else np.array([[3, 3], [0, 1], [2, 0]])
+    ours, theirs = x.gather(dim, tg.tensor(index)), tx.gather(dim, torch.from_numpy(index))
+    close(ours, theirs)
+    close(tg.gather(x, dim, index), torch.gather(tx, dim, torch.from_numpy(index)))
+    w = np.arange(1.0, 1.0 + index.size).reshape(index.shape)
+    (ours * w).sum().backward()
+    (theirs * torch.from_numpy(w)).sum().backward()
+    close(x.grad, tx.grad)  # repeated indices add up
+
+
+def test_gather_errors_as_torch():
+    x, tx = pair(distinct((2, 3)))
+    for index in [np.array([[0.0]]), np.array([0, 1]), np.zeros((3, 1), np.int64)]:
+        with pytest.raises(RuntimeError):
+            tx.gather(1, torch.from_numpy(index))
+        with pytest.raises(RuntimeError, match="gather"):
+            x.gather(1, index)
+
+
+def test_random_and_empty_likes():
+    base = tg.zeros(2, 3, dtype=tg.float64)
+    for fn, t_fn in [(tg.rand_like, torch.rand_like), (tg.randn_like, torch.randn_like)]:
+        ours, theirs = fn(base), t_fn(torch.zeros(2, 3, dtype=torch.float64))
+        assert ours.shape == tuple(theirs.shape) and ours.type() == theirs.type()
+    tg.manual_seed(4)
+    a = tg.randn_like(base)
+    tg.manual_seed(4)
+    assert tg.randn_like(base).tolist() == a.tolist()
+    assert (
+        tg.empty_like(base).shape == (2, 3)
+        and tg.rand_like(base, dtype=tg.float32).dtype == np.float32
+    )

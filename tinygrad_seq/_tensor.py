@@ -1191,6 +1191,30 @@ class Tensor:
         """The standard deviation: ``sqrt(var(...))`` (see ``var``), as ``torch.std``."""
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
+    def gather(self, dim, index):
+        """The elements at ``index`` along ``dim`` (``out[i][j] = self[i][index[i][j]]`` for
+        dim 1), as ``torch.gather``: a DQN's ``q.gather(1, actions)``. The gradient goes back
+        to the gathered elements (added up where an index repeats).
+
+        >>> import tinygrad_seq as tg
+        >>> q = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> q.gather(1, tg.tensor([[1], [0]])).tolist()
+        [[2.0], [3.0]]
+        """
+        index = np.asarray(_array_of(index))
+        shape = self._data.shape
+        axis = _wrap_axis("gather", dim, len(shape), shape)
+        if index.dtype.kind not in "iu":
+            raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
+        if index.ndim != len(shape) or any(
+            k > n for d, (k, n) in enumerate(zip(index.shape, shape)) if d != axis
+        ):
+            raise RuntimeError(
+                f"gather(): index of shape {index.shape} does not fit input of shape {shape} "
+                f"(same number of dimensions, no larger except along dim {axis})"
+            )
+        return _gather(self, index, axis)
+
     def view_as(self, other):
         """Self in ``other``'s shape (``reshape``), as ``torch.Tensor.view_as``:
         ``pred.eq(target.view_as(pred))``.

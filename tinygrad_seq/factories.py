@@ -25,6 +25,7 @@ __all__ = [
     "LongTensor",
     "arange",
     "empty",
+    "empty_like",
     "eye",
     "from_numpy",
     "full",
@@ -35,8 +36,10 @@ __all__ = [
     "ones",
     "ones_like",
     "rand",
+    "rand_like",
     "randint",
     "randn",
+    "randn_like",
     "randperm",
     "tensor",
     "zeros",
@@ -393,3 +396,37 @@ class ByteTensor(FloatTensor):
     """
 
     dtype = np.dtype(np.uint8)
+
+
+def rand_like(t, dtype=None, requires_grad=False, device=None, *, generator=None):
+    """Uniform samples from [0, 1) in ``t``'s shape and dtype (see ``rand``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.rand_like(tg.zeros(2, dtype=tg.float64)).dtype
+    dtype('float64')
+    """
+    shape, dtype = _like("rand_like", t, dtype)
+    return _made(_rng(generator).random(shape).astype(dtype), requires_grad, device)
+
+
+def randn_like(t, dtype=None, requires_grad=False, device=None, *, generator=None):
+    """Standard normal samples in ``t``'s shape and dtype (see ``randn``): the noise of a
+    VAE's ``mu + std * tg.randn_like(std)``.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.randn_like(tg.zeros(2, 3)).shape
+    (2, 3)
+    """
+    shape, dtype = _like("randn_like", t, dtype)
+    return _made(_rng(generator).standard_normal(shape).astype(dtype), requires_grad, device)
+
+
+def empty_like(t, dtype=None, requires_grad=False, device=None):
+    """An uninitialised tensor of ``t``'s shape and dtype (see ``empty``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.empty_like(tg.zeros(2, 3)).shape
+    (2, 3)
+    """
+    shape, dtype = _like("empty_like", t, dtype)
+    return _made(np.empty(shape, dtype), requires_grad, device)

@@ -25,6 +25,7 @@ __all__ = [
     "equal",
     "exp",
     "flatten",
+    "gather",
     "log",
     "log_softmax",
     "logsumexp",
@@ -305,3 +306,14 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``x.std(dim, unbiased, keepdim, correction=...)``: the standard deviation (see
     ``Tensor.std``)."""
     return _t(x).std(dim, unbiased, keepdim, correction=correction)
+
+
+def gather(x, dim, index):
+    """``x.gather(dim, index)``: the elements at ``index`` along ``dim`` (see
+    ``Tensor.gather``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.gather(tg.tensor([[1.0, 2.0]]), 1, tg.tensor([[1, 1, 0]])).tolist()
+    [[2.0, 2.0, 1.0]]
+    """
+    return _t(x).gather(dim, index)
