@@ -561,3 +561,11 @@ def test_random_and_empty_likes():
         tg.empty_like(base).shape == (2, 3)
         and tg.rand_like(base, dtype=tg.float32).dtype == np.float32
     )
+
+
+def test_tensor_of_a_list_is_float32_as_torch_tensor():
+    for data in ([0, 1], [[0, 0], [0, 1], [1, 1]], [True, False], (1, 2)):
+        ours, theirs = tg.Tensor(data), torch.Tensor(data)
+        assert ours.type() == theirs.type() and ours.tolist() == theirs.tolist()
+    assert tg.tensor([0, 1]).dtype == np.int64  # torch.tensor infers, as torch does
+    assert tg.Tensor(np.array([0, 1])).dtype == np.int64  # an array keeps its dtype

@@ -106,10 +106,11 @@ class Tensor:
     >>> x.grad
     Tensor([2., 4.], dtype=float64)
 
-    The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists of floats
-    become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
-    gradient. Python ints are sizes, as in torch: ``Tensor(2, 3)`` is a float32 tensor of shape
-    (2, 3) (zeros; torch leaves them uninitialised), ``nn.Parameter(tg.Tensor(4))`` a vector.
+    The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists become
+    float32, as ``torch.Tensor([0, 1])`` does (``tg.tensor`` keeps ints as int64); NumPy arrays
+    keep their dtype; integer tensors hold indices and take no gradient. Python ints are sizes,
+    as in torch: ``Tensor(2, 3)`` is a float32 tensor of shape (2, 3) (zeros; torch leaves them
+    uninitialised), and ``nn.Parameter(tg.Tensor(4))`` a vector.
 
     In-place writes (``w -= lr * w.grad`` under ``no_grad``, ``zero_()``, ``add_()``, optimizer
     steps, ``nn.init``, ``load_state_dict``) count in ``_version``, and backward refuses a value
@@ -125,6 +126,8 @@ class Tensor:
         if type(data) is int:  # torch.Tensor(2, 3): a float32 tensor of that size (zeros here)
             data, requires_grad, dtype = _sizes_form(data, requires_grad, dtype, more_sizes)
         self._data = _to_array(data, dtype)
+        if dtype is None and type(data) in (list, tuple) and self._data.dtype.kind in "biu":
+            self._data = self._data.astype(DEFAULT_FLOAT)  # torch.Tensor([0, 1]) is float32
         if requires_grad:
             _check_can_require_grad(self._data)
         self._rg = bool(requires_grad)
