@@ -292,3 +292,14 @@ def test_an_operator_on_a_plain_tensor_with_a_graph_value_keeps_the_object():
     buf.sum().backward()
     tbuf.sum().backward()
     close(h.grad, th.grad)
+
+
+def test_masked_fill_needs_a_bool_mask_as_torch():
+    with pytest.raises(RuntimeError, match="only supports boolean masks"):
+        torch.zeros(2).masked_fill_(torch.tensor([1.0, 0.0]), 1.0)
+    with pytest.raises(RuntimeError, match="only supports boolean masks"):
+        tg.zeros(2).masked_fill_(tg.tensor([1.0, 0.0]), 1.0)
+    x, tx = tg.zeros(2, 3), torch.zeros(2, 3)
+    x.masked_fill_(tg.tensor([[True], [False]]), 5.0)  # broadcast to the shape
+    tx.masked_fill_(torch.tensor([[True], [False]]), 5.0)
+    close(x, tx)

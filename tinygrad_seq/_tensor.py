@@ -1156,7 +1156,9 @@ class Tensor:
         """
         mask = np.asarray(_array_of(mask))
         if mask.dtype != np.bool_:
-            raise TypeError(f"masked_fill_: expected a bool mask, got dtype {mask.dtype}")
+            raise RuntimeError(
+                f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}"
+            )
         self[np.broadcast_to(mask, self.shape)] = value
         return self
 
