@@ -1,4 +1,4 @@
-"""Imports flow one way (ops -> modes -> engine -> tensor -> nn -> ... -> cli), checked by ast."""
+"""Imports flow one way (ops -> modes -> engine -> the Tensor's parts -> nn -> ... -> cli), by ast."""
 
 import ast
 import json
@@ -14,7 +14,12 @@ LAYERS = [
     {"ops", "data", "devices"},  # devices: torch's device names, for a CPU-only library
     {"modes", "_anomaly"},  # the per-thread switches; anomaly mode's checks
     {"engine"},
-    {"_tensor"},
+    {"_tensor_base"},  # what the Tensor's parts share: the mixins' base, axis and index helpers
+    {"_promotion"},  # the dtype of an op's result
+    # the Tensor's PyTorch surface, one mixin per theme, inherited by the core below them
+    {"tensor_math", "tensor_reduce", "tensor_shape", "tensor_inplace", "tensor_convert"},
+    {"_numpy_protocol"},
+    {"_tensor"},  # the core: state, versions, apply
     {"scan", "autograd", "factories", "functions"},
     {"testing", "nn", "utils", "onnx"},  # utils: torch.utils.data's loaders
     {"optim", "serialization"},  # serialization saves whole nn.Modules

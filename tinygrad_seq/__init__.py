@@ -18,7 +18,7 @@ from . import (  # viz loads graphviz and matplotlib only when drawing
     utils,  # tg.utils.data: Dataset, DataLoader, samplers, as torch.utils.data
     viz,
 )
-from ._tensor import Tensor, apply, cat, chunk, concat, multinomial, split, stack, where
+from ._tensor import Tensor, apply
 from .devices import backends, cuda, device
 from .factories import (
     BoolTensor,
@@ -57,7 +57,10 @@ from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as fun
     argmin,
     argsort,
     bmm,
+    cat,
+    chunk,
     clamp,
+    concat,
     equal,
     exp,
     flatten,
@@ -72,6 +75,7 @@ from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as fun
     min,
     minimum,
     mm,
+    multinomial,
     narrow,
     norm,
     permute,
@@ -81,8 +85,10 @@ from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as fun
     sigmoid,
     softmax,
     sort,
+    split,
     sqrt,
     squeeze,
+    stack,
     std,
     sum,
     tanh,
@@ -90,6 +96,7 @@ from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as fun
     transpose,
     unsqueeze,
     var,
+    where,
 )
 from .modes import (
     detect_anomaly,

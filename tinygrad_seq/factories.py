@@ -14,7 +14,9 @@ import numbers
 
 import numpy as np
 
-from ._tensor import DEFAULT_FLOAT, GENERATOR, Tensor, _check_device, _shape_args, _to_array
+from ._promotion import DEFAULT_FLOAT, _to_array
+from ._tensor import Tensor, _check_device
+from ._tensor_base import GENERATOR, _shape_args
 
 __all__ = [
     "BoolTensor",

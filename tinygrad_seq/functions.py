@@ -10,9 +10,18 @@ the method's docstring is the one to read.
 
 import numpy as np
 
-from ._tensor import Tensor
+from . import ops
+from ._tensor import Tensor, apply
+from ._tensor_base import _axis, as_mask
 
 __all__ = [
+    "cat",
+    "chunk",
+    "concat",
+    "multinomial",
+    "split",
+    "stack",
+    "where",
     "abs",
     "allclose",
     "amax",
@@ -317,3 +326,79 @@ def gather(x, dim, index):
     [[2.0, 2.0, 1.0]]
     """
     return _t(x).gather(dim, index)
+
+
+# --- functions over several tensors (and the pieces of one) -------------------------------------
+
+
+def _tensors(items, fn):
+    items = list(items)
+    if not items:
+        raise ValueError(f"{fn}: needs at least one tensor")
+    return items
+
+
+def concat(tensors, axis=None, *, dim=None):
+    """Join tensors along an existing axis (default 0), as ``torch.cat``/``np.concatenate``.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.cat([tg.zeros(2, 3), tg.ones(1, 3)]).shape
+    (3, 3)
+    """
+    return apply(ops.concat, *_tensors(tensors, "concat"), axis=_axis(axis, dim, default=0))
+
+
+cat = concat
+
+
+def stack(tensors, axis=None, *, dim=None):
+    """Join tensors along a new axis (default 0).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.stack([tg.zeros(3), tg.ones(3)], dim=1).shape
+    (3, 2)
+    """
+    return apply(ops.stack, *_tensors(tensors, "stack"), axis=_axis(axis, dim, default=0))
+
+
+def split(tensor, split_size_or_sections, axis=None, *, dim=None):
+    """Cut ``tensor`` along ``axis`` into pieces of ``split_size`` (an int, the last piece may be
+    smaller) or of the listed sizes, as ``torch.split`` (see ``Tensor.split``).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> [p.shape for p in tg.split(tg.Tensor(np.zeros((2, 8))), 2, axis=1)]
+    [(2, 2), (2, 2), (2, 2), (2, 2)]
+    """
+    return _t(tensor).split(split_size_or_sections, axis, dim=dim)
+
+
+def chunk(tensor, chunks, axis=None, *, dim=None):
+    """Cut ``tensor`` into ``chunks`` pieces along ``axis`` (the last may be smaller), as
+    ``torch.chunk``: ``i, f, g, o = tg.chunk(gates, 4, axis=1)`` (see ``Tensor.chunk``)."""
+    return _t(tensor).chunk(chunks, axis, dim=dim)
+
+
+def where(condition, x, y):
+    """Elementwise ``x`` where ``condition`` else ``y``; the condition takes no gradient.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.where(tg.tensor([True, False]), tg.ones(2), 0.0).tolist()
+    [1.0, 0.0]
+    """
+    return apply(ops.where, as_mask(condition), x, y)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
+    """Draw ``num_samples`` category indices (int64) per row of ``input`` (1-D, or 2-D: one
+    row per distribution), each category with probability proportional to its weight, as
+    ``torch.multinomial``. Without ``replacement`` each category is drawn at most once (once the
+    categories of nonzero weight are used up, those of weight 0 follow, as in torch). From the
+    global Generator that ``tg.manual_seed`` seeds unless ``generator`` (a
+    ``np.random.Generator``) is given; the numbers differ from torch's.
+
+    >>> import tinygrad_seq as tg
+    >>> _ = tg.manual_seed(0)
+    >>> tg.multinomial(tg.tensor([0.0, 3.0, 1.0]), 2).tolist() in ([1, 2], [2, 1])
+    True
+    """
+    return _t(input).multinomial(num_samples, replacement, generator=generator)

@@ -11,7 +11,8 @@ Public so that users test their own ops and models exactly the way the project t
 import numpy as np
 
 from . import autograd
-from ._tensor import Tensor, concat
+from ._tensor import Tensor
+from .functions import concat
 from .modes import enable_grad, no_grad
 
 __all__ = [

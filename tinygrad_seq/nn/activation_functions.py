@@ -16,7 +16,8 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor, stack, where
+from .._tensor import Tensor
+from ..functions import stack, where
 
 __all__ = [
     "celu",

@@ -15,7 +15,8 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor, _check_device, concat, stack
+from .._tensor import Tensor, _check_device
+from ..functions import concat, stack
 from ..modes import scope
 from . import functional as F
 from . import init

@@ -16,7 +16,8 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor, _check_device, chunk, linear, split
+from .._tensor import Tensor, _check_device, linear
+from ..functions import chunk, split
 from . import init
 from .module import Module, Parameter
 

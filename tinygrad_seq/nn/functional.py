@@ -17,8 +17,9 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor, stack, where
+from .._tensor import Tensor
 from .._tensor import linear as _linear
+from ..functions import stack, where
 from . import activation_functions
 from .activation_functions import *  # noqa: F403  elu, silu, mish, ...: composed there
 from .init import default_rng

@@ -18,7 +18,8 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor, _check_device, where
+from .._tensor import Tensor, _check_device
+from ..functions import where
 from . import functional as F
 from . import init
 

@@ -31,7 +31,8 @@ import warnings
 
 import numpy as np
 
-from .._tensor import Tensor, _check_device, concat, linear, stack, where
+from .._tensor import Tensor, _check_device, linear
+from ..functions import concat, stack, where
 from ..modes import scope
 from ..scan import scan
 from . import init

@@ -23,7 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._tensor import Tensor, concat
+from ..._tensor import Tensor
+from ...functions import concat
 
 __all__ = [
     "PackedSequence",

@@ -14,7 +14,8 @@ import numbers
 
 import numpy as np
 
-from ..._tensor import Tensor, stack
+from ..._tensor import Tensor
+from ...functions import stack
 
 __all__ = ["default_collate", "default_convert"]
 
