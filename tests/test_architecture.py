@@ -1,4 +1,4 @@
-"""Imports flow one way (ops -> modes -> engine -> the Tensor's parts -> nn -> ... -> cli), by ast."""
+"""Imports flow one way (ops -> modes -> engine -> the Tensor's parts -> nn -> ... -> cli)."""
 
 import ast
 import json
