@@ -199,6 +199,8 @@ CASES = {
     "sqrt": unary(lambda x: x.sqrt(), 0.2, 3.0),
     "abs": unary(lambda x: x.abs(), away_from=0.0),
     "tanh": unary(lambda x: x.tanh()),
+    "sin": unary(lambda x: x.sin()),
+    "cos": unary(lambda x: x.cos()),
     "sigmoid": unary(lambda x: x.sigmoid(), -6.0, 6.0),
     "relu": unary(lambda x: x.relu(), away_from=0.0),
     "clip": unary(lambda x: x.clip(-0.5, 0.5), away_from=(-0.5, 0.5)),

@@ -632,6 +632,14 @@ class Tensor:
         """Hyperbolic tangent, elementwise."""
         return apply(ops.tanh, self)
 
+    def sin(self):
+        """Sine, elementwise (radians)."""
+        return apply(ops.sin, self)
+
+    def cos(self):
+        """Cosine, elementwise (radians)."""
+        return apply(ops.cos, self)
+
     def sigmoid(self):
         """1 / (1 + exp(-x)), elementwise and stable for any x."""
         return apply(ops.sigmoid, self)

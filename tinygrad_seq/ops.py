@@ -425,6 +425,8 @@ log = primitive("log", np.log, lambda g, out, x: g / x, saves=(0,))
 sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), saves=("out",))
 absolute = primitive("abs", np.abs, lambda g, out, x: g * np.sign(x), saves=(0,))
 tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (_like(1, out) - out * out), saves=("out",))
+sin = primitive("sin", np.sin, lambda g, out, x: g * np.cos(x), saves=(0,))
+cos = primitive("cos", np.cos, lambda g, out, x: -g * np.sin(x), saves=(0,))
 # a primitive, not exp/div composed: stable for any x with four ufunc calls (see _sigmoid)
 sigmoid = primitive(
     "sigmoid", _sigmoid, lambda g, out, x: g * out * (_like(1, out) - out), saves=("out",)
