@@ -78,13 +78,13 @@ def test_backward_create_graph_gives_a_recording_grad_that_accumulates():
     x = leaf([0.5, -1.0])
     (x**3).sum().backward(create_graph=True)
     assert x.grad.grad_fn is not None
-    np.testing.assert_allclose(x.grad.data, 3 * x.data**2)
+    np.testing.assert_allclose(x.grad.numpy(), 3 * x.numpy() ** 2)
     (x**2).sum().backward(create_graph=True)  # added out of place, recorded
     first = x.grad
-    np.testing.assert_allclose(first.data, 3 * x.data**2 + 2 * x.data)
+    np.testing.assert_allclose(first.numpy(), 3 * x.numpy() ** 2 + 2 * x.numpy())
     x.grad = None
     first.sum().backward()
-    np.testing.assert_allclose(x.grad, 6 * x.data + 2)
+    np.testing.assert_allclose(x.grad, 6 * x.numpy() + 2)
 
 
 def test_first_order_backward_records_nothing():
@@ -99,7 +99,9 @@ def test_third_derivative_of_tanh():
     (d2,) = tg.autograd.grad(d1.sum(), x, create_graph=True)
     (d3,) = tg.autograd.grad(d2.sum(), x)
     t = np.tanh(0.3)
-    np.testing.assert_allclose(d3.data, [-2 * (1 - t**2) ** 2 + 4 * t**2 * (1 - t**2)], rtol=1e-12)
+    np.testing.assert_allclose(
+        d3.numpy(), [-2 * (1 - t**2) ** 2 + 4 * t**2 * (1 - t**2)], rtol=1e-12
+    )
 
 
 # --- PyTorch parity -------------------------------------------------------------------------------
@@ -138,7 +140,7 @@ def test_second_derivatives_of_ops_match_torch(name):
     tt = [torch.tensor(a, requires_grad=True) for a in (x, y)]
     theirs = hvp(torch, torch.autograd.grad, *tt, *(torch.tensor(a) for a in (c, u, v)))
     for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a.data, b.numpy(), rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=RTOL, atol=ATOL)
 
 
 def _torch_and_ours(kind, torch):
@@ -170,7 +172,7 @@ def test_hessian_vector_product_through_recurrent_layers_matches_torch(kind, eag
     grads = tg.autograd.grad((out * out).sum(), o_params, create_graph=True)
     hv = tg.autograd.grad(grads, o_params, grad_outputs=vs)
     for a, b, name in zip(hv, expected, [n for n, _ in theirs.named_parameters()]):
-        np.testing.assert_allclose(a.data, b.numpy(), rtol=RTOL, atol=ATOL, err_msg=name)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=RTOL, atol=ATOL, err_msg=name)
 
 
 def test_gradient_penalty_through_an_lstm_matches_torch():
@@ -196,15 +198,15 @@ def test_a_users_primitive_is_differentiable_twice():
     x = leaf([0.3, -1.2])
     (d1,) = tg.autograd.grad(tg.apply(softplus, x).sum(), x, create_graph=True)
     (d2,) = tg.autograd.grad(d1.sum(), x)
-    s = 1 / (1 + np.exp(-x.data))
-    np.testing.assert_allclose(d2.data, s * (1 - s), rtol=1e-12)
+    s = 1 / (1 + np.exp(-x.numpy()))
+    np.testing.assert_allclose(d2.numpy(), s * (1 - s), rtol=1e-12)
 
 
 def test_a_vjp_calling_a_numpy_function_without_a_primitive_names_it():
     sine = tg.ops.primitive("sine_twice", np.sin, lambda g, out, x: g * np.cos(x))
     x = leaf([0.3])
     (d1,) = tg.autograd.grad(tg.apply(sine, x).sum(), x)  # first order: arrays, fine
-    np.testing.assert_allclose(d1.data, np.cos(0.3))
+    np.testing.assert_allclose(d1.numpy(), np.cos(0.3))
     with pytest.raises(TypeError, match=r"np\.cos of a Tensor: not a primitive"):
         tg.autograd.grad(tg.apply(sine, x).sum(), x, create_graph=True)
 
@@ -231,7 +233,7 @@ def test_recorded_backward_through_a_loop_whose_initial_state_depends_on_its_inp
     plain = tg.autograd.grad(loss(), [x, w])
     recorded = tg.autograd.grad(loss(), [x, w], create_graph=True)
     for a, b in zip(recorded, plain):
-        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_numpy_functions_see_arrays_outside_a_recorded_backward():
@@ -247,9 +249,9 @@ def test_numpy_functions_see_arrays_outside_a_recorded_backward():
 def test_an_array_updated_in_place_by_a_tensor_stays_an_array():
     w = leaf([1.0, 2.0])
     (w * w).sum().backward(create_graph=True)
-    before = w.data
+    before = w.numpy()
     w.data -= 0.5 * w.grad  # a recording Tensor on the right: the array is written, not rebound
-    assert w.data is before and w.data.tolist() == [0.0, 0.0]
+    assert w.numpy() is before and w.tolist() == [0.0, 0.0] and w.is_leaf
 
 
 def test_backward_takes_create_graph_third_as_torch_does():

@@ -251,7 +251,7 @@ def test_low_temperature_is_greedy_and_greedy_matches_the_full_forward(corpus):
     ids = vocab.encode(greedy)
     with tg.no_grad():
         logits, _ = model(ids[None, :-1])
-    np.testing.assert_array_equal(logits.data[0, 2:].argmax(-1), ids[3:])
+    np.testing.assert_array_equal(logits.numpy()[0, 2:].argmax(-1), ids[3:])
 
 
 def test_temperature_sharpens_and_flattens_the_distribution():
@@ -299,7 +299,7 @@ def test_checkpoint_round_trip(corpus, tmp_path):
     loss_b, _ = charlm.train_step(ckpt.model, ckpt.optimizer, x, y, clip=1.0)
     assert loss_a == loss_b
     for (name, a), b in zip(model.named_parameters(), ckpt.model.parameters()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
 
 
 def test_checkpoint_without_optimizer_and_foreign_files(tmp_path):
@@ -361,7 +361,7 @@ def test_a_checkpoint_with_bad_contents_names_the_field(field, tmp_path):
 def test_a_model_with_nan_weights_refuses_to_sample(corpus):
     vocab = corpus[0]
     model = tiny_model(len(vocab))
-    model.rnn.weight_hh_l0.data[0, 0] = np.nan
+    model.rnn.weight_hh_l0.numpy()[0, 0] = np.nan
     with pytest.raises(ValueError, match=r"not finite.*rnn\.weight_hh_l0"):
         charlm.sample(model, vocab, "he", length=5)
 

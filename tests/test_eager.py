@@ -37,7 +37,7 @@ def _run(kind, bidirectional, lengths, eager):
     loss.backward()
     grads = [x.grad] + [h.grad for h in hx]
     params = {name: p.grad for name, p in layer.named_parameters()}
-    return output.data, [f.data for f in finals], grads, params, scans
+    return output.numpy(), [f.numpy() for f in finals], grads, params, scans
 
 
 @pytest.mark.parametrize("lengths", [None, [5, 2, 4]], ids=["full", "lengths"])

@@ -26,9 +26,9 @@ def test_issue_example():
     W = tg.Tensor(rng.standard_normal((3, 5)), requires_grad=True)
     y = ((x @ W).tanh() * 2 + 1).sum()
     y.backward()
-    d = 2 * (1 - np.tanh(x.data @ W.data) ** 2)
-    np.testing.assert_allclose(x.grad, d @ W.data.T)
-    np.testing.assert_allclose(W.grad, x.data.T @ d)
+    d = 2 * (1 - np.tanh(x.numpy() @ W.numpy()) ** 2)
+    np.testing.assert_allclose(x.grad, d @ W.numpy().T)
+    np.testing.assert_allclose(W.grad, x.numpy().T @ d)
     assert x.grad.shape == x.shape and x.grad.dtype == x.dtype
 
 
@@ -45,7 +45,7 @@ def test_fan_out_accumulates():
     x = leaf([2.0, 3.0])
     y = (x * x + x * 3 + x).sum()  # x used four times
     y.backward()
-    np.testing.assert_allclose(x.grad, 2 * x.data + 4)
+    np.testing.assert_allclose(x.grad, 2 * x.numpy() + 4)
 
 
 def test_weight_shared_over_many_steps_accumulates():
@@ -160,7 +160,7 @@ def test_detach_cuts_the_graph():
     z.backward()
     np.testing.assert_allclose(x.grad, [18.0])
     assert not y.detach().requires_grad
-    assert np.shares_memory(y.detach().data, y.data)
+    assert np.shares_memory(y.detach().numpy(), y.numpy())
 
 
 def test_inputs_without_grad_get_no_vjp_call():
@@ -180,7 +180,7 @@ def test_keep_grads_keeps_intermediate_gradients_and_visit_order():
     h = x * 2
     y = h.tanh().sum()
     y.backward(keep_grads=True)
-    np.testing.assert_allclose(h.node.grad, 1 - np.tanh(h.data) ** 2)
+    np.testing.assert_allclose(h.node.grad, 1 - np.tanh(h.numpy()) ** 2)
     assert y.node.visit == 0
     assert h.node.visit < x.node.visit
 
@@ -190,7 +190,7 @@ def test_retain_grad_on_an_intermediate():
     h = x * 3
     h.retain_grad()
     (h * h).sum().backward()
-    np.testing.assert_allclose(h.grad, 2 * h.data)
+    np.testing.assert_allclose(h.grad, 2 * h.numpy())
 
 
 def test_scope_is_recorded_on_nodes():
@@ -325,11 +325,11 @@ def test_nodes_keep_only_what_their_vjps_read():
     y = pre.tanh()
     assert all(isinstance(a, Placeholder) for a in pre.node.inputs)  # add reads nothing
     assert pre.node.out is None
-    assert isinstance(y.node.inputs[0], Placeholder) and y.node.out is y.data  # tanh reads out
-    assert y.node.parents[0].parents[0].inputs[0] is x.data  # matmul reads both operands
+    assert isinstance(y.node.inputs[0], Placeholder) and y.node.out is y.numpy()  # tanh reads out
+    assert y.node.parents[0].parents[0].inputs[0] is x.numpy()  # matmul reads both operands
     with tg.keep_values():
         kept = x @ w + 1.0
-    assert kept.node.out is kept.data
+    assert kept.node.out is kept.numpy()
 
 
 def test_weight_shared_by_many_matmuls_sums_one_product():
@@ -338,5 +338,5 @@ def test_weight_shared_by_many_matmuls_sums_one_product():
     hs = [rng.standard_normal((2, 3)) for _ in range(5)]
     total = sum(((tg.Tensor(h) @ w).tanh() * (i + 1)).sum() for i, h in enumerate(hs))
     total.backward()
-    expected = sum(h.T @ ((1 - np.tanh(h @ w.data) ** 2) * (i + 1)) for i, h in enumerate(hs))
+    expected = sum(h.T @ ((1 - np.tanh(h @ w.numpy()) ** 2) * (i + 1)) for i, h in enumerate(hs))
     np.testing.assert_allclose(w.grad, expected, rtol=1e-12)

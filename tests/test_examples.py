@@ -145,7 +145,7 @@ def test_adding_problem_quick_setting_shows_the_gru_remembering(capsys):
 def test_adding_problem_sets_the_lstm_forget_bias():
     ap = load_example("adding_problem")
     model = ap.Regressor("lstm", hidden_size=5, seed=0, forget_bias=2.0)
-    total = model.rnn.bias_ih_l0.data + model.rnn.bias_hh_l0.data  # gates stacked i, f, g, o
+    total = model.rnn.bias_ih_l0.numpy() + model.rnn.bias_hh_l0.numpy()  # gates stacked i, f, g, o
     assert (total[5:10] == 2.0).all() and not (total[:5] == 2.0).any()
 
 

@@ -60,7 +60,7 @@ class Program:
         for ours_value, theirs_value in zip(ours_out, theirs_out):
             expected = theirs_value.detach().numpy()
             assert ours_value.shape == expected.shape, f"{name}: shape differs from torch's"
-            _close(ours_value.data, expected, name)
+            _close(ours_value.numpy(), expected, name)
             self.ours.append(ours_value)
             self.theirs.append(theirs_value)
         return True

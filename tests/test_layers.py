@@ -26,8 +26,8 @@ def test_linear_shapes_on_any_leading_dims(lead, sizes, bias):
     x = np.random.default_rng(0).standard_normal((*lead, n_in)).astype(np.float32)
     y = layer(tg.Tensor(x))
     assert y.shape == (*lead, n_out) and y.dtype == np.float32
-    expected = x @ layer.weight.data.T + (layer.bias.data if bias else 0)
-    np.testing.assert_allclose(y.data, expected, rtol=1e-5, atol=1e-6)
+    expected = x @ layer.weight.numpy().T + (layer.bias.numpy() if bias else 0)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 @given(data=st.data())
@@ -45,18 +45,18 @@ def test_linear_init_is_pytorchs_uniform_bound():
     bound = 1 / math.sqrt(16)
     for p in (layer.weight, layer.bias):
         assert p.dtype == np.float32
-        assert np.all(np.abs(p.data) <= bound)
-        assert np.abs(p.data).max() > 0.9 * bound  # uses the range, not a narrower one
+        assert np.all(np.abs(p.numpy()) <= bound)
+        assert np.abs(p.numpy()).max() > 0.9 * bound  # uses the range, not a narrower one
     assert layer.weight.shape == (200, 16) and layer.bias.shape == (200,)
 
 
 def test_linear_seed_reproduces_and_dtype_is_honoured():
     a, b = nn.Linear(3, 4, seed=7), nn.Linear(3, 4, seed=7)
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    assert not np.array_equal(a.weight.data, nn.Linear(3, 4, seed=8).weight.data)
+    np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
+    assert not np.array_equal(a.weight.numpy(), nn.Linear(3, 4, seed=8).weight.numpy())
     d = nn.Linear(3, 4, dtype=np.float64, seed=7)
     assert d.weight.dtype == np.float64
-    np.testing.assert_array_equal(d.weight.data.astype(np.float32), a.weight.data)
+    np.testing.assert_array_equal(d.weight.numpy().astype(np.float32), a.weight.numpy())
     rng = np.random.default_rng(0)
     nn.Linear(3, 4, seed=rng)  # a Generator is accepted and advanced
     assert nn.Linear(3, 4, bias=False).bias is None
@@ -90,8 +90,8 @@ def test_linear_matches_pytorch_forward_and_gradients():
     layer = nn.Linear(4, 3, dtype=np.float64, seed=0)
     t_layer = torch.nn.Linear(4, 3).double()
     with torch.no_grad():
-        t_layer.weight.copy_(torch.from_numpy(layer.weight.data))
-        t_layer.bias.copy_(torch.from_numpy(layer.bias.data))
+        t_layer.weight.copy_(torch.from_numpy(layer.weight.numpy()))
+        t_layer.bias.copy_(torch.from_numpy(layer.bias.numpy()))
     x = rng.standard_normal((2, 5, 4))
     g = rng.standard_normal((2, 5, 3))
     xt = tg.Tensor(x, requires_grad=True)
@@ -99,7 +99,7 @@ def test_linear_matches_pytorch_forward_and_gradients():
     x_t = torch.from_numpy(x).requires_grad_()
     out_t = t_layer(x_t)
     out_t.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(layer(xt).data, out_t.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(layer(xt).numpy(), out_t.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(xt.grad, x_t.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(layer.weight.grad, t_layer.weight.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(layer.bias.grad, t_layer.bias.grad.numpy(), rtol=1e-12)
@@ -116,8 +116,8 @@ def test_embedding_shapes_for_any_index_shape(shape, data):
     idx = idx.reshape(shape)
     out = emb(idx)
     assert out.shape == (*shape, 2) and out.dtype == np.float32
-    np.testing.assert_array_equal(out.data, emb.weight.data[idx])
-    np.testing.assert_array_equal(emb(tg.Tensor(idx)).data, out.data)  # integer Tensor input
+    np.testing.assert_array_equal(out.numpy(), emb.weight.numpy()[idx])
+    np.testing.assert_array_equal(emb(tg.Tensor(idx)).numpy(), out.numpy())  # integer Tensor input
 
 
 def test_embedding_gradcheck_with_repeated_indices():
@@ -134,8 +134,8 @@ def test_embedding_backward_adds_repeated_rows():
 
 def test_embedding_init_is_standard_normal_and_seeded():
     emb = nn.Embedding(1000, 50, seed=0)
-    assert abs(emb.weight.data.mean()) < 0.01 and abs(emb.weight.data.std() - 1) < 0.01
-    np.testing.assert_array_equal(emb.weight.data, nn.Embedding(1000, 50, seed=0).weight.data)
+    assert abs(emb.weight.numpy().mean()) < 0.01 and abs(emb.weight.numpy().std() - 1) < 0.01
+    np.testing.assert_array_equal(emb.weight.numpy(), nn.Embedding(1000, 50, seed=0).weight.numpy())
 
 
 def test_embedding_errors():
@@ -157,14 +157,14 @@ def test_embedding_matches_pytorch_forward_and_gradients():
     emb = nn.Embedding(5, 3, dtype=np.float64, seed=0)
     t_emb = torch.nn.Embedding(5, 3).double()
     with torch.no_grad():
-        t_emb.weight.copy_(torch.from_numpy(emb.weight.data))
+        t_emb.weight.copy_(torch.from_numpy(emb.weight.numpy()))
     idx = np.array([[4, 0, 4], [1, 4, 0]])
     g = np.random.default_rng(1).standard_normal((2, 3, 3))
     out = emb(idx)
     out.backward(g)
     out_t = t_emb(torch.from_numpy(idx))
     out_t.backward(torch.from_numpy(g))
-    np.testing.assert_array_equal(out.data, out_t.detach().numpy())
+    np.testing.assert_array_equal(out.numpy(), out_t.detach().numpy())
     np.testing.assert_allclose(emb.weight.grad, t_emb.weight.grad.numpy(), rtol=1e-12)
 
 
@@ -184,11 +184,11 @@ def test_dropout_scales_the_kept_elements(p):
     x = tg.Tensor(np.ones(20000, dtype=np.float32), requires_grad=True)
     y = nn.Dropout(p, seed=0)(x)
     assert y.dtype == np.float32
-    kept = y.data != 0
-    np.testing.assert_allclose(y.data[kept], 1 / (1 - p), rtol=1e-6)
+    kept = y.numpy() != 0
+    np.testing.assert_allclose(y.numpy()[kept], 1 / (1 - p), rtol=1e-6)
     assert abs((~kept).mean() - p) < 0.02
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad, y.data)  # the gradient is the same scaled mask
+    np.testing.assert_array_equal(x.grad, y.numpy())  # the gradient is the same scaled mask
 
 
 def test_dropout_is_the_identity_in_eval_and_for_p_zero():
@@ -197,18 +197,18 @@ def test_dropout_is_the_identity_in_eval_and_for_p_zero():
     assert drop.eval()(x) is x
     assert F.dropout(x, 0.5, training=False) is x
     assert F.dropout(x, 0.0) is x
-    np.testing.assert_array_equal(F.dropout(x, 1.0).data, np.zeros(5))
+    np.testing.assert_array_equal(F.dropout(x, 1.0).numpy(), np.zeros(5))
 
 
 def test_dropout_seed_reproduces_and_masks_differ_between_calls():
     x = tg.ones(100)
     a, b = nn.Dropout(0.5, seed=3), nn.Dropout(0.5, seed=3)
-    first = a(x).data
-    np.testing.assert_array_equal(first, b(x).data)
-    assert not np.array_equal(first, a(x).data)
+    first = a(x).numpy()
+    np.testing.assert_array_equal(first, b(x).numpy())
+    assert not np.array_equal(first, a(x).numpy())
     np.testing.assert_array_equal(
-        F.dropout(x, 0.5, rng=np.random.default_rng(9)).data,
-        F.dropout(x, 0.5, rng=9).data,
+        F.dropout(x, 0.5, rng=np.random.default_rng(9)).numpy(),
+        F.dropout(x, 0.5, rng=9).numpy(),
     )
 
 
@@ -221,9 +221,9 @@ def test_dropout_repr():
 
 def test_activation_modules():
     x = tg.Tensor(np.array([-1.0, 0.0, 2.0]))
-    np.testing.assert_allclose(nn.Tanh()(x).data, np.tanh(x.data))
-    np.testing.assert_allclose(nn.Sigmoid()(x).data, 1 / (1 + np.exp(-x.data)))
-    np.testing.assert_array_equal(nn.ReLU()(x).data, [0.0, 0.0, 2.0])
+    np.testing.assert_allclose(nn.Tanh()(x).numpy(), np.tanh(x.numpy()))
+    np.testing.assert_allclose(nn.Sigmoid()(x).numpy(), 1 / (1 + np.exp(-x.numpy())))
+    np.testing.assert_array_equal(nn.ReLU()(x).numpy(), [0.0, 0.0, 2.0])
     assert nn.Identity()(x) is x
 
 
@@ -247,8 +247,8 @@ def test_sequential_from_a_dict_and_forward():
     seq = nn.Sequential({"fc": nn.Linear(2, 2, dtype=np.float64, seed=0), "act": nn.ReLU()})
     assert [n for n, _ in seq.named_parameters()] == ["fc.weight", "fc.bias"]
     x = np.array([[1.0, -1.0]])
-    expected = np.maximum(x @ seq.fc.weight.data.T + seq.fc.bias.data, 0)
-    np.testing.assert_allclose(seq(tg.Tensor(x)).data, expected)
+    expected = np.maximum(x @ seq.fc.weight.numpy().T + seq.fc.bias.numpy(), 0)
+    np.testing.assert_allclose(seq(tg.Tensor(x)).numpy(), expected)
 
 
 # --- init -----------------------------------------------------------------------------------------
@@ -256,18 +256,18 @@ def test_sequential_from_a_dict_and_forward():
 
 def test_init_functions_fill_in_place_and_return_the_tensor():
     p = nn.Parameter(np.zeros((50, 40), dtype=np.float32))
-    array = p.data
+    array = p.numpy()
     assert nn.init.uniform_(p, -0.5, 0.25, np.random.default_rng(0)) is p
-    assert p.data is array and p.dtype == np.float32
-    assert p.data.min() >= -0.5 and p.data.max() < 0.25
+    assert p.numpy() is array and p.dtype == np.float32
+    assert p.numpy().min() >= -0.5 and p.numpy().max() < 0.25
     nn.init.normal_(p, 1.0, 0.1, 0)
-    assert abs(p.data.mean() - 1.0) < 0.01
+    assert abs(p.numpy().mean() - 1.0) < 0.01
     nn.init.zeros_(p)
-    assert not p.data.any()
+    assert not p.numpy().any()
     nn.init.ones_(p)
-    assert (p.data == 1).all()
+    assert (p.numpy() == 1).all()
     nn.init.constant_(p, 0.5)
-    assert (p.data == 0.5).all()
+    assert (p.numpy() == 0.5).all()
 
 
 def test_init_is_reproducible_across_dtypes():

@@ -121,7 +121,7 @@ def test_state_dict_keys_match_pytorch_and_values_are_copies():
     sd = net.state_dict()
     assert list(sd) == list(torch_net(torch).state_dict())
     sd["head.bias"][...] = 123.0
-    assert not np.any(net.head.bias.data == 123.0)
+    assert not np.any(net.head.bias.numpy() == 123.0)
 
 
 def test_load_a_pytorch_state_dict_gives_the_same_outputs():
@@ -131,19 +131,19 @@ def test_load_a_pytorch_state_dict_gives_the_same_outputs():
     net.load_state_dict({k: v.detach().numpy() for k, v in tnet.state_dict().items()})
     idx = np.array([[0, 4, 2], [1, 1, 3]])
     expected = tnet(torch.from_numpy(idx)).detach().numpy()
-    np.testing.assert_allclose(net(idx).data, expected, rtol=1e-12)
+    np.testing.assert_allclose(net(idx).numpy(), expected, rtol=1e-12)
 
 
 def test_load_state_dict_round_trip_and_in_place():
     a, b = Net(), Net()
     for p in b.parameters():
-        p.data[...] = 0.5
-    arrays_before = [p.data for p in a.parameters()]
+        p.numpy()[...] = 0.5
+    arrays_before = [p.numpy() for p in a.parameters()]
     a.load_state_dict(b.state_dict())
     for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
-        np.testing.assert_array_equal(pa.data, pb.data, err_msg=name)
+        np.testing.assert_array_equal(pa.numpy(), pb.numpy(), err_msg=name)
     # the same arrays: an optimizer built before the load keeps working on them
-    assert all(x is p.data for x, p in zip(arrays_before, a.parameters()))
+    assert all(x is p.numpy() for x, p in zip(arrays_before, a.parameters()))
 
 
 @pytest.mark.parametrize(
@@ -189,7 +189,7 @@ def test_load_state_dict_not_strict_reports_and_loads_the_rest():
     sd = {"head.bias": np.arange(4.0), "extra": np.zeros(1)}
     missing, unexpected = net.load_state_dict(sd, strict=False)
     assert unexpected == ["extra"] and "head.bias" not in missing and "emb.weight" in missing
-    np.testing.assert_array_equal(net.head.bias.data, np.arange(4.0))
+    np.testing.assert_array_equal(net.head.bias.numpy(), np.arange(4.0))
 
 
 def test_load_state_dict_rejects_a_non_dict():

@@ -23,7 +23,7 @@ RTOL, ATOL = 1e-9, 1e-12
 
 def _close(ours, theirs, what=""):
     theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    ours = ours.data if isinstance(ours, tg.Tensor) else ours
+    ours = ours.numpy() if isinstance(ours, tg.Tensor) else ours
     assert ours is not None, f"{what}: missing"
     np.testing.assert_allclose(np.asarray(ours), theirs, rtol=RTOL, atol=ATOL, err_msg=what)
 
@@ -136,7 +136,7 @@ def test_bce_with_logits_matches_torch(reduction, with_weight, with_pos_weight, 
     t_loss = TF.binary_cross_entropy_with_logits(
         tx, t(target), t(weight), reduction=reduction, pos_weight=t(pos_weight)
     )
-    assert np.isfinite(loss.data).all()
+    assert np.isfinite(loss.numpy()).all()
     _close(loss, t_loss, "loss")
     g = rng.standard_normal(loss.shape)
     (loss * g).sum().backward()
@@ -172,8 +172,8 @@ def test_one_hot_matches_torch(shape, num_classes):
     ours = F.one_hot(tg.Tensor(idx), num_classes)
     theirs = TF.one_hot(torch.from_numpy(idx), num_classes)
     assert ours.dtype == np.int64 and ours.shape == tuple(theirs.shape)
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
-    np.testing.assert_array_equal(F.one_hot(idx, num_classes).data, theirs.numpy())  # an array
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(F.one_hot(idx, num_classes).numpy(), theirs.numpy())  # an array
 
 
 def test_one_hot_names_bad_input():
@@ -224,7 +224,7 @@ def test_scaled_initialisers_draw_from_torchs_distribution(shape, name, kwargs):
         before = w._version
         assert getattr(nn.init, name)(w, rng=seed, **kwargs) is w
         assert w._version == before + 1  # an in-place write, counted
-        return w.data
+        return w.numpy()
 
     def theirs(shape, seed):
         torch.manual_seed(seed)
@@ -245,15 +245,15 @@ def test_scaled_initialisers_draw_from_torchs_distribution(shape, name, kwargs):
 def test_orthogonal_is_orthogonal_as_torchs(shape, gain):
     w = nn.init.orthogonal_(nn.Parameter(np.zeros(shape)), gain=gain, rng=0)
     theirs = torch.nn.init.orthogonal_(torch.empty(shape, dtype=torch.float64), gain=gain)
-    for q in (w.data.reshape(shape[0], -1), theirs.numpy().reshape(shape[0], -1)):
+    for q in (w.numpy().reshape(shape[0], -1), theirs.numpy().reshape(shape[0], -1)):
         small = q @ q.T if q.shape[0] <= q.shape[1] else q.T @ q
         np.testing.assert_allclose(small, gain**2 * np.eye(len(small)), atol=1e-12)
     assert w._version == 1
 
 
 def test_initialisers_are_reproducible_and_name_bad_input():
-    a = nn.init.xavier_uniform_(tg.zeros(4, 3), rng=7).data
-    np.testing.assert_array_equal(a, nn.init.xavier_uniform_(tg.zeros(4, 3), rng=7).data)
+    a = nn.init.xavier_uniform_(tg.zeros(4, 3), rng=7).numpy()
+    np.testing.assert_array_equal(a, nn.init.xavier_uniform_(tg.zeros(4, 3), rng=7).numpy())
     with pytest.raises(ValueError, match=r"at least 2 dimensions, got shape \(3,\)"):
         nn.init.xavier_normal_(tg.zeros(3))
     with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out'"):
@@ -301,7 +301,7 @@ def test_adaptive_optimizers_match_torch_step_by_step(name, kwargs):
         opt.step()
         t_opt.step()
         for p, tp, v in zip(ours, theirs, versions):
-            _close(p.data, tp, f"step {step}")
+            _close(p.numpy(), tp, f"step {step}")
             assert p._version == v + (p.grad is not None)  # each update counted
     sd, t_sd = opt.state_dict(), t_opt.state_dict()
     assert set(sd["param_groups"][0]) <= set(t_sd["param_groups"][0])
@@ -325,14 +325,14 @@ def test_adaptive_optimizer_state_dict_resumes_exactly(name, kwargs, tmp_path):
     first = [nn.Parameter(a.copy()) for a in init]
     opt = getattr(tg.optim, name)(first, **kwargs)
     run(opt, first, range(4))
-    tg.save({"params": [p.data for p in first], "optim": opt.state_dict()}, tmp_path / "ck.npz")
+    tg.save({"params": [p.numpy() for p in first], "optim": opt.state_dict()}, tmp_path / "ck.npz")
     ckpt = tg.load(tmp_path / "ck.npz")
     resumed = [nn.Parameter(a) for a in ckpt["params"]]
     opt2 = getattr(tg.optim, name)(resumed, lr=123.0)
     opt2.load_state_dict(ckpt["optim"])
     run(opt2, resumed, range(4, 8))
     for a, b in zip(straight, resumed):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_adagrad_state_exists_from_construction_as_torchs():
@@ -450,7 +450,7 @@ def test_schedule_and_optimizer_steps_give_torchs_parameters():
         sched.step()
         t_sched.step()
     for p, tp in zip(ours, theirs):
-        _close(p.data, tp)
+        _close(p.numpy(), tp)
 
 
 @pytest.mark.parametrize(
@@ -604,11 +604,11 @@ def test_pack_and_pad_packed_match_torch(batch_first, lengths):
         assert (ours is None) == (theirs is None), field
         if ours is not None:
             assert ours.dtype == np.int64
-            np.testing.assert_array_equal(ours.data, theirs.numpy(), err_msg=field)
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=field)
     padded, lens = nn.utils.rnn.pad_packed_sequence(packed, batch_first, 0.5, total_length=6)
     t_padded, t_lens = torch.nn.utils.rnn.pad_packed_sequence(t_packed, batch_first, 0.5, 6)
     _close(padded, t_padded, "padded")
-    np.testing.assert_array_equal(lens.data, t_lens.numpy())
+    np.testing.assert_array_equal(lens.numpy(), t_lens.numpy())
     w = rng.standard_normal(padded.shape)
     (padded * w).sum().backward()
     (t_padded * torch.from_numpy(w)).sum().backward()
@@ -672,7 +672,7 @@ def test_recurrent_layers_take_a_packed_sequence_as_torch(
     t_out, t_final = theirs(t_packed, t_hx)
 
     assert isinstance(out, nn.utils.rnn.PackedSequence)
-    np.testing.assert_array_equal(out.batch_sizes.data, t_out.batch_sizes.numpy())
+    np.testing.assert_array_equal(out.batch_sizes.numpy(), t_out.batch_sizes.numpy())
     _close(out.data, t_out.data, "output")
     finals = final if kind == "LSTM" else (final,)
     t_finals = t_final if kind == "LSTM" else (t_final,)

@@ -59,7 +59,7 @@ def linear_case(draw):
     from tinygrad_seq._tensor import linear
 
     if draw(st.booleans()):  # with the contiguous transposed copy a layer passes as a hint
-        return (lambda x, w: linear(x, w, np.ascontiguousarray(w.data.T))), [x, w]
+        return (lambda x, w: linear(x, w, np.ascontiguousarray(w.numpy().T))), [x, w]
     return (lambda x, w: linear(x, w)), [x, w]
 
 
@@ -248,7 +248,7 @@ def test_sigmoid_keeps_relative_accuracy_in_the_saturated_tails(dtype, low):
     out = t.sigmoid()
     out.sum().backward()
     assert out.dtype == dtype and t.grad.dtype == dtype
-    assert _ulps(out.data, reference, dtype).max() <= 4
+    assert _ulps(out.numpy(), reference, dtype).max() <= 4
     # the gradient out * (1 - out) is accurate where 1 - out is (x <= 0); above, as PyTorch, it
     # inherits the rounding of out near 1
     negative = x <= 0
@@ -258,7 +258,7 @@ def test_sigmoid_keeps_relative_accuracy_in_the_saturated_tails(dtype, low):
 
 def test_sigmoid_has_a_finite_log_far_below_zero():
     x = tg.Tensor(np.array([-20.0, -80.0], dtype=np.float32))
-    np.testing.assert_allclose(x.sigmoid().log().data, [-20.0, -80.0], rtol=1e-6)
+    np.testing.assert_allclose(x.sigmoid().log().numpy(), [-20.0, -80.0], rtol=1e-6)
 
 
 def test_sigmoid_saturates_without_warnings_or_nan():
@@ -268,7 +268,7 @@ def test_sigmoid_saturates_without_warnings_or_nan():
         warnings.simplefilter("error")
         for dtype in (np.float32, np.float64):
             x = np.array([-np.inf, -1e4, -750.0, -100.0, 0.0, 100.0, 1e4, np.inf], dtype=dtype)
-            out = tg.Tensor(x).sigmoid().data
+            out = tg.Tensor(x).sigmoid().numpy()
             assert out.dtype == dtype
             assert out[0] == 0 and out[-1] == 1 and out[4] == 0.5 and not np.isnan(out).any()
             assert np.all(np.diff(out) >= 0)

@@ -55,7 +55,7 @@ def test_updates_match_pytorch_step_by_step(name, kwargs):
         opt.step()
         t_opt.step()
         for p, tp in zip(ours, theirs):
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-13)
+            np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-10, atol=1e-13)
 
 
 def test_param_groups_with_their_own_options_match_pytorch():
@@ -76,7 +76,7 @@ def test_param_groups_with_their_own_options_match_pytorch():
         opt.step()
         t_opt.step()
     for p, tp in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-12)
 
 
 # --- training parity ------------------------------------------------------------------------------
@@ -186,14 +186,14 @@ def test_clip_grad_norm_edge_cases():
 @pytest.mark.parametrize("name, kwargs", CONFIGS, ids=IDS)
 def test_updates_are_in_place_and_keep_float32(name, kwargs):
     p = nn.Parameter(np.ones((2, 3), dtype=np.float32))
-    array = p.data
+    array = p.numpy()
     opt = getattr(optim, name)([p], **kwargs)
     opt.param_groups[0]["lr"] = np.float64(opt.param_groups[0]["lr"])  # NumPy option: no upcast
     for _ in range(3):
         p.grad = np.full((2, 3), 0.5, dtype=np.float32)
         opt.step()
-    assert p.data is array and p.dtype == np.float32
-    assert not np.array_equal(p.data, np.ones((2, 3)))
+    assert p.numpy() is array and p.dtype == np.float32
+    assert not np.array_equal(p.numpy(), np.ones((2, 3)))
     for value in opt.state.get(p, {}).values():
         assert not isinstance(value, np.ndarray) or value.dtype == np.float32
 
@@ -249,7 +249,7 @@ def test_state_dict_through_a_checkpoint_resumes_exactly(name, kwargs, tmp_path)
     first = [nn.Parameter(a.copy()) for a in init]
     opt = getattr(optim, name)(first, **kwargs)
     run(opt, first, range(5))
-    tg.save({"params": [p.data for p in first], "optim": opt.state_dict()}, tmp_path / "ck.npz")
+    tg.save({"params": [p.numpy() for p in first], "optim": opt.state_dict()}, tmp_path / "ck.npz")
     ckpt = tg.load(tmp_path / "ck.npz")
     resumed = [nn.Parameter(a) for a in ckpt["params"]]
     opt2 = getattr(optim, name)(resumed, lr=123.0)  # options come back from the state dict
@@ -257,7 +257,7 @@ def test_state_dict_through_a_checkpoint_resumes_exactly(name, kwargs, tmp_path)
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
     run(opt2, resumed, range(5, 10))
     for a, b in zip(straight, resumed):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_state_dict_layout_is_pytorchs():

@@ -271,7 +271,7 @@ def test_unary_value_and_gradient_within_pytorchs_error(name, dtype, torch):
     assert out.dtype == out_dtype and t.grad.dtype == dtype
     refs, dtypes = [out_ref, grad_ref], [out_dtype, dtype]
     theirs = _torch_errors(torch, _torch_fn(torch, theirs), [x], dtypes, refs)
-    value_error = _ulps(out.data, out_ref, out_dtype)
+    value_error = _ulps(out.numpy(), out_ref, out_dtype)
     allowed = _allowed(theirs, 0, out_dtype)
     assert np.all(value_error <= allowed), _worst(name, "value", x, value_error, allowed)
     grad_error = _ulps(t.grad, grad_ref, dtype)
@@ -295,7 +295,7 @@ def test_binary_value_and_gradients_within_pytorchs_error(name, dtype, torch):
     torch_fn = _torch_fn(torch, (lambda t, a, b: theirs(a, b)) if theirs else None)
     theirs_errors = _torch_errors(torch, torch_fn, [x, y], [dtype] * 3, refs)
     even = np.arange(N) % 2 == 0 if name == "where" else slice(None)
-    for k, result in enumerate([out.data, tx.grad, ty.grad]):
+    for k, result in enumerate([out.numpy(), tx.grad, ty.grad]):
         error = _ulps(result, refs[k], dtype)[even]
         allowed = _allowed(theirs_errors, k, dtype)
         allowed = allowed[even] if np.ndim(allowed) else allowed
@@ -303,7 +303,7 @@ def test_binary_value_and_gradients_within_pytorchs_error(name, dtype, torch):
         assert np.all(error <= allowed), _worst(name, what, x[even], error, allowed)
     if name == "where":  # the odd points take y, and its gradient
         odd = ~even
-        assert np.array_equal(out.data[odd], y[odd]) and np.all(ty.grad.numpy()[odd] == 1)
+        assert np.array_equal(out.numpy()[odd], y[odd]) and np.all(ty.grad.numpy()[odd] == 1)
         assert np.all(tx.grad.numpy()[odd] == 0)
 
 

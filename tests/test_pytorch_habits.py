@@ -104,7 +104,7 @@ def test_tensor_copies_with_torchs_dtypes(data):
     ours, theirs = tg.tensor(data), torch.tensor(data)
     same(ours, theirs)
     if isinstance(data, np.ndarray):
-        assert ours.data is not data and not np.shares_memory(ours.data, data)
+        assert ours.numpy() is not data and not np.shares_memory(ours.numpy(), data)
 
 
 def test_tensor_takes_dtype_and_requires_grad():

@@ -100,15 +100,15 @@ def test_initialisation_is_uniform_in_pytorch_bound_and_seeded(kind):
     c = LAYERS[kind](5, H, num_layers=2, seed=4)
     d = LAYERS[kind](5, H, num_layers=2, seed=None)
     bound = 1 / np.sqrt(H)
-    values = np.concatenate([p.data.ravel() for p in a.parameters()])
+    values = np.concatenate([p.numpy().ravel() for p in a.parameters()])
     assert values.dtype == np.float32
     assert np.abs(values).max() <= bound and np.abs(values).max() > 0.9 * bound
     for (_, pa), (_, pb), (_, pc), (_, pd) in zip(
         a.named_parameters(), b.named_parameters(), c.named_parameters(), d.named_parameters()
     ):
-        np.testing.assert_array_equal(pa.data, pb.data)
-        assert not np.array_equal(pa.data, pc.data)
-        assert not np.array_equal(pa.data, pd.data)
+        np.testing.assert_array_equal(pa.numpy(), pb.numpy())
+        assert not np.array_equal(pa.numpy(), pc.numpy())
+        assert not np.array_equal(pa.numpy(), pd.numpy())
     assert CELLS[kind](2, 3, dtype=np.float64).weight_ih.dtype == np.float64
 
 
@@ -145,14 +145,14 @@ def test_cell_follows_its_equations(kind, nonlinearity, lead):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(lead + (4,))
     state = [rng.standard_normal(lead + (5,)) for _ in range(_state_count(kind))]
-    params = {k: getattr(cell, k).data for k in PARAM_KINDS}
+    params = {k: getattr(cell, k).numpy() for k in PARAM_KINDS}
     expected = reference_cell(kind, x, state, params, nonlinearity)
     got = _flat(cell(x, _as_state(kind, state)))
     for g, e in zip(got, expected):
-        np.testing.assert_allclose(g.data, e, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g.numpy(), e, rtol=1e-12, atol=1e-14)
     zeros = [np.zeros(lead + (5,))] * _state_count(kind)
     for g, e in zip(_flat(cell(x)), reference_cell(kind, x, zeros, params, nonlinearity)):
-        np.testing.assert_allclose(g.data, e, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g.numpy(), e, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -166,14 +166,14 @@ def test_layer_is_the_cell_unrolled_in_both_directions(kind):
         ("_reverse", range(T)[::-1], slice(H, None)),
     ]:
         cell = CELLS[kind](I, H, dtype=np.float64)
-        cell.load_state_dict({k: getattr(layer, f"{k}_l0{suffix}").data for k in PARAM_KINDS})
+        cell.load_state_dict({k: getattr(layer, f"{k}_l0{suffix}").numpy() for k in PARAM_KINDS})
         state = None
         for t in order:
             state = cell(x[t], state)
             h = state[0] if kind == "LSTM" else state
-            np.testing.assert_allclose(output.data[t, :, half], h.data, rtol=1e-12)
+            np.testing.assert_allclose(output.numpy()[t, :, half], h.numpy(), rtol=1e-12)
         direction = 1 if suffix else 0
-        np.testing.assert_allclose(_flat(final)[0].data[direction], h.data, rtol=1e-12)
+        np.testing.assert_allclose(_flat(final)[0].numpy()[direction], h.numpy(), rtol=1e-12)
 
 
 def test_gates_and_states_are_named_as_taught():
@@ -229,7 +229,7 @@ def test_cell_gradcheck(kind, batch, input_size, hidden_size, batched, seed):
     lead = (batch,) if batched else ()
     x = rng.uniform(-2, 2, lead + (input_size,))
     states = [rng.uniform(-1, 1, lead + (hidden_size,)) for _ in range(_state_count(kind))]
-    params = [getattr(cell, k).data for k in PARAM_KINDS]
+    params = [getattr(cell, k).numpy() for k in PARAM_KINDS]
 
     def fn(x, *rest):
         states, leaves = rest[: len(rest) - 4], rest[len(rest) - 4 :]
@@ -267,7 +267,7 @@ def test_layer_gradcheck(case, I, H):
         out = _flat(layer(x, _as_state(kind, states), lengths=lengths))
         return tg.concat([t.reshape(-1) for t in out])
 
-    assert gradcheck(fn, x, *states, *(p.data for p in layer.parameters()))
+    assert gradcheck(fn, x, *states, *(p.numpy() for p in layer.parameters()))
 
 
 # --- variable lengths -----------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def test_lengths_give_what_each_sequence_gives_alone(case):
         loss = (output * w).sum() + sum(((i + 1) * f).sum() for i, f in enumerate(finals))
         loss.backward()
         grads = {n: p.grad.numpy().copy() for n, p in layer.named_parameters()}
-        return output.data, [f.data for f in finals], grads, x_leaf.grad
+        return output.numpy(), [f.numpy() for f in finals], grads, x_leaf.grad
 
     out, finals, grads, x_grad = run(x, lengths, w_out)
     total = {n: np.zeros_like(g) for n, g in grads.items()}
@@ -316,7 +316,7 @@ def test_lengths_give_what_each_sequence_gives_alone(case):
 def test_full_lengths_change_nothing(lengths):
     gru = nn.GRU(2, 3, seed=0)
     x = np.random.default_rng(0).standard_normal((4, 2, 2)).astype(np.float32)
-    np.testing.assert_array_equal(gru(x, lengths=lengths)[0].data, gru(x)[0].data)
+    np.testing.assert_array_equal(gru(x, lengths=lengths)[0].numpy(), gru(x)[0].numpy())
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -326,9 +326,9 @@ def test_unbatched_input_equals_a_batch_of_one(kind):
     single = _flat(layer(x, lengths=3))
     batch = _flat(layer(x[:, None], lengths=[3]))
     assert single[0].shape == (4, 4) and single[1].shape == (4, 2)
-    np.testing.assert_allclose(single[0].data, batch[0].data[:, 0])
+    np.testing.assert_allclose(single[0].numpy(), batch[0].numpy()[:, 0])
     for s, b in zip(single[1:], batch[1:]):
-        np.testing.assert_allclose(s.data, b.data[:, 0])
+        np.testing.assert_allclose(s.numpy(), b.numpy()[:, 0])
 
 
 # --- truncated BPTT, dropout, long sequences, dtypes ----------------------------------------------
@@ -357,15 +357,15 @@ def test_dropout_acts_between_layers_in_training_only():
     plain = nn.LSTM(3, 4, num_layers=2, seed=1)
     plain.load_state_dict(lstm.state_dict())
     x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
-    first, second = lstm(x)[0].data, lstm(x)[0].data
+    first, second = lstm(x)[0].numpy(), lstm(x)[0].numpy()
     assert not np.allclose(first, second)  # fresh masks each call
-    assert not np.allclose(first, plain(x)[0].data)
+    assert not np.allclose(first, plain(x)[0].numpy())
     lstm.eval()
-    np.testing.assert_array_equal(lstm(x)[0].data, lstm(x)[0].data)
-    np.testing.assert_allclose(lstm(x)[0].data, plain(x)[0].data)
+    np.testing.assert_array_equal(lstm(x)[0].numpy(), lstm(x)[0].numpy())
+    np.testing.assert_allclose(lstm(x)[0].numpy(), plain(x)[0].numpy())
     a = nn.GRU(3, 4, num_layers=2, dropout=0.5, seed=7)
     b = nn.GRU(3, 4, num_layers=2, dropout=0.5, seed=7)
-    np.testing.assert_array_equal(a(x)[0].data, b(x)[0].data)  # masks come from the seed
+    np.testing.assert_array_equal(a(x)[0].numpy(), b(x)[0].numpy())  # masks come from the seed
     with pytest.warns(UserWarning, match="num_layers=1"):
         nn.RNN(3, 4, dropout=0.2)
 

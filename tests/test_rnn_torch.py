@@ -24,7 +24,7 @@ def _load_from_torch(ours, theirs):
 
 def _assert_close(actual, expected, what):
     expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
-    actual = actual.data if isinstance(actual, tg.Tensor) else actual
+    actual = actual.numpy() if isinstance(actual, tg.Tensor) else actual
     assert actual is not None, f"{what}: no gradient"
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL, err_msg=what)
 
@@ -185,5 +185,5 @@ def test_float32_lstm_close_to_torch_float32():
     output, (h_n, c_n) = ours(x)
     expected, (h_t, c_t) = theirs(torch.from_numpy(x))
     assert output.dtype == h_n.dtype == c_n.dtype == np.float32
-    np.testing.assert_allclose(output.data, expected.detach().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(c_n.data, c_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(output.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c_n.numpy(), c_t.detach().numpy(), rtol=1e-5, atol=1e-6)

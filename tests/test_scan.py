@@ -76,9 +76,9 @@ def test_fused_layer_matches_op_by_op(kind, bidirectional):
     out_ref, finals_ref, loss_ref, x_ref, hx_ref = _forward(ref, op_by_op=True)
     loss.backward()
     loss_ref.backward()
-    np.testing.assert_allclose(out.data, out_ref.data, **EXACT)
+    np.testing.assert_allclose(out.numpy(), out_ref.numpy(), **EXACT)
     for f, f_ref in zip(finals, finals_ref, strict=True):
-        np.testing.assert_allclose(f.data, f_ref.data, **EXACT)
+        np.testing.assert_allclose(f.numpy(), f_ref.numpy(), **EXACT)
     np.testing.assert_allclose(x.grad, x_ref.grad, **EXACT)
     for h, h_ref in zip(hx, hx_ref, strict=True):
         np.testing.assert_allclose(h.grad, h_ref.grad, **EXACT)
@@ -155,7 +155,7 @@ def test_no_grad_gives_the_same_values_and_no_graph():
         out_ng, (h_ng, c_ng) = layer(x)
     for a, b in ((out, out_ng), (h, h_ng), (c, c_ng)):
         assert b.node is None and not b.requires_grad
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
     # nothing requiring grad records no graph either
     step = lambda x_t, state: ((x_t + state[0]).tanh(),)
     out, (h,) = scan(step, tg.Tensor(x), (tg.zeros(2, 3, dtype=np.float64),))
@@ -249,8 +249,8 @@ def test_a_changed_setting_is_not_hidden_by_the_reused_recording():
     relu_out, _ = rnn(x)
     with tg.eager():
         reference, _ = rnn(x)
-    np.testing.assert_allclose(relu_out.data, reference.data, **EXACT)
-    assert not np.allclose(relu_out.data, tanh_out.data)
+    np.testing.assert_allclose(relu_out.numpy(), reference.numpy(), **EXACT)
+    assert not np.allclose(relu_out.numpy(), tanh_out.numpy())
 
 
 def test_retain_graph_allows_a_second_backward():
@@ -411,12 +411,12 @@ def test_the_fast_backward_loop_keeps_nothing_and_notes_nothing():
 
 def test_detect_anomaly_falls_back_to_op_by_op_and_names_the_op():
     layer = _layer("LSTM", 1)
-    layer.weight_hh_l0.data[0, 0] = np.nan
+    layer.weight_hh_l0.numpy()[0, 0] = np.nan
     x = np.ones((3, 2, 3))
     with tg.detect_anomaly(), pytest.raises(FloatingPointError, match="'linear' produced NaN"):
         layer(x)
     out, _ = layer(x)  # without anomaly mode: fused, and NaN flows through silently
-    assert _scan_nodes(out) and np.isnan(out.data).any()
+    assert _scan_nodes(out) and np.isnan(out.numpy()).any()
 
 
 # --- edge cases: a state the step ignores, index arrays too long for their repr ---------------
@@ -442,7 +442,7 @@ def test_programs_of_different_large_index_arrays_differ():
     b[[10, 11]] = b[[11, 10]]  # same length, same first and last elements as a
     scan(lambda x_t, s: (x_t[:, a] + s[0],), x, state)
     out, _ = scan(lambda x_t, s: (x_t[:, b] + s[0],), x, state)
-    assert out.data[0, 0, 10] == x.data[0, 0, 11]
+    assert out.numpy()[0, 0, 10] == x.numpy()[0, 0, 11]
 
 
 def _passes_c_through(x_t, state, w):
@@ -737,7 +737,7 @@ def test_a_comparison_inside_a_step_is_an_error_not_a_constant_replayed_at_every
     with tg.eager():  # op by op the comparison sees every step's values: allowed
         out, _ = scan(leaky_step, x, (h0,), (w,))
     relu_step = lambda x_t, state, w: ((p := x_t + state[0] @ w).relu() - 0.1 * (-p).relu(),)  # noqa: E731
-    np.testing.assert_allclose(scan(relu_step, x, (h0,), (w,))[0].data, out.data)
+    np.testing.assert_allclose(scan(relu_step, x, (h0,), (w,))[0].numpy(), out.numpy())
 
 
 def test_an_equality_inside_a_step_is_an_error_too():

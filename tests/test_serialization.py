@@ -110,7 +110,7 @@ def test_model_optimizer_and_metadata_checkpoint(tmp_path):
     fresh = nn.Sequential(nn.Embedding(7, 3, seed=5), nn.Linear(3, 7, seed=6))
     fresh.load_state_dict(back["model"])
     idx = np.array([[4, 0, 6]])
-    np.testing.assert_array_equal(fresh(idx).data, model(idx).data)
+    np.testing.assert_array_equal(fresh(idx).numpy(), model(idx).numpy())
     optim.Adam(fresh.parameters()).load_state_dict(back["optim"])
 
 

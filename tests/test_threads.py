@@ -195,7 +195,7 @@ def test_a_scan_recorded_in_one_thread_captures_no_op_of_another():
         w = leaf(w_data)
         out, _ = scan(step, tg.Tensor(x_data), (tg.zeros(2, 3, dtype=np.float64),), (w,))
         out.sum().backward()
-        return out.data, w.grad
+        return out.numpy(), w.grad
 
     def ops_meanwhile():
         assert recording.wait(TIMEOUT)

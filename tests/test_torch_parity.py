@@ -55,7 +55,7 @@ def compare(ours, theirs, inputs):
     xs = [tg.Tensor(a.copy(), requires_grad=True) for a in inputs]
     ts = [torch.tensor(a, requires_grad=True) for a in inputs]
     out, ref = ours(*xs), theirs(*ts)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
     cot = np.random.default_rng(1).standard_normal(out.shape)
     out.backward(cot)
     ref.backward(torch.tensor(cot))

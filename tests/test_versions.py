@@ -137,7 +137,7 @@ def test_a_step_after_backward_then_a_new_forward_works():
     opt.step()
     x.grad = None
     (w * x).sum().backward()
-    np.testing.assert_allclose(x.grad, w.data)  # the new values, [-0.5, 0]
+    np.testing.assert_allclose(x.grad, w.numpy())  # the new values, [-0.5, 0]
 
 
 def test_retain_graph_second_backward_checks_too():
@@ -161,7 +161,7 @@ def test_a_write_into_an_unsaved_input_is_fine():
 def test_writes_through_data_stay_unchecked_as_in_pytorch():
     w, x = _w_x()
     loss = (w * x).sum()
-    w.data[...] = 0
+    w.numpy()[...] = 0
     loss.backward()
     np.testing.assert_allclose(x.grad, [0.0, 0.0])
     assert w._version == 0

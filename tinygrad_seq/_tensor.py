@@ -20,7 +20,7 @@ DEFAULT_FLOAT = np.dtype(np.float32)  # Python floats and lists become float32, 
 def _to_array(data, dtype):
     """The ndarray behind ``Tensor(data)``: ndarrays keep their dtype, Python floats -> float32."""
     if isinstance(data, Tensor):
-        array = data.data
+        array = data._data
     elif isinstance(data, (np.ndarray, np.generic)):
         array = np.asarray(data)
     else:
@@ -132,7 +132,7 @@ class Tensor:
         >>> import numpy as np, tinygrad_seq as tg
         >>> w = tg.nn.Parameter(np.array([1.0, 2.0]))
         >>> loss = (w * w).sum()
-        >>> w.data[...] = 0; w._bump_version()  # what an optimizer step does
+        >>> w.numpy()[...] = 0; w._bump_version()  # what an optimizer step does
         >>> loss.backward()
         Traceback (most recent call last):
         RuntimeError: one of the tensors ... 'mul' saved input 0, parameter shape (2,) float64, ...
@@ -150,12 +150,26 @@ class Tensor:
 
     @property
     def data(self):
-        """The underlying ``np.ndarray``."""
-        return self._data
+        """A Tensor sharing this tensor's array, outside the graph (no gradient, no node), as
+        ``torch.Tensor.data``: writes through it change this tensor but are not versioned, so a
+        manual SGD step ``p.data.add_(p.grad, alpha=-lr)`` needs no ``no_grad``. Assigning a
+        Tensor or an array (``p.data = x``) replaces the array. ``.numpy()`` is the ndarray.
+
+        >>> import tinygrad_seq as tg
+        >>> p = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> (p * p).sum().backward()
+        >>> _ = p.data.add_(p.grad, alpha=-0.25)
+        >>> p, p.data.requires_grad
+        (Tensor([0.5, 1. ], requires_grad=True), False)
+        """
+        return Tensor._from_op(self._data, None)
 
     @data.setter
-    def data(self, array):
-        self._data = np.asarray(array)
+    def data(self, value):
+        array = value._data if isinstance(value, Tensor) else np.asarray(value)
+        if array is self._data:  # ``p.data -= x``: written in place already, then assigned back
+            return
+        self._data = array
         if self._node is not None and self._node.prim is None:
             self._node = None  # a leaf's node describes the old array; make a new one lazily
 
@@ -300,7 +314,7 @@ class Tensor:
 
         >>> import tinygrad_seq as tg
         >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
-        >>> y = x.clone(); y.data is x.data, y.requires_grad
+        >>> y = x.clone(); y.numpy() is x.numpy(), y.requires_grad
         (False, True)
         """
         if self._rg and STATE.grad_enabled:
@@ -426,12 +440,23 @@ class Tensor:
     def __itruediv__(self, other):
         return self._in_place("/=", np.true_divide, other, self.__truediv__)
 
-    def add_(self, other, *, alpha=1):
-        """``self += alpha * other`` in place; returns self (see ``zero_``)."""
+    def add_(self, other, *args, alpha=1):
+        """``self += alpha * other`` in place; returns self (see ``zero_``). The old form
+        ``add_(alpha, other)`` (a number, then a tensor) is accepted too, as torch still does.
+
+        >>> import tinygrad_seq as tg
+        >>> p, g = tg.ones(2), tg.tensor([1.0, 2.0])
+        >>> p.add_(g, alpha=-0.5)
+        Tensor([0.5, 0. ])
+        >>> p.add_(-0.5, g)
+        Tensor([ 0., -1.])
+        """
+        other, alpha = _alpha_form("add_", other, args, alpha)
         return self._in_place("add_", np.add, other if alpha == 1 else _array_of(other) * alpha)
 
-    def sub_(self, other, *, alpha=1):
-        """``self -= alpha * other`` in place; returns self (see ``zero_``)."""
+    def sub_(self, other, *args, alpha=1):
+        """``self -= alpha * other`` in place; returns self (see ``add_``)."""
+        other, alpha = _alpha_form("sub_", other, args, alpha)
         return self._in_place(
             "sub_", np.subtract, other if alpha == 1 else _array_of(other) * alpha
         )
@@ -451,6 +476,31 @@ class Tensor:
     def fill_(self, value):
         """Set every element to ``value``; returns self."""
         return self._in_place("fill_", None, value)
+
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        """Fill in place with samples from U(from_, to), drawn from the global Generator that
+        ``tg.manual_seed`` seeds (or ``generator``, a ``np.random.Generator``); returns self.
+
+        >>> import tinygrad_seq as tg
+        >>> w = tg.zeros(1000); _ = w.data.uniform_(-0.1, 0.1)
+        >>> bool(w.abs().max() <= 0.1), bool(w.abs().max() > 0.09)
+        (True, True)
+        """
+        shape = self._data.shape
+        return self._in_place("uniform_", None, _rng(generator).uniform(from_, to, shape))
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill in place with samples from N(mean, std**2) (see ``uniform_``); returns self.
+
+        >>> import tinygrad_seq as tg
+        >>> _ = tg.manual_seed(0); w = tg.zeros(1000); _ = w.data.normal_(0, 0.1)
+        >>> 0.07 < float(w.abs().mean()) < 0.09  # 0.1 * sqrt(2 / pi) on average
+        True
+        """
+        if std < 0:
+            raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
+        shape = self._data.shape
+        return self._in_place("normal_", None, _rng(generator).normal(mean, std, shape))
 
     def zero_(self):
         """Set every element to 0 in place and return self, as ``torch.Tensor.zero_``:
@@ -547,12 +597,14 @@ class Tensor:
         return Tensor(~self._data)
 
     # the operators as methods, as PyTorch spells them: x.add(y), x.mm(w), (a == b).all()
-    def add(self, other, *, alpha=1):
-        """``self + alpha * other``."""
+    def add(self, other, *args, alpha=1):
+        """``self + alpha * other`` (``add(alpha, other)``, torch's old form, too)."""
+        other, alpha = _alpha_form("add", other, args, alpha)
         return self + (other if alpha == 1 else other * alpha)
 
-    def sub(self, other, *, alpha=1):
-        """``self - alpha * other``."""
+    def sub(self, other, *args, alpha=1):
+        """``self - alpha * other`` (``sub(alpha, other)``, torch's old form, too)."""
+        other, alpha = _alpha_form("sub", other, args, alpha)
         return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other):
@@ -974,6 +1026,22 @@ class Tensor:
     def __getitem__(self, index):
         return apply(ops.getitem, self, index=_index_of(index))
 
+    def __setitem__(self, index, value):
+        """``t[index] = value``: ``value`` (a number, array or Tensor) broadcast into the slot,
+        as in PyTorch; a counted in-place write (``p.data[0] = 1``)."""
+        if self._rg and STATE.grad_enabled:
+            if self.is_leaf:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place operation."
+                )
+            raise RuntimeError("item assignment into a tensor in the graph is not recorded yet")
+        index = _index_of(index)
+        try:
+            self._data[index] = _array_of(value)
+        except (ValueError, TypeError) as e:
+            raise RuntimeError(f"setitem: cannot write into shape {self.shape}: {e}") from None
+        self._bump_version()
+
     def split(self, split_size_or_sections, axis=None, *, dim=None):
         """Pieces of ``split_size_or_sections`` along ``axis``: see ``tg.split``."""
         return split(self, split_size_or_sections, axis, dim=dim)
@@ -1011,6 +1079,28 @@ def _pick(x, y, first, second):
     gradient of ``maximum``/``minimum`` as PyTorch splits it."""
     tie = x * 0.5 + y * 0.5  # exact for equal values; NaN if either is NaN
     return where(first, x, where(second, y, tie))
+
+
+def _alpha_form(op, other, args, alpha):
+    """(other, alpha) of ``add(other, alpha=a)`` or of torch's deprecated ``add(a, other)``."""
+    if not args:
+        return other, alpha
+    if len(args) == 1 and isinstance(other, numbers.Number) and alpha == 1:
+        return args[0], other
+    raise TypeError(
+        f"{op}: expected ({op}(other, alpha=number) or {op}(number, other)), got "
+        f"{1 + len(args)} positional arguments"
+    )
+
+
+# the global Generator of random tensors and in-place fills: reseeded in place by
+# ``tg.manual_seed`` (factories), so every holder sees the new seed
+GENERATOR = np.random.default_rng()
+
+
+def _rng(generator):
+    """``generator``, or the global Generator that ``tg.manual_seed`` seeds."""
+    return GENERATOR if generator is None else generator
 
 
 def _no_out(op, out):
@@ -1162,7 +1252,7 @@ def seed_gradient(output, grad, create_graph, names=("backward()", "grad", "the 
         if isinstance(grad, Tensor):
             return grad.astype(output.dtype)
         return Tensor(np.asarray(grad, output.dtype))
-    return np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=output.dtype)
+    return np.asarray(grad._data if isinstance(grad, Tensor) else grad, dtype=output.dtype)
 
 
 def _zero_dim_promoted(arrays):
@@ -1353,7 +1443,7 @@ def _length(tensor, axis, fn):
 def linear(x, weight, weight_t=None):
     """``x @ weight.T`` for a weight stored (out_features, in_features), as PyTorch stores it.
 
-    ``weight_t`` is an optional speed hint: ``np.ascontiguousarray(weight.data.T)``, made once by
+    ``weight_t`` is an optional speed hint: ``np.ascontiguousarray(weight.numpy().T)``, made once by
     a layer that multiplies by the same weight at every time step (BLAS is slower on a transposed
     view). It takes no gradient. ``nn.functional.linear`` adds checks and a bias.
 

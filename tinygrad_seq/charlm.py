@@ -122,7 +122,7 @@ class CharLM(nn.Module):
         }
 
     def forward(self, ids, state=None):
-        ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+        ids = ids._data if isinstance(ids, Tensor) else np.asarray(ids)
         if ids.ndim != 2:
             raise ValueError(f"CharLM: expected ids of shape (batch, seq), got shape {ids.shape}")
         output, state = self.rnn(self.embedding(ids), state)
@@ -518,7 +518,7 @@ def sample(model, vocab, prompt, length=200, temperature=1.0, rng=None):
     with _evaluating(model):
         logits, state = model(ids[None, :])
         for i in range(length):
-            picked.append(_pick(_finite(logits.data[0, -1], model), float(temperature), rng))
+            picked.append(_pick(_finite(logits._data[0, -1], model), float(temperature), rng))
             if i + 1 < length:
                 logits, state = model(np.array([[picked[-1]]]), state)
     return prompt + vocab.decode(np.array(picked, dtype=np.int64))
@@ -528,7 +528,7 @@ def _finite(logits, model):
     """``logits``, if they are all finite numbers; else a ValueError naming the bad weights."""
     if np.isfinite(logits).all():
         return logits
-    bad = [name for name, p in model.named_parameters() if not np.isfinite(p.data).all()]
+    bad = [name for name, p in model.named_parameters() if not np.isfinite(p._data).all()]
     cause = f"non-finite weights: {', '.join(bad)}" if bad else "an overflow inside the model"
     raise ValueError(f"sample: the model's logits are not finite (NaN or inf), from {cause}")
 

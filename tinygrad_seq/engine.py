@@ -580,8 +580,8 @@ _LEAF_LOCK = threading.Lock()
 def _accumulate_into_leaves(reached):
     with _LEAF_LOCK:
         for tensor, g in reached:
-            if g.dtype != tensor.data.dtype:
-                g = g.astype(tensor.data.dtype)
+            if g.dtype != tensor._data.dtype:
+                g = g.astype(tensor._data.dtype)
             if type(g) is not np.ndarray:  # create_graph: .grad is the recording Tensor itself
                 tensor.grad = g if tensor.grad is None else tensor.grad + g
                 continue
@@ -590,4 +590,4 @@ def _accumulate_into_leaves(reached):
                 # a copy: g may be a view of the user's array or a read-only broadcast
                 tensor.grad = np.array(g, copy=True)
             else:
-                tensor.grad = grad.data + g
+                tensor.grad = grad._data + g

@@ -189,9 +189,9 @@ def _check_chain_rule(gradients):
                 f"gradients() must return 3 numbers (dL/da, dL/db, dL/dc), got {answer!r}"
             )
         for name, yours, leaf, hint in zip("abc", answer, leaves, hints):
-            if not math.isclose(float(yours), float(leaf.grad.data), rel_tol=1e-6, abs_tol=1e-12):
+            if not math.isclose(float(yours), float(leaf.grad), rel_tol=1e-6, abs_tol=1e-12):
                 gradients.fail(
-                    f"dL/d{name} at a={a:.3g}, b={b:.3g}, c={c:.3g} is {float(leaf.grad.data):.6g} "
+                    f"dL/d{name} at a={a:.3g}, b={b:.3g}, c={c:.3g} is {float(leaf.grad):.6g} "
                     f"(the engine's), yours is {float(yours):.6g}. Hint: 1 - tanh(u)**2 at the "
                     f"top, then {hint}."
                 )
@@ -236,7 +236,7 @@ class _ExplodingRNN(nn.Module):
         super().__init__()
         self.rnn = nn.RNN(3, 16, dtype=np.float64, seed=0)
         q, _ = np.linalg.qr(np.random.default_rng(1).standard_normal((16, 16)))
-        self.rnn.weight_hh_l0.data[...] = 3 * q  # docs/rnn.md: gradients grow ~x1.3 per step
+        self.rnn.weight_hh_l0._data[...] = 3 * q  # docs/rnn.md: gradients grow ~x1.3 per step
         self.head = nn.Linear(16, 1, dtype=np.float64, seed=1)
 
     def forward(self, x):
@@ -252,9 +252,9 @@ def _check_clipping(training_step, steps=40, lr=0.1, max_norm=1.0):
     target = Tensor(10 * x[-1, :, :1])
     losses = []
     for step in range(steps):
-        before = [p.data.copy() for p in params]
+        before = [p._data.copy() for p in params]
         losses.append(float(training_step(model, opt, Tensor(x), target, max_norm)))
-        moved = math.sqrt(sum(float(((p.data - b) ** 2).sum()) for p, b in zip(params, before)))
+        moved = math.sqrt(sum(float(((p._data - b) ** 2).sum()) for p, b in zip(params, before)))
         if not math.isfinite(losses[-1]) or moved > lr * max_norm * (1 + 1e-6):
             training_step.fail(
                 f"step {step} moved the weights by {moved:.3g} (loss {losses[-1]:.3g}): with "
@@ -270,11 +270,11 @@ def _check_clipping(training_step, steps=40, lr=0.1, max_norm=1.0):
 
 def _check_forget_bias(open_forget_gate, hidden=16):
     cell = nn.LSTMCell(4, hidden, dtype=np.float64, seed=0)
-    before = {name: p.data.copy() for name, p in cell.named_parameters()}
+    before = {name: p._data.copy() for name, p in cell.named_parameters()}
     open_forget_gate(cell)
     forget_rows = slice(hidden, 2 * hidden)  # PyTorch's order: i, f, g, o
     for name, p in cell.named_parameters():
-        changed = p.data != before[name]
+        changed = p._data != before[name]
         if name.startswith("bias"):
             changed[forget_rows] = False
         if changed.any():
@@ -288,7 +288,7 @@ def _check_forget_bias(open_forget_gate, hidden=16):
     seq = np.random.default_rng(0).standard_normal((100, 1, 4))
     norms = viz.gradient_flow(cell, seq)
     if not norms[0] > 1e-3:
-        forget = (cell.bias_ih.data + cell.bias_hh.data)[forget_rows]
+        forget = (cell.bias_ih._data + cell.bias_hh._data)[forget_rows]
         open_forget_gate.fail(
             f"||dL/dh_0|| over 100 steps is {norms[0]:.3g}, it must stay above 1e-3; the forget "
             f"gate's total bias is now between {forget.min():.3g} and {forget.max():.3g} "
@@ -303,10 +303,10 @@ def _check_gru_backward(gru_backward, batch=2, input_size=3, hidden=4):
     h = Tensor(rng.standard_normal((batch, hidden)), requires_grad=True)
     dh_new = rng.standard_normal((batch, hidden))
     (cell(x, h) * Tensor(dh_new)).sum().backward()
-    engine = {"x": x.grad.data, "h": h.grad.data}
-    engine.update({name: p.grad.data for name, p in cell.named_parameters()})
-    weights = [cell.weight_ih.data, cell.weight_hh.data, cell.bias_ih.data, cell.bias_hh.data]
-    answer = gru_backward(dh_new, x.data.copy(), h.data.copy(), *(w.copy() for w in weights))
+    engine = {"x": x.grad._data, "h": h.grad._data}
+    engine.update({name: p.grad._data for name, p in cell.named_parameters()})
+    weights = [cell.weight_ih._data, cell.weight_hh._data, cell.bias_ih._data, cell.bias_hh._data]
+    answer = gru_backward(dh_new, x._data.copy(), h._data.copy(), *(w.copy() for w in weights))
     if not isinstance(answer, dict):
         gru_backward.fail(f"gru_backward must return a dict of gradients, got {type(answer)}")
     weights_named = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -332,7 +332,7 @@ def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
     h = np.zeros((batch, size))
     expected = []
     for t in range(steps):  # the leaky-ReLU RNN in NumPy
-        pre = x[t] + h @ w.data
+        pre = x[t] + h @ w._data
         h = np.where(pre > 0, pre, 0.1 * pre)
         expected.append(h)
     expected = np.stack(expected)
@@ -342,13 +342,13 @@ def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
         with eager() if mode != "compiled" else contextlib.nullcontext():
             out, _ = scan(leaky_step, Tensor(x), (Tensor(np.zeros((batch, size))),), (w,))
         (out * out).sum().backward()
-        runs[mode] = (np.asarray(out.data), np.asarray(w.grad, dtype=np.float64))
+        runs[mode] = (np.asarray(out._data), np.asarray(w.grad, dtype=np.float64))
     for mode, (out, _) in runs.items():
         if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-12):
             wrong = [t for t in range(steps) if not np.allclose(out[t], expected[t])]
             first = wrong[0] if wrong else 0
             hint = (
-                "the values it reads (.data, .item(), np.where on them) are those of the step "
+                "the values it reads (.numpy(), .item(), np.where on them) are those of the step "
                 "scan traced, replayed at every step: use tensor operations only (relu)"
                 if mode == "compiled"
                 else "h_t must be leaky_relu(x_t + h_{t-1} @ w), slope 0.1 below zero"

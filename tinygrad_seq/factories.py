@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ._tensor import DEFAULT_FLOAT, Tensor, _shape_args, _to_array
+from ._tensor import DEFAULT_FLOAT, GENERATOR, Tensor, _shape_args, _to_array
 
 __all__ = [
     "arange",
@@ -36,8 +36,7 @@ __all__ = [
     "zeros_like",
 ]
 
-# the global Generator: reseeded in place by manual_seed, so every holder sees the new seed
-_GENERATOR = np.random.default_rng()
+_GENERATOR = GENERATOR  # the global Generator (kept by _tensor, for Tensor.normal_ and friends)
 
 
 def manual_seed(seed):
@@ -81,7 +80,7 @@ def tensor(data, dtype=None, requires_grad=False):
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> a = np.zeros(2)
-    >>> t = tg.tensor(a, requires_grad=True); t.data is a, t.dtype
+    >>> t = tg.tensor(a, requires_grad=True); t.numpy() is a, t.dtype
     (False, dtype('float64'))
     """
     array = _to_array(data, dtype)
@@ -93,7 +92,7 @@ def from_numpy(array):
     ``torch.from_numpy``.
 
     >>> import numpy as np, tinygrad_seq as tg
-    >>> a = np.zeros(2); tg.from_numpy(a).data is a
+    >>> a = np.zeros(2); tg.from_numpy(a).numpy() is a
     True
     """
     if not isinstance(array, np.ndarray):
@@ -242,7 +241,7 @@ def rand(*size, generator=None, dtype=None, requires_grad=False):
 
     >>> import tinygrad_seq as tg
     >>> _ = tg.manual_seed(0); r = tg.rand(2, 3)
-    >>> r.shape, r.dtype, bool((r.data >= 0).all() and (r.data < 1).all())
+    >>> r.shape, r.dtype, bool((r.numpy() >= 0).all() and (r.numpy() < 1).all())
     ((2, 3), dtype('float32'), True)
     """
     values = _rng(generator).random(_shape_args(size))
@@ -254,7 +253,7 @@ def randn(*size, generator=None, dtype=None, requires_grad=False):
 
     >>> import tinygrad_seq as tg
     >>> _ = tg.manual_seed(0); r = tg.randn(1000)
-    >>> r.shape, r.dtype, bool(abs(r.data.mean()) < 0.1 and 0.9 < r.data.std() < 1.1)
+    >>> r.shape, r.dtype, bool(abs(r.numpy().mean()) < 0.1 and 0.9 < r.numpy().std() < 1.1)
     ((1000,), dtype('float32'), True)
     """
     values = _rng(generator).standard_normal(_shape_args(size))

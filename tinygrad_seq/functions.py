@@ -218,7 +218,7 @@ def equal(x, y):
 
 
 def _array(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def transpose(x, dim0, dim1):

@@ -153,7 +153,7 @@ def _encode(obj, key_path, arrays):
     """The JSON description of ``obj``; its arrays go into ``arrays`` under unique names."""
     where = "/".join(map(str, key_path)) or "the object"
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj._data
     if isinstance(obj, (np.ndarray, np.generic)):
         if obj.dtype.kind not in _ARRAY_KINDS:
             raise TypeError(

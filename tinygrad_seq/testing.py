@@ -31,7 +31,7 @@ class GradcheckError(AssertionError):
 
 
 def _as_leaf(x):
-    array = np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64, copy=True)
+    array = np.array(x._data if isinstance(x, Tensor) else x, dtype=np.float64, copy=True)
     return Tensor(array, requires_grad=True)
 
 
@@ -53,12 +53,12 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
 
     def objective():
         with no_grad():
-            return float(np.sum(fn(*leaves).data * v))
+            return float(np.sum(fn(*leaves)._data * v))
 
     for argnum, leaf in enumerate(leaves):
-        analytic = leaf.grad.data if leaf.grad is not None else np.zeros_like(leaf.data)
-        numeric = np.zeros_like(leaf.data)
-        flat = leaf.data.reshape(-1)  # a view: perturbing it perturbs the leaf
+        analytic = leaf.grad._data if leaf.grad is not None else np.zeros_like(leaf._data)
+        numeric = np.zeros_like(leaf._data)
+        flat = leaf._data.reshape(-1)  # a view: perturbing it perturbs the leaf
         for i in range(flat.size):
             original = flat[i]
             flat[i] = original + eps
@@ -114,12 +114,12 @@ def first_gradient(fn, v):
         with enable_grad():  # gradcheck's differences run under no_grad: the backward records
             out = fn(*xs)
             if not out.requires_grad:
-                return Tensor(np.zeros(sum(x.data.size for x in xs)))
+                return Tensor(np.zeros(sum(x._data.size for x in xs)))
             grads = autograd.grad(
                 out, xs, grad_outputs=v.astype(out.dtype), create_graph=True, allow_unused=True
             )
             flat = [
-                Tensor(np.zeros(x.data.size, x.dtype)) if g is None else g.reshape(-1)
+                Tensor(np.zeros(x._data.size, x.dtype)) if g is None else g.reshape(-1)
                 for x, g in zip(xs, grads)
             ]
             return concat(flat)

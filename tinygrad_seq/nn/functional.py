@@ -117,7 +117,7 @@ def log_softmax(input, dim=None, *, axis=None):
     """x - logsumexp(x) along ``dim`` (default: the last axis); never overflows.
 
     >>> import numpy as np, tinygrad_seq as tg
-    >>> np.round(tg.nn.functional.log_softmax(tg.Tensor(np.array([1000.0, 1000.0]))).data, 4)
+    >>> np.round(tg.nn.functional.log_softmax(tg.Tensor(np.array([1000.0, 1000.0]))).numpy(), 4)
     array([-0.6931, -0.6931])
     """
     return _as_float_tensor(input, "log_softmax").log_softmax(_dim(dim, axis, "log_softmax"))
@@ -190,7 +190,7 @@ def linear(input, weight, bias=None):
 
 def _check_indices(indices, num_embeddings, who):
     """The integer index array behind ``indices``; a clear error for floats or out-of-range."""
-    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(
             f"{who}: indices must be integers, got dtype {idx.dtype} "
@@ -228,7 +228,7 @@ def one_hot(tensor, num_classes=-1):
     >>> tg.nn.functional.one_hot(np.array([0, 2])).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    idx = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices, got dtype {idx.dtype}")
     if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
@@ -254,7 +254,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> y = tg.nn.functional.layer_norm(tg.Tensor(np.array([[1.0, 3.0]])), (2,))
-    >>> np.round(y.data, 4)
+    >>> np.round(y.numpy(), 4)
     array([[-1.,  1.]])
     """
     x = _as_float_tensor(input, "layer_norm")
@@ -317,7 +317,7 @@ def _class_targets(input, target, ignore_index, fn):
             f"{fn}: expected input of shape (N, C) or (C,), got shape {x.shape}; for a sequence "
             "flatten time into the batch: input.reshape(-1, C), target.reshape(-1)"
         )
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{fn}: target must hold integer class indices, got dtype {t.dtype} "
@@ -383,7 +383,7 @@ def _nll(logp, safe, valid, unbatched, weight, reduction, fn):
     n, c = logp.shape
     w = valid.astype(logp.dtype)
     if weight is not None:
-        class_w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+        class_w = np.asarray(weight._data if isinstance(weight, Tensor) else weight)
         if class_w.shape != (c,):
             raise ValueError(f"{fn}: weight must have shape ({c},), got {class_w.shape}")
         w = w * class_w.astype(logp.dtype)[safe]

@@ -11,7 +11,7 @@ in the tensor's ``_version``, and a graph recorded before it refuses backward.
 >>> w = nn.Parameter(np.zeros((2, 3), dtype=np.float32))
 >>> nn.init.uniform_(w, -0.1, 0.1, nn.init.default_rng(0)) is w
 True
->>> bool(np.all(np.abs(w.data) <= 0.1)), w.dtype
+>>> bool(np.all(np.abs(w.numpy()) <= 0.1)), w.dtype
 (True, dtype('float32'))
 """
 
@@ -62,7 +62,7 @@ def default_rng(seed=None):
 
 def _array(tensor, fn):
     """The writable float array behind ``tensor`` (a Tensor/Parameter or an ndarray)."""
-    array = tensor.data if isinstance(tensor, Tensor) else tensor
+    array = tensor._data if isinstance(tensor, Tensor) else tensor
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{fn}: expected a Tensor or an ndarray, got {type(tensor).__name__}")
     if array.dtype.kind != "f":
@@ -184,7 +184,7 @@ def xavier_uniform_(tensor, gain=1.0, rng=None):
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> w = tg.nn.init.xavier_uniform_(tg.zeros(3, 5), rng=0)
-    >>> bool(np.abs(w.data).max() <= np.sqrt(6 / 8))
+    >>> bool(np.abs(w.numpy()).max() <= np.sqrt(6 / 8))
     True
     """
     fan_in, fan_out = _fans(_array(tensor, "xavier_uniform_"), "xavier_uniform_")
@@ -219,7 +219,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", rng=
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> w = tg.nn.init.kaiming_uniform_(tg.zeros(4, 6), a=np.sqrt(5), rng=0)
-    >>> bool(np.abs(w.data).max() <= 1 / np.sqrt(6))  # nn.Linear's bound
+    >>> bool(np.abs(w.numpy()).max() <= 1 / np.sqrt(6))  # nn.Linear's bound
     True
     """
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
@@ -243,7 +243,7 @@ def orthogonal_(tensor, gain=1, rng=None):
     that Q is uniformly distributed. Rows are orthonormal if rows <= columns, else columns.
 
     >>> import numpy as np, tinygrad_seq as tg
-    >>> q = tg.nn.init.orthogonal_(tg.zeros(3, 5, dtype=tg.float64), rng=0).data
+    >>> q = tg.nn.init.orthogonal_(tg.zeros(3, 5, dtype=tg.float64), rng=0).numpy()
     >>> np.allclose(q @ q.T, np.eye(3))
     True
     """

@@ -121,7 +121,7 @@ class LayerNorm(Module):
     >>> import numpy as np, tinygrad_seq as tg
     >>> norm = tg.nn.LayerNorm(4)
     >>> y = norm(np.arange(8, dtype=np.float32).reshape(2, 4))
-    >>> np.round(y.data.mean(axis=1), 6).tolist(), norm.weight.shape
+    >>> np.round(y.numpy().mean(axis=1), 6).tolist(), norm.weight.shape
     ([0.0, 0.0], (4,))
     """
 

@@ -138,7 +138,7 @@ class Module:
         """{dotted name: a copy of the parameter's array}. A tied parameter appears under each
         of its names, as in PyTorch."""
         named = self.named_parameters(remove_duplicate=False)
-        return {name: np.array(p.data, copy=True) for name, p in named}
+        return {name: np.array(p._data, copy=True) for name, p in named}
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters by name. Everything is checked first: on any missing or
@@ -154,7 +154,7 @@ class Module:
             )
         params = dict(self.named_parameters(remove_duplicate=False))
         arrays = {
-            k: np.asarray(v.data if isinstance(v, Tensor) else v) for k, v in state_dict.items()
+            k: np.asarray(v._data if isinstance(v, Tensor) else v) for k, v in state_dict.items()
         }
         missing = [k for k in params if k not in arrays]
         unexpected = [k for k in arrays if k not in params]
@@ -173,7 +173,7 @@ class Module:
             raise ValueError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
         for k, p in params.items():
             if k in arrays:
-                p.data[...] = arrays[k]  # in place: optimizers keep referring to the same array
+                p._data[...] = arrays[k]  # in place: optimizers keep referring to the same array
                 p._bump_version()
         return missing, unexpected
 
@@ -205,9 +205,9 @@ class Module:
         if dtype.kind != "f":
             raise TypeError(f"to(): parameters must stay floating point, got {dtype}")
         for p in self.parameters():
-            p.data = p.data.astype(dtype)
+            p._data = p._data.astype(dtype)
             if p.grad is not None:
-                p.grad = p.grad.data.astype(dtype)
+                p.grad = p.grad._data.astype(dtype)
         return self
 
     def float(self):

@@ -141,7 +141,7 @@ class _Recurrent(Module):
             if lengths is not None:
                 raise ValueError(f"{who}: a PackedSequence carries its lengths; pass no lengths")
             padded, lengths = pad_packed_sequence(input, self.batch_first)
-            output, final = self.forward(padded, hx, lengths.data)
+            output, final = self.forward(padded, hx, lengths._data)
             return _pack_like(output, input, self.batch_first), final
         x = _as_input(who, input, self.weight_ih_l0.dtype)
         self._check_input(x)
@@ -197,7 +197,7 @@ class _Recurrent(Module):
             gates_x = gates_x + in_bias
         gates_x = gates_x.reshape(steps, batch, gates_x.shape[1])
         w_hh = weight("weight_hh")
-        w_hh_t = np.ascontiguousarray(w_hh.data.T)  # once for all T steps: BLAS prefers it
+        w_hh_t = np.ascontiguousarray(w_hh._data.T)  # once for all T steps: BLAS prefers it
         if valid is None:  # the step recorded once, run T times as one graph node
             invariants = (w_hh, step_bias, w_hh_t)
             return scan(
@@ -349,7 +349,7 @@ def _valid_steps(who, lengths, steps, batch, batched):
     """(T, B, 1) bool mask of the steps within each sequence, or None if all are."""
     if lengths is None:
         return None
-    lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    lengths = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
     if not batched and lengths.ndim == 0:
         lengths = lengths.reshape(1)
     if lengths.dtype.kind not in "iu" or lengths.shape != (batch,):

@@ -14,7 +14,7 @@ stores it without pickle.
 >>> opt = tg.optim.SGD([w], lr=0.1)
 >>> (w * w).sum().backward()
 >>> opt.step(); opt.zero_grad()
->>> w.data
+>>> w.numpy()
 array([ 0.8, -1.6])
 """
 
@@ -89,7 +89,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def _with_grads(self):
         """(group, parameter, gradient) for every parameter that has a gradient."""
@@ -200,7 +200,7 @@ class SGD(Optimizer):
     >>> opt = tg.optim.SGD([w], lr=0.5, momentum=0.9)
     >>> for _ in range(2):
     ...     w.grad = np.array([1.0]); opt.step()
-    >>> w.data
+    >>> w.numpy()
     array([-0.45])
     """
 
@@ -225,7 +225,7 @@ class SGD(Optimizer):
         for group, p, g in self._with_grads():
             lr, momentum, wd = _floats(group, "lr", "momentum", "weight_decay")
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * p._data
             if momentum != 0:
                 state = self.state.setdefault(p, {})
                 buf = state.get("momentum_buffer")
@@ -235,7 +235,7 @@ class SGD(Optimizer):
                     buf *= momentum
                     buf += (1 - float(group["dampening"])) * g
                 g = g + momentum * buf if group["nesterov"] else buf
-            data = p.data
+            data = p._data
             data -= lr * g  # in place (``p.data -= ...`` would also run the setter)
             p._bump_version()
 
@@ -250,7 +250,7 @@ class Adam(Optimizer):
     >>> w = tg.nn.Parameter(np.array([1.0]))
     >>> opt = tg.optim.Adam([w], lr=0.1)
     >>> w.grad = np.array([5.0]); opt.step()
-    >>> np.round(w.data, 6)  # the first Adam step has length lr whatever the gradient's size
+    >>> np.round(w.numpy(), 6)  # the first Adam step has length lr whatever the gradient's size
     array([0.9])
     """
 
@@ -281,17 +281,17 @@ class Adam(Optimizer):
             state = self.state.setdefault(p, {})
             if not state:
                 state.update(
-                    step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data)
+                    step=0, exp_avg=np.zeros_like(p._data), exp_avg_sq=np.zeros_like(p._data)
                 )
                 if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    state["max_exp_avg_sq"] = np.zeros_like(p._data)
             state["step"] += 1
-            data = p.data
+            data = p._data
             if wd != 0:
                 if self._decoupled:
                     data *= 1 - lr * wd
                 else:
-                    g = g + wd * p.data
+                    g = g + wd * p._data
             m, v = state["exp_avg"], state["exp_avg_sq"]
             m += (1 - beta1) * (g - m)  # PyTorch's lerp towards g
             v *= beta2
@@ -314,7 +314,7 @@ class AdamW(Adam):
     >>> w = tg.nn.Parameter(np.array([1.0]))
     >>> opt = tg.optim.AdamW([w], lr=0.1, weight_decay=0.5)
     >>> w.grad = np.array([0.0]); opt.step()
-    >>> w.data
+    >>> w.numpy()
     array([0.95])
     """
 
@@ -335,7 +335,7 @@ class Adagrad(Optimizer):
     >>> w = tg.nn.Parameter(np.array([1.0]))
     >>> opt = tg.optim.Adagrad([w], lr=0.5)
     >>> w.grad = np.array([4.0]); opt.step()
-    >>> np.round(w.data, 6)  # the first step has length lr: 4 / sqrt(16)
+    >>> np.round(w.numpy(), 6)  # the first step has length lr: 4 / sqrt(16)
     array([0.5])
     """
 
@@ -367,7 +367,7 @@ class Adagrad(Optimizer):
         state = self.state.setdefault(p, {})
         if not state:
             start = float(group["initial_accumulator_value"])
-            state.update(step=0, sum=np.full_like(p.data, start))
+            state.update(step=0, sum=np.full_like(p._data, start))
         return state
 
     def step(self):
@@ -378,10 +378,10 @@ class Adagrad(Optimizer):
             state = self._state_of(p, group)
             state["step"] += 1
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * p._data
             clr = lr / (1 + (state["step"] - 1) * lr_decay)
             state["sum"] += g * g
-            data = p.data
+            data = p._data
             data -= clr * (g / (np.sqrt(state["sum"]) + eps))
             p._bump_version()
 
@@ -396,7 +396,7 @@ class RMSprop(Optimizer):
     >>> w = tg.nn.Parameter(np.array([1.0]))
     >>> opt = tg.optim.RMSprop([w], lr=0.01, alpha=0.99)
     >>> w.grad = np.array([2.0]); opt.step()
-    >>> np.round(w.data, 6)  # 1 - 0.01 * 2 / sqrt(0.01 * 4)
+    >>> np.round(w.numpy(), 6)  # 1 - 0.01 * 2 / sqrt(0.01 * 4)
     array([0.9])
     """
 
@@ -429,14 +429,14 @@ class RMSprop(Optimizer):
             momentum = float(group["momentum"])
             state = self.state.setdefault(p, {})
             if not state:
-                state.update(step=0, square_avg=np.zeros_like(p.data))
+                state.update(step=0, square_avg=np.zeros_like(p._data))
                 if momentum > 0:
-                    state["momentum_buffer"] = np.zeros_like(p.data)
+                    state["momentum_buffer"] = np.zeros_like(p._data)
                 if group["centered"]:
-                    state["grad_avg"] = np.zeros_like(p.data)
+                    state["grad_avg"] = np.zeros_like(p._data)
             state["step"] += 1
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * p._data
             v = state["square_avg"]
             v *= alpha
             v += (1 - alpha) * (g * g)
@@ -446,7 +446,7 @@ class RMSprop(Optimizer):
                 avg = np.sqrt(v - m * m) + eps
             else:
                 avg = np.sqrt(v) + eps
-            data = p.data
+            data = p._data
             if momentum > 0:
                 buf = state["momentum_buffer"]
                 buf *= momentum

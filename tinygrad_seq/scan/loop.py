@@ -47,9 +47,9 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     if STATE.eager or STATE.anomaly or STATE.keep_values:
         return _op_by_op(step, x, state, invariants, order, step_scope)
-    state_data = [s.data for s in state]
-    values = [v.data if isinstance(v, Tensor) else v for v in invariants]
-    program = record(step, x.data[order[0]], state_data, invariants, key)
+    state_data = [s._data for s in state]
+    values = [v._data if isinstance(v, Tensor) else v for v in invariants]
+    program = record(step, x._data[order[0]], state_data, invariants, key)
     watching = getattr(_WATCHING, "programs", None)
     if watching is not None:  # inside ``program``
         watching.append(program)
@@ -57,9 +57,9 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     recording = STATE.grad_enabled and _requires_grad(x, *state, *invariants)
     if recording:
         tape = []
-        final = program.run_forward(x.data, order, outputs, tape, *state_data, *values)
+        final = program.run_forward(x._data, order, outputs, tape, *state_data, *values)
     else:
-        final = program.run_infer(x.data, order, outputs, *state_data, *values)
+        final = program.run_infer(x._data, order, outputs, *state_data, *values)
     # the outputs, then the final value of every state but the first (the last output is that):
     # one copy at the end, not one per step
     out = np.stack(outputs + list(final[1:]))
@@ -70,7 +70,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
     # the result is kept for backward too: its rows are the states the weight's GEMM reads
     # and the arrays the loop started from (references): a recorded backward replays it from them
-    start = (x.data, *state_data)
+    start = (x._data, *state_data)
     node = Node(SCAN, parents, (tape, values, out, start), params, None, out)
     node.watched = watched((x, *state, *invariants), parents, None)  # inputs with no node
     node.input_shapes = _plain_tensors((x, *state, *invariants), parents)  # for the viewer

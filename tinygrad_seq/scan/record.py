@@ -144,7 +144,7 @@ def record(step, x_t, state, invariants, key=None):
     if key is None:
         with _LOCK:
             return _record(step, x_t, state, invariants)
-    arrays = (x_t, *state, *[v.data if isinstance(v, Tensor) else v for v in invariants])
+    arrays = (x_t, *state, *[v._data if isinstance(v, Tensor) else v for v in invariants])
     known = (_weakly(key), *[None if a is None else (a.shape, a.dtype.str) for a in arrays])
     with _LOCK:
         program = _BY_KEY.get(known)
@@ -158,7 +158,7 @@ def record(step, x_t, state, invariants, key=None):
 def _record(step, x_t, state, invariants):
     x_in = Tensor._from_op(x_t, None)
     state_in = tuple(Tensor._from_op(s, None) for s in state)
-    inv_in = [Tensor._from_op(v.data, None) if isinstance(v, Tensor) else v for v in invariants]
+    inv_in = [Tensor._from_op(v._data, None) if isinstance(v, Tensor) else v for v in invariants]
     trace = []
     prev, STATE.tracer = STATE.tracer, trace
     try:
@@ -188,7 +188,7 @@ def _record(step, x_t, state, invariants):
     outputs = tuple(refs.get(id(r)) for r in result)
     if None in outputs:
         raise ValueError("scan: the step returned a tensor it did not compute from its inputs")
-    arrays = [x_t, *state, *[v.data if isinstance(v, Tensor) else v for v in invariants]]
+    arrays = [x_t, *state, *[v._data if isinstance(v, Tensor) else v for v in invariants]]
     shapes = [None if a is None else np.shape(a) for a in arrays]
     dtypes = [None if a is None else np.asarray(a).dtype for a in arrays]
     names = _input_names(step, len(invariants))
@@ -223,7 +223,7 @@ def _vjp_types(trace, instructions):
     for j, ((prim, _, arrays, params, result), (_, refs, *_)) in enumerate(
         zip(trace, instructions)
     ):
-        out = result.data
+        out = result._data
         g = np.ones(out.shape, out.dtype)
         inputs, saved_out = prim.saved(arrays, out)
         for i, ref in enumerate(refs):

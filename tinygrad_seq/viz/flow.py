@@ -135,8 +135,8 @@ def compare_gradient_flow(
     for bias in forget_biases:
         lstm = LSTMCell(input_size, hidden_size, dtype=np.float64, seed=seed)
         h = hidden_size
-        lstm.bias_ih.data[h : 2 * h] = bias  # gates are stacked i, f, g, o
-        lstm.bias_hh.data[h : 2 * h] = 0.0
+        lstm.bias_ih._data[h : 2 * h] = bias  # gates are stacked i, f, g, o
+        lstm.bias_hh._data[h : 2 * h] = 0.0
         flows[f"LSTM, forget bias {bias:g}"] = gradient_flow(lstm, x)
     return flows
 

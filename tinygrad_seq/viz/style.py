@@ -131,7 +131,7 @@ def value_of(node):
         return node.value
     if node.out is not None:
         return node.out
-    return node.leaf.data if node.leaf is not None else None
+    return node.leaf._data if node.leaf is not None else None
 
 
 def grad_of(node):
@@ -139,7 +139,7 @@ def grad_of(node):
     if node.grad is not None:
         return node.grad
     leaf = node.leaf
-    return leaf.grad.data if leaf is not None and leaf.grad is not None else None
+    return leaf.grad._data if leaf is not None and leaf.grad is not None else None
 
 
 def node_label(node, show_data, show_grad, visit=None):

@@ -33,7 +33,7 @@ def _grad_arrays(parameters):
     ndarray or a Tensor; the arrays are the ones to scale in place."""
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = [p.grad for p in params if p.grad is not None]
-    return params, [g.data if isinstance(g, Tensor) else np.asarray(g) for g in grads]
+    return params, [g._data if isinstance(g, Tensor) else np.asarray(g) for g in grads]
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

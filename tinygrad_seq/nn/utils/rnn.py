@@ -57,7 +57,7 @@ class PackedSequence(NamedTuple):
 
 
 def _ints(values, what, fn):
-    array = np.asarray(values.data if isinstance(values, Tensor) else values)
+    array = np.asarray(values._data if isinstance(values, Tensor) else values)
     if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
         raise TypeError(
             f"{fn}: {what} must be a 1-D list or array of integers, got shape {array.shape} and "
@@ -175,11 +175,11 @@ def pack_sequence(sequences, enforce_sorted=True):
 
 def _lengths(sequence):
     """The length of each sequence, in the batch's original order."""
-    batch_sizes = sequence.batch_sizes.data
+    batch_sizes = sequence.batch_sizes._data
     by_rank = (batch_sizes[None, :] > np.arange(batch_sizes[0])[:, None]).sum(axis=1)
     if sequence.unsorted_indices is None:
         return by_rank
-    return by_rank[sequence.unsorted_indices.data]
+    return by_rank[sequence.unsorted_indices._data]
 
 
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
@@ -197,7 +197,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     fn = "pad_packed_sequence"
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"{fn}: expected a PackedSequence, got {type(sequence).__name__}")
-    data, batch_sizes = sequence.data, sequence.batch_sizes.data
+    data, batch_sizes = sequence.data, sequence.batch_sizes._data
     steps, batch = len(batch_sizes), int(batch_sizes[0])
     if total_length is not None:
         if total_length < steps:
@@ -209,7 +209,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     offsets = np.concatenate([[0], np.cumsum(batch_sizes)])  # where each step starts in data
     rank = np.arange(batch)
     if sequence.unsorted_indices is not None:
-        rank = sequence.unsorted_indices.data  # the original sequence b sits at rank[b]
+        rank = sequence.unsorted_indices._data  # the original sequence b sits at rank[b]
     t = np.arange(steps)[:, None]
     real = (t < len(batch_sizes)) & (rank[None, :] < np.append(batch_sizes, [0] * steps)[t])
     pad_row = Tensor(np.full((1,) + data.shape[1:], padding_value, dtype=data.dtype))
@@ -222,5 +222,5 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
 def _pack_like(output, packed, batch_first):
     """``output`` of a layer run on ``packed`` unpacked, packed again the same way."""
     x = output.swapaxes(0, 1) if batch_first else output
-    order = None if packed.sorted_indices is None else packed.sorted_indices.data
+    order = None if packed.sorted_indices is None else packed.sorted_indices._data
     return _pack(x, _lengths(packed), order)
