@@ -16,8 +16,8 @@ LAYERS = [
     {"engine"},
     {"_tensor"},
     {"scan", "autograd", "factories", "functions"},
-    {"testing", "serialization", "nn"},
-    {"optim"},
+    {"testing", "nn"},
+    {"optim", "serialization"},  # serialization saves whole nn.Modules
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)
     {"train"},  # a char-LM training run that keeps checkpoints on disk (the CLI prints it)
     {"cli", "exercises"},  # exercises checks the docs' exercises with everything below it

@@ -201,6 +201,7 @@ CASES = {
     "tanh": unary(lambda x: x.tanh()),
     "sin": unary(lambda x: x.sin()),
     "cos": unary(lambda x: x.cos()),
+    "erf": unary(lambda x: tg.apply(ops.erf, x)),
     "sigmoid": unary(lambda x: x.sigmoid(), -6.0, 6.0),
     "relu": unary(lambda x: x.relu(), away_from=0.0),
     "clip": unary(lambda x: x.clip(-0.5, 0.5), away_from=(-0.5, 0.5)),

@@ -337,3 +337,46 @@ def test_construction_errors():
 def test_repr_lists_the_groups():
     text = repr(optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1))
     assert text.startswith("SGD (\nParameter Group 0\n") and "    lr: 0.1" in text
+
+
+# --- zero_grad, as torch 2.13 ---------------------------------------------------------------------
+
+
+def test_zero_grad_sets_none_by_default_and_zeroes_in_place_otherwise():
+    torch = pytest.importorskip("torch")
+    w, tw = nn.Parameter(np.array([1.0, 2.0])), torch.tensor([1.0, 2.0], requires_grad=True)
+    opt, t_opt = optim.SGD([w], lr=0.1), torch.optim.SGD([tw], lr=0.1)
+    (w * w).sum().backward()
+    (tw * tw).sum().backward()
+    grad, array, t_grad = w.grad, w.grad.numpy(), tw.grad
+    opt.zero_grad(set_to_none=False)
+    t_opt.zero_grad(set_to_none=False)
+    assert (w.grad is grad) == (tw.grad is t_grad) is True
+    assert w.grad.numpy() is array  # the same storage, as torch's zero_()
+    np.testing.assert_array_equal(w.grad.numpy(), tw.grad.numpy())
+    opt.zero_grad()
+    t_opt.zero_grad()
+    assert w.grad is None and tw.grad is None
+    opt.zero_grad(set_to_none=False)  # no gradient: nothing to zero
+    assert w.grad is None
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_zero_grad_in_place_detaches_a_recorded_gradient_as_pytorch():
+    torch = pytest.importorskip("torch")
+    w, tw = nn.Parameter(np.array([1.0, 2.0])), torch.tensor([1.0, 2.0], requires_grad=True)
+    (w * w * w).sum().backward(create_graph=True)
+    (tw * tw * tw).sum().backward(create_graph=True)
+    assert w.grad.requires_grad and tw.grad.requires_grad
+    optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
+    torch.optim.SGD([tw], lr=0.1).zero_grad(set_to_none=False)
+    assert w.grad.requires_grad == tw.grad.requires_grad == False  # noqa: E712
+    assert w.grad.grad_fn is None and tw.grad.grad_fn is None
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
+
+
+def test_zero_grad_in_place_of_a_read_only_gradient_array():
+    w = nn.Parameter(np.zeros((2, 3)))
+    w.grad = np.broadcast_to(np.ones(3), (2, 3))  # a read-only view
+    optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((2, 3)))

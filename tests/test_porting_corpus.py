@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tinygrad_seq  # noqa: F401 -- loaded now, from this checkout: the scripts run elsewhere
+
 CORPUS = Path(__file__).resolve().parent / "porting_corpus"
 
 # The port: these rules rewrite import lines, and nothing else in a script changes.

@@ -85,6 +85,14 @@ UNARY = {
         _by_dtype(_linear(-100, 100), _linear(-740, 740)),
         lambda out: 1 - 2 * out,
     ),
+    "erf": (
+        lambda t: tg.apply(ops.erf, t),
+        "erf",
+        mp.erf,
+        lambda x: 2 / mp.sqrt(mp.pi) * mp.exp(-x * x),
+        _by_dtype(_linear(-10, 10), _linear(-30, 30)),
+        None,
+    ),
     "relu": (
         lambda t: t.relu(),
         "relu",

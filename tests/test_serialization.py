@@ -378,3 +378,335 @@ def test_a_header_that_claims_less_than_the_member_holds_is_rejected(tmp_path):
         zf.writestr("w.npy", _npy_header((2,)) + np.ones(3).tobytes())
     with pytest.raises(ValueError, match=r"short\.npz.*'w'"):
         tg.load(path)
+
+
+# --- file objects ---------------------------------------------------------------------------------
+
+
+def test_a_file_object_round_trips_like_a_path(tmp_path):
+    state = {"w": np.arange(6.0).reshape(2, 3), "step": 3}
+    path = tmp_path / "f.npz"
+    with open(path, "wb") as f:  # torch.save(obj, open(path, "wb")), the pattern of real scripts
+        tg.save(state, f)
+        assert not f.closed  # as torch.save: the caller's file stays open
+    with open(path, "rb") as f:
+        assert_exactly_equal(tg.load(f), state)
+    assert_exactly_equal(tg.load(path), state)
+    buffer = io.BytesIO()
+    tg.save(state, buffer)
+    assert buffer.getvalue() == path.read_bytes()
+    buffer.seek(0)
+    assert_exactly_equal(tg.load(buffer), state)
+
+
+def test_a_file_object_not_at_its_start_or_not_seekable_loads(tmp_path):
+    buffer = io.BytesIO(b"header")
+    buffer.seek(0, io.SEEK_END)
+    tg.save({"w": np.ones(2)}, buffer)
+    buffer.seek(6)
+    np.testing.assert_array_equal(tg.load(buffer)["w"], np.ones(2))
+
+    class Pipe(io.RawIOBase):
+        def __init__(self, data):
+            self._data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return self._data.readinto(b)
+
+    out = io.BytesIO()
+    tg.save({"w": np.ones(2)}, out)
+    np.testing.assert_array_equal(tg.load(Pipe(out.getvalue()))["w"], np.ones(2))
+
+
+def test_text_files_and_other_objects_are_refused_with_the_mode_to_use(tmp_path):
+    with open(tmp_path / "t.npz", "w") as f, pytest.raises(TypeError, match="'wb'"):
+        tg.save({"w": np.ones(2)}, f)
+    with pytest.raises(TypeError, match="path or a binary file object"):
+        tg.save({"w": np.ones(2)}, 3)
+    with open(tmp_path / "t.npz") as f, pytest.raises(TypeError, match="'rb'"):
+        tg.load(f)
+
+
+def test_a_damaged_file_object_is_named_in_the_error(tmp_path):
+    path = tmp_path / "bad.npz"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with open(path, "rb") as f, pytest.raises(ValueError, match="load: .*bad.npz"):
+        tg.load(f)
+    with pytest.raises(ValueError, match="load: '<BytesIO>' is not an .npz archive"):
+        tg.load(io.BytesIO(b"nope"))
+
+
+def test_load_accepts_torchs_arguments(tmp_path):
+    path = tmp_path / "w.npz"
+    tg.save({"w": np.ones(2)}, path)
+    for map_location in (None, "cpu", {"cuda:0": "cpu"}, lambda storage, loc: storage):
+        tg.load(path, map_location=map_location, weights_only=True, mmap=False)
+    with pytest.raises(RuntimeError, match="'cuda' is not available"):
+        tg.load(path, map_location="cuda")
+    tg.load(path, pickle_module=pickle, encoding="latin1")  # for pickle, which is never used
+
+
+def test_load_and_the_safe_list_have_torchs_signatures():
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    for name in ("load", "add_safe_globals", "get_safe_globals", "clear_safe_globals"):
+        ours = inspect.signature(getattr(tg.serialization, name))
+        theirs = inspect.signature(getattr(torch.serialization, name))
+        assert list(ours.parameters) == list(theirs.parameters), name
+    assert tg.serialization.load is tg.load and tg.serialization.save is tg.save
+    tg.load(io.BytesIO(_saved({"w": np.ones(1)})), map_location=torch.device("cpu"))
+
+
+def _saved(obj):
+    buffer = io.BytesIO()
+    tg.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def _edited(data, old, new):
+    """The archive ``data`` with ``old`` replaced by ``new`` in its JSON manifest."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            member = zin.read(info)
+            if info.filename == "__tinygrad_seq__.npy":
+                manifest = str(np.load(io.BytesIO(member))[()])
+                assert old in manifest
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.array(manifest.replace(old, new)))
+                member = buf.getvalue()
+            zout.writestr(info.filename, member)
+    return out.getvalue()
+
+
+# --- whole modules --------------------------------------------------------------------------------
+
+
+class RNNModel(nn.Module):
+    """PyTorch's word-language-model example: embedding, LSTM, linear decoder."""
+
+    def __init__(self, ntoken, ninp, nhid, nlayers, dropout=0.5, dtype=np.float32):
+        super().__init__()
+        self.drop = nn.Dropout(dropout)
+        self.encoder = nn.Embedding(ntoken, ninp, dtype=dtype)
+        self.rnn = nn.LSTM(ninp, nhid, nlayers, dropout=dropout, dtype=dtype)
+        self.decoder = nn.Linear(nhid, ntoken, dtype=dtype)
+        self.nlayers = nlayers
+
+    def forward(self, x, hidden=None):
+        out, hidden = self.rnn(self.drop(self.encoder(x)), hidden)
+        return self.decoder(self.drop(out)), hidden
+
+
+class Wider(RNNModel):
+    """A subclass that calls its parent's constructor with other arguments."""
+
+    def __init__(self, ntoken):
+        super().__init__(ntoken, 6, 7, 1, dropout=0.0)
+
+
+TOKENS = np.array([[1, 2], [3, 4], [5, 6]])
+
+
+def _trained_model():
+    model = RNNModel(10, 4, 5, 2, dropout=0.2, dtype=tg.float64)
+    for p in model.parameters():  # not the initial values: the state must really be loaded
+        p.numpy()[...] += 0.1
+    return model.eval()
+
+
+def test_a_module_round_trips_and_computes_the_same(tmp_path):
+    model = _trained_model()
+    expected, _ = model(TOKENS)
+    tg.save(model, tmp_path / "model.pt")
+    with tg.serialization.safe_globals([RNNModel]):
+        back = tg.load(tmp_path / "model.pt")
+    assert type(back) is RNNModel and back is not model
+    assert back.training is False and back.rnn.training is False  # eval() survives
+    assert back.nlayers == 2 and back.rnn.dropout == 0.2
+    assert back.decoder.weight.dtype == np.float64
+    np.testing.assert_array_equal(back(TOKENS)[0].numpy(), expected.numpy())
+    for (name, p), (_, q) in zip(model.named_parameters(), back.named_parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
+    assert tg.serialization.get_safe_globals() == []  # the with block restored the list
+
+
+def test_a_module_inside_a_checkpoint_dict_and_add_safe_globals(tmp_path):
+    model = _trained_model()
+    opt = optim.Adam(model.parameters())
+    tg.save({"model": model, "optimizer": opt.state_dict(), "epoch": 3}, tmp_path / "c.npz")
+    tg.serialization.add_safe_globals([RNNModel])
+    try:
+        back = tg.load(tmp_path / "c.npz")
+    finally:
+        tg.serialization.clear_safe_globals()
+    assert back["epoch"] == 3 and isinstance(back["model"], RNNModel)
+    np.testing.assert_array_equal(back["model"](TOKENS)[0].numpy(), model(TOKENS)[0].numpy())
+    with np.load(tmp_path / "c.npz") as npz:  # arrays stay readable by NumPy alone
+        assert "model/rnn.weight_ih_l0.npy" in npz.zip.namelist()
+
+
+def test_a_subclass_keeps_its_own_constructor_arguments(tmp_path):
+    model = Wider(12)
+    assert model._init_args == ((12,), {})
+    with tg.serialization.safe_globals([Wider]):
+        back = tg.load(io.BytesIO(_saved(model)))
+    assert type(back) is Wider and back.rnn.hidden_size == 7
+
+
+def test_library_modules_need_no_allowing_and_modules_as_arguments_work():
+    seq = nn.Sequential(nn.Linear(3, 4, seed=0), nn.Tanh(), nn.Linear(4, 2, seed=1))
+    lstm = nn.LSTM(3, 4, num_layers=2, batch_first=True)
+    back_seq, back_lstm = tg.load(io.BytesIO(_saved([seq, lstm])))
+    x = np.ones((2, 3), dtype=np.float32)
+    np.testing.assert_array_equal(back_seq(x).numpy(), seq(x).numpy())
+    assert back_lstm.batch_first and back_lstm.num_layers == 2
+
+
+def test_a_class_not_allowed_is_refused_naming_it_and_how_to_allow_it(tmp_path):
+    tg.save(_trained_model(), tmp_path / "m.pt")
+    with pytest.raises(pickle.UnpicklingError, match="RNNModel.*add_safe_globals.*safe_globals"):
+        tg.load(tmp_path / "m.pt")
+    with pytest.raises(pickle.UnpicklingError, match="m.pt"):
+        tg.load(tmp_path / "m.pt", weights_only=True)
+    back = tg.load(tmp_path / "m.pt", weights_only=False)  # any Module subclass defined here
+    assert type(back) is RNNModel
+
+
+def test_a_file_naming_a_module_never_imported_is_refused_without_importing(tmp_path):
+    import sys
+
+    data = _saved(nn.Linear(2, 2))
+    forged = _edited(data, "tinygrad_seq.nn.layers.Linear", "evil_mod_xyz.nn.layers.Linear")
+    for weights_only in (True, False):
+        with pytest.raises(pickle.UnpicklingError, match="evil_mod_xyz"):
+            tg.load(io.BytesIO(forged), weights_only=weights_only)
+    assert "evil_mod_xyz" not in sys.modules
+
+
+def test_a_constructor_argument_that_is_not_data_is_refused_at_save(tmp_path):
+    class Activated(nn.Module):
+        def __init__(self, width, activation):
+            super().__init__()
+            self.fc, self.activation = nn.Linear(width, width), activation
+
+    with pytest.raises(TypeError, match="Activated was built with activation=<ufunc 'tanh'>"):
+        tg.save(Activated(2, np.tanh), tmp_path / "a.pt")
+    with pytest.raises(
+        TypeError, match=r"Activated2 was built with options\['f'\]=<built-in function len>"
+    ):
+        tg.save(nn.Sequential(Activated2(options={"f": len})), tmp_path / "a.pt")
+    assert not os.listdir(tmp_path)  # nothing half-written
+
+
+class Activated2(nn.Module):
+    def __init__(self, options):
+        super().__init__()
+
+
+def test_plain_data_arguments_of_every_kind_round_trip():
+    class Spec(nn.Module):
+        def __init__(self, *sizes, dtype=np.float32, names=(), table=None, scale=None):
+            super().__init__()
+            self.seen = (sizes, dtype, names, table, scale)
+
+    spec = Spec(
+        1, 2.5, True, None, dtype=np.dtype("float64"), names=("a", "b"), table={"k": [1, 2]},
+        scale=np.float32(0.5),
+    )  # fmt: skip
+    with tg.serialization.safe_globals([Spec]):
+        back = tg.load(io.BytesIO(_saved(spec)))
+    assert_exactly_equal(back.seen, spec.seen)
+    assert tg.load(io.BytesIO(_saved(nn.Linear(2, 3, dtype=tg.float64)))).weight.dtype == np.float64
+
+
+def test_loading_a_module_draws_no_random_numbers():
+    data = _saved(nn.LSTM(3, 4))
+    tg.manual_seed(0)
+    expected = tg.randn(3).numpy()
+    tg.manual_seed(0)
+    tg.load(io.BytesIO(data))
+    np.testing.assert_array_equal(tg.randn(3).numpy(), expected)
+
+
+def test_a_state_that_no_longer_fits_the_class_names_the_file_and_class(tmp_path):
+    class Grows(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.fc = nn.Linear(width, 2)
+
+    model = Grows(3)
+    tg.save(model, tmp_path / "g.pt")
+    data = (tmp_path / "g.pt").read_bytes()
+    (tmp_path / "g.pt").write_bytes(
+        _edited(data, '"args": [{"value": 3}]', '"args": [{"value": 4}]')
+    )
+    with (
+        tg.serialization.safe_globals([Grows]),
+        pytest.raises(ValueError, match="g.pt.*does not fit Grows.*shape"),
+    ):
+        tg.load(tmp_path / "g.pt")
+    (tmp_path / "g.pt").write_bytes(
+        _edited(data, '"args": [{"value": 3}]', '"args": [{"value": "x"}]')
+    )
+    with (
+        tg.serialization.safe_globals([Grows]),
+        pytest.raises(ValueError, match="g.pt.*building Grows again.*in_features"),
+    ):
+        tg.load(tmp_path / "g.pt")
+
+
+def test_safe_globals_api():
+    class A(nn.Module):
+        pass
+
+    ser = tg.serialization
+    ser.add_safe_globals([A, (A, "__main__.A")])
+    ser.add_safe_globals([A])  # no duplicates
+    assert ser.get_safe_globals() == [A, (A, "__main__.A")]
+    with ser.safe_globals([nn.Linear]):
+        assert ser.get_safe_globals() == [A, (A, "__main__.A"), nn.Linear]
+    assert ser.get_safe_globals() == [A, (A, "__main__.A")]
+    ser.clear_safe_globals()
+    assert ser.get_safe_globals() == []
+    with pytest.raises(TypeError, match="expected a class"):
+        ser.add_safe_globals([3])
+
+
+def test_a_model_built_with_random_generators_round_trips():
+    rngs = [np.random.default_rng(1), np.random.Generator(np.random.MT19937(2))]
+    model = nn.Sequential(nn.Embedding(5, 3, seed=rngs[0]), nn.Dropout(0.5, seed=rngs[1]))
+    back = tg.load(io.BytesIO(_saved(model)))
+    np.testing.assert_array_equal(back[0].weight.numpy(), model[0].weight.numpy())
+    kept = back._init_args[0][1]._init_args[1]["seed"]
+    assert kept.random() == rngs[1].random()  # rebuilt at the state it had when saved
+
+
+def test_the_recorded_constructor_keeps_its_signature_and_docstring():
+    import inspect
+
+    assert str(inspect.signature(RNNModel)) == (
+        "(ntoken, ninp, nhid, nlayers, dropout=0.5, dtype=<class 'numpy.float32'>)"
+    )
+    assert RNNModel.__init__.__name__ == "__init__" and RNNModel.__init__.__wrapped__
+
+
+def test_the_word_language_model_pattern_runs_unchanged(tmp_path):
+    """torch.save(model, f) with an open file, then torch.load inside safe_globals with a device,
+    as PyTorch's word_language_model example's main.py and generate.py do."""
+    device = "cpu"
+    save_path = tmp_path / "model.pt"
+    model = RNNModel(10, 4, 5, 2, dropout=0.2).to(device)
+    with open(save_path, "wb") as f:
+        tg.save(model, f)
+    with open(save_path, "rb") as f, tg.serialization.safe_globals([RNNModel]):
+        model2 = tg.load(f, map_location=device)
+    model.eval()
+    model2.eval()
+    with tg.no_grad():
+        out, hidden = model2(TOKENS)
+    np.testing.assert_array_equal(out.numpy(), model(TOKENS)[0].numpy())

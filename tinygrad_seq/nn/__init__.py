@@ -1,6 +1,7 @@
 """Neural-network layers built from the engine's primitives, named as in ``torch.nn``."""
 
 from . import functional, init, utils
+from .attention import MultiheadAttention
 from .cells import GRUCell, LSTMCell, RNNCell  # one time step each: the equations
 from .layers import (
     Dropout,
@@ -16,6 +17,13 @@ from .layers import (
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 from .rnn import GRU, LSTM, RNN  # the driver: time, layers, directions, lengths
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "GRU",
@@ -32,6 +40,7 @@ __all__ = [
     "Linear",
     "MSELoss",
     "Module",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "RNNCell",
@@ -39,6 +48,11 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "functional",
     "init",
     "utils",

@@ -26,6 +26,7 @@ __all__ = [
     "cross_entropy",
     "dropout",
     "embedding",
+    "gelu",
     "layer_norm",
     "linear",
     "log_softmax",
@@ -33,6 +34,7 @@ __all__ = [
     "nll_loss",
     "one_hot",
     "relu",
+    "scaled_dot_product_attention",
     "sigmoid",
     "softmax",
     "tanh",
@@ -443,3 +445,168 @@ def _constant_like(value, x, fn, what):
             raise TypeError(f"{fn}: input dtype {x.dtype} but {what} dtype {value.dtype}")
         return value
     return np.asarray(value).astype(x.dtype, copy=False)
+
+
+# --- attention (composed: matmul, masking, softmax, dropout; no derivative of its own) -----------
+
+
+def scaled_dot_product_attention(
+    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+):
+    """softmax(query @ key^T * scale + mask) @ value, as
+    ``torch.nn.functional.scaled_dot_product_attention``.
+
+    Shapes: query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); leading
+    dimensions broadcast. ``scale`` defaults to 1 / sqrt(E). ``attn_mask`` broadcasts to
+    (..., L, S): a bool mask says which keys each query may attend to (True = takes part), a
+    float mask is added to the scores (-inf removes a key). ``is_causal`` lets query i see keys
+    0..i only (no ``attn_mask`` then). ``dropout_p`` drops attention weights (always, as
+    PyTorch: pass 0.0 in evaluation), drawing from the global Generator (``tg.manual_seed``).
+    ``enable_gqa``: query has Hq heads at dim -3, key and value Hk (Hq a multiple of Hk), and
+    each key/value head serves Hq / Hk query heads. Bad shapes or dtypes raise RuntimeError, as
+    in PyTorch, naming the shapes.
+
+    A query whose keys are all masked attends to nothing: its output row is 0 and it passes no
+    gradient, as PyTorch 2.13 returns here (a plain softmax would give 0/0 = NaN).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> F = tg.nn.functional
+    >>> q = k = v = tg.Tensor(np.eye(3)[None])  # (1, 3, 3)
+    >>> out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    >>> np.round(out.numpy()[0, :2], 3).tolist()
+    [[1.0, 0.0, 0.0], [0.36, 0.64, 0.0]]
+    """
+    fn = "scaled_dot_product_attention"
+    q, k, v = _attention_inputs(query, key, value, enable_gqa, fn)
+    mask = _attention_mask(attn_mask, is_causal, q, k, fn)
+    if scale is None:
+        scale = 1.0 / np.sqrt(q.shape[-1])
+    _check_probability(dropout_p, fn)
+    context, _ = _attend(q, k, v, mask, scale, dropout_p)
+    return context
+
+
+def _attend(q, k, v, mask=None, scale=1.0, dropout_p=0.0, rng=None):
+    """(context, attention weights) of already checked ``q, k, v``; ``mask`` None, a bool array
+    (True = takes part) or a float Tensor/array added to the scores. The one place where
+    attention is written; named for the graph viewer ("scores", "attention weights",
+    "context"). Fully masked rows give zero weights (see ``scaled_dot_product_attention``).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> q = tg.Tensor(np.ones((2, 4)))
+    >>> context, weights = tg.nn.functional._attend(q, q, q, scale=0.5)
+    >>> weights.numpy().tolist()
+    [[0.5, 0.5], [0.5, 0.5]]
+    """
+    scores = (q @ k.transpose(-2, -1)) * scale
+    if mask is not None and mask.dtype == np.bool_:
+        scores = where(mask, scores, -np.inf)
+    elif mask is not None:
+        scores = scores + mask
+    scores = scores.named("scores")
+    dead = np.isneginf(scores._data).all(axis=-1, keepdims=True)
+    if dead.any():  # 0/0: softmax a finite row instead, then zero it (no gradient flows back)
+        weights = where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
+    else:
+        weights = scores.softmax(-1)
+    weights = weights.named("attention weights")
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, True, rng).named("attention weights (dropout)")
+    return (weights @ v).named("context"), weights
+
+
+def _attention_inputs(query, key, value, enable_gqa, fn):
+    q, k, v = (_as_float_tensor(x, fn) for x in (query, key, value))
+    for name, x in (("query", q), ("key", k), ("value", v)):
+        if x.ndim < 2:
+            raise RuntimeError(f"{fn}: {name} must have at least 2 dimensions, got shape {x.shape}")
+    if not q.dtype == k.dtype == v.dtype:
+        raise RuntimeError(
+            f"{fn}: query, key and value must have one dtype, got {q.dtype}, {k.dtype}, {v.dtype}"
+        )
+    if k.shape[-1] != q.shape[-1]:
+        raise RuntimeError(
+            f"{fn}: query (..., L, E) and key (..., S, E) must share E, got query shape "
+            f"{q.shape} and key shape {k.shape}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise RuntimeError(
+            f"{fn}: key (..., S, E) and value (..., S, Ev) must share S, got key shape {k.shape} "
+            f"and value shape {v.shape}"
+        )
+    if enable_gqa:
+        k, v = (_repeat_heads(x, q, fn) for x in (k, v))
+    try:
+        np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise RuntimeError(
+            f"{fn}: the leading (batch) dimensions of query {q.shape}, key {k.shape} and value "
+            f"{v.shape} do not broadcast"
+        ) from None
+    return q, k, v
+
+
+def _repeat_heads(x, q, fn):
+    """Grouped-query attention: each of x's Hk heads (dim -3) repeated Hq / Hk times in a row."""
+    if x.ndim < 3 or q.ndim < 3 or q.shape[-3] % x.shape[-3]:
+        raise RuntimeError(
+            f"{fn}: enable_gqa needs heads at dim -3, the query's a multiple of the key's and "
+            f"value's, got query shape {q.shape} and {x.shape}"
+        )
+    groups, heads = q.shape[-3] // x.shape[-3], x.shape[-3]
+    lead, rest = x.shape[:-3], x.shape[-2:]
+    x = x.reshape(*lead, heads, 1, *rest).expand(*lead, heads, groups, *rest)
+    return x.reshape(*lead, heads * groups, *rest)
+
+
+def _attention_mask(attn_mask, is_causal, q, k, fn):
+    """None, a bool array (True = takes part), or a float mask in q's dtype, broadcastable to
+    (..., L, S)."""
+    length, source = q.shape[-2], k.shape[-2]
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError(f"{fn}: pass attn_mask or is_causal=True, not both")
+        return np.tril(np.ones((length, source), dtype=bool))
+    if attn_mask is None:
+        return None
+    mask = attn_mask if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+    if mask.dtype == np.bool_:
+        mask = np.asarray(mask._data if isinstance(mask, Tensor) else mask)
+    elif mask.dtype.kind != "f":
+        raise RuntimeError(
+            f"{fn}: attn_mask must be bool or floating point, got dtype {mask.dtype}"
+        )
+    elif isinstance(mask, Tensor) and mask.dtype != q.dtype:
+        raise RuntimeError(
+            f"{fn}: a float attn_mask must have the query's dtype {q.dtype}, got {mask.dtype}"
+        )
+    elif not isinstance(mask, Tensor):
+        mask = mask.astype(q.dtype, copy=False)  # an array is data: it follows the query
+    try:
+        np.broadcast_shapes(mask.shape, q.shape[:-2] + (length, source))
+    except ValueError:
+        raise RuntimeError(
+            f"{fn}: attn_mask of shape {tuple(mask.shape)} does not broadcast to "
+            f"(..., L, S) = {q.shape[:-2] + (length, source)}"
+        ) from None
+    return mask
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal's distribution function: 0.5 x (1 + erf(x / sqrt 2));
+    ``approximate="tanh"``: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), as ``F.gelu``.
+
+    >>> import tinygrad_seq as tg
+    >>> [round(v, 4) for v in tg.nn.functional.gelu(tg.Tensor([-1.0, 0.0, 1.0])).tolist()]
+    [-0.1587, 0.0, 0.8413]
+    """
+    x = _as_float_tensor(input, "gelu")
+    if approximate == "tanh":
+        inner = (x + 0.044715 * x * x * x) * np.sqrt(2.0 / np.pi)
+        return 0.5 * x * (1.0 + inner.tanh())
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    from .. import ops  # erf: a primitive (NumPy has none to compose it from)
+    from .._tensor import apply
+
+    return 0.5 * x * (1.0 + apply(ops.erf, x * (1.0 / np.sqrt(2.0))))

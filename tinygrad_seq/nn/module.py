@@ -5,6 +5,8 @@ gives PyTorch's dotted names (``rnn.weight_ih_l0``), which are also set as each 
 ``name`` so the graph viewer can label it. All walks over the tree are iterative.
 """
 
+import functools
+
 import numpy as np
 
 from .._tensor import Tensor, _check_device
@@ -28,6 +30,20 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def _recording_arguments(init):
+    """Wrap a Module subclass's ``__init__`` to keep the arguments of the outermost call (a
+    subclass's ``super().__init__(...)`` does not overwrite them) in ``_init_args``: ``tg.save``
+    stores them, so that ``tg.load`` can build the module again without pickle."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if "_init_args" not in self.__dict__:
+            object.__setattr__(self, "_init_args", (args, kwargs))
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
 class Module:
     """Base class of layers and models: subclass it, assign parameters and submodules in
     ``__init__``, write ``forward``.
@@ -48,6 +64,11 @@ class Module:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_arguments(cls.__dict__["__init__"])
 
     # --- registration -----------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Optimizers with PyTorch's update rules: SGD (momentum, Nesterov, weight decay), Adam, AdamW,
-Adagrad, RMSprop, Adadelta; learning-rate schedules in ``optim.lr_scheduler``.
+Adagrad, RMSprop, Adadelta, LBFGS (``optim/lbfgs.py``); learning-rate schedules in
+``optim.lr_scheduler``.
 
 An optimizer holds Parameters in ``param_groups`` (a list of dicts, as in PyTorch: change
 ``opt.param_groups[0]["lr"]`` to schedule the learning rate) and per-parameter ``state``. ``step``
@@ -25,7 +26,17 @@ import numpy as np
 from .._tensor import Tensor
 from . import lr_scheduler
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = [
+    "LBFGS",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "lr_scheduler",
+]
 
 
 class Optimizer:
@@ -83,13 +94,21 @@ class Optimizer:
             raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
 
     def zero_grad(self, set_to_none=True):
-        """Forget the gradients (set them to None, or to zeros with ``set_to_none=False``)."""
+        """Forget the gradients: set them to None, or with ``set_to_none=False`` zero each one in
+        place (the same Tensor, cut from any graph ``backward(create_graph=True)`` gave it), as
+        PyTorch does."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad._data[...] = 0
+                grad = p._grad
+                if set_to_none or grad is None:
+                    p._grad = None
+                    continue
+                grad._node, grad._rg = None, False  # torch's detach_()
+                if grad._data.flags.writeable:
+                    grad._data[...] = 0
+                else:  # a read-only array (a broadcast view someone assigned): replace it
+                    grad._data = np.zeros_like(grad._data)
+                grad._bump_version()
 
     def _with_grads(self):
         """(group, parameter, gradient) for every parameter that has a gradient."""
@@ -115,9 +134,7 @@ class Optimizer:
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
         state = {}
         for p, s in self.state.items():
-            state[index[id(p)]] = {
-                k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in s.items()
-            }
+            state[index[id(p)]] = {k: _copied(v) for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -177,6 +194,15 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+def _copied(value):
+    """A state value with its arrays copied, also inside lists (LBFGS keeps lists of arrays)."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
 
 
 def _check_non_negative(**options):
@@ -499,3 +525,7 @@ class Adadelta(Optimizer):
             p._data -= lr * delta
             p._bump_version()
         return loss
+
+
+# last: LBFGS subclasses Optimizer, defined above
+from .lbfgs import LBFGS  # noqa: E402
