@@ -16,7 +16,7 @@ LAYERS = [
     {"engine"},
     {"_tensor"},
     {"scan", "autograd", "factories", "functions"},
-    {"testing", "nn"},
+    {"testing", "nn", "utils", "onnx"},  # utils: torch.utils.data's loaders
     {"optim", "serialization"},  # serialization saves whole nn.Modules
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)
     {"train"},  # a char-LM training run that keeps checkpoints on disk (the CLI prints it)

@@ -235,7 +235,7 @@ def test_sequential_indexing_iteration_and_names():
     assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
     tail = seq[1:]
     assert list(tail._modules) == ["1", "2"] and tail[0] is layers[1]
-    with pytest.raises(IndexError, match="index 3 out of range for 3"):
+    with pytest.raises(IndexError, match="index 3 is out of range for 3"):
         seq[3]
     seq.append(nn.Sigmoid())
     assert list(seq._modules) == ["0", "1", "2", "3"]

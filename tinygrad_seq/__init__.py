@@ -17,6 +17,7 @@ from . import (  # viz loads graphviz and matplotlib only when drawing
     ops,
     optim,
     scan,  # the compiled loop over time: tg.scan.program(layer, x) prints it
+    utils,  # tg.utils.data: Dataset, DataLoader, samplers, as torch.utils.data
     viz,
 )
 from ._tensor import Tensor, apply, cat, chunk, concat, split, stack, where
@@ -105,7 +106,7 @@ __version__ = "0.1.0"
 
 # The apps built on the library (the char-LM and its data, the CLI) are imported by name:
 # `from tinygrad_seq import charlm`. `tg.charlm` and `tg.data` still work, loaded on first use.
-_LAZY = ("charlm", "data")
+_LAZY = ("charlm", "data", "onnx")  # onnx: a stub saying why it cannot export
 
 
 def __getattr__(name):
@@ -202,6 +203,7 @@ __all__ = [
     "transpose",
     "uint8",
     "unsqueeze",
+    "utils",
     "viz",
     "where",
     "zeros",

@@ -19,6 +19,8 @@ import numpy as np
 
 from .._tensor import Tensor, stack, where
 from .._tensor import linear as _linear
+from . import activation_functions
+from .activation_functions import *  # noqa: F403  elu, silu, mish, ...: composed there
 from .init import default_rng
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "softmax",
     "tanh",
 ]
+__all__ += activation_functions.__all__  # elu, silu, softplus, ...
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -75,8 +78,8 @@ def _check_reduction(reduction, fn):
 # --- activations ----------------------------------------------------------------------------------
 
 
-def relu(input):
-    """max(x, 0) elementwise.
+def relu(input, inplace=False):
+    """max(x, 0) elementwise (``inplace``: see ``elu``).
 
     >>> import tinygrad_seq as tg
     >>> tg.nn.functional.relu(tg.Tensor([-1.0, 2.0])).tolist()

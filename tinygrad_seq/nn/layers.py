@@ -1,4 +1,5 @@
-"""Layers: Linear, Embedding, Dropout, activations, Identity and Sequential, as in ``torch.nn``.
+"""Layers: Linear, Embedding, LayerNorm, Dropout, Identity, Flatten and Unflatten, as in
+``torch.nn`` (activations are in ``activation.py``, containers in ``container.py``).
 
 Parameters are initialised as PyTorch initialises them, from an explicit ``seed`` (an int, a
 ``np.random.Generator``, or None for the global Generator that ``tg.manual_seed`` seeds).
@@ -20,11 +21,16 @@ import numpy as np
 from .._tensor import Tensor
 from . import functional as F
 from . import init
+
+# re-exported: these lived here before activation.py and container.py, and are imported from here
+from .activation import ReLU, Sigmoid, Tanh
+from .container import Sequential
 from .module import Module, Parameter
 
 __all__ = [
     "Dropout",
     "Embedding",
+    "Flatten",
     "Identity",
     "LayerNorm",
     "Linear",
@@ -32,6 +38,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "Unflatten",
 ]
 
 
@@ -185,97 +192,74 @@ class Dropout(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder, e.g. to switch a layer off).
+    """Returns its input unchanged (a placeholder, e.g. to switch a layer off). Any arguments
+    are accepted and ignored, as in PyTorch.
 
     >>> import tinygrad_seq as tg
-    >>> tg.nn.Identity()(tg.ones(2)).tolist()
+    >>> tg.nn.Identity(54, unused="x")(tg.ones(2)).tolist()
     [1.0, 1.0]
     """
 
-    def forward(self, x):
-        return x
-
-
-class Tanh(Module):
-    """tanh as a module.
-
-    >>> import tinygrad_seq as tg
-    >>> tg.nn.Tanh()(tg.zeros(1)).tolist()
-    [0.0]
-    """
-
-    def forward(self, x):
-        return F.tanh(x)
-
-
-class Sigmoid(Module):
-    """sigmoid as a module.
-
-    >>> import tinygrad_seq as tg
-    >>> tg.nn.Sigmoid()(tg.zeros(1)).tolist()
-    [0.5]
-    """
-
-    def forward(self, x):
-        return F.sigmoid(x)
-
-
-class ReLU(Module):
-    """relu as a module.
-
-    >>> import tinygrad_seq as tg
-    >>> tg.nn.ReLU()(tg.Tensor([-1.0, 1.0])).tolist()
-    [0.0, 1.0]
-    """
-
-    def forward(self, x):
-        return F.relu(x)
-
-
-class Sequential(Module):
-    """Modules applied one after the other, registered as "0", "1", ... (or under the names of a
-    dict), so parameter names match PyTorch's (``0.weight``).
-
-    >>> import tinygrad_seq as tg
-    >>> seq = tg.nn.Sequential(tg.nn.Linear(2, 2, seed=0), tg.nn.ReLU())
-    >>> len(seq), type(seq[-1]).__name__, len(seq[:1])
-    (2, 'ReLU', 1)
-    """
-
-    def __init__(self, *modules):
+    def __init__(self, *args, **kwargs):
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], dict):
-            named = list(modules[0].items())
-        else:
-            named = [(str(i), m) for i, m in enumerate(modules)]
-        for name, module in named:
-            self._register(name, module)
 
-    def _register(self, name, module):
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential: {name!r} is a {type(module).__name__}, not a Module")
-        setattr(self, name, module)  # Module.__setattr__ registers it (as add_module would)
+    def forward(self, input):
+        return input
 
-    def append(self, module):
-        """Add ``module`` at the end; returns self."""
-        self._register(str(len(self)), module)
-        return self
 
-    def __len__(self):
-        return len(self._modules)
+class Flatten(Module):
+    """``input.flatten(start_dim, end_dim)``; by default keeps the batch axis (``start_dim=1``).
 
-    def __iter__(self):
-        return iter(self._modules.values())
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Flatten()(tg.zeros(2, 3, 4)).shape
+    (2, 12)
+    """
 
-    def __getitem__(self, index):
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(dict(items[index]))
-        if not -len(items) <= index < len(items):
-            raise IndexError(f"Sequential: index {index} out of range for {len(items)} modules")
-        return items[index][1]
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
+    def forward(self, input):
+        return F._as_tensor(input, "Flatten").flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size`` (a tuple; one entry may be -1).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.Unflatten(1, (3, 4))(tg.zeros(2, 12)).shape
+    (2, 3, 4)
+    """
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(
+                "unflattened_size must be tuple of ints, "
+                f"but found type {type(unflattened_size).__name__}"
+            )
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, input):
+        x = F._as_tensor(input, "Unflatten")
+        ndim = x.ndim
+        if not -ndim <= self.dim < ndim:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
+                f"but got {self.dim})"
+            )
+        dim = self.dim % ndim
+        size = self.unflattened_size
+        known = -math.prod(size) if -1 in size else math.prod(size)
+        if (-1 in size and x.shape[dim] % known) or (-1 not in size and known != x.shape[dim]):
+            raise RuntimeError(
+                f"unflatten: Provided sizes {list(size)} don't multiply up to the size of dim "
+                f"{self.dim} ({x.shape[dim]}) in the input tensor"
+            )
+        return x.reshape(*x.shape[:dim], *size, *x.shape[dim + 1 :])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

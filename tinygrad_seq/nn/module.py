@@ -12,6 +12,36 @@ import numpy as np
 from .._tensor import Tensor, _check_device
 
 
+def _is_device(arg):
+    """A device argument: a string ("cpu", "cuda:0"), None, or a device object (``tg.device``,
+    ``torch.device``), recognised by not being a dtype."""
+    if arg is None or isinstance(arg, str):
+        return True
+    try:
+        np.dtype(arg)
+    except TypeError:
+        return True
+    return False
+
+
+def _typename(obj):
+    """What PyTorch names ``obj`` in its errors: ``int``, or ``module.Qualified.name``."""
+    module = getattr(obj, "__module__", None)
+    prefix = f"{module}." if module not in (None, "builtins") else ""
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    return prefix + name if name else type(obj).__name__
+
+
+def _buffer_value(value, name):
+    if value is None or isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):  # arrays are accepted wherever a tensor is
+        return Tensor(value)
+    raise TypeError(
+        f"cannot assign '{_typename(value)}' as buffer '{name}' (Tensor or None expected)"
+    )
+
+
 class Parameter(Tensor):
     """A Tensor that a Module registers as a parameter; it requires grad by default.
 
@@ -62,6 +92,8 @@ class Module:
 
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})  # state that is not trained: running means, masks
+        object.__setattr__(self, "_non_persistent_buffers_set", set())  # left out of state_dict
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
 
@@ -77,16 +109,25 @@ class Module:
             raise AttributeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        # a replaced parameter, buffer or module keeps its place in the order, as in PyTorch
+        buffers = self.__dict__.get("_buffers", {})  # absent in a module unpickled from before
         if isinstance(value, Parameter):
+            self._modules.pop(name, None)
+            self._forget_buffer(name)
             self._parameters[name] = value
             value.name = name
         elif isinstance(value, Module):
+            self._parameters.pop(name, None)
+            self._forget_buffer(name)
             self._modules[name] = value
             for sub_name, p in value.named_parameters(prefix=name):
                 p.name = sub_name
+        elif name in buffers:  # assigning to a buffer replaces it, as in PyTorch
+            buffers[name] = _buffer_value(value, name)
+            return
         else:
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
             object.__setattr__(self, name, value)
             return
         self.__dict__.pop(name, None)
@@ -95,6 +136,8 @@ class Module:
         d = self.__dict__
         if name in d.get("_parameters", {}):
             return d["_parameters"][name]
+        if name in d.get("_buffers", {}):
+            return d["_buffers"][name]
         if name in d.get("_modules", {}):
             return d["_modules"][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
@@ -102,6 +145,8 @@ class Module:
     def __delattr__(self, name):
         if name in self._parameters:
             del self._parameters[name]
+        elif name in self._buffers:
+            self._forget_buffer(name)
         elif name in self._modules:
             del self._modules[name]
         else:
@@ -114,6 +159,65 @@ class Module:
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, param)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register ``tensor`` (a Tensor, an array, or None) as a buffer: state that is no
+        parameter (an optimizer leaves it alone) but is cast by ``to`` and, if ``persistent``,
+        saved in ``state_dict``, as PyTorch's (a positional-encoding table, a causal mask).
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> from tinygrad_seq import nn
+        >>> block = nn.Module()
+        >>> block.register_buffer("pe", tg.zeros(4, 2))
+        >>> block.pe.shape, list(block.state_dict()), list(block.parameters())
+        ((4, 2), ['pe'], [])
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'buffer name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if name not in self._buffers and hasattr(self, name):
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, (Tensor, np.ndarray)):
+            raise TypeError(
+                f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                "(Tensor or None required)"
+            )
+        self._buffers[name] = _buffer_value(tensor, name)
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def _forget_buffer(self, name):
+        self.__dict__.get("_buffers", {}).pop(name, None)
+        self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
+
+    def add_module(self, name, module):
+        """Register ``module`` as a child under ``name`` (what assigning an attribute does), with
+        PyTorch's checks of the name and the module.
+
+        >>> from tinygrad_seq import nn
+        >>> block = nn.Module()
+        >>> block.add_module("act", nn.Tanh())
+        >>> block.act
+        Tanh()
+        """
+        if not isinstance(module, Module):
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
+        if name not in self._modules and hasattr(self, name):
+            raise KeyError(f"attribute '{name}' already exists")
+        setattr(self, name, module)
+
+    register_module = add_module
 
     # --- walks (iterative: a deep stack of layers must not hit the recursion limit) -------------
 
@@ -153,13 +257,46 @@ class Module:
     def parameters(self, recurse=True):
         return (p for _, p in self.named_parameters(recurse=recurse))
 
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) pairs, as ``named_parameters`` (None buffers are skipped).
+
+        >>> import tinygrad_seq as tg
+        >>> from tinygrad_seq import nn
+        >>> outer = nn.Sequential(nn.Module())
+        >>> outer[0].register_buffer("mask", tg.ones(2))
+        >>> [name for name, _ in outer.named_buffers()]
+        ['0.mask']
+        """
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, b in module._buffers.items():
+                if b is not None and (not remove_duplicate or id(b) not in seen):
+                    seen.add(id(b))
+                    yield (f"{module_name}.{name}" if module_name else name), b
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    def _state_tensors(self):
+        """{dotted name: tensor} of what ``state_dict`` saves: each module's parameters, then its
+        persistent buffers, module by module (PyTorch's order); a tied tensor under each name."""
+        state = {}
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, p in module._parameters.items():
+                state[prefix + name] = p
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent_buffers_set:
+                    state[prefix + name] = b
+        return state
+
     # --- state --------------------------------------------------------------------------------
 
     def state_dict(self):
-        """{dotted name: a copy of the parameter's array}. A tied parameter appears under each
-        of its names, as in PyTorch."""
-        named = self.named_parameters(remove_duplicate=False)
-        return {name: np.array(p._data, copy=True) for name, p in named}
+        """{dotted name: a copy of the array} of every parameter and persistent buffer, in
+        PyTorch's order. A tied parameter appears under each of its names, as in PyTorch."""
+        return {name: np.array(t._data, copy=True) for name, t in self._state_tensors().items()}
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters by name. Everything is checked first: on any missing or
@@ -173,7 +310,7 @@ class Module:
                 f"load_state_dict into {type(self).__name__}: expected a dict of name -> array, "
                 f"got {type(state_dict).__name__}"
             )
-        params = dict(self.named_parameters(remove_duplicate=False))
+        params = self._state_tensors()
         arrays = {
             k: np.asarray(v._data if isinstance(v, Tensor) else v) for k, v in state_dict.items()
         }
@@ -199,6 +336,8 @@ class Module:
         return missing, unexpected
 
     def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
@@ -206,16 +345,75 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
+    def apply(self, fn):
+        """Call ``fn`` on every submodule, then on self (children first, as PyTorch); returns
+        self. The usual way to initialise a model's layers by type.
+
+        >>> from tinygrad_seq import nn
+        >>> model = nn.Sequential(nn.Linear(2, 2, seed=0), nn.Tanh())
+        >>> _ = model.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
+        >>> model[0].bias.tolist()
+        [0.0, 0.0]
+        """
+        stack = [(self, False)]  # iterative post-order: each module after all its children
+        while stack:
+            module, children_done = stack.pop()
+            if children_done:
+                fn(module)
+            else:
+                stack.append((module, True))
+                stack.extend((child, False) for child in reversed(module._modules.values()))
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (e.g. False to freeze a layer); returns self.
+
+        >>> from tinygrad_seq import nn
+        >>> layer = nn.Linear(2, 2, seed=0).requires_grad_(False)
+        >>> [p.requires_grad for p in layer.parameters()]
+        [False, False]
+        """
         for p in self.parameters():
-            p.grad = None
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the parameters' gradients: set them to None (PyTorch's default), or with
+        ``set_to_none=False`` fill them with zeros in place.
+
+        >>> import numpy as np
+        >>> from tinygrad_seq import nn
+        >>> layer = nn.Linear(2, 1, seed=0)
+        >>> layer(np.ones((1, 2), dtype=np.float32)).sum().backward()
+        >>> layer.zero_grad(set_to_none=False); layer.weight.grad.tolist()
+        [[0.0, 0.0]]
+        >>> layer.zero_grad(); layer.weight.grad is None
+        True
+        """
+        for p in self.parameters():
+            grad = p.grad
+            if set_to_none or grad is None:
+                p.grad = None
+            elif grad.requires_grad:  # recorded (create_graph=True): detached, as PyTorch does
+                p.grad = np.zeros_like(grad._data)
+            else:
+                grad.zero_()  # in place: a reference held to the gradient sees the zeros
 
     def to(self, *args, dtype=None, device=None):
-        """Cast every parameter (and gradient) to ``dtype`` in place and return self, as
-        ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` (the only device: a no-op) or
-        ``to("cpu", dtype)``."""
+        """Cast every parameter (and gradient) and floating buffer to ``dtype`` in place and
+        return self, as ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` or
+        ``to(tg.device("cpu"))`` (the only device: a no-op), ``to("cpu", dtype)`` or
+        ``to(tensor)`` (its dtype).
+
+        >>> import tinygrad_seq as tg
+        >>> layer = tg.nn.Linear(2, 2, seed=0).to("cpu", tg.float64)
+        >>> layer.weight.dtype
+        dtype('float64')
+        """
         for arg in args:
-            if isinstance(arg, str) or arg is None:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif _is_device(arg):
                 device = arg
             else:
                 dtype = arg
@@ -229,6 +427,9 @@ class Module:
             p._data = p._data.astype(dtype)
             if p.grad is not None:
                 p.grad = p.grad._data.astype(dtype)
+        for b in self.buffers():
+            if b.dtype.kind == "f":  # as PyTorch: integer and bool buffers keep their dtype
+                b.data = b._data.astype(dtype)
         return self
 
     def float(self):
@@ -243,6 +444,11 @@ class Module:
     def cpu(self):
         """Self: the CPU is the only device."""
         return self
+
+    def cuda(self, device=None):
+        """Refused with the reason: tinygrad_seq runs on the CPU (keep ``.to(device)`` lines
+        with ``device = "cpu"``)."""
+        _check_device("cuda" if device is None else f"cuda:{device}")
 
     # --- calling and printing ---------------------------------------------------------------------
 

@@ -110,6 +110,15 @@ class _Recurrent(Module):
                     name = f"bias_{kind}_l{layer}{suffix}"
                     self.register_parameter(name, make((gates,)) if bias else None)
 
+    def flatten_parameters(self):
+        """Does nothing, and exists so that scripts calling it run: in PyTorch it packs the
+        weights into one contiguous cuDNN buffer, and there is no cuDNN here.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.nn.LSTM(2, 3, seed=0).flatten_parameters() is None
+        True
+        """
+
     @property
     def num_directions(self):
         return 2 if self.bidirectional else 1
