@@ -15,7 +15,7 @@ N, D_in, H, D_out = 256, 10, 32, 2
 
 x = torch.randn(N, D_in, device=device, dtype=dtype)
 true_w = torch.randn(D_in, D_out, device=device, dtype=dtype)
-y = x.mm(true_w).tanh() + 0.3 * torch.randn(N, D_out, device=device, dtype=dtype)
+y = x.mm(true_w) / 3 + 0.3 * torch.randn(N, D_out, device=device, dtype=dtype)
 
 w1 = torch.randn(D_in, H, device=device, dtype=dtype, requires_grad=True)
 w2 = torch.randn(H, D_out, device=device, dtype=dtype, requires_grad=True)
