@@ -13,7 +13,7 @@ from tinygrad_seq import ops
 from tinygrad_seq.testing import first_gradient, gradgradcheck
 
 ELEMENTWISE = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid"]
-ELEMENTWISE += ["abs", "relu", "clip", "where"]
+ELEMENTWISE += ["abs", "relu", "clip", "where", "sin", "cos"]
 
 
 def test_every_primitive_is_second_order_checked():
