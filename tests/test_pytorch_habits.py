@@ -834,22 +834,3 @@ def test_the_gradients_of_a_zero_dim_tensor_promoted_keep_each_leafs_dtype():
     np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
     c = tg.where(np.array([True, False, True]), tg.ones(3), tg.Tensor(np.array(2.0)))
     assert c.dtype == np.float32  # torch.where too
-
-
-def test_view_as_reshape_as_and_expand_as_follow_torch():
-    a = np.arange(6.0).reshape(2, 3)
-    x, tx = tg.Tensor(a.copy(), requires_grad=True), torch.tensor(a.copy(), requires_grad=True)
-    other, t_other = np.zeros((3, 2)), torch.zeros(3, 2)
-    row, t_row = tg.Tensor(np.arange(3.0)), torch.arange(3.0, dtype=torch.float64)
-    ours = [x.view_as(tg.Tensor(other)), x.reshape_as(other), row.expand_as(x) * x]
-    theirs = [tx.view_as(t_other), tx.reshape_as(t_other), t_row.expand_as(tx) * tx]
-    for o, t in zip(ours, theirs):
-        assert o.shape == tuple(t.shape)
-        np.testing.assert_array_equal(o.detach().numpy(), t.detach().numpy())
-    sum(o.sum() for o in ours).backward()
-    sum(t.sum() for t in theirs).backward()
-    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
-    with pytest.raises(ValueError, match="reshape"):
-        x.view_as(np.zeros(4))
-    with pytest.raises(ValueError, match="expand"):
-        x.expand_as(np.zeros(3))

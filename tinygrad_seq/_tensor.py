@@ -911,22 +911,6 @@ class Tensor:
 
     view = reshape
 
-    def view_as(self, other):
-        """Self in ``other``'s shape (a Tensor or an array), as ``torch.Tensor.view_as``.
-
-        >>> import tinygrad_seq as tg
-        >>> pred, target = tg.tensor([[1], [0]]), tg.tensor([1, 1])
-        >>> pred.eq(target.view_as(pred)).sum().item()
-        1
-        """
-        return self.reshape(other.shape)
-
-    reshape_as = view_as
-
-    def expand_as(self, other):
-        """Self broadcast to ``other``'s shape, as ``torch.Tensor.expand_as``."""
-        return self.expand(other.shape)
-
     def flatten(self, start_dim=0, end_dim=-1):
         """Axes ``start_dim`` to ``end_dim`` (inclusive) merged into one, as ``torch.flatten``.
 
