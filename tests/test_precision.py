@@ -196,6 +196,7 @@ NOT_ELEMENTWISE = {
     "log_softmax",
     "reshape",
     "transpose",
+    "setitem",
     "getitem",
     "scatter",
     "concat",
