@@ -453,6 +453,18 @@ class Tensor:
             return NotImplemented
         return apply(ops.power, base, self)
 
+    def __floordiv__(self, other):
+        return _floor_quotient(self, other)
+
+    def __rfloordiv__(self, other):
+        return _floor_quotient(other, self)
+
+    def __mod__(self, other):
+        return self - _floor_quotient(self, other) * other
+
+    def __rmod__(self, other):
+        return other - _floor_quotient(other, self) * self
+
     # --- in-place updates: `with tg.no_grad(): w -= lr * w.grad` keeps w the same leaf ----------
 
     def __iadd__(self, other):
@@ -654,6 +666,27 @@ class Tensor:
 
     def div(self, other):
         return self / other
+
+    def floor_divide(self, other):
+        """``self // other``: the quotient rounded down, as ``torch.floor_divide``. It takes no
+        gradient (PyTorch's is zero).
+
+        >>> import tinygrad_seq as tg
+        >>> (tg.tensor([7, -7]) // 2).tolist(), tg.tensor([7.5]).floor_divide(2).tolist()
+        ([3, -4], [3.0])
+        """
+        return _floor_quotient(self, other)
+
+    def remainder(self, other):
+        """``self % other`` = ``self - (self // other) * other``: the sign of ``other``, as
+        ``torch.remainder`` and Python's ``%`` (not C's fmod). Its gradient is 1 for self and
+        ``-(self // other)`` for other.
+
+        >>> import tinygrad_seq as tg
+        >>> (tg.arange(6) % 3 == 0).tolist(), tg.tensor([-3.0, 3.0]).remainder(2).tolist()
+        ([True, False, False, True, False, False], [1.0, 1.0])
+        """
+        return self % other
 
     def neg(self):
         return -self
@@ -1652,6 +1685,20 @@ def _comparable(x):
 
 def _array_of(x):
     return x._data if isinstance(x, Tensor) else x
+
+
+def _floor_quotient(x, y):
+    """``x // y`` in the dtype PyTorch gives ``x * y``, as a Tensor outside the graph: the
+    quotient is piecewise constant, so it has no gradient (``%`` is built on it)."""
+    args = (x, y)
+    arrays = [_array_of(a) for a in args]
+    if not all(isinstance(a, Tensor) for a in args):
+        arrays = _with_constants(args, arrays)
+    x, y = _zero_dim_promoted(arrays)
+    if x.dtype.kind in "biu" and y.dtype.kind in "biu" and np.any(y == 0):
+        raise RuntimeError("ZeroDivisionError: integer floor division by zero (//, %)")
+    with np.errstate(divide="ignore", invalid="ignore"):  # floats: inf and nan, as PyTorch
+        return Tensor(np.floor_divide(x, y))
 
 
 def _index_of(index):
