@@ -95,18 +95,7 @@ IDS = [s.id for s in SCRIPTS]
 
 # What stops a script today (its first error), until the missing piece lands. Strict: a script
 # that starts passing fails here, so that its line is removed.
-NOT_YET = {
-    "spiral_dataloader": "torch.device, torch.randperm",
-    "char_rnn_classification": "nn.LogSoftmax, Tensor.topk",
-    "manual_weight_updates": "torch.device, randn(device=)",
-    "save_whole_model": "torch.device, torch.randperm",
-    "seq2seq_attention": "torch.device, torch.LongTensor",
-    "word_language_model --model LSTM": "torch.cuda, Tensor.type",
-    "word_language_model --model GRU --lr 5": "torch.cuda, Tensor.type",
-    "word_language_model --model RNN_TANH --lr 5": "torch.cuda, Tensor.type",
-    "char_rnn_generation": "torch.device, nn.ModuleList",
-    "mnist_style_mlp": "torch.cuda, Tensor.view_as",
-}
+NOT_YET = {}  # script id -> what it misses
 CASES = [
     pytest.param(s, id=s.id, marks=[pytest.mark.xfail(reason=NOT_YET[s.id], strict=True)])
     if s.id in NOT_YET

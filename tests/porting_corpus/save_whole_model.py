@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 parser = argparse.ArgumentParser(description="GRU sequence regression, saved whole")
-parser.add_argument("--epochs", type=int, default=8)
+parser.add_argument("--epochs", type=int, default=16)
 parser.add_argument("--batch_size", type=int, default=32)
 parser.add_argument("--lr", type=float, default=0.02)
 parser.add_argument("--save", type=str, default="model.pt", help="path to save the final model")

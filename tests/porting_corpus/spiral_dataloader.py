@@ -30,7 +30,7 @@ class SpiralDataset(Dataset):
             angle = t + label * math.pi
             xy = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], dim=1) / 5
             points.append(xy + 0.02 * torch.randn(n_per_class, 2))
-            flipped = torch.rand(n_per_class) < 0.1  # label noise: a floor under the loss
+            flipped = torch.arange(n_per_class) % 10 == 3  # label noise: a floor under the loss
             labels.append(torch.where(flipped, 1 - label, label).long())
         self.points = torch.cat(points)
         self.labels = torch.cat(labels)
