@@ -12,6 +12,8 @@
 
 import re
 
+import numpy as np
+
 __all__ = ["backends", "check", "cuda", "device"]
 
 # the device types torch knows (a string naming another is an error, as in torch)
@@ -108,6 +110,8 @@ def check(where):
         return
     if isinstance(where, int) and not isinstance(where, bool):
         where = device("cuda", where)  # torch reads a bare int as an accelerator's index
+    if not isinstance(where, (str, device)):
+        where = str(where)  # another library's device object (torch.device) reads as its str
     name = where if isinstance(where, device) else device(where)
     if name.type != "cpu":
         raise RuntimeError(
@@ -119,8 +123,16 @@ def check(where):
 
 
 def is_device(arg):
-    """Whether a positional argument of ``to(...)`` names a device (else a dtype or a tensor)."""
-    return arg is None or isinstance(arg, (str, device))
+    """Whether a positional argument of ``to(...)`` names a device (else a dtype or a tensor):
+    None, a string, a ``tg.device``, or another library's device object (``torch.device``),
+    recognised by not being a dtype."""
+    if arg is None or isinstance(arg, (str, device)):
+        return True
+    try:
+        np.dtype(arg)
+    except TypeError:
+        return not hasattr(arg, "shape")  # a tensor is neither
+    return False
 
 
 class _Cuda:
