@@ -7,7 +7,7 @@ its forward function, then one VJP per input, side by side. A VJP is a pure func
 
 of the upstream gradient ``g`` (shape of ``out``), the forward result ``out``, the forward inputs
 and the op's non-tensor parameters. It may return a gradient of a broadcast shape: the engine undoes
-broadcasting in one place (``engine.unbroadcast``). ``None`` in place of a VJP marks an input
+broadcasting in one place (``grads.unbroadcast``). ``None`` in place of a VJP marks an input
 that is not differentiable (indices, masks).
 
 The same VJPs give every higher derivative: a first-order backward runs them on arrays; a
@@ -274,16 +274,16 @@ class Placeholder:
 
 
 # Two gradients are declared rather than written out, because how they are added up decides the
-# speed of a recurrent net's backward. What they ARE is declared here (``evaluate``); how the
-# engine represents and adds them (all time steps' weight products as one GEMM, slices added in
-# place into one buffer) is the engine's business, the sweep's and the compiled loop's alike.
+# speed of a recurrent net's backward. What they ARE is declared here (``evaluate``); how they
+# are added up (all time steps' weight products as one GEMM, slices added in place into one
+# buffer) is written once in ``grads``, for the sweep and the compiled loop alike.
 
 
 class ProductGrad:
     """The gradient ``a.T @ b`` of a weight (``a`` (n, p), ``b`` (n, q)), not yet multiplied.
 
     A weight used at every time step (``h @ W``) receives T of these; the engine adds them up as
-    ONE product ``concat(a's).T @ concat(b's)`` (``engine.sum_products``).
+    ONE product ``concat(a's).T @ concat(b's)`` (``grads.weight_product``).
 
     >>> ProductGrad(np.ones((2, 3)), np.ones((2, 4))).evaluate().shape
     (3, 4)
@@ -305,7 +305,7 @@ class IndexedGrad:
     The getitem VJP returns this instead of a zero-filled array of the whole input: a layer slices
     its input projection into T time steps and each step's gates into 4, and dense gradients would
     cost T (or 4) full-size zero arrays, O(T^2) work for a sequence. The engine adds ``value`` into
-    the input's gradient buffer in place (``engine.add_indexed``).
+    the input's gradient buffer in place (``grads.add_indexed``).
 
     >>> IndexedGrad(1, np.array([5.0, 6.0]), (3, 2)).evaluate()
     array([[0., 0.],

@@ -5,9 +5,10 @@ import threading
 import numpy as np
 
 from .._tensor import Tensor, apply, watched
-from ..engine import Node, add_up, gradients
+from ..engine import Node, gradients
+from ..grads import ProductGrad, add_up, weight_product
 from ..modes import STATE, scope
-from ..ops import Primitive, ProductGrad, reshape, stack
+from ..ops import Primitive, reshape, stack
 from .record import record
 from .source import XRows
 
@@ -159,6 +160,7 @@ def _scan_vjp(
     step_scope,
     view,
     needs,
+    options,
     parents=None,
 ):
     """The gradients of every input of a scan node: one run of the program's backward loop.
@@ -172,15 +174,15 @@ def _scan_vjp(
     steps, n_states = len(order), program.n_states
     grad_x = np.zeros((steps,) + program.shapes[0], g.dtype) if needs[0] else None
     sinks = [[] for _ in invariants]
-    free = not STATE.retain_graph  # each step's arrays go once used, as the sweep frees nodes'
+    free = not options.retain_graph  # each step's arrays go once used, as the sweep frees nodes'
     # the last output is the first state's final value: its gradient is already in g[order[-1]]
     finals = [np.zeros((), g.dtype)] + [g[steps + k] for k in range(n_states - 1)]
-    if STATE.keep_grads:  # the same loop, noting its ops as their VJPs run, for the viewer
+    if options.keep_grads:  # the same loop, noting its ops as their VJPs run, for the viewer
         kept, ran = [None] * steps, []
         run = program.backward_keeping()
         carried = run(g, order, tape, free, grad_x, kept, ran, *finals, *invariants, *sinks)
         view["grads"], view["ran"] = kept, ran
-        STATE.inner_visits = len(ran)  # the sweep numbers them after this node, in this order
+        options.inner_visits = len(ran)  # the sweep numbers them after this node, in this order
     else:
         carried = program.run_backward(g, order, tape, free, grad_x, *finals, *invariants, *sinks)
     shapes = program.shapes[1 + n_states :]
@@ -252,8 +254,8 @@ def _rows_product(rows, grad_x, result, order):
             a, states = a[batch:], result[: len(rows) - 1]
         else:  # reverse: step t read the output of step t+1
             a, states = a[: a.shape[0] - batch], result[1 : len(rows)]
-        return a.T @ states.reshape(-1, states.shape[-1]), [rows[first]]
-    return a.T @ np.concatenate([c.b for c in rows], axis=0), []
+        return weight_product(a, states.reshape(-1, states.shape[-1])), [rows[first]]
+    return weight_product(a, [c.b for c in rows]), []
 
 
 def _parent(v):

@@ -24,13 +24,13 @@ import re
 
 import numpy as np
 
-from ..engine import add_indexed, unbroadcast
-from ..ops import IndexedGrad, Placeholder, ProductGrad
+from ..grads import IndexedGrad, ProductGrad, add_indexed, dense, unbroadcast
+from ..ops import Placeholder
 
 # names the written functions use for themselves
 _FIXED = ("xs", "order", "outputs", "tape", "save", "t", "position", "g", "free", "grad_x", "kept")
 _FIXED += ("ran", "run_backward_keeping")
-_FIXED += ("np", "unbroadcast", "add_indexed", "ProductGrad", "XRows", "as_rows", "table")
+_FIXED += ("np", "unbroadcast", "add_indexed", "dense", "XRows", "as_rows", "table")
 _FIXED += ("run_infer", "run_forward", "run_backward")
 _READ = "    # read from the primitives at each call: an edited forward or VJP is what runs"
 
@@ -84,7 +84,7 @@ class _Writer:
             "np": np,
             "unbroadcast": unbroadcast,
             "add_indexed": add_indexed,
-            "ProductGrad": ProductGrad,
+            "dense": dense,
             "XRows": XRows,
             "as_rows": as_rows,
             "table": {},
@@ -371,7 +371,7 @@ class _Writer:
         if kind == "broadcast":
             return f"unbroadcast({c}, {shape!r})"
         if kind == "product":  # a weight computed inside the step: multiplied out at once
-            return f"({c}.a.T @ {c}.b if type({c}) is ProductGrad else {c})"
+            return f"dense({c})"
         return c
 
     def placeholder(self, ref):
