@@ -180,6 +180,7 @@ NOT_ELEMENTWISE = {
     "scatter",
     "concat",
     "stack",
+    "scan",
 }
 
 

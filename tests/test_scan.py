@@ -694,12 +694,13 @@ def _weight_grads(kind):
 
 
 def test_a_users_primitive_returning_a_slice_gradient_runs_in_the_compiled_loop():
-    # the loop's writer learns how a gradient is added up from what the VJP returned on the
-    # recorded step, not from the op's name: a user's IndexedGrad is added in place like getitem's
+    # the loop's writer learns how a gradient is added up from the form the primitive declares,
+    # not from the op's name: a user's IndexedGrad is added in place like getitem's
     first_half = ops.primitive(
         "first_half_scan_test",
         lambda x: x[:, : x.shape[1] // 2],
         lambda g, out, x: ops.IndexedGrad((slice(None), slice(0, x.shape[1] // 2)), g, x.shape),
+        forms={0: "indexed"},
     )
 
     def step(x_t, state, w):

@@ -71,7 +71,8 @@ class Node:
         "grad",  # gradient kept for inspection when backward was asked to keep gradients
         "writes",  # (serial, Version, version before) of each in-place write into this value
         "watched",  # (position, Version, version) of saved inputs that have no parent node
-        "input_shapes",  # (position, shape, dtype, name) of each tensor input with no parent node
+        "input_boxes",  # for drawing: (position, shape, dtype, name) of each tensor input with no
+        # parent node, drawn as an input box
         "__weakref__",
     )
 
@@ -93,7 +94,7 @@ class Node:
         self.serial = next(_SERIALS)
         self.visit = None
         self.grad = None
-        self.writes = self.watched = self.input_shapes = self.value = None
+        self.writes = self.watched = self.input_boxes = self.value = None
 
     @property
     def op(self):

@@ -222,14 +222,14 @@ class _Recurrent(Module):
         order = range(steps - 1, -1, -1) if suffix else range(steps)
         for t in order:
             with scope(STEP_SCOPE.format(t)):
-                ongoing = None if valid is None else valid[t]
-                if ongoing is not None and not ongoing.any():
+                ongoing = valid[t]
+                if not ongoing.any():
                     outputs[t] = state[0]  # every sequence is past its end: nothing changes
                     continue
                 # a slice of one tensor, taken in the step as scan's op-by-op loop does: the
                 # engine adds each slice's gradient into one buffer in place
                 new = self._step(gates_x[t], state, w_hh, step_bias, w_hh_t)
-                if ongoing is not None and not ongoing.all():  # ended sequences keep their state
+                if not ongoing.all():  # ended sequences keep their state
                     names = self.cell.state_names
                     new = tuple(where(ongoing, n, s).named(k) for n, s, k in zip(new, state, names))
                 state = new

@@ -14,8 +14,10 @@ to it; ``<value>_shape``: a ``Placeholder`` (shape and dtype) for an input no VJ
 
 Each function reads its forwards and VJPs from the primitives (``table``) when it is called, not
 when it is written: a forward or VJP edited in ``ops`` is what the next call runs. How a gradient
-is added up is decided once, when writing, from what each VJP returned when the step was recorded
-and from the shapes (``_kind``): this module knows no op and no derivative.
+is added up is decided once, when writing, from the forms the primitives declare (``ops``:
+``grad_form``; a VJP that returns ``g`` itself is no call at all, its result the same variable)
+and from the shapes (``_kind``): this module knows no op and no derivative. ``run_backward``
+takes only what it reads (``Program.backward_reads``, ``backward_sums``).
 """
 
 import builtins
@@ -24,7 +26,7 @@ import re
 
 import numpy as np
 
-from ..grads import IndexedGrad, ProductGrad, add_indexed, dense, unbroadcast
+from ..grads import ProductGrad, add_indexed, dense, unbroadcast
 from ..ops import Placeholder
 
 # names the written functions use for themselves
@@ -216,8 +218,17 @@ class _Writer:
         p, n_st, sinks = self.p, self.p.n_states, self.sinks
         g_states = [f"g_state{k}" for k in range(n_st)]
         invariant = range(1 + n_st, p.n_inputs)
-        args = ["g", "order", "tape", "free", "grad_x", *(["kept", "ran"] if keeping else [])]
-        args += g_states + [self.names[r] for r in invariant] + list(sinks.values())
+        # only what the loop reads: grad_x if x_t takes a gradient, the invariants the VJPs read,
+        # the lists of the invariants that take a gradient (``Program.backward_reads``, ...)
+        g_x = results[0]
+        reads = [r for r in invariant if r in self.reads]
+        sums = [r for r in invariant if results[r]]
+        p.backward_takes_x = g_x != "None"
+        p.backward_reads = [r - invariant.start for r in reads]
+        p.backward_sums = [r - invariant.start for r in sums]
+        args = ["g", "order", "tape", "free", *(["grad_x"] if g_x != "None" else [])]
+        args += ["kept", "ran"] if keeping else []
+        args += g_states + [self.names[r] for r in reads] + [sinks[r] for r in sums]
         steps = []
         for line in body:
             if type(line) is int:  # the VJPs of instruction ``line`` run next
@@ -237,8 +248,7 @@ class _Writer:
             f"        {_tuple(saved)} = tape.pop() if free else tape[position]",
             *[f"        {line}" for line in steps],
         ]
-        g_x = results[0]  # an array of x_t's shape (see ``accumulate``)
-        if g_x != "None":
+        if g_x != "None":  # an array of x_t's shape (see ``accumulate``)
             lines += ["        if grad_x is not None:", f"            grad_x[t] = {g_x}"]
             if keeping:  # x_t's slice: its gradient goes into grad_x, as a getitem's VJP does
                 lines.append(f"            ran.append((position, {X_SLICE}))  # x_t's slice")
@@ -279,11 +289,11 @@ class _Writer:
         invariant = range(1 + n_st, n_in)
         live = self.live()
         calls = self.vjp_calls(live)
-        kinds = {}
+        kinds, forms = {}, {}
         for j, i, r in calls:
             prim, refs, params, *_ = p.instructions[j]
-            returned = p.grad_types.get((j, i))
-            kinds[j, i] = _kind(returned, p.shape_of(r), p.shape_of(n_in + j))
+            forms[j, i] = prim.grad_form(i, params)  # declared by the primitive
+            kinds[j, i] = _kind(forms[j, i], p.shape_of(r), p.shape_of(n_in + j))
         parts = {r: sum(r_out == r for r_out in p.outputs) for r in live}
         for _, _, r in calls:
             parts[r] += 1
@@ -292,6 +302,7 @@ class _Writer:
             contributions[r].append((f"g_state{k}", "dense", None))
         lines, saved, grads, made = [], [], {}, {}  # made: VJP results so far, by input
         self.used = set()  # the VJPs called, for ``read_vjps``
+        self.reads = set()  # the invariants the VJPs read
         for j, i, r in calls:
             r_out = n_in + j
             prim, refs, params, *_ = p.instructions[j]
@@ -300,11 +311,16 @@ class _Writer:
                 lines.append(j)  # a marker: the VJPs of instruction j run from here
                 if prim.saves_out and r_out not in saved:
                     saved.append(r_out)
+            if forms[j, i] == "same":  # the VJP returns g itself: no call, the same variable
+                contributions[r].append((grads[r_out], kinds[j, i], None))
+                continue
             args = []
             for q, rq in enumerate(refs):
                 if prim.saves is None or q in prim.saves:
                     if not isinstance(rq, tuple) and rq not in saved and rq not in invariant:
                         saved.append(rq)
+                    if rq in invariant:
+                        self.reads.add(rq)
                     args.append(self.var(rq))
                 else:
                     args.append(self.placeholder(rq))
@@ -420,14 +436,12 @@ def _refs(refs):
     return [(i, r) for i, r in enumerate(refs) if not isinstance(r, tuple)]
 
 
-def _kind(returned, shape, out_shape):
-    """How a VJP's result is added up, from the type it returned when the step was recorded:
-    "indexed" (an IndexedGrad), "product" (a ProductGrad), "broadcast" (to be summed back to the
-    input's shape) or "other" (as it is)."""
-    if returned is IndexedGrad:
-        return "indexed"
-    if returned is ProductGrad:
-        return "product"
+def _kind(form, shape, out_shape):
+    """How a VJP's result is added up, from the form its primitive declares (``grad_form``):
+    "indexed" (an IndexedGrad), "product" (maybe a ProductGrad), "broadcast" (to be summed back
+    to the input's shape) or "other" (as it is)."""
+    if form == "indexed" or form == "product":
+        return form
     if shape != out_shape and _broadcasts_to(shape, out_shape):
         return "broadcast"  # an elementwise op broadcast this input: its VJP has out's shape
     return "other"
