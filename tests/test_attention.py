@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import tinygrad_seq as tg
 import tinygrad_seq.nn.functional as F
-from tinygrad_seq.testing import arrays, gradcheck
+from tinygrad_seq.testing import arrays, gradcheck, gradgradcheck
 
 RTOL, ATOL = 1e-9, 1e-12
 
@@ -129,6 +129,8 @@ def test_sdpa_errors_name_the_problem():
         sdpa(q.astype(np.float32), k, v)
     with pytest.raises(ValueError, match="probability"):
         sdpa(q, k, v, dropout_p=1.5)
+    with pytest.raises(TypeError):  # scale and enable_gqa are keyword-only, as in torch
+        sdpa(q, k, v, None, 0.0, False, 0.5)
     with pytest.raises(RuntimeError, match="enable_gqa"):
         sdpa(np.zeros((3, 3, 4)), np.zeros((2, 5, 4)), np.zeros((2, 5, 6)), enable_gqa=True)
 
@@ -167,6 +169,19 @@ def test_sdpa_gradient_of_a_float_mask():
     rng = np.random.default_rng(2)
     q, k, v, m = (rng.standard_normal(s) for s in [(2, 3), (4, 3), (4, 2), (2, 4)])
     assert gradcheck(lambda q, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), q, m)
+
+
+def test_second_order_through_attention_and_gelu():
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal(s) for s in [(2, 3), (4, 3), (4, 2)])
+    mask = rng.random((2, 4)) > 0.3
+    mask[:, 0] = True
+
+    def attention(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+    assert gradgradcheck(attention, q, k, v)
+    assert gradgradcheck(F.gelu, rng.standard_normal(5))
 
 
 def test_gelu_matches_torch_with_gradient():

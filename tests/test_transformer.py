@@ -55,6 +55,8 @@ def _masks(rng, spec, batch, lengths):
         rows, cols = lengths[name]
         if name.endswith("key_padding_mask"):
             value = (rng.random((max(batch, 1), cols)) < 0.3) & (np.arange(cols) > 0)
+            if kind == "dead":  # the first sequence is all padding
+                value[0] = True
             value = value if batch else value[0]  # batch 0: unbatched, a (S,) mask
         elif kind == "causal":
             value = np.triu(np.full((rows, cols), -np.inf), 1)
@@ -108,6 +110,7 @@ ENCODER_LAYER_CASES = {
     "bool src_mask": ({"norm_first": True}, {"src_mask": "bool"}),
     "is_causal": ({}, {"src_mask": "causal", "is_causal": True}),
     "unbatched": ({}, {"src_key_padding_mask": "bool"}),
+    "a sequence all padding": ({}, {"src_key_padding_mask": "dead"}),
 }
 
 
@@ -310,6 +313,10 @@ def test_errors_as_torch():
         model(src, np.zeros((T, N, D + 1), np.float32))
     with pytest.raises(RuntimeError, match="Need attn_mask"):
         model.encoder(src, is_causal=True)
+    with pytest.raises(TypeError, match="TransformerEncoderLayer: src dtype float64"):
+        model.encoder(tg.Tensor(src.astype(np.float64)))
+    with pytest.raises(TypeError, match="memory dtype float64"):
+        model.decoder(tgt[:, :N], tg.Tensor(src.astype(np.float64)))
 
 
 def test_a_drawing_names_the_layers_and_blocks():
@@ -330,3 +337,92 @@ def test_deepcopy_keeps_a_seeded_generator_shared():
     generators = {id(m._rng) for m in encoder.modules() if hasattr(m, "_rng")}
     assert len(generators) == 1
     assert copy.deepcopy(layer).linear1.weight is not layer.linear1.weight
+
+
+def test_repr_as_torch():
+    ours = tg.nn.Transformer(D, HEADS, 2, 1, FF, seed=0)
+    theirs = torch.nn.Transformer(D, HEADS, 2, 1, FF)
+    # our Dropout has no inplace option to print
+    assert repr(ours) == repr(theirs).replace(", inplace=False", "")
+
+
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("transformer", "Transformer"),
+        ("transformer", "TransformerEncoder"),
+        ("transformer", "TransformerDecoderLayer"),
+        ("activation", "MultiheadAttention"),
+        ("linear", "NonDynamicallyQuantizableLinear"),
+    ],
+)
+def test_torchs_module_paths(path, name):
+    import importlib
+
+    ours = getattr(importlib.import_module(f"tinygrad_seq.nn.modules.{path}"), name)
+    assert hasattr(importlib.import_module(f"torch.nn.modules.{path}"), name)
+    assert ours is getattr(tg.nn.modules, name)
+    if name != "NonDynamicallyQuantizableLinear":  # torch.nn does not export it either
+        assert ours is getattr(tg.nn, name)
+
+
+def test_float32_stays_float32_and_agrees_with_torch():
+    theirs = torch.nn.Transformer(D, HEADS, 1, 1, FF, dropout=0.0)
+    ours = tg.nn.Transformer(D, HEADS, 1, 1, FF, dropout=0.0, seed=0)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(12)
+    src, tgt = (rng.standard_normal((n, N, D)) for n in (S, T))  # float64 arrays: data, cast
+    mask = tg.nn.Transformer.generate_square_subsequent_mask(T)
+    padding = np.zeros((N, S), dtype=bool)
+    padding[:, -1] = True
+    out = ours(src, tgt, tgt_mask=mask, src_key_padding_mask=padding)
+    expected = theirs(
+        torch.from_numpy(src).float(),
+        torch.from_numpy(tgt).float(),
+        tgt_mask=torch.from_numpy(mask.numpy()),
+        src_key_padding_mask=torch.from_numpy(padding),
+    )
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-4, atol=1e-5)
+    out.sum().backward()
+    assert all(p.grad.dtype == np.float32 for p in ours.parameters())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MultiheadAttention",
+        "TransformerEncoderLayer",
+        "TransformerDecoderLayer",
+        "TransformerEncoder",
+        "TransformerDecoder",
+        "Transformer",
+    ],
+)
+def test_signatures_as_torch(name):
+    import inspect
+
+    for method in ("__init__", "forward"):
+        ours = inspect.signature(getattr(getattr(tg.nn, name), method)).parameters
+        theirs = inspect.signature(getattr(getattr(torch.nn, name), method)).parameters
+        ours = {k: p for k, p in ours.items() if k != "seed"}  # our explicit Generator
+        assert list(ours) == list(theirs), (name, method)
+        for key, p in theirs.items():
+            if not callable(p.default):
+                assert ours[key].default == p.default, (name, method, key)
+
+
+def test_sdpa_signature_as_torch():
+    import inspect
+
+    names = list(inspect.signature(F.scaled_dot_product_attention).parameters)
+    assert names == [
+        "query",
+        "key",
+        "value",
+        "attn_mask",
+        "dropout_p",
+        "is_causal",
+        "scale",
+        "enable_gqa",
+    ]

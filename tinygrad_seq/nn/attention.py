@@ -280,13 +280,15 @@ class MultiheadAttention(Module):
 # --- checks and masks -----------------------------------------------------------------------------
 
 
-def _as_input(x, dtype, name):
+def _as_input(x, dtype, name, who="MultiheadAttention"):
+    """``x`` as a Tensor of the parameters' dtype: arrays are data and are cast (as ``Linear``
+    casts them); a Tensor of another float dtype is refused, as PyTorch refuses it."""
     if isinstance(x, Tensor) and x.dtype.kind == "f" and x.dtype != dtype:
         raise TypeError(
-            f"MultiheadAttention: {name} dtype {x.dtype} does not match the parameters' dtype "
+            f"{who}: {name} dtype {x.dtype} does not match the parameters' dtype "
             f"{dtype}; cast it, or build the module with dtype=np.{x.dtype}"
         )
-    return F._as_float_tensor(x, "MultiheadAttention").astype(dtype)
+    return F._as_float_tensor(x, who).astype(dtype)
 
 
 def _check_shapes(q, k, v, key_padding_mask, attn_mask, num_heads):

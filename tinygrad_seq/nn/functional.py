@@ -454,7 +454,15 @@ def _constant_like(value, x, fn, what):
 
 
 def scaled_dot_product_attention(
-    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+    query,
+    key,
+    value,
+    attn_mask=None,
+    dropout_p=0.0,
+    is_causal=False,
+    *,
+    scale=None,
+    enable_gqa=False,
 ):
     """softmax(query @ key^T * scale + mask) @ value, as
     ``torch.nn.functional.scaled_dot_product_attention``.

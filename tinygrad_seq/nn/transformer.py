@@ -21,7 +21,8 @@ from ..factories import generator
 from ..modes import scope
 from . import functional as F
 from . import init
-from .attention import MultiheadAttention
+from .attention import MultiheadAttention, _as_input
+from .container import ModuleList
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module
 
@@ -34,25 +35,6 @@ __all__ = [
 ]
 
 
-class _Layers(Module):
-    """Layers registered as "0", "1", ... (PyTorch keeps them in a ModuleList: the names match).
-    Private: a stand-in until ``nn.ModuleList`` exists on this branch."""
-
-    def __init__(self, modules):
-        super().__init__()
-        for i, module in enumerate(modules):
-            setattr(self, str(i), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        return list(self._modules.values())[index]
-
-
 def _get_clones(module, n):
     """``n`` deep copies of ``module``. Random Generators are shared, not copied: the clones'
     dropout keeps drawing from one stream (the global one that ``tg.manual_seed`` seeds, or the
@@ -63,7 +45,7 @@ def _get_clones(module, n):
         for value in vars(m).values()
         if isinstance(value, np.random.Generator)
     ]
-    return _Layers([copy.deepcopy(module, {id(g): g for g in shared}) for _ in range(n)])
+    return ModuleList([copy.deepcopy(module, {id(g): g for g in shared}) for _ in range(n)])
 
 
 def _activation(activation):
@@ -125,6 +107,9 @@ class _Layer(Module):
             setattr(self, f"dropout{i}", Dropout(dropout, seed=rng))
         self.activation = _activation(activation)
 
+    def _input(self, x, name):
+        return _as_input(x, self.linear1.weight.dtype, name, type(self).__name__)
+
     def _sa_block(self, x, mask, key_padding_mask, is_causal):
         x = self.self_attn(
             x,
@@ -153,7 +138,8 @@ class TransformerEncoderLayer(_Layer):
     Shapes: src (S, N, d_model), (N, S, d_model) with ``batch_first``, or unbatched
     (S, d_model). ``activation`` is "relu", "gelu" or a callable. ``src_mask`` and
     ``src_key_padding_mask`` are ``MultiheadAttention``'s ``attn_mask`` and
-    ``key_padding_mask``. Dropout draws from the global Generator unless ``seed`` is given.
+    ``key_padding_mask``; a position whose keys are all masked gets 0 from attention, as in
+    PyTorch (no NaN). Dropout draws from the global Generator unless ``seed`` is given.
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> layer = tg.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, seed=0)
@@ -162,7 +148,7 @@ class TransformerEncoderLayer(_Layer):
     """
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        x = src
+        x = self._input(src, "src")
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x), self.dropout2)
@@ -202,7 +188,7 @@ class TransformerDecoderLayer(_Layer):
         tgt_is_causal=False,
         memory_is_causal=False,
     ):
-        x = tgt
+        x, memory = self._input(tgt, "tgt"), self._input(memory, "memory")
         cross = (memory, memory_mask, memory_key_padding_mask, memory_is_causal)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)

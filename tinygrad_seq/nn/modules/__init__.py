@@ -17,3 +17,4 @@ from .module import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .rnn import *  # noqa: F403
 from .sparse import *  # noqa: F403
+from .transformer import *  # noqa: F403

@@ -25,6 +25,7 @@ from ..activation import (
     Tanhshrink,
     Threshold,
 )
+from ..attention import MultiheadAttention  # torch keeps it among the activations
 
 __all__ = [
     "CELU",
@@ -37,6 +38,7 @@ __all__ = [
     "LogSigmoid",
     "LogSoftmax",
     "Mish",
+    "MultiheadAttention",
     "PReLU",
     "ReLU",
     "ReLU6",
