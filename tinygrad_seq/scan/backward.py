@@ -32,10 +32,11 @@ def vjp(program, g, inputs, needs, options, parents, *, order, step_scope, view)
     reads = [invariants[k] for k in program.backward_reads]
     sums = [sinks[k] for k in program.backward_sums]
     take_x = [grad_x] if program.backward_takes_x else []
-    if options.keep_grads:  # the same loop, noting its ops as their VJPs run, for the viewer
+    if options.keep_grads:  # the plan interpreted, noting its ops as their VJPs run (viewer)
         kept, ran = [None] * steps, []
-        run = program.backward_keeping()
-        carried = run(g, order, tape, free, *take_x, kept, ran, *finals, *reads, *sums)
+        carried = program.plan.run(
+            g, order, tape, free, grad_x, kept, ran, finals, invariants, sinks
+        )
         view["grads"], view["ran"] = kept, ran
         options.inner_visits = len(ran)  # the sweep numbers them after this node, in this order
     else:

@@ -21,6 +21,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..modes import STATE, no_grad
 from . import backward
+from .plan import Plan
 from .source import write
 
 CACHE_SIZE = 256  # programs per cache
@@ -69,25 +70,13 @@ class Program:
         # gradient, the invariants its VJPs read and the lists of the invariants that take one
         # (positions among the invariants), set by the writer
         self.backward_takes_x, self.backward_reads, self.backward_sums = False, [], []
-        self.source, self.keeping_source, self._namespace = write(self, input_names)
+        self.plan = Plan(self)  # the backward, planned once: written out, and interpreted
+        self.source, self._namespace = write(self, input_names)
         self.filename = f"<tinygrad_seq.scan program {next(_SERIALS)}>"
         _compile(self, self.source, self.filename)
         namespace = self._namespace
         self.run_infer, self.run_forward = namespace["run_infer"], namespace["run_forward"]
         self.run_backward = namespace["run_backward"]
-
-    def backward_keeping(self):
-        """``run_backward_keeping`` (see ``source.write``): ``run_backward`` that also keeps every
-        op's gradient and notes its ops in the order their VJPs ran, for the graph viewer. Written
-        with the others, compiled at its first use, by ``backward(keep_grads=True)``: the loops a
-        training step runs have not a line of it."""
-        run = self._namespace.get("run_backward_keeping")
-        if run is None:
-            with _LOCK:
-                if "run_backward_keeping" not in self._namespace:
-                    _compile(self, self.keeping_source, self.filename[:-1] + " keeping>")
-                run = self._namespace["run_backward_keeping"]
-        return run
 
     def vjp(self, g, inputs, needs, options, parents, **params):
         """A scan node's gradients (the table's ``scan`` rule): see ``backward.vjp``."""

@@ -12,7 +12,7 @@ import numpy as np
 from ..engine import Node
 from ..ops import Placeholder, getitem, stack
 from .loop import SCAN
-from .source import X_SLICE
+from .plan import X_SLICE
 
 
 def shown_parents(node):
