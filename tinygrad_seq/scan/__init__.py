@@ -33,7 +33,7 @@ would have recorded it, and records the backward of that: the same numbers, at t
 op-by-op recording, paid only when a graph of the backward is asked for.
 """
 
-from .loop import SCAN, program, scan
+from .loop import SCAN, op_by_op, program, scan
 from .record import Program, clear_cache, record
 from .view import shown_parents, unrolled
 
@@ -41,6 +41,7 @@ __all__ = [
     "SCAN",
     "Program",
     "clear_cache",
+    "op_by_op",
     "program",
     "record",
     "scan",

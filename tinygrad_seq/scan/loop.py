@@ -46,7 +46,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     steps = x.shape[0]
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     if STATE.eager or STATE.anomaly or STATE.keep_values:
-        return _op_by_op(step, x, state, invariants, order, step_scope)
+        return op_by_op(step, x.__getitem__, state, invariants, order, step_scope)
     state_data = [s._data for s in state]
     values = [v._data if isinstance(v, Tensor) else v for v in invariants]
     program = record(step, x._data[order[0]], state_data, invariants, key)
@@ -166,12 +166,22 @@ def _requires_grad(*values):
     return any(isinstance(v, Tensor) and v._rg for v in values)
 
 
-def _op_by_op(step, x, state, invariants, order, step_scope):
-    """The same loop recorded op by op: every node kept (``eager``, ``detect_anomaly`` and
-    ``keep_values`` modes)."""
+def op_by_op(step, x_at, state, invariants, order, step_scope="t={}"):
+    """The loop of ``scan`` recorded op by op, a node per primitive per step: at each t of
+    ``order``, under ``tg.scope(step_scope.format(t))``, ``state = step(x_at(t), state,
+    *invariants)``. ``x_at(t)`` is called inside the step's scope, so a slice it takes is drawn in
+    the step. Returns (the first state after each step stacked by t, the final state). ``scan``
+    runs this under ``tg.eager()``; a layer runs it where steps differ (padded sequences).
+
+    >>> import tinygrad_seq as tg
+    >>> x, step = tg.ones(3, 2), lambda x_t, s: (s[0] + x_t,)
+    >>> out, (h,) = op_by_op(step, x.__getitem__, (tg.zeros(2),), (), range(3))
+    >>> out.tolist(), h.tolist()
+    ([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], [3.0, 3.0])
+    """
     outputs = [None] * len(order)
     for t in order:
         with scope(step_scope.format(t)):
-            state = step(x[t], state, *invariants)
+            state = step(x_at(t), state, *invariants)
         outputs[t] = state[0]
     return apply(stack, *outputs, axis=0), tuple(state)
