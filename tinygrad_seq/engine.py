@@ -31,6 +31,7 @@ in ``modes``; anomaly mode's checks in ``_anomaly``.
 """
 
 import itertools
+import operator
 import threading
 
 import numpy as np
@@ -203,11 +204,10 @@ def _toposort(roots):
             if p is not None and p not in seen:
                 seen.add(p)
                 stack.append(p)
-    return sorted(seen, key=_by_serial, reverse=True)
+    return sorted(seen, key=_BY_SERIAL, reverse=True)
 
 
-def _by_serial(node):
-    return node.serial
+_BY_SERIAL = operator.attrgetter("serial")  # no Python call per node
 
 
 # --- the reverse sweep ----------------------------------------------------------------------------
