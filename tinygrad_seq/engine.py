@@ -253,9 +253,9 @@ def backward(root, grad, retain_graph=False, keep_grads=False, create_graph=Fals
     """Propagate ``grad`` (the gradient of something w.r.t. ``root``'s value) to every leaf.
 
     ``retain_graph`` keeps the saved arrays for another sweep; ``keep_grads`` stores every node's
-    gradient on ``node.grad`` for inspection (the
-    graph viewer shows them). ``create_graph``: the VJPs run on recording Tensors (``grad`` is
-    one), so the leaves' ``.grad`` are Tensors with a graph of their own, differentiable again.
+    gradient on ``node.grad`` for inspection (the graph viewer shows them). ``create_graph``: the
+    VJPs run on recording Tensors (``grad`` is one), so the leaves' ``.grad`` are Tensors with a
+    graph of their own, differentiable again.
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
@@ -297,7 +297,7 @@ def _run(order, grads, options, create_graph, observers):
         modes = STATE.grad_enabled, STATE.recording_backward
         STATE.grad_enabled = STATE.recording_backward = True
         try:
-            sweep(order, Recorded(grads), options, observers[-1:])  # no visit numbers
+            sweep(order, Recorded(grads), options, observers[-1:])  # the leaves or targets
         finally:
             STATE.grad_enabled, STATE.recording_backward = modes
         return
