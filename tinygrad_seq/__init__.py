@@ -7,8 +7,6 @@
 (2, 3)
 """
 
-import importlib
-
 import numpy as np
 
 from . import (  # viz loads graphviz and matplotlib only when drawing
@@ -102,15 +100,19 @@ int = np.int32  # torch.int
 
 __version__ = "0.1.0"
 
-# The apps built on the library (the char-LM and its data, the CLI) are imported by name:
-# `from tinygrad_seq import charlm`. `tg.charlm` and `tg.data` still work, loaded on first use.
-_LAZY = ("charlm", "data", "onnx")  # onnx: a stub saying why it cannot export
+# The apps built on the library (the char-LM and its data, the CLI) and the onnx stub are imported
+# by name, as any submodule: `from tinygrad_seq import charlm`, `import tinygrad_seq.onnx`.
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __dir__():
+    """``dir(tg)``: the public names (``__all__``) and the public submodules imported so far; not
+    the helpers this file imports (numpy) nor the private modules (_tensor...)."""
+    submodules = [
+        name
+        for name, value in globals().items()
+        if not name.startswith("_") and getattr(value, "__name__", None) == f"{__name__}.{name}"
+    ]
+    return sorted({*__all__, *submodules})
 
 
 __all__ = [

@@ -209,13 +209,45 @@ def _sigmoid(x):
 _SIGMOID_CONSTANTS = {}
 
 
+def _sigmoid_vjp(g, out, x):
+    # sigmoid'(x) = e / (1 + e)**2 with e = exp(-|x|), from x: not out * (1 - out), where 1 - out
+    # cancels for x > 0 (float32: 37 ulps at x = 3.45, and 0 from x = 17, where the slope is 4e-8;
+    # PyTorch's too). Written e / (1 + e * (2 + e)), one rounding in the denominator where
+    # (1 + e)**2 has two: within 3 ulps in float32 and 2 in float64 (tests/test_precision.py).
+    # -|x|; on recording Tensors as a select, since abs' slope at 0 is sign(0) = 0, which would
+    # zero this VJP's own second derivative there (sigmoid's third, -1/8 at 0)
+    minus_abs = -np.abs(x) if type(x) is np.ndarray else np.where(np.greater(x, 0), -x, x)
+    e = np.exp(minus_abs)
+    return g * (e / (_like(1, e) + e * (_like(2, e) + e)))
+
+
 def _pow_vjp_base(g, out, x, y):
     # y * x ** (y - 1), and 0 where y == 0 (x ** 0 is the constant 1, even at x = 0), as PyTorch;
-    # infinities (0 ** -0.5) are the true values, not worth a warning
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grad = g * y * np.power(x, y - 1)
+    # infinities (0 ** -0.5) are the true values, not worth a warning.
+    # Where y - 1 is rounded (a y below 1, not an integer), the power multiplies that rounding by
+    # log(x) (float32 y = -7.29 at x = 946: 51 ulps, PyTorch's too): there x ** (y - 1) is taken as
+    # x ** y / x, within 2 ulps wherever x ** y is normal and finite and x is not 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rounded = np.not_equal((y - 1) + 1, y)
+        if not np.any(rounded):
+            grad = g * y * np.power(x, y - 1)
+        else:
+            exact = np.logical_and(np.isfinite(out / x), np.greater_equal(np.abs(out), _tiny(out)))
+            usable = np.logical_and(rounded, exact)
+            if np.all(usable):
+                grad = g * (y * (out / x))
+            else:  # x ** y recomputed with 1 in x's place where unused: a recorded backward
+                # then differentiates no 0 ** y there (0 * inf, NaN)
+                safe_x = np.where(usable, x, _like(1, out))
+                quotient = np.power(safe_x, y) / safe_x
+                grad = g * (y * np.where(usable, quotient, np.power(x, y - 1)))
     zero = np.equal(y, 0)
     return np.where(zero, 0, grad) if np.any(zero) else grad
+
+
+def _tiny(x):
+    """The smallest normal number of x's float dtype (below it, relative precision is lost)."""
+    return np.finfo(x.dtype).tiny if x.dtype.kind in "fc" else 1
 
 
 def _pow_vjp_exponent(g, out, x, y):
@@ -452,7 +484,8 @@ where = primitive(
     saves=(0,),
 )
 
-# Elementwise unary ops. exp, sqrt, tanh and sigmoid reuse ``out`` instead of recomputing.
+# Elementwise unary ops. exp, sqrt and tanh reuse ``out`` instead of recomputing; sigmoid reads x
+# (see _sigmoid_vjp).
 
 neg = primitive("neg", np.negative, lambda g, out, x: -g, saves=())
 power = primitive("pow", np.power, _pow_vjp_base, _pow_vjp_exponent, saves=(0, 1, "out"))
@@ -462,9 +495,7 @@ sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), saves=("out",
 absolute = primitive("abs", np.abs, lambda g, out, x: g * np.sign(x), saves=(0,))
 tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (_like(1, out) - out * out), saves=("out",))
 # a primitive, not exp/div composed: stable for any x with four ufunc calls (see _sigmoid)
-sigmoid = primitive(
-    "sigmoid", _sigmoid, lambda g, out, x: g * out * (_like(1, out) - out), saves=("out",)
-)
+sigmoid = primitive("sigmoid", _sigmoid, _sigmoid_vjp, saves=(0,))
 # relu(x) > 0 exactly where x > 0, so the VJP reads the output and the input can go
 relu = primitive(
     "relu", lambda x: np.maximum(x, 0), lambda g, out, x: _masked(g, out > 0), saves=("out",)
@@ -588,11 +619,22 @@ def _erf(x):
     return np.copysign(out, x).astype(x.dtype, copy=False)
 
 
+def _erf_slope(x):
+    # erf'(x) = 2 / sqrt(pi) * exp(-x^2). Rounding x^2 costs up to x^2 ulps (float32: 50 at
+    # x = -9.3), so an array takes _exp_neg_square, in float64 (its split is for 53 bits). A
+    # recording Tensor (create_graph) keeps the plain composition: the split's own derivative
+    # would cancel catastrophically.
+    if type(x) is not np.ndarray:
+        return _like(_TWO_OVER_SQRT_PI, x) * np.exp(-x * x)
+    slope = _TWO_OVER_SQRT_PI * _exp_neg_square(x.astype(np.float64, copy=False))
+    return slope.astype(x.dtype, copy=False)
+
+
 # a primitive because NumPy has no erf to compose it from (the exact GELU needs it)
 erf = primitive(
     "erf",
     _erf,
-    lambda g, out, x: g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x),
+    lambda g, out, x: g * _erf_slope(x),
     saves=(0,),
 )
 
