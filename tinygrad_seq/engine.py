@@ -352,13 +352,11 @@ class FirstOrder(Sums):
 
     def vjps(self, node, g, options):
         """Each input's gradient, None where its parent is None (no gradient needed)."""
-        prim, out, inputs, params, parents = (
-            node.prim,
-            node.out,
-            node.inputs,
-            node.params,
-            node.parents,
-        )
+        prim, parents = node.prim, node.parents
+        vjps = prim.vjps  # the common case first, without the extra call of prim.vjp
+        if len(parents) == 1 and prim.grad_mask is not None:  # its parent needs a gradient
+            return (vjps[0](g, node.out, *node.inputs, **node.params),)
+        out, inputs, params = node.out, node.inputs, node.params
         if prim.vjp_all is not None:  # one rule for all inputs (a compiled loop)
             needs = tuple(p is not None for p in parents)
             return prim.vjp_all(g, out, *inputs, needs=needs, options=options, **params)
@@ -368,9 +366,6 @@ class FirstOrder(Sums):
                 None if p is None else vjp(i, g, out, *inputs, **params)
                 for i, p in enumerate(parents)
             ]
-        vjps = prim.vjps  # the common case, without the extra call of prim.vjp
-        if len(parents) == 1:  # a node has a parent that needs a gradient: this one
-            return (vjps[0](g, out, *inputs, **params),)
         if len(parents) == 2:  # unrolled: a comprehension is a call of its own
             first, second = parents
             return (
