@@ -194,6 +194,7 @@ NOT_ELEMENTWISE = {
     "log_softmax",
     "reshape",
     "transpose",
+    "setitem",
     "getitem",
     "scatter",
     "concat",

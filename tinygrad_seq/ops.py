@@ -398,6 +398,28 @@ def _is_basic_index(index):
     return all(isinstance(i, _BASIC) for i in index)
 
 
+def _setitem(x, value, index):
+    out = x.copy()  # a new array: views and nodes that hold x keep its values
+    try:
+        out[index] = value
+    except (
+        ValueError,
+        TypeError,
+    ):  # NumPy takes only 0-d and 1-d values for a mask's slot; torch takes
+        lead = value.ndim - out[index].ndim  # any that broadcasts, leading 1s dropped
+        if lead <= 0 or any(n != 1 for n in value.shape[:lead]):
+            raise
+        out[index] = value.reshape(value.shape[lead:])
+    return out
+
+
+def _setitem_vjp_value(g, out, x, value, index):
+    grad = g[index]
+    if grad.ndim < value.ndim:  # NumPy (and torch) write a (1, 3) value into a (3,) slot
+        grad = grad.reshape((1,) * (value.ndim - grad.ndim) + grad.shape)
+    return grad
+
+
 def _concat_vjp(argnum, g, out, *xs, axis=0):
     start = sum(x.shape[axis] for x in xs[:argnum])
     sl = [slice(None)] * g.ndim
@@ -567,6 +589,17 @@ scatter = primitive(
     "scatter",
     _scatter,
     lambda g, out, value, index, shape: g[index],
+    saves=(),
+)
+# ``x[index] = value`` as a new array (``t[index] = value`` on a tensor in the graph). What was
+# overwritten gets no gradient; the value gets the gradient of its slot, summed back over the
+# broadcasting. A repeated advanced index keeps one of the values written there, yet each of them
+# is given the slot's gradient, as torch's ``index_put_`` (accumulate=False) does.
+setitem = primitive(
+    "setitem",
+    _setitem,
+    lambda g, out, x, value, index: setitem.bind(g, _like(0, g), index=index),
+    _setitem_vjp_value,
     saves=(),
 )
 concat = primitive(

@@ -11,19 +11,8 @@ import functools
 import numpy as np
 
 from .._tensor import Tensor, _check_device
+from ..devices import is_device
 from .hooks import _add_hook
-
-
-def _is_device(arg):
-    """A device argument: a string ("cpu", "cuda:0"), None, or a device object (``tg.device``,
-    ``torch.device``), recognised by not being a dtype."""
-    if arg is None or isinstance(arg, str):
-        return True
-    try:
-        np.dtype(arg)
-    except TypeError:
-        return True
-    return False
 
 
 def _typename(obj):
@@ -524,7 +513,7 @@ class Module:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif _is_device(arg):
+            elif is_device(arg):  # "cpu", tg.device("cpu"), None
                 device = arg
             else:
                 dtype = arg
