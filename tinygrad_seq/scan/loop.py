@@ -154,12 +154,12 @@ def _parent(v):
 
 def _plain_tensors(inputs, parents):
     """``Node.input_boxes`` as ``apply`` keeps them: the tensor inputs without a parent node."""
-    found = tuple(
+    boxes = tuple(
         (i, v.shape, v.dtype, v._name)
         for i, (v, p) in enumerate(zip(inputs, parents))
         if p is None and isinstance(v, Tensor)
     )
-    return found or None
+    return boxes or None
 
 
 def _requires_grad(*values):

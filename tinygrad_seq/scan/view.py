@@ -124,19 +124,19 @@ def _plain_inputs(program, refs, parents, plain, n_in):
     """``Node.input_boxes`` of a step's op as op-by-op recording gives them: the step input, a
     state or an invariant that was a tensor with no parent node, and the result of an op computed
     from constants only (a tensor with no node too); constants (numbers, arrays) are no tensors."""
-    found = []
+    boxes = []
     for i, (r, p) in enumerate(zip(refs, parents)):
         if p is not None or isinstance(r, tuple):
             continue
         if r >= n_in:
             _, _, _, name, shape, dtype = program.instructions[r - n_in]
-            found.append((i, shape, dtype, name))
+            boxes.append((i, shape, dtype, name))
         elif r == 0:  # x[t] of a loop input that needs no gradient
-            found.append((i, program.shapes[0], program.dtypes[0], None))
+            boxes.append((i, program.shapes[0], program.dtypes[0], None))
         elif r in plain:
             shape, dtype, name = plain[r]
-            found.append((i, shape, dtype, name))
-    return tuple(found) or None
+            boxes.append((i, shape, dtype, name))
+    return tuple(boxes) or None
 
 
 def _visits(visit, ran):
