@@ -211,6 +211,21 @@ def concat_case(draw, new_axis=False):
     return (lambda *xs: join(list(xs), axis=axis)), inputs
 
 
+@st.composite
+def scan_case(draw):
+    # the compiled loop, a primitive of the table: its rule is its program's backward
+    from tinygrad_seq.scan import scan
+
+    steps, batch, hidden = (draw(st.integers(1, 3)) for _ in range(3))
+
+    def loop(x, h0, w):
+        step = lambda x_t, state, w: ((x_t + state[0] @ w).tanh() * x_t,)
+        return scan(step, x, (h0,), (w,))[0]
+
+    hs = (batch, hidden)
+    return loop, [draw(arrays((steps,) + hs)), draw(arrays(hs)), draw(arrays((hidden,) * 2))]
+
+
 CASES = {
     "add": binary(lambda x, y: x + y),
     "sub": binary(lambda x, y: x - y),
@@ -244,6 +259,7 @@ CASES = {
     "setitem": setitem_case(),
     "concat": concat_case(),
     "stack": concat_case(new_axis=True),
+    "scan": scan_case(),
 }
 
 

@@ -201,6 +201,7 @@ NOT_ELEMENTWISE = {
     "scatter",
     "concat",
     "stack",
+    "scan",
 }
 
 

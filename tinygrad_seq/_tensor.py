@@ -1879,7 +1879,7 @@ def apply(prim, *args, **params):
     if recorded:
         saved_inputs, saved_out = prim.saved(arrays, out)
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
-        node.watched, node.input_shapes = watch, plain
+        node.watched, node.input_boxes = watch, plain
         if STATE.keep_values:  # for drawing: ``value`` outlives backward, which frees ``out``
             node.out = node.value = out
     result = Tensor._from_op(out, node)
@@ -2086,14 +2086,15 @@ _RECORDED = {
     np.squeeze: lambda a, axis=None: _tensor(a).reshape(np.squeeze(_dummy(a.shape), axis).shape),
     np.reshape: lambda a, shape: _tensor(a).reshape(shape),
     np.swapaxes: lambda a, axis1, axis2: _tensor(a).transpose(axis1, axis2),
-    np.transpose: lambda a, axes=None: _tensor(a).permute(*[int(i) for i in _or_empty(axes)]),
+    np.transpose: lambda a, axes=None: _tensor(a).permute(*_axes_or_reversed(axes, np.ndim(a))),
     np.concatenate: lambda arrays, axis=0: concat(arrays, axis=axis),
     np.stack: lambda arrays, axis=0: stack(arrays, axis=axis),
 }
 
 
-def _or_empty(axes):
-    return () if axes is None else axes
+def _axes_or_reversed(axes, ndim):
+    """np.transpose's axes: all of them reversed when none are given."""
+    return tuple(range(ndim - 1, -1, -1)) if axes is None else tuple(int(i) for i in axes)
 
 
 def _tensor(a):
