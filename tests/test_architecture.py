@@ -1,4 +1,4 @@
-"""Imports flow one way (ops -> modes -> engine -> the Tensor's parts -> nn -> ... -> cli)."""
+"""Imports flow one way (ops -> grads -> modes -> engine -> the Tensor's parts -> nn ... cli)."""
 
 import ast
 import json
@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_seq"
 # Lower layers never import higher ones. Modules of the same layer don't import each other.
 LAYERS = [
     {"ops", "data", "devices"},  # devices: torch's device names, for a CPU-only library
+    {"grads"},  # gradient bookkeeping: unbroadcast, the deferred forms, adding gradients up
     {"modes", "_anomaly"},  # the per-thread switches; anomaly mode's checks
     {"engine"},
     {"_tensor_base"},  # what the Tensor's parts share: the mixins' base, axis and index helpers

@@ -13,7 +13,7 @@ from tinygrad_seq import ops
 from tinygrad_seq.testing import first_gradient, gradgradcheck
 
 ELEMENTWISE = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid"]
-ELEMENTWISE += ["abs", "relu", "clip", "where"]
+ELEMENTWISE += ["abs", "relu", "clip", "where", "sin", "cos"]
 
 
 def test_every_primitive_is_second_order_checked():
@@ -42,3 +42,13 @@ def test_elementwise_third_derivative(name, data):
         shape = fn(*[tg.Tensor(x) for x in inputs]).shape
     v = np.random.default_rng(2).standard_normal(shape)
     assert gradgradcheck(first_gradient(fn, v), *inputs, atol=1e-4)
+
+
+def test_np_transpose_without_axes_records_inside_a_create_graph_backward():
+    # a VJP written for arrays calls np.transpose(g) with no axes: all axes reversed, as NumPy
+    flip = tg.ops.primitive("flip_t_test", lambda x: x.T.copy(), lambda g, out, x: np.transpose(g))
+    x = tg.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    (gx,) = tg.autograd.grad((tg.apply(flip, x) ** 2).sum(), x, create_graph=True)
+    np.testing.assert_allclose(gx.numpy(), 2 * np.arange(6.0).reshape(2, 3))
+    (ggx,) = tg.autograd.grad(gx.sum(), x)
+    np.testing.assert_allclose(ggx.numpy(), np.full((2, 3), 2.0))

@@ -264,7 +264,7 @@ def test_initialisers_are_reproducible_and_name_bad_input():
         nn.init.orthogonal_(np.zeros((2, 2), dtype=np.int64))
 
 
-# --- Adagrad, RMSprop -----------------------------------------------------------------------------
+# --- Adagrad, RMSprop, Adadelta -------------------------------------------------------------------
 
 OPTIM_CONFIGS = [
     ("Adagrad", {}),
@@ -275,6 +275,8 @@ OPTIM_CONFIGS = [
     ("RMSprop", {"lr": 0.01, "momentum": 0.9}),
     ("RMSprop", {"lr": 0.01, "centered": True}),
     ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.01}),
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1}),
 ]
 OPTIM_IDS = [f"{name}-{kw}" for name, kw in OPTIM_CONFIGS]
 PARAM_SHAPES = [(3, 4), (4,), ()]
@@ -349,6 +351,8 @@ def test_adagrad_state_exists_from_construction_as_torchs():
         ("RMSprop", {"momentum": -0.5}, "momentum"),
         ("RMSprop", {"alpha": -0.1}, "alpha"),
         ("RMSprop", {"lr": -1}, "learning rate"),
+        ("Adadelta", {"rho": 1.5}, "rho"),
+        ("Adadelta", {"eps": -1}, "epsilon"),
     ],
 )
 def test_adaptive_optimizers_name_bad_options(name, kwargs, match):

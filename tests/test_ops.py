@@ -211,6 +211,21 @@ def concat_case(draw, new_axis=False):
     return (lambda *xs: join(list(xs), axis=axis)), inputs
 
 
+@st.composite
+def scan_case(draw):
+    # the compiled loop, a primitive of the table: its rule is its program's backward
+    from tinygrad_seq.scan import scan
+
+    steps, batch, hidden = (draw(st.integers(1, 3)) for _ in range(3))
+
+    def loop(x, h0, w):
+        step = lambda x_t, state, w: ((x_t + state[0] @ w).tanh() * x_t,)
+        return scan(step, x, (h0,), (w,))[0]
+
+    hs = (batch, hidden)
+    return loop, [draw(arrays((steps,) + hs)), draw(arrays(hs)), draw(arrays((hidden,) * 2))]
+
+
 CASES = {
     "add": binary(lambda x, y: x + y),
     "sub": binary(lambda x, y: x - y),
@@ -226,6 +241,8 @@ CASES = {
     "sqrt": unary(lambda x: x.sqrt(), 0.2, 3.0),
     "abs": unary(lambda x: x.abs(), away_from=0.0),
     "tanh": unary(lambda x: x.tanh()),
+    "sin": unary(lambda x: x.sin()),
+    "cos": unary(lambda x: x.cos()),
     "erf": unary(lambda x: tg.apply(ops.erf, x)),
     "sigmoid": unary(lambda x: x.sigmoid(), -6.0, 6.0),
     "relu": unary(lambda x: x.relu(), away_from=0.0),
@@ -242,6 +259,7 @@ CASES = {
     "setitem": setitem_case(),
     "concat": concat_case(),
     "stack": concat_case(new_axis=True),
+    "scan": scan_case(),
 }
 
 

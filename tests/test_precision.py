@@ -119,6 +119,8 @@ UNARY = {
         _linear(-10, 10),
         None,
     ),
+    "sin": (lambda t: t.sin(), "sin", mp.sin, mp.cos, _linear(-10, 10), None),
+    "cos": (lambda t: t.cos(), "cos", mp.cos, lambda x: -mp.sin(x), _linear(-10, 10), None),
     "abs": (lambda t: t.abs(), "abs", abs, lambda x: mp.sign(x), _decades(1e-30, 1e30, True), None),
     "neg": (lambda t: -t, "neg", lambda x: -x, lambda x: -1, _decades(1e-30, 1e30, True), None),
     "clip": (
@@ -199,6 +201,7 @@ NOT_ELEMENTWISE = {
     "scatter",
     "concat",
     "stack",
+    "scan",
 }
 
 

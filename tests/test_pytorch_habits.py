@@ -777,6 +777,50 @@ def test_a_zero_dim_tensor_promotes_as_in_pytorch(dims_dtype, zero_dim_dtype):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
+@pytest.mark.parametrize(
+    "a_dtype, b_dtype",
+    [
+        ("float32", "int64"),  # x ** torch.tensor([1, 2, 3]), x * mask.long(): float32, not 64
+        ("int64", "float32"),
+        ("float16", "int32"),
+        ("float64", "int8"),
+        ("float32", "uint8"),
+        ("int32", "int64"),
+        ("uint8", "int8"),
+        ("float32", "float64"),
+        ("bool", "float16"),
+    ],
+)
+def test_tensors_of_two_categories_promote_as_in_pytorch(a_dtype, b_dtype):
+    # the higher category (bool < integer < float) decides: float32 with int64 stays float32,
+    # where NumPy widens it to float64; within one category, the wider type
+    a = np.arange(1, 4).astype(a_dtype)
+    b = np.arange(2, 5).reshape(3, 1).astype(b_dtype)
+    for op in (lambda x, y: x * y, lambda x, y: y - x, lambda x, y: x**y):
+        if "bool" in (a_dtype, b_dtype) and op(2, 1) == -1:
+            continue  # torch refuses bool subtraction
+        ours = op(tg.Tensor(a), tg.Tensor(b))
+        theirs = op(torch.from_numpy(a), torch.from_numpy(b))
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (a_dtype, b_dtype)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-3)
+    ours, theirs = (
+        tg.cat([tg.Tensor(a), tg.Tensor(b[:, 0])]),
+        torch.cat([torch.from_numpy(a), torch.from_numpy(b[:, 0])]),
+    )
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+
+
+def test_a_float32_weight_times_an_integer_tensor_keeps_float32_gradients():
+    w = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    powers = tg.tensor([1, 2, 3])
+    y = (w * 2).unsqueeze(-1) ** powers
+    y.sum().backward()
+    tw = torch.ones(3, requires_grad=True)
+    ((tw * 2).unsqueeze(-1) ** torch.tensor([1, 2, 3])).sum().backward()
+    assert y.dtype == np.float32 and w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy())
+
+
 def test_the_gradients_of_a_zero_dim_tensor_promoted_keep_each_leafs_dtype():
     a = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
     b = tg.Tensor(np.array(2.0), requires_grad=True)  # float64, 0-d
@@ -790,3 +834,53 @@ def test_the_gradients_of_a_zero_dim_tensor_promoted_keep_each_leafs_dtype():
     np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
     c = tg.where(np.array([True, False, True]), tg.ones(3), tg.Tensor(np.array(2.0)))
     assert c.dtype == np.float32  # torch.where too
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (np.array([7, -7, 6, 0]), 3),
+        (np.array([7, -7, 6, 0]), -3),
+        (np.array([7, -7, 6, 0], dtype=np.int32), np.array([2, 3, -4, 5])),
+        (np.array([5.25, -3.0, 2.0, -0.5], dtype=np.float32), 2),
+        (np.array([5.25, -3.0, 2.0, -0.5]), np.array([2.0, -2.0, 0.75, 4.0])),
+        (np.array([1, 2, 3]), 2.5),  # an integer tensor and a float: the default float
+        (7, np.array([2.0, -3.0, 4.0])),  # a number on the left: __rmod__, __rfloordiv__
+    ],
+)
+def test_floor_divide_and_remainder_follow_torch(a, b):
+    def lift(lib, v):
+        return (tg.Tensor(v) if lib is tg else torch.from_numpy(v)) if type(v) is np.ndarray else v
+
+    for op in (lambda x, y: x // y, lambda x, y: x % y):
+        ours, theirs = op(lift(tg, a), lift(tg, b)), op(lift(torch, a), lift(torch, b))
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (a, b)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        ours, theirs = (
+            tg.Tensor(a).floor_divide(b),
+            torch.from_numpy(a).floor_divide(lift(torch, b)),
+        )
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+
+
+def test_remainder_gradients_follow_torch():
+    a, b = np.array([5.25, -3.0, 2.5, -0.5]), np.array([2.0, -2.0, 0.75, 4.0])
+    x, y = tg.Tensor(a, requires_grad=True), tg.Tensor(b, requires_grad=True)
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (x.remainder(y) * tg.Tensor(np.arange(1.0, 5.0))).sum().backward()
+    (tx.remainder(ty) * torch.arange(1.0, 5.0, dtype=torch.float64)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy())
+    assert not (x // y).requires_grad  # piecewise constant: no gradient
+
+
+def test_integer_floor_division_by_zero_is_refused_as_in_torch():
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        torch.tensor([1, 2]) // 0
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        tg.tensor([1, 2]) // 0
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        tg.tensor([1, 2]) % tg.tensor([1, 0])
+    inf = tg.tensor([1.0, -1.0]) // 0  # floats: inf, as torch
+    assert inf.tolist() == (torch.tensor([1.0, -1.0]) // 0).tolist()

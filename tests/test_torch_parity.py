@@ -18,6 +18,8 @@ UNARY = [
     ("sqrt", lambda x: (x * x + 1).sqrt(), lambda x: (x * x + 1).sqrt()),
     ("abs", lambda x: x.abs(), torch.abs),
     ("tanh", lambda x: x.tanh(), torch.tanh),
+    ("sin", lambda x: x.sin(), torch.sin),
+    ("cos", lambda x: tg.cos(x), torch.cos),
     ("sigmoid", lambda x: x.sigmoid(), torch.sigmoid),
     ("relu", lambda x: x.relu(), torch.relu),
     ("pow", lambda x: x**3, lambda x: x**3),

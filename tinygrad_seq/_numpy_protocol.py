@@ -56,6 +56,8 @@ _UFUNCS = {
     np.sqrt: ops.sqrt,
     np.absolute: ops.absolute,
     np.tanh: ops.tanh,
+    np.sin: ops.sin,
+    np.cos: ops.cos,
 }
 _MASKS = frozenset(
     [np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal, np.sign]

@@ -84,20 +84,25 @@ def with_constants(args, arrays):
     return arrays
 
 
+def _promote_types(dtypes):
+    """``torch.promote_types`` over several dtypes: the highest category (bool < integer < float)
+    decides, and within it the widest type (float32 with int64 is float32; NumPy says float64)."""
+    rank = max(_CATEGORY[d.kind] for d in dtypes)
+    return np.result_type(*[d for d in dtypes if _CATEGORY[d.kind] == rank])
+
+
 def zero_dim_promoted(arrays):
-    """PyTorch's rule for 0-d tensors next to tensors with dimensions: like a number, a 0-d tensor
-    takes their dtype unless its category (bool < integer < float) is higher (float32 times a 0-d
-    float64 tensor stays float32; NumPy would widen it)."""
-    dimensioned = [a.dtype for a in arrays if a.ndim and a.dtype.kind != "b"]  # not masks
-    if not dimensioned or all(a.dtype == dimensioned[0] for a in arrays):
-        return arrays
-    target = np.result_type(*dimensioned)
-    rank = _CATEGORY.get(target.kind)
-    if rank is None:
-        return arrays
-    return [
-        a.astype(target)
-        if a.ndim == 0 and a.dtype != target and _CATEGORY.get(a.dtype.kind, 3) <= rank
-        else a
-        for a in arrays
-    ]
+    """The arrays of one op in the dtype PyTorch gives tensors of mixed dtypes: the promotion of
+    the tensors with dimensions (see ``_promote_types``); 0-d tensors count like numbers, so
+    they decide only with a higher category (float32 times a 0-d float64 tensor stays float32,
+    an int64 tensor times a 0-d float64 is float64). Boolean masks are left as they are."""
+    if any(a.dtype.kind not in _CATEGORY for a in arrays):
+        return arrays  # complex, strings: NumPy's rules
+    dimensioned = [a.dtype for a in arrays if a.ndim]
+    zero_dim = [a.dtype for a in arrays if not a.ndim]
+    target = _promote_types(dimensioned) if dimensioned else None
+    if zero_dim:
+        scalar_like = _promote_types(zero_dim)
+        if target is None or _CATEGORY[scalar_like.kind] > _CATEGORY[target.kind]:
+            target = scalar_like
+    return [a if a.dtype == target or a.dtype.kind == "b" else a.astype(target) for a in arrays]

@@ -460,7 +460,7 @@ def apply(prim, *args, **params):
     if recorded:
         saved_inputs, saved_out = prim.saved(arrays, out)
         node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
-        node.watched, node.input_shapes = watch, plain
+        node.watched, node.input_boxes = watch, plain
         if STATE.keep_values:  # for drawing: ``value`` outlives backward, which frees ``out``
             node.out = node.value = out
     result = Tensor._from_op(out, node)

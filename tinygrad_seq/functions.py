@@ -31,6 +31,7 @@ __all__ = [
     "argsort",
     "bmm",
     "clamp",
+    "cos",
     "equal",
     "exp",
     "flatten",
@@ -52,6 +53,7 @@ __all__ = [
     "relu",
     "reshape",
     "sigmoid",
+    "sin",
     "softmax",
     "sort",
     "sqrt",
@@ -93,6 +95,16 @@ def abs(x):  # noqa: A001 -- torch.abs; the builtin is not used in this module
 def tanh(x):
     """``x.tanh()``: the hyperbolic tangent, elementwise (see ``Tensor.tanh``)."""
     return _t(x).tanh()
+
+
+def sin(x):
+    """``x.sin()``: the sine, elementwise (see ``Tensor.sin``)."""
+    return _t(x).sin()
+
+
+def cos(x):
+    """``x.cos()``: the cosine, elementwise (see ``Tensor.cos``)."""
+    return _t(x).cos()
 
 
 def sigmoid(x):

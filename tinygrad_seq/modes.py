@@ -26,13 +26,9 @@ class _State(threading.local):
     eager = False  # record every loop op by op: no compiled ``scan`` (``eager``)
     scope = ()  # tuple of names, outermost first: ("lstm", "layer 0", "t=3")
     tracer = None  # a list that ``apply`` appends each primitive it runs to (``scan`` records)
-    # the options of the backward running now, set for an op that stands for many nodes (vjp_all)
-    retain_graph = False
-    keep_grads = False
     # inside a recorded backward (``create_graph``): NumPy functions on Tensors (np.where, np.sum,
     # ...) record, so that VJPs written for arrays record; elsewhere they see arrays, as always
     recording_backward = False
-    inner_visits = 0  # how many nodes such an op visited (numbered after the op itself)
 
 
 STATE = _State()

@@ -7,7 +7,7 @@ its forward function, then one VJP per input, side by side. A VJP is a pure func
 
 of the upstream gradient ``g`` (shape of ``out``), the forward result ``out``, the forward inputs
 and the op's non-tensor parameters. It may return a gradient of a broadcast shape: the engine undoes
-broadcasting in one place (``engine.unbroadcast``). ``None`` in place of a VJP marks an input
+broadcasting in one place (``grads.unbroadcast``). ``None`` in place of a VJP marks an input
 that is not differentiable (indices, masks).
 
 The same VJPs give every higher derivative: a first-order backward runs them on arrays; a
@@ -36,6 +36,11 @@ class Primitive:
     ``vjps[i]`` is the VJP of input ``i`` or ``None`` if that input takes no gradient. Variadic
     primitives (concat, stack) give ``vjp_argnum(i, g, out, *inputs, **params)`` instead.
 
+    ``forms`` declares, per input, what its VJP returns when that is not a plain array of the
+    input's (or a broadcast) shape: ``"same"`` (``g`` itself: ``add``), ``"product"`` (maybe a
+    ``ProductGrad``), ``"indexed"`` (an ``IndexedGrad``), or a function of the params giving one
+    of these (or None). The compiled loop writes how each gradient is added up from this.
+
     ``saves`` names the forward values the VJPs read: input positions and/or ``"out"``. The graph
     keeps only those until backward; the other inputs are replaced by a ``Placeholder`` (shape
     and dtype, no data), so e.g. the (B, 4H) pre-activations of an LSTM step die right after the
@@ -57,9 +62,12 @@ class Primitive:
         "grad_mask",
         "saves",
         "saves_out",
+        "forms",
     )
 
-    def __init__(self, name, forward, vjps=(), vjp_argnum=None, saves=None, vjp_all=None):
+    def __init__(
+        self, name, forward, vjps=(), vjp_argnum=None, saves=None, vjp_all=None, forms=None
+    ):
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps)
@@ -72,6 +80,17 @@ class Primitive:
         self.grad_mask = None if variadic else tuple(v is not None for v in self.vjps)
         self.saves = None if saves is None else frozenset(k for k in saves if k != "out")
         self.saves_out = saves is None or "out" in saves
+        self.forms = forms or {}
+
+    def grad_form(self, argnum, params):
+        """What input ``argnum``'s VJP returns with these params (see ``forms``), None if a
+        plain array.
+
+        >>> add.grad_form(0, {}), getitem.grad_form(0, {"index": 1}), exp.grad_form(0, {})
+        ('same', 'indexed', None)
+        """
+        form = self.forms.get(argnum)
+        return form(**params) if callable(form) else form
 
     def saved(self, inputs, out):
         """(inputs, out) as the graph keeps them: what the VJPs do not read is dropped."""
@@ -118,7 +137,7 @@ class Primitive:
 REGISTRY = {}
 
 
-def primitive(name, forward, *vjps, vjp_argnum=None, saves=None):
+def primitive(name, forward, *vjps, vjp_argnum=None, saves=None, forms=None):
     """Declare a primitive and register it under ``name``; returns the ``Primitive``.
 
     >>> import numpy as np
@@ -128,7 +147,7 @@ def primitive(name, forward, *vjps, vjp_argnum=None, saves=None):
     """
     if name in globals().get("BUILTIN", ()):  # BUILTIN is set once the table below is declared
         raise ValueError(f"primitive {name!r} is built in; choose another name")
-    prim = Primitive(name, forward, vjps, vjp_argnum, saves)
+    prim = Primitive(name, forward, vjps, vjp_argnum, saves, forms=forms)
     REGISTRY[name] = prim
     return prim
 
@@ -306,16 +325,16 @@ class Placeholder:
 
 
 # Two gradients are declared rather than written out, because how they are added up decides the
-# speed of a recurrent net's backward. What they ARE is declared here (``evaluate``); how the
-# engine represents and adds them (all time steps' weight products as one GEMM, slices added in
-# place into one buffer) is the engine's business, the sweep's and the compiled loop's alike.
+# speed of a recurrent net's backward. What they ARE is declared here (``evaluate``); how they
+# are added up (all time steps' weight products as one GEMM, slices added in place into one
+# buffer) is written once in ``grads``, for the sweep and the compiled loop alike.
 
 
 class ProductGrad:
     """The gradient ``a.T @ b`` of a weight (``a`` (n, p), ``b`` (n, q)), not yet multiplied.
 
     A weight used at every time step (``h @ W``) receives T of these; the engine adds them up as
-    ONE product ``concat(a's).T @ concat(b's)`` (``engine.sum_products``).
+    ONE product ``concat(a's).T @ concat(b's)`` (``grads.weight_product``).
 
     >>> ProductGrad(np.ones((2, 3)), np.ones((2, 4))).evaluate().shape
     (3, 4)
@@ -337,7 +356,7 @@ class IndexedGrad:
     The getitem VJP returns this instead of a zero-filled array of the whole input: a layer slices
     its input projection into T time steps and each step's gates into 4, and dense gradients would
     cost T (or 4) full-size zero arrays, O(T^2) work for a sequence. The engine adds ``value`` into
-    the input's gradient buffer in place (``engine.add_indexed``).
+    the input's gradient buffer in place (``grads.add_indexed``).
 
     >>> IndexedGrad(1, np.array([5.0, 6.0]), (3, 2)).evaluate()
     array([[0., 0.],
@@ -433,8 +452,22 @@ def _log_softmax(x, axis=-1):
 # --- the table ------------------------------------------------------------------------------------
 # Elementwise binary ops broadcast like NumPy; their VJPs return full-shape gradients.
 
-add = primitive("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, saves=())
-sub = primitive("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, saves=())
+add = primitive(
+    "add",
+    np.add,
+    lambda g, out, x, y: g,
+    lambda g, out, x, y: g,
+    saves=(),
+    forms={0: "same", 1: "same"},
+)
+sub = primitive(
+    "sub",
+    np.subtract,
+    lambda g, out, x, y: g,
+    lambda g, out, x, y: -g,
+    saves=(),
+    forms={0: "same"},
+)
 mul = primitive(
     "mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, saves=(0, 1)
 )
@@ -445,7 +478,9 @@ div = primitive(
     lambda g, out, x, y: -g * out / y,
     saves=(1, "out"),
 )
-matmul = primitive("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, saves=(0, 1))
+matmul = primitive(
+    "matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, saves=(0, 1), forms={1: "product"}
+)
 # x @ w.T for a weight stored (out_features, in_features) as PyTorch stores it. A primitive rather
 # than matmul(x, w.T) for measured speed: OpenBLAS is 1.4-4x slower when an operand is a transposed
 # view, so the forward may take ``w_t``, a contiguous copy of w.T that a layer makes once per call
@@ -460,6 +495,7 @@ linear = primitive(
     ),
     None,
     saves=(0, 1),
+    forms={1: "product"},
 )
 where = primitive(
     "where",
@@ -480,6 +516,8 @@ log = primitive("log", np.log, lambda g, out, x: g / x, saves=(0,))
 sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), saves=("out",))
 absolute = primitive("abs", np.abs, lambda g, out, x: g * np.sign(x), saves=(0,))
 tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (_like(1, out) - out * out), saves=("out",))
+sin = primitive("sin", np.sin, lambda g, out, x: g * np.cos(x), saves=(0,))
+cos = primitive("cos", np.cos, lambda g, out, x: -g * np.sin(x), saves=(0,))
 # a primitive, not exp/div composed: stable for any x with four ufunc calls (see _sigmoid)
 sigmoid = primitive("sigmoid", _sigmoid, _sigmoid_vjp, saves=(0,))
 # relu(x) > 0 exactly where x > 0, so the VJP reads the output and the input can go
@@ -540,7 +578,13 @@ transpose = primitive(
     lambda g, out, x, axes: np.transpose(g, np.argsort(axes)),
     saves=(),
 )
-getitem = primitive("getitem", lambda x, index: x[index], _getitem_vjp, saves=())
+getitem = primitive(
+    "getitem",
+    lambda x, index: x[index],
+    _getitem_vjp,
+    saves=(),
+    forms={0: lambda index: "indexed" if _is_basic_index(index) else None},
+)
 # getitem's adjoint: ``value`` added at ``index`` into zeros of ``shape``. A primitive so that
 # getitem's VJP is one too, and differentiable again (its own VJP is getitem)
 scatter = primitive(
@@ -628,6 +672,18 @@ erf = primitive(
     lambda g, out, x: g * _erf_slope(x),
     saves=(0,),
 )
+
+
+def _scan_vjp(g, out, *inputs, program, needs, options, parents=None, **params):
+    # the loop's rule is the composition of its step's: the recorded program's backward, planned
+    # once from the VJPs above and the forms they declare, run over the steps in reverse
+    return program.vjp(g, inputs, needs, options, parents, **params)
+
+
+# A compiled loop (``tg.scan``): a step recorded once as a program of the primitives above, run
+# over T steps as ONE node. Its forward is ``tg.scan`` itself, which records the step
+scan = Primitive("scan", None, vjp_all=_scan_vjp)
+REGISTRY["scan"] = scan
 
 # What ships with the package; the test suite requires a gradient test case for each of these.
 BUILTIN = frozenset(REGISTRY)

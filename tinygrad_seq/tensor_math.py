@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from . import ops
+from ._promotion import with_constants, zero_dim_promoted
 from ._tensor_base import TensorBase, _alpha_form, _array_of, _axis, _no_out, _op_error
 from .modes import STATE
 
@@ -65,6 +66,18 @@ class TensorMath(TensorBase):
         if not isinstance(base, (numbers.Real, np.ndarray)):
             return NotImplemented
         return self._bind(ops.power, base, self)
+
+    def __floordiv__(self, other):
+        return _floor_quotient(self, other)
+
+    def __rfloordiv__(self, other):
+        return _floor_quotient(other, self)
+
+    def __mod__(self, other):
+        return self - _floor_quotient(self, other) * other
+
+    def __rmod__(self, other):
+        return other - _floor_quotient(other, self) * self
 
     # comparisons give bool tensors without gradient (masks for where), == and != too, as in
     # PyTorch: `(pred == y).float().mean()`. Hashing stays by identity (dict and set lookups
@@ -128,6 +141,27 @@ class TensorMath(TensorBase):
 
     def div(self, other):
         return self / other
+
+    def floor_divide(self, other):
+        """``self // other``: the quotient rounded down, as ``torch.floor_divide``. It takes no
+        gradient (PyTorch's is zero).
+
+        >>> import tinygrad_seq as tg
+        >>> (tg.tensor([7, -7]) // 2).tolist(), tg.tensor([7.5]).floor_divide(2).tolist()
+        ([3, -4], [3.0])
+        """
+        return _floor_quotient(self, other)
+
+    def remainder(self, other):
+        """``self % other`` = ``self - (self // other) * other``: the sign of ``other``, as
+        ``torch.remainder`` and Python's ``%`` (not C's fmod). Its gradient is 1 for self and
+        ``-(self // other)`` for other.
+
+        >>> import tinygrad_seq as tg
+        >>> (tg.arange(6) % 3 == 0).tolist(), tg.tensor([-3.0, 3.0]).remainder(2).tolist()
+        ([True, False, False, True, False, False], [1.0, 1.0])
+        """
+        return self % other
 
     def neg(self):
         return -self
@@ -198,6 +232,14 @@ class TensorMath(TensorBase):
         """Hyperbolic tangent, elementwise."""
         return self._bind(ops.tanh, self)
 
+    def sin(self):
+        """Sine, elementwise (radians)."""
+        return self._bind(ops.sin, self)
+
+    def cos(self):
+        """Cosine, elementwise (radians)."""
+        return self._bind(ops.cos, self)
+
     def sigmoid(self):
         """1 / (1 + exp(-x)), elementwise and stable for any x."""
         return self._bind(ops.sigmoid, self)
@@ -252,3 +294,18 @@ def _pick(x, y, first, second):
     gradient of ``maximum``/``minimum`` as PyTorch splits it."""
     tie = x * 0.5 + y * 0.5  # exact for equal values; NaN if either is NaN
     return x._where(first, x, x._where(second, y, tie))
+
+
+def _floor_quotient(x, y):
+    """``x // y`` in the dtype PyTorch gives ``x * y``, as a Tensor outside the graph: the
+    quotient is piecewise constant, so it has no gradient (``%`` is built on it)."""
+    args = (x, y)
+    tensor = x if isinstance(x, TensorBase) else y  # the one that can make a Tensor
+    arrays = [_array_of(a) for a in args]
+    if not all(isinstance(a, TensorBase) for a in args):
+        arrays = with_constants(args, arrays)
+    x, y = zero_dim_promoted(arrays)
+    if x.dtype.kind in "biu" and y.dtype.kind in "biu" and np.any(y == 0):
+        raise RuntimeError("ZeroDivisionError: integer floor division by zero (//, %)")
+    with np.errstate(divide="ignore", invalid="ignore"):  # floats: inf and nan, as PyTorch
+        return tensor._new(np.floor_divide(x, y))

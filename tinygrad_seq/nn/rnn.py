@@ -34,7 +34,7 @@ import numpy as np
 from .._tensor import Tensor, _check_device, linear
 from ..functions import concat, stack, where
 from ..modes import scope
-from ..scan import scan
+from ..scan import op_by_op, scan
 from . import init
 from .cells import (
     Elman,
@@ -224,23 +224,22 @@ class _Recurrent(Module):
                 step_scope=STEP_SCOPE,
                 key=self._step_key(),
             )
-        outputs = [None] * steps
         order = range(steps - 1, -1, -1) if suffix else range(steps)
-        for t in order:
-            with scope(STEP_SCOPE.format(t)):
-                ongoing = None if valid is None else valid[t]
-                if ongoing is not None and not ongoing.any():
-                    outputs[t] = state[0]  # every sequence is past its end: nothing changes
-                    continue
-                # a slice of one tensor, taken in the step as scan's op-by-op loop does: the
-                # engine adds each slice's gradient into one buffer in place
-                new = self._step(gates_x[t], state, w_hh, step_bias, w_hh_t)
-                if ongoing is not None and not ongoing.all():  # ended sequences keep their state
-                    names = self.cell.state_names
-                    new = tuple(where(ongoing, n, s).named(k) for n, s, k in zip(new, state, names))
-                state = new
-                outputs[t] = state[0]
-        return stack(outputs, axis=0), state
+
+        def step(x_t, state, *invariants):  # x_t: (a slice of gates_x, which sequences go on)
+            gates, ongoing = x_t
+            if not ongoing.any():
+                return state  # every sequence is past its end: nothing changes
+            new = self._step(gates, state, *invariants)
+            if not ongoing.all():  # ended sequences keep their state
+                names = self.cell.state_names
+                new = tuple(where(ongoing, n, s).named(k) for n, s, k in zip(new, state, names))
+            return new
+
+        # a slice of gates_x is taken in the step, as scan's op-by-op loop does: the engine adds
+        # each slice's gradient into one buffer in place
+        x_at = lambda t: (gates_x[t], valid[t])  # noqa: E731
+        return op_by_op(step, x_at, state, (w_hh, step_bias, w_hh_t), order, STEP_SCOPE)
 
     def _drop(self, x):
         """Inverted dropout between layers, masks drawn from the layer's generator."""

@@ -1,5 +1,6 @@
 """Optimizers with PyTorch's update rules: SGD (momentum, Nesterov, weight decay), Adam, AdamW,
-Adagrad, RMSprop, LBFGS (``optim/lbfgs.py``); learning-rate schedules in ``optim.lr_scheduler``.
+Adagrad, RMSprop, Adadelta, LBFGS (``optim/lbfgs.py``); learning-rate schedules in
+``optim.lr_scheduler``.
 
 An optimizer holds Parameters in ``param_groups`` (a list of dicts, as in PyTorch: change
 ``opt.param_groups[0]["lr"]`` to schedule the learning rate) and per-parameter ``state``. ``step``
@@ -25,7 +26,17 @@ import numpy as np
 from .._tensor import Tensor
 from . import lr_scheduler
 
-__all__ = ["LBFGS", "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = [
+    "LBFGS",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "lr_scheduler",
+]
 
 
 class Optimizer:
@@ -470,6 +481,50 @@ class RMSprop(Optimizer):
             else:
                 data -= lr * (g / avg)
             p._bump_version()
+
+
+class Adadelta(Optimizer):
+    """Adadelta, PyTorch's rule: with weight decay ``g += wd * p``; ``v = rho v + (1 - rho) g^2``;
+    ``delta = sqrt(u + eps) / sqrt(v + eps) * g``; ``u = rho u + (1 - rho) delta^2``; then
+    ``p -= lr * delta``. ``lr`` is 1.0 by default, as PyTorch's MNIST example runs it.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.nn.Parameter(np.array([1.0]))
+    >>> opt = tg.optim.Adadelta([w], lr=1.0, rho=0.9, eps=1e-6)
+    >>> w.grad = np.array([2.0]); opt.step()
+    >>> np.round(w.numpy(), 6)  # 1 - sqrt(1e-6) / sqrt(0.1 * 4 + 1e-6) * 2
+    array([0.996838])
+    """
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+        _check_non_negative(epsilon=eps)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay}
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; ``closure`` (re-evaluating the
+        model and returning the loss) is called first when given, and its loss returned."""
+        loss = closure() if closure is not None else None
+        for group, p, g in self._with_grads():
+            lr, rho, eps, wd = _floats(group, "lr", "rho", "eps", "weight_decay")
+            state = self.state.setdefault(p, {})
+            if not state:
+                state.update(step=0, square_avg=np.zeros_like(p._data))
+                state["acc_delta"] = np.zeros_like(p._data)
+            state["step"] += 1
+            if wd != 0:
+                g = g + wd * p._data
+            v, u = state["square_avg"], state["acc_delta"]
+            v *= rho
+            v += (1 - rho) * (g * g)
+            delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+            u *= rho
+            u += (1 - rho) * (delta * delta)
+            p._data -= lr * delta
+            p._bump_version()
+        return loss
 
 
 # last: LBFGS subclasses Optimizer, defined above

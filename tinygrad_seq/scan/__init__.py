@@ -18,9 +18,13 @@ Nothing is hand-derived: the program is the composition of primitives the step i
 are the ones op-by-op recording gives (the same NumPy calls in the same order). What it saves is
 the Python around them: graph nodes, the sweep's bookkeeping, a function call per op.
 
-- ``loop``: ``scan`` itself, the scan primitive (its VJP runs the backward loop), ``program``;
-- ``record``: the tracer, and the bounded caches of programs (``clear_cache``);
-- ``source``: the writer of a program's source;
+- ``loop``: ``scan`` itself (a node of the table's ``ops.scan`` primitive), ``op_by_op``,
+  ``program``;
+- ``record``: the tracer, the ``Program`` (with ``unroll``, the op-by-op interpreter every replay
+  uses), and the bounded caches of programs (``clear_cache``);
+- ``plan``: the backward plan built once per program, and its interpreter (the viewer's backward);
+- ``source``: the writer of a program's source, from the plan;
+- ``backward``: ``ops.scan``'s rule: the written backward loop, or the recorded replay;
 - ``view``: the graph viewer's op-by-op view of a scan node (``unrolled``).
 
 ``scan`` records op by op instead under ``tg.eager()`` (as ``jax.disable_jit()``: the real graph
@@ -33,7 +37,7 @@ would have recorded it, and records the backward of that: the same numbers, at t
 op-by-op recording, paid only when a graph of the backward is asked for.
 """
 
-from .loop import SCAN, program, scan
+from .loop import SCAN, op_by_op, program, scan
 from .record import Program, clear_cache, record
 from .view import shown_parents, unrolled
 
@@ -41,6 +45,7 @@ __all__ = [
     "SCAN",
     "Program",
     "clear_cache",
+    "op_by_op",
     "program",
     "record",
     "scan",

@@ -1,15 +1,15 @@
-"""``scan``, and the primitive that stands for the whole loop in the graph."""
+"""``scan``: a loop over time recorded as ONE node of the table's ``scan`` primitive."""
 
 import threading
 
 import numpy as np
 
 from .._tensor import Tensor, apply, watched
-from ..engine import Node, add_up, gradients
+from ..engine import Node
 from ..modes import STATE, scope
-from ..ops import Primitive, ProductGrad, reshape, stack
+from ..ops import scan as SCAN  # the table's entry: its rule runs the program's backward
+from ..ops import stack
 from .record import record
-from .source import XRows
 
 
 def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key=None):
@@ -46,7 +46,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     steps = x.shape[0]
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     if STATE.eager or STATE.anomaly or STATE.keep_values:
-        return _op_by_op(step, x, state, invariants, order, step_scope)
+        return op_by_op(step, x.__getitem__, state, invariants, order, step_scope)
     state_data = [s._data for s in state]
     values = [v._data if isinstance(v, Tensor) else v for v in invariants]
     program = record(step, x._data[order[0]], state_data, invariants, key)
@@ -73,7 +73,7 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     start = (x._data, *state_data)
     node = Node(SCAN, parents, (tape, values, out, start), params, None, out)
     node.watched = watched((x, *state, *invariants), parents, None)  # inputs with no node
-    node.input_shapes = _plain_tensors((x, *state, *invariants), parents)  # for the viewer
+    node.input_boxes = _plain_tensors((x, *state, *invariants), parents)  # for the viewer
     return _split(Tensor._from_op(out, node), order)
 
 
@@ -91,7 +91,7 @@ def program(fn, *args, **kwargs):
     ...
             hidden_state = tanh(v1)  # hidden state
     ...
-    def run_backward(g, order, tape, free, grad_x, g_state0, w_hh, b_hh, w_hh_t, ...):
+    def run_backward(g, order, tape, free, grad_x, g_state0, w_hh, grads_w_hh):
     ...
             g_v1 = tanh_vjp(g_state0, hidden_state, v1_shape)
     ...
@@ -146,116 +146,6 @@ def _split(out, order):
     return outputs, final
 
 
-def _scan_vjp(
-    g,
-    out,
-    tape,
-    invariants,
-    result,
-    start,
-    *,
-    program,
-    order,
-    step_scope,
-    view,
-    needs,
-    parents=None,
-):
-    """The gradients of every input of a scan node: one run of the program's backward loop.
-
-    ``g`` is the gradient of the outputs, then of the final states after the first. The loop
-    writes x's gradient into one buffer and collects each invariant's per-step gradients, summed
-    here once. A recording ``g`` (``create_graph=True``): the loop is replayed op by op instead
-    (``_replayed_vjp``)."""
-    if type(g) is not np.ndarray:
-        return _replayed_vjp(g, invariants, start, program, order, step_scope, parents)
-    steps, n_states = len(order), program.n_states
-    grad_x = np.zeros((steps,) + program.shapes[0], g.dtype) if needs[0] else None
-    sinks = [[] for _ in invariants]
-    free = not STATE.retain_graph  # each step's arrays go once used, as the sweep frees nodes'
-    # the last output is the first state's final value: its gradient is already in g[order[-1]]
-    finals = [np.zeros((), g.dtype)] + [g[steps + k] for k in range(n_states - 1)]
-    if STATE.keep_grads:  # the same loop, noting its ops as their VJPs run, for the viewer
-        kept, ran = [None] * steps, []
-        run = program.backward_keeping()
-        carried = run(g, order, tape, free, grad_x, kept, ran, *finals, *invariants, *sinks)
-        view["grads"], view["ran"] = kept, ran
-        STATE.inner_visits = len(ran)  # the sweep numbers them after this node, in this order
-    else:
-        carried = program.run_backward(g, order, tape, free, grad_x, *finals, *invariants, *sinks)
-    shapes = program.shapes[1 + n_states :]
-    sums = [_sum_grads(c, s, grad_x, result, order) for c, s in zip(sinks, shapes)]
-    return [grad_x, *carried, *sums]
-
-
-SCAN = Primitive("scan", None, vjp_all=_scan_vjp)
-
-
-def _replayed_vjp(g, invariants, start, program, order, step_scope, parents):
-    """The gradients of a scan node's inputs as recording Tensors (``create_graph=True``): the loop
-    is replayed op by op from the arrays it started from, its primitives recorded as ``tg.eager()``
-    records them, with the scan's inputs standing for its parents' values; the replayed graph is
-    then swept back to those inputs, recording. The compiled backward loop is first order only."""
-    n_states = program.n_states
-    # an input with a parent joins the graph through an identity node of its own (a reshape to its
-    # shape) whose parent is that parent: the replay's sweep stops at these, so a gradient that
-    # also flows between the inputs outside the loop (an initial state made from x) is added by
-    # the outer sweep only, once
-    joined = [
-        a if p is None else apply(reshape, type(g)._from_op(a, p), shape=a.shape)
-        for a, p in zip((*start, *invariants), parents)
-    ]
-    x, state, invariants = joined[0], joined[1 : 1 + n_states], joined[1 + n_states :]
-    outputs = [None] * len(order)
-    for t in order:
-        with scope(step_scope.format(t)):
-            env = [x[t], *state, *invariants]
-            for prim, refs, params, *_ in program.instructions:
-                args = [program.constants[r[1]] if type(r) is tuple else env[r] for r in refs]
-                env.append(apply(prim, *args, **params))
-        state = [env[r] for r in program.outputs]
-        outputs[t] = state[0]
-    replayed = apply(stack, *outputs, *state[1:], axis=0)
-    wanted = [v.node for v, p in zip(joined, parents) if p is not None]
-    found = iter(gradients([replayed.node], [g], wanted, retain_graph=True, create_graph=True))
-    return [None if p is None else next(found) for p in parents]
-
-
-def _sum_grads(contributions, shape, grad_x, result, order):
-    """An invariant's gradient: its per-step parts added up by the engine (``add_up``), after the
-    products whose left factor is grad_x itself (``XRows``) are read where they lie."""
-    rows = [c for c in contributions if type(c) is XRows]
-    parts = [c for c in contributions if type(c) is not XRows]
-    if rows and rows[0].t > rows[-1].t:
-        rows.reverse()  # they come from the backward loop, last step first
-    total = None
-    products = any(type(c) is ProductGrad for c in parts)
-    if rows and not products and [c.t for c in rows] == list(range(len(grad_x))):
-        # one per step, in order: the left factor of all of them is grad_x as it lies
-        total, rows = _rows_product(rows, grad_x, result, order)
-    parts += [ProductGrad(grad_x[c.t].reshape(-1, grad_x.shape[-1]), c.b) for c in rows]
-    if not parts:
-        return total
-    summed = add_up(parts, shape)
-    return summed if total is None else total + summed
-
-
-def _rows_product(rows, grad_x, result, order):
-    """sum_t grad_x[t]^T @ b_t over all steps, reading grad_x's rows where they lie. Where every
-    b_t but the first step's is the previous step's output, those are rows of the scan's result
-    too, read where they lie as well: (the product, the rows still to multiply one by one)."""
-    a = grad_x.reshape(-1, grad_x.shape[-1])
-    first = order[0]
-    if len(rows) > 1 and all(c.from_state for c in rows if c.t != first):
-        batch = a.shape[0] // len(rows)
-        if first == 0:  # forward: step t read the output of step t-1
-            a, states = a[batch:], result[: len(rows) - 1]
-        else:  # reverse: step t read the output of step t+1
-            a, states = a[: a.shape[0] - batch], result[1 : len(rows)]
-        return a.T @ states.reshape(-1, states.shape[-1]), [rows[first]]
-    return a.T @ np.concatenate([c.b for c in rows], axis=0), []
-
-
 def _parent(v):
     if isinstance(v, Tensor) and v._rg:
         return v._node or v.node
@@ -263,25 +153,35 @@ def _parent(v):
 
 
 def _plain_tensors(inputs, parents):
-    """``Node.input_shapes`` as ``apply`` keeps them: the tensor inputs without a parent node."""
-    found = tuple(
+    """``Node.input_boxes`` as ``apply`` keeps them: the tensor inputs without a parent node."""
+    boxes = tuple(
         (i, v.shape, v.dtype, v._name)
         for i, (v, p) in enumerate(zip(inputs, parents))
         if p is None and isinstance(v, Tensor)
     )
-    return found or None
+    return boxes or None
 
 
 def _requires_grad(*values):
     return any(isinstance(v, Tensor) and v._rg for v in values)
 
 
-def _op_by_op(step, x, state, invariants, order, step_scope):
-    """The same loop recorded op by op: every node kept (``eager``, ``detect_anomaly`` and
-    ``keep_values`` modes)."""
+def op_by_op(step, x_at, state, invariants, order, step_scope="t={}"):
+    """The loop of ``scan`` recorded op by op, a node per primitive per step: at each t of
+    ``order``, under ``tg.scope(step_scope.format(t))``, ``state = step(x_at(t), state,
+    *invariants)``. ``x_at(t)`` is called inside the step's scope, so a slice it takes is drawn in
+    the step. Returns (the first state after each step stacked by t, the final state). ``scan``
+    runs this under ``tg.eager()``; a layer runs it where steps differ (padded sequences).
+
+    >>> import tinygrad_seq as tg
+    >>> x, step = tg.ones(3, 2), lambda x_t, s: (s[0] + x_t,)
+    >>> out, (h,) = op_by_op(step, x.__getitem__, (tg.zeros(2),), (), range(3))
+    >>> out.tolist(), h.tolist()
+    ([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], [3.0, 3.0])
+    """
     outputs = [None] * len(order)
     for t in order:
         with scope(step_scope.format(t)):
-            state = step(x[t], state, *invariants)
+            state = step(x_at(t), state, *invariants)
         outputs[t] = state[0]
     return apply(stack, *outputs, axis=0), tuple(state)

@@ -20,6 +20,8 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..modes import STATE, no_grad
+from . import backward
+from .plan import Plan
 from .source import write
 
 CACHE_SIZE = 256  # programs per cache
@@ -60,34 +62,51 @@ class Program:
         return (h_prev,)
     """
 
-    def __init__(
-        self, instructions, constants, outputs, shapes, dtypes, n_states, input_names, grad_types
-    ):
+    def __init__(self, instructions, constants, outputs, shapes, dtypes, n_states, input_names):
         self.instructions, self.constants, self.outputs = instructions, constants, outputs
         self.shapes, self.dtypes, self.n_states = shapes, dtypes, n_states
-        # {(instruction, input): the type its VJP returned on the recorded step}: how the backward
-        # loop adds that gradient up is written from it (``source._kind``)
-        self.grad_types = grad_types
         self.n_inputs = len(shapes)
-        self.source, self.keeping_source, self._namespace = write(self, input_names)
+        # what ``run_backward`` takes besides the gradients: grad_x's buffer if x_t takes a
+        # gradient, the invariants its VJPs read and the lists of the invariants that take one
+        # (positions among the invariants), set by the writer
+        self.backward_takes_x, self.backward_reads, self.backward_sums = False, [], []
+        self.plan = Plan(self)  # the backward, planned once: written out, and interpreted
+        self.source, self._namespace = write(self, input_names)
         self.filename = f"<tinygrad_seq.scan program {next(_SERIALS)}>"
         _compile(self, self.source, self.filename)
         namespace = self._namespace
         self.run_infer, self.run_forward = namespace["run_infer"], namespace["run_forward"]
         self.run_backward = namespace["run_backward"]
 
-    def backward_keeping(self):
-        """``run_backward_keeping`` (see ``source.write``): ``run_backward`` that also keeps every
-        op's gradient and notes its ops in the order their VJPs ran, for the graph viewer. Written
-        with the others, compiled at its first use, by ``backward(keep_grads=True)``: the loops a
-        training step runs have not a line of it."""
-        run = self._namespace.get("run_backward_keeping")
-        if run is None:
-            with _LOCK:
-                if "run_backward_keeping" not in self._namespace:
-                    _compile(self, self.keeping_source, self.filename[:-1] + " keeping>")
-                run = self._namespace["run_backward_keeping"]
-        return run
+    def vjp(self, g, inputs, needs, options, parents, **params):
+        """A scan node's gradients (the table's ``scan`` rule): see ``backward.vjp``."""
+        return backward.vjp(self, g, inputs, needs, options, parents, **params)
+
+    def unroll(self, order, x_at, state, invariants, op):
+        """The step interpreted op by op over the steps in ``order``, the reference every replay
+        of the program uses (the recorded backward, the viewer's expansion): each instruction's
+        value is ``op(t, j, primitive, args, params)``, its args the values of its refs
+        (constants as recorded). ``x_at(t)``: the step input at t. Returns (the first state's
+        value after each step, by t; the state after the last step).
+
+        >>> import numpy as np
+        >>> from tinygrad_seq.scan import record
+        >>> program = record(lambda x_t, s: ((x_t + s[0]) * 2,), np.ones(1), [np.zeros(1)], ())
+        >>> run = lambda t, j, prim, args, params: prim.forward(*args, **params)
+        >>> outputs, _ = program.unroll(range(3), lambda t: np.ones(1), [np.zeros(1)], [], run)
+        >>> [float(o[0]) for o in outputs]
+        [2.0, 6.0, 14.0]
+        """
+        outputs = [None] * len(order)
+        constants = self.constants
+        for t in order:
+            env = [x_at(t), *state, *invariants]
+            for j, (prim, refs, params, *_) in enumerate(self.instructions):
+                args = [constants[r[1]] if type(r) is tuple else env[r] for r in refs]
+                env.append(op(t, j, prim, args, params))
+            state = [env[r] for r in self.outputs]
+            outputs[t] = state[0]
+        return outputs, state
 
     def __str__(self):
         return self.source
@@ -206,35 +225,10 @@ def _record(step, x_t, state, invariants):
     )
     program = _BY_TRACE.get(key)
     if program is None:
-        grad_types = _vjp_types(trace, instructions)
-        program = Program(
-            instructions, constants, outputs, shapes, dtypes, len(state), names, grad_types
-        )
+        program = Program(instructions, constants, outputs, shapes, dtypes, len(state), names)
         return _remember(_BY_TRACE, key, program)
     _BY_TRACE.move_to_end(key)
     return program
-
-
-def _vjp_types(trace, instructions):
-    """{(instruction, input): type of what its VJP returns}, found by calling each VJP once on the
-    recorded step's own values (an upstream gradient of ones). The backward loop's writer learns
-    from this which gradients are deferred products or slices, without knowing any op."""
-    types = {}
-    for j, ((prim, _, arrays, params, result), (_, refs, *_)) in enumerate(
-        zip(trace, instructions)
-    ):
-        out = result._data
-        g = np.ones(out.shape, out.dtype)
-        inputs, saved_out = prim.saved(arrays, out)
-        for i, ref in enumerate(refs):
-            if isinstance(ref, tuple) or not prim.differentiable(i):
-                continue
-            try:
-                with np.errstate(all="ignore"):
-                    types[j, i] = type(prim.vjp(i, g, saved_out, inputs, params))
-            except Exception:  # a VJP that fails here fails in the loop, where it is reported
-                types[j, i] = None
-    return types
 
 
 def _remember(cache, key, program):

@@ -14,8 +14,10 @@ to it; ``<value>_shape``: a ``Placeholder`` (shape and dtype) for an input no VJ
 
 Each function reads its forwards and VJPs from the primitives (``table``) when it is called, not
 when it is written: a forward or VJP edited in ``ops`` is what the next call runs. How a gradient
-is added up is decided once, when writing, from what each VJP returned when the step was recorded
-and from the shapes (``_kind``): this module knows no op and no derivative.
+is added up is decided once, when writing, from the forms the primitives declare (``ops``:
+``grad_form``; a VJP that returns ``g`` itself is no call at all, its result the same variable)
+and from the shapes (``_kind``): this module knows no op and no derivative. ``run_backward``
+takes only what it reads (``Program.backward_reads``, ``backward_sums``).
 """
 
 import builtins
@@ -24,29 +26,20 @@ import re
 
 import numpy as np
 
-from ..engine import add_indexed, unbroadcast
-from ..ops import IndexedGrad, Placeholder, ProductGrad
+from ..grads import ProductGrad, add_indexed, dense, unbroadcast
 
 # names the written functions use for themselves
 _FIXED = ("xs", "order", "outputs", "tape", "save", "t", "position", "g", "free", "grad_x", "kept")
-_FIXED += ("ran", "run_backward_keeping")
-_FIXED += ("np", "unbroadcast", "add_indexed", "ProductGrad", "XRows", "as_rows", "table")
+_FIXED += ("np", "unbroadcast", "add_indexed", "dense", "XRows", "as_rows", "table")
 _FIXED += ("run_infer", "run_forward", "run_backward")
 _READ = "    # read from the primitives at each call: an edited forward or VJP is what runs"
 
 
 def write(program, input_names):
-    """(source, keeping source, namespace) of ``program``'s loops: ``run_infer``, ``run_forward``
-    and ``run_backward``; and, to be compiled when first needed, ``run_backward_keeping``: the same
-    backward loop, which also keeps every op's gradient (``kept``) and notes each op as its VJPs
-    run (``ran``), for the graph viewer's ``backward #k``. ``input_names``: the names of x_t and
-    of the invariants (the step's parameter names)."""
+    """(source, namespace) of ``program``'s loops: ``run_infer``, ``run_forward`` and
+    ``run_backward`` (written from ``program.plan``). ``input_names``: the names of x_t and of the
+    invariants (the step's parameter names)."""
     return _Writer(program, input_names).source()
-
-
-# ``run_backward_keeping`` notes x_t's slice, whose gradient it writes into grad_x, under this
-# instruction number (the instructions are numbered from 0)
-X_SLICE = -1
 
 
 class XRows:
@@ -84,7 +77,7 @@ class _Writer:
             "np": np,
             "unbroadcast": unbroadcast,
             "add_indexed": add_indexed,
-            "ProductGrad": ProductGrad,
+            "dense": dense,
             "XRows": XRows,
             "as_rows": as_rows,
             "table": {},
@@ -161,7 +154,7 @@ class _Writer:
             line = f"{self.names[p.n_inputs + j]} = "
             line += self.call(j, self.forwards[id(prim)], [self.var(r) for r in refs])
             forward.append(line + (f"  # {_comment(name)}" if name else ""))
-        backward, saved, results, kept = self.backward()
+        backward, saved, results = self.backward()
         saved = [self.var(r) for r in saved]
         invariant = range(1 + p.n_states, p.n_inputs)  # each one's per-step gradients go here
         self.sinks = {r: self.unique(f"grads_{self.names[r]}") for r in invariant}
@@ -188,10 +181,9 @@ class _Writer:
             f"        save({_tuple(saved)})",
             *step_end,
             "",
-            *self.backward_loop(backward, saved, results, kept, keeping=False),
+            *self.backward_loop(backward, saved, results),
         ]
-        keeping = self.backward_loop(backward, saved, results, kept, keeping=True)
-        return "\n".join(source) + "\n", "\n".join(keeping) + "\n", self.namespace
+        return "\n".join(source) + "\n", self.namespace
 
     def read_forwards(self):
         """The first lines of a forward loop: each primitive's forward, read at call time."""
@@ -210,24 +202,23 @@ class _Writer:
                     lines.append(f'    {fn} = table["{name}"].{what}')
         return lines
 
-    def backward_loop(self, body, saved, results, kept, keeping):
-        """``run_backward``'s lines; with ``keeping``, ``run_backward_keeping``'s: the same loop,
-        which also notes each op in ``ran`` as its VJPs run, and keeps the step's gradients."""
+    def backward_loop(self, body, saved, results):
+        """``run_backward``'s lines."""
         p, n_st, sinks = self.p, self.p.n_states, self.sinks
         g_states = [f"g_state{k}" for k in range(n_st)]
         invariant = range(1 + n_st, p.n_inputs)
-        args = ["g", "order", "tape", "free", "grad_x", *(["kept", "ran"] if keeping else [])]
-        args += g_states + [self.names[r] for r in invariant] + list(sinks.values())
-        steps = []
-        for line in body:
-            if type(line) is int:  # the VJPs of instruction ``line`` run next
-                if keeping:
-                    value = self.names[p.n_inputs + line]
-                    steps.append(f"ran.append((position, {line}))  # {value}'s VJPs run")
-            else:
-                steps.append(line)
+        # only what the loop reads: grad_x if x_t takes a gradient, the invariants the VJPs read,
+        # the lists of the invariants that take a gradient (``Program.backward_reads``, ...)
+        g_x = results[0]
+        reads = [r for r in invariant if r in p.plan.reads]
+        sums = [r for r in invariant if results[r]]
+        p.backward_takes_x = g_x != "None"
+        p.backward_reads = [r - invariant.start for r in reads]
+        p.backward_sums = [r - invariant.start for r in sums]
+        args = ["g", "order", "tape", "free", *(["grad_x"] if g_x != "None" else [])]
+        args += g_states + [self.names[r] for r in reads] + [sinks[r] for r in sums]
         lines = [
-            f"def run_backward{'_keeping' if keeping else ''}({_list(args)}):",
+            f"def run_backward({_list(args)}):",
             *self.read_vjps(),
             "    for position in range(len(order) - 1, -1, -1):",
             "        t = order[position]",
@@ -235,14 +226,10 @@ class _Writer:
             # free: each step's arrays go once read, as the sweep frees a node's (the tape is
             # read from its end, so popping gives tape[position])
             f"        {_tuple(saved)} = tape.pop() if free else tape[position]",
-            *[f"        {line}" for line in steps],
+            *[f"        {line}" for line in body],
         ]
-        g_x = results[0]  # an array of x_t's shape (see ``accumulate``)
-        if g_x != "None":
+        if g_x != "None":  # an array of x_t's shape (see ``accumulate``)
             lines += ["        if grad_x is not None:", f"            grad_x[t] = {g_x}"]
-            if keeping:  # x_t's slice: its gradient goes into grad_x, as a getitem's VJP does
-                lines.append(f"            ran.append((position, {X_SLICE}))  # x_t's slice")
-                kept = f"{X_SLICE}: {g_x}, {kept}" if kept else f"{X_SLICE}: {g_x}"
         state = self.names[1] if self.names[1] in saved else "None"
         for r in invariant:
             for c, kind in results[r]:
@@ -253,63 +240,36 @@ class _Writer:
                     )
                 else:
                     lines.append(f"        {sinks[r]}.append({c})")
-        if keeping:
-            lines.append(f"        kept[position] = {{{kept}}}  # every op's gradient")
         lines += [
             f"        {_list(g_states)} = {_list(results[1 + k] for k in range(n_st))}",
             f"    return {_tuple(g_states)}",
         ]
         return lines
 
-    def vjp_calls(self, live):
-        """[(instruction j, input i, ref)] of every VJP the backward calls, in its order."""
-        p, n_in = self.p, self.p.n_inputs
-        calls = []
-        for j in range(len(p.instructions) - 1, -1, -1):
-            if n_in + j in live:
-                prim, refs, *_ = p.instructions[j]
-                calls += [(j, i, r) for i, r in _refs(refs) if r in live and prim.differentiable(i)]
-        return calls
-
     def backward(self):
-        """The lines of one step's backward, the refs it reads from the forward (to be saved), the
-        gradient of each input (a variable, or for invariants a list of (variable, kind)), and the
-        ``{instruction: gradient}`` source of what a keeping backward keeps."""
-        p, n_in, n_st = self.p, self.p.n_inputs, self.p.n_states
-        invariant = range(1 + n_st, n_in)
-        live = self.live()
-        calls = self.vjp_calls(live)
-        kinds = {}
-        for j, i, r in calls:
-            prim, refs, params, *_ = p.instructions[j]
-            returned = p.grad_types.get((j, i))
-            kinds[j, i] = _kind(returned, p.shape_of(r), p.shape_of(n_in + j))
-        parts = {r: sum(r_out == r for r_out in p.outputs) for r in live}
-        for _, _, r in calls:
+        """The lines of one step's backward, written from the program's ``Plan``: the refs it
+        reads from the forward (to be saved), and the gradient of each input (a variable, or for
+        invariants a list of (variable, kind))."""
+        p, plan, n_in = self.p, self.p.plan, self.p.n_inputs
+        invariant = plan.invariants
+        parts = {r: sum(r_out == r for r_out in p.outputs) for r in plan.live}
+        for _, _, r, _, _ in plan.calls:
             parts[r] += 1
-        contributions = {r: [] for r in live}  # ref -> [(variable, kind, index)]
+        contributions = {r: [] for r in plan.live}  # ref -> [(variable, kind, index)]
         for k, r in enumerate(p.outputs):
             contributions[r].append((f"g_state{k}", "dense", None))
-        lines, saved, grads, made = [], [], {}, {}  # made: VJP results so far, by input
+        lines, grads, made = [], {}, {}  # made: VJP results so far, by input
         self.used = set()  # the VJPs called, for ``read_vjps``
-        for j, i, r in calls:
+        for j, i, r, form, kind in plan.calls:
             r_out = n_in + j
             prim, refs, params, *_ = p.instructions[j]
             if r_out not in grads:
                 grads[r_out] = self.accumulate(r_out, contributions[r_out], lines)
-                lines.append(j)  # a marker: the VJPs of instruction j run from here
-                if prim.saves_out and r_out not in saved:
-                    saved.append(r_out)
-            args = []
-            for q, rq in enumerate(refs):
-                if prim.saves is None or q in prim.saves:
-                    if not isinstance(rq, tuple) and rq not in saved and rq not in invariant:
-                        saved.append(rq)
-                    args.append(self.var(rq))
-                else:
-                    args.append(self.placeholder(rq))
+            if form == "same":  # the VJP returns g itself: no call, the same variable
+                contributions[r].append((grads[r_out], kind, None))
+                continue
+            args = [self.var(a) if read else self.placeholder(a) for a, read in plan.args[j]]
             out = self.var(r_out) if prim.saves_out else "None"
-            kind = kinds[j, i]
             single = parts[r] == 1 and (kind in ("dense", "other") or r in invariant)
             made[r] = made.get(r, 0) + 1
             name = self.unique(f"g_{self.names[r]}" + ("" if single else f"_{made[r]}"))
@@ -328,8 +288,7 @@ class _Writer:
                 results.append(self.accumulate(r, contributions[r], lines))
             else:  # a state the step never reads: its carried gradient is zero
                 results.append(self.zeros(r, lines))
-        kept = ", ".join(f"{r - n_in}: {v}" for r, v in sorted(grads.items()) if r >= n_in)
-        return lines, saved, results, kept
+        return lines, plan.saved, results
 
     def accumulate(self, r, contributions, lines):
         """Lines adding a ref's gradient contributions up; returns the variable holding it: an
@@ -371,7 +330,7 @@ class _Writer:
         if kind == "broadcast":
             return f"unbroadcast({c}, {shape!r})"
         if kind == "product":  # a weight computed inside the step: multiplied out at once
-            return f"({c}.a.T @ {c}.b if type({c}) is ProductGrad else {c})"
+            return f"dense({c})"
         return c
 
     def placeholder(self, ref):
@@ -379,28 +338,8 @@ class _Writer:
         name = self.placeholders.get(ref)
         if name is None:
             name = self.placeholders[ref] = self.unique(f"{self.var(ref)}_shape")
-            if isinstance(ref, tuple):
-                self.namespace[name] = Placeholder(np.asarray(self.p.constants[ref[1]]))
-            else:  # a zero-strided view has the shape and dtype and no memory
-                zero = np.zeros((), self.p.dtype_of(ref))
-                self.namespace[name] = Placeholder(np.broadcast_to(zero, self.p.shape_of(ref)))
+            self.namespace[name] = self.p.plan.placeholder(ref)
         return name
-
-    def live(self):
-        """Refs that take a gradient: computed from an input, and reaching an output."""
-        p, n_in = self.p, self.p.n_inputs
-        from_inputs = set(range(n_in))  # every input may require grad (decided at run time)
-        for j, (prim, refs, *_) in enumerate(p.instructions):
-            if any(r in from_inputs and prim.differentiable(i) for i, r in _refs(refs)):
-                from_inputs.add(n_in + j)
-        live = {r for r in p.outputs if r in from_inputs}
-        for j in range(len(p.instructions) - 1, -1, -1):
-            if n_in + j in live:
-                prim, refs, *_ = p.instructions[j]
-                live.update(
-                    r for i, r in _refs(refs) if r in from_inputs and prim.differentiable(i)
-                )
-        return live
 
 
 def _comment(name):
@@ -414,30 +353,6 @@ def _list(names):
 def _tuple(names):
     names = list(names)
     return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
-
-
-def _refs(refs):
-    return [(i, r) for i, r in enumerate(refs) if not isinstance(r, tuple)]
-
-
-def _kind(returned, shape, out_shape):
-    """How a VJP's result is added up, from the type it returned when the step was recorded:
-    "indexed" (an IndexedGrad), "product" (a ProductGrad), "broadcast" (to be summed back to the
-    input's shape) or "other" (as it is)."""
-    if returned is IndexedGrad:
-        return "indexed"
-    if returned is ProductGrad:
-        return "product"
-    if shape != out_shape and _broadcasts_to(shape, out_shape):
-        return "broadcast"  # an elementwise op broadcast this input: its VJP has out's shape
-    return "other"
-
-
-def _broadcasts_to(shape, out_shape):
-    try:
-        return np.broadcast_shapes(shape, out_shape) == tuple(out_shape)
-    except ValueError:
-        return False
 
 
 def _tiling(indices, shape):

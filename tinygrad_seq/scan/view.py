@@ -12,7 +12,7 @@ import numpy as np
 from ..engine import Node
 from ..ops import Placeholder, getitem, stack
 from .loop import SCAN
-from .source import X_SLICE
+from .plan import X_SLICE
 
 
 def shown_parents(node):
@@ -82,31 +82,38 @@ def _expand(node):
     program, order = params["program"], params["order"]
     n_in = program.n_inputs
     visits = _visits(node.visit, view.get("ran"))
-    state = list(node.parents[1 : 1 + program.n_states])
+    position = {t: k for k, t in enumerate(order)}
     # the loop's tensor inputs without a parent node: op by op, a step's op would see them so
-    plain = {i: (shape, dtype, name) for i, shape, dtype, name in node.input_shapes or ()}
-    outputs = [None] * len(order)
-    for position, t in enumerate(order):
-        env = dict(enumerate(node.parents))
+    plain = {i: (shape, dtype, name) for i, shape, dtype, name in node.input_boxes or ()}
+
+    def x_at(t):  # x[t], sliced inside the step as the op-by-op loop does
+        if node.parents[0] is None:
+            return None
         step_scope = node.scope + (params["step_scope"].format(t),)
-        if node.parents[0] is not None:  # x[t], sliced inside the step as the op-by-op loop does
-            shape, dtype = program.shapes[0], program.dtypes[0]
-            env[0] = _node(getitem, node.parents[:1], {"index": t}, shape, dtype, step_scope)
-            env[0].grad = kept[position].get(X_SLICE) if kept else None
-            env[0].visit = visits.get((position, X_SLICE))
-        env.update((1 + k, s) for k, s in enumerate(state))
-        for j, (prim, refs, op_params, name, shape, dtype) in enumerate(program.instructions):
-            parents = tuple(None if isinstance(r, tuple) else env[r] for r in refs)
-            if all(p is None for p in parents):
-                env[n_in + j] = None  # computed from constants only: not recorded op by op either
-                continue
-            shown = _node(prim, parents, op_params, shape, dtype, step_scope, name)
-            shown.input_shapes = _plain_inputs(program, refs, parents, plain, n_in)
-            shown.grad = kept[position].get(j) if kept else None
-            shown.visit = visits.get((position, j))
-            env[n_in + j] = shown
-        state = [env[r] for r in program.outputs]
-        outputs[t] = state[0]
+        shape, dtype = program.shapes[0], program.dtypes[0]
+        return _shown_op(
+            getitem, node.parents[:1], {"index": t}, shape, dtype, step_scope, t, X_SLICE
+        )
+
+    def op(t, j, prim, args, op_params):
+        refs, name, shape, dtype = program.instructions[j][1], *program.instructions[j][3:]
+        parents = tuple(a if type(a) is Node else None for a in args)
+        if all(p is None for p in parents):
+            return None  # computed from constants only: not recorded op by op either
+        step_scope = node.scope + (params["step_scope"].format(t),)
+        shown = _shown_op(prim, parents, op_params, shape, dtype, step_scope, t, j, name)
+        shown.input_boxes = _plain_inputs(program, refs, parents, plain, n_in)
+        return shown
+
+    def _shown_op(prim, parents, op_params, shape, dtype, step_scope, t, j, name=None):
+        shown = _node(prim, parents, op_params, shape, dtype, step_scope, name)
+        shown.grad = kept[position[t]].get(j) if kept else None
+        shown.visit = visits.get((position[t], j))
+        return shown
+
+    invariants = node.parents[1 + program.n_states :]
+    state = node.parents[1 : 1 + program.n_states]
+    outputs, state = program.unroll(order, x_at, state, invariants, op)
     shape = (len(order),) + program.shapes[1]
     stacked = _node(stack, tuple(outputs), {"axis": 0}, shape, node.dtype, node.scope)
     view["unrolled"], view["unrolled_with"] = (stacked, state), kept
@@ -114,22 +121,22 @@ def _expand(node):
 
 
 def _plain_inputs(program, refs, parents, plain, n_in):
-    """``Node.input_shapes`` of a step's op as op-by-op recording gives them: the step input, a
+    """``Node.input_boxes`` of a step's op as op-by-op recording gives them: the step input, a
     state or an invariant that was a tensor with no parent node, and the result of an op computed
     from constants only (a tensor with no node too); constants (numbers, arrays) are no tensors."""
-    found = []
+    boxes = []
     for i, (r, p) in enumerate(zip(refs, parents)):
         if p is not None or isinstance(r, tuple):
             continue
         if r >= n_in:
             _, _, _, name, shape, dtype = program.instructions[r - n_in]
-            found.append((i, shape, dtype, name))
+            boxes.append((i, shape, dtype, name))
         elif r == 0:  # x[t] of a loop input that needs no gradient
-            found.append((i, program.shapes[0], program.dtypes[0], None))
+            boxes.append((i, program.shapes[0], program.dtypes[0], None))
         elif r in plain:
             shape, dtype, name = plain[r]
-            found.append((i, shape, dtype, name))
-    return tuple(found) or None
+            boxes.append((i, shape, dtype, name))
+    return tuple(boxes) or None
 
 
 def _visits(visit, ran):

@@ -105,12 +105,12 @@ def drawn_parents(node):
     [('leaf', 'x', (4, 3)), ('leaf', None, (3, 2))]
     """
     parents = shown_parents(node)
-    if node.input_shapes is None:
+    if node.input_boxes is None:
         return parents
     inputs = _INPUTS.get(node)
     if inputs is None:
         inputs = {}
-        for i, shape, dtype, name in node.input_shapes:
+        for i, shape, dtype, name in node.input_boxes:
             leaf = Node(None, (), None, {}, None, Placeholder(np.empty((0,), dtype)))
             leaf.shape, leaf.name, leaf.scope = tuple(shape), name, ()
             leaf.serial = node.serial  # made with the node that reads it, listed before it
