@@ -421,26 +421,13 @@ def apply(prim, *args, **params):
     >>> tg.apply(tg.ops.mul, tg.Tensor([2.0]), 3.0)
     Tensor([6.])
     """
-    # one pass over the inputs: arrays for the forward, parent nodes for the graph
-    record, mask = STATE.grad_enabled, prim.grad_mask  # mask None: every input differentiable
-    arrays, parents, constants, recorded, watch, plain = [], [], False, False, None, None
-    for i, a in enumerate(args):
+    arrays, constants = [], False
+    for a in args:
         if isinstance(a, Tensor):
             arrays.append(a._data)
-            if record and a._rg and (mask is None or mask[i]):
-                parents.append(a._node or a.node)  # .node makes a leaf's node on first use
-                recorded = True
-                continue
-            version = a._vc
-            if record and version is not None and (prim.saves is None or i in prim.saves):
-                # saved with no parent node that a write into it would mark: keep its version
-                watch = (watch or ()) + ((i, version, version.count),)
-            if record:  # a tensor with no parent node: the drawings show it as an input box
-                plain = (plain or ()) + ((i, a._data.shape, a._data.dtype, a._name),)
         else:
             arrays.append(a)
             constants = True
-        parents.append(None)
     if constants:  # numbers take the dtype of the first tensor (no float32 upcast)
         arrays = with_constants(args, arrays)
     if len(arrays) > 1 and (
@@ -457,10 +444,9 @@ def apply(prim, *args, **params):
     if STATE.anomaly:
         check_forward(prim.name, arrays, out)
     node = None
-    if recorded:
+    if STATE.grad_enabled and _needs_grad(prim, args):
         saved_inputs, saved_out = prim.saved(arrays, out)
-        node = Node(prim, tuple(parents), saved_inputs, params, saved_out, out)
-        node.watched, node.input_boxes = watch, plain
+        node = record_node(prim, args, saved_inputs, params, saved_out, out)
         if STATE.keep_values:  # for drawing: ``value`` outlives backward, which frees ``out``
             node.out = node.value = out
     result = Tensor._from_op(out, node)
@@ -469,9 +455,48 @@ def apply(prim, *args, **params):
     return result
 
 
+def _needs_grad(prim, args):
+    """Whether some differentiable input of ``prim`` requires grad (then the op is recorded)."""
+    mask = prim.grad_mask  # None: every input differentiable
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) and a._rg and (mask is None or mask[i]):
+            return True
+    return False
+
+
+def record_node(prim, args, saved_inputs, params, saved_out, out):
+    """The graph node of ``prim`` applied to ``args``: the one place a node is made (``apply``,
+    and the compiled loop for its ``scan`` node). Its parents are the nodes of the inputs that
+    require grad (where ``prim`` differentiates them); it also keeps the versions of the saved
+    inputs without a parent node (``watched``) and, for the drawings, those inputs' boxes.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w, x = tg.ones(2, requires_grad=True), tg.ones(2)
+    >>> node = record_node(tg.ops.mul, (w, x), (w.numpy(), x.numpy()), {}, None, np.ones(2))
+    >>> node.parents == (w.node, None), node.input_boxes
+    (True, ((1, (2,), dtype('float32'), None),))
+    """
+    mask = prim.grad_mask
+    parents = tuple(
+        (a._node or a.node)  # .node makes a leaf's node on first use
+        if isinstance(a, Tensor) and a._rg and (mask is None or mask[i])
+        else None
+        for i, a in enumerate(args)
+    )
+    node = Node(prim, parents, saved_inputs, params, saved_out, out)
+    node.watched = watched(args, parents, prim.saves)
+    boxes = tuple(  # a tensor with no parent node: the drawings show it as an input box
+        (i, a._data.shape, a._data.dtype, a._name)
+        for i, (a, parent) in enumerate(zip(args, parents))
+        if parent is None and isinstance(a, Tensor)
+    )
+    node.input_boxes = boxes or None
+    return node
+
+
 def watched(args, parents, saves):
-    """(position, Version, version) of each saved input Tensor without a parent node, for a node
-    built outside ``apply`` (``scan``); None if there is none. ``apply`` does the same inline.
+    """(position, Version, version) of each saved input Tensor without a parent node (``saves``:
+    the positions a node saves, None for all); None if there is none (see ``record_node``).
 
     An input with a parent node needs no entry: a write into it marks that node
     (``engine.note_write``), which the graph refers to anyway.
@@ -481,13 +506,13 @@ def watched(args, parents, saves):
     >>> [(i, count) for i, _, count in watched((data, 2.0), (None, None), None)]
     [(0, 0)]
     """
-    found = None
+    versions = None
     for i, a in enumerate(args):
         if parents[i] is None and (saves is None or i in saves) and isinstance(a, Tensor):
             version = a._vc
             if version is not None:
-                found = (found or ()) + ((i, version, version.count),)
-    return found
+                versions = (versions or ()) + ((i, version, version.count),)
+    return versions
 
 
 def linear(x, weight, weight_t=None):
