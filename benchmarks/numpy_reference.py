@@ -244,3 +244,38 @@ class Reference:
         out = self.forward(x)
         loss = np.vdot(out, w_out)
         return loss, self.backward(w_out)
+
+
+def main():
+    """``python benchmarks/numpy_reference.py``: the median time of each reference step alone."""
+    import statistics
+    import time
+
+    configs = {"small": (64, 16, 32, 64), "medium": (64, 32, 64, 256), "long": (512, 8, 32, 128)}
+    configs["char"] = (100, 1, 65, 100)
+    rng = np.random.default_rng(0)
+    for kind, G in NUM_GATES.items():
+        for name, (T, B, I, H) in configs.items():
+            shapes = {"weight_ih": (G * H, I), "weight_hh": (G * H, H)}
+            shapes.update(bias_ih=G * H, bias_hh=G * H)
+            params = {
+                k: rng.uniform(-(H**-0.5), H**-0.5, n).astype(np.float32) for k, n in shapes.items()
+            }
+            x, w = (rng.standard_normal((T, B, n)).astype(np.float32) for n in (I, H))
+            step, times = Reference(kind, params, T, B), []
+            for _ in range(16):
+                start = time.perf_counter()
+                step.train_step(x, w)
+                times.append(time.perf_counter() - start)
+            print(f"{kind} {name} {(T, B, I, H)}: {1e3 * statistics.median(times[1:]):.2f} ms")
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tinygrad_seq._threads import limit_blas_threads
+
+    with limit_blas_threads():  # as every entry point: see tinygrad_seq/_threads.py
+        main()
