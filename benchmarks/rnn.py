@@ -4,30 +4,30 @@
                              [--repeats 15] [--no-torch] [--no-memory]
 
 A training step is forward + backward over the whole sequence of a one-layer, unidirectional
-layer, float32, loss = sum(out * w). NumPy's BLAS runs on one thread, as in the CLI and the
-examples (``tinygrad_seq._threads``; set OPENBLAS_NUM_THREADS to choose otherwise). Every row
-times, interleaved so that the machine's slow phases hit all columns alike:
+layer, float32, loss = sum(out * w), zero initial states. NumPy's BLAS runs on one thread, as in
+the CLI and the examples (``tinygrad_seq._threads``; set OPENBLAS_NUM_THREADS to choose
+otherwise). Each row, for one cell and one configuration, prints:
 
-- tinygrad_seq's ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (cells composed of primitives; the loop
-  over time runs as one recorded program per direction, ``tinygrad_seq.scan``);
-- the same layers recorded op by op, a graph node per primitive per step (under
-  ``tg.keep_values()``, which makes the layers record that way; it also keeps every value);
-- the same step written by hand in NumPy with a hand-derived backward
-  (``examples/manual_bptt.py``) — the reference of the ratios;
-- where torch is installed: ``torch.nn.LSTM``/``GRU``/``RNN`` (fused C++ kernels), and the same
-  cell composed of torch ops in a Python loop. These are timed first, in a separate process that
-  runs no NumPy work, on as many threads as NumPy's BLAS: interleaved in one process, torch's
-  OpenMP threads and OpenBLAS's threads spin against each other on a small machine (a fused
-  medium LSTM step measured 26 ms alone, 86 ms interleaved with the NumPy reference).
+- the step of tinygrad_seq's ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (the loop over time runs as one
+  compiled program per direction, ``tinygrad_seq.scan``), against the best step we can write by
+  hand in NumPy (``benchmarks/numpy_reference.py``: buffers allocated once, ``out=`` ufuncs, one
+  GEMM for the input projection and one per weight gradient, the same accurate sigmoid), and
+  against the same layer recorded op by op (``tg.keep_values()``: a graph node per primitive);
+- the ``no_grad`` forward against the hand-written forward;
+- the peak of traced allocations (tracemalloc, which sees NumPy's buffers) of a step against the
+  hand-written one's: the most traced memory above what was allocated before a first call,
+  during a second call, so buffers kept between calls (the reference's, any cache) count;
+- where torch is installed, torch's ``nn.LSTM`` / ``GRU`` / ``RNN`` (fused C++ kernels for the
+  LSTM) and the same cell composed of torch ops in a Python loop, timed first in a separate process
+  that runs no NumPy work, on as many threads as NumPy's BLAS: interleaved in one process, torch's
+  OpenMP threads and OpenBLAS's spin against each other on a small machine (a fused medium LSTM
+  step measured 26 ms alone, 86 ms interleaved with the NumPy reference).
 
-Then, for the LSTM: inference (``no_grad``) against the training forward and against the
-hand-written forward (and, where torch is installed, torch's fused layer's no_grad and training
-forward), and the peak of NumPy allocations (tracemalloc) of one long-config step against the
-hand-written one.
+Times are medians of calls interleaved round-robin (every column of a row alternates), so that the
+machine's slow phases hit all columns alike. A ratio below 1x: tinygrad_seq is faster.
 """
 
 import argparse
-import functools
 import gc
 import importlib.util
 import json
@@ -42,9 +42,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-import manual_bptt  # noqa: E402
+import numpy_reference  # noqa: E402
 
 import tinygrad_seq as tg  # noqa: E402
 from tinygrad_seq import nn  # noqa: E402
@@ -64,7 +64,9 @@ def make_inputs(kind, config, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((T, B, I)).astype(np.float32)
     w_out = rng.standard_normal((T, B, H)).astype(np.float32)
-    params = manual_bptt.init_params(kind, I, H, dtype=np.float32, seed=seed)
+    G, bound = numpy_reference.NUM_GATES[kind], H**-0.5  # PyTorch's initialisation
+    shapes = {"weight_ih": (G * H, I), "weight_hh": (G * H, H), "bias_ih": G * H, "bias_hh": G * H}
+    params = {k: rng.uniform(-bound, bound, n).astype(np.float32) for k, n in shapes.items()}
     return x, w_out, params
 
 
@@ -103,8 +105,17 @@ def ours(kind, config, op_by_op=False):
 
 
 def by_hand(kind, config):
+    """(training step, forward) written by hand; the buffers are allocated at the first call."""
     x, w_out, params = make_inputs(kind, config)
-    return lambda: manual_bptt.train_step(kind, x, params, w_out)
+    T, B, I, H = CONFIGS[config]
+    reference = []
+
+    def made():
+        if not reference:
+            reference.append(numpy_reference.Reference(kind, params, T, B))
+        return reference[0]
+
+    return lambda: made().train_step(x, w_out), lambda: made().forward(x)
 
 
 def torch_fused(kind, config):
@@ -173,8 +184,7 @@ def check_same_gradients(kind, config):
     """The timed steps compute the same thing: compare weight_hh gradients."""
     step, _, _ = ours(kind, config)
     _, grad = step()
-    x, w_out, params = make_inputs(kind, config)
-    _, grads = manual_bptt.train_step(kind, x, params, w_out)
+    _, grads = by_hand(kind, config)[0]()
     scale = np.abs(grads["weight_hh"]).max()
     np.testing.assert_allclose(grad, grads["weight_hh"], atol=2e-3 * scale, rtol=1e-2)
 
@@ -193,13 +203,16 @@ def time_interleaved(fns, repeats):
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
-def peak_numpy_bytes(fn):
-    """Peak traced allocation (bytes) while ``fn`` runs (NumPy reports its buffers there)."""
-    fn()
+def peak_traced_bytes(fn):
+    """The most traced memory (tracemalloc: NumPy reports its buffers there) during a second call
+    of ``fn``, above what was traced before its first: what a step needs, buffers and caches
+    kept between calls included."""
     gc.collect()
     tracemalloc.start()
-    tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
+    fn()
+    gc.collect()
+    tracemalloc.reset_peak()
     fn()
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
@@ -242,10 +255,6 @@ def torch_worker(args):
         for config in args.configs:
             fns = {"fused": torch_fused(kind, config)[0], "composed": torch_composed(kind, config)}
             result[f"{kind} {config}"] = time_interleaved(fns, args.repeats)
-    for config in args.configs:
-        _, infer, train_forward = torch_fused("lstm", config)
-        fns = {"torch_infer": infer, "torch_train": train_forward}
-        result[f"forward {config}"] = time_interleaved(fns, args.repeats)
     print(json.dumps(result))
 
 
@@ -293,78 +302,58 @@ def main(argv=None):
         )
     else:
         print(f"no torch columns: {why_not}")
-    print(f"float32, median of {args.repeats} interleaved runs, milliseconds per training step\n")
-
-    header = (
-        "| model | config (T, B, I, H) | tinygrad_seq | NumPy by hand | ratio | op by op | ratio |"
+    print(
+        f"float32, median of {args.repeats} interleaved runs (each row's columns alternate), "
+        "milliseconds; ratio = tinygrad_seq / the column before it (below 1x: faster)\n"
     )
-    rule = "|---|---|---|---|---|---|---|"
-    if has_torch:
-        header += " torch fused (own process) | ratio | torch composed (own process) | ratio |"
-        rule += "---|---|---|---|"
-    print(header)
-    print(rule)
+
+    print(HEADER + (TORCH_HEADER if has_torch else ""))
+    print("|---|---|" + "---:|" * (15 if has_torch else 11))
     for kind in args.models:
         for config in args.configs:
-            check_same_gradients(kind, config)
-            fns = {
-                "ours": ours(kind, config)[0],
-                "hand": by_hand(kind, config),
-                "op_by_op": ours(kind, config, op_by_op=True)[0],
-            }
-            t = time_interleaved(fns, args.repeats)
-            if has_torch:
-                t.update(torch_times[f"{kind} {config}"])
-            t = {k: v * 1e3 for k, v in t.items()}
-            row = (
-                f"| {kind} | {config} {CONFIGS[config]} | {t['ours']:.1f} | {t['hand']:.1f} "
-                f"| {t['ours'] / t['hand']:.2f}x | {t['op_by_op']:.1f} "
-                f"| {t['ours'] / t['op_by_op']:.2f}x |"
-            )
-            if has_torch:
-                row += (
-                    f" {t['fused']:.1f} | {t['ours'] / t['fused']:.2f}x | {t['composed']:.1f} "
-                    f"| {t['ours'] / t['composed']:.2f}x |"
-                )
-            print(row, flush=True)
-
-    print("\ninference (no_grad forward) vs training forward (records the graph), LSTM:")
-    header = "| config | no_grad ms | training forward ms | speed-up | forward by hand ms | ratio |"
-    rule = "|---|---|---|---|---|---|"
-    if has_torch:  # the same comparison for a framework with fused kernels, for reference
-        header += " torch no_grad ms (own process) | torch training forward ms | speed-up |"
-        rule += "---|---|---|"
-    print(header)
-    print(rule)
-    for config in args.configs:
-        _, infer, train_forward = ours("lstm", config)
-        x, _, params = make_inputs("lstm", config)
-        fns = {"infer": infer, "train": train_forward}
-        fns["hand"] = functools.partial(manual_bptt.lstm_forward, x, params)
-        t = time_interleaved(fns, args.repeats)
-        if has_torch:
-            t.update(torch_times[f"forward {config}"])
-        t = {k: v * 1e3 for k, v in t.items()}
-        row = (
-            f"| {config} | {t['infer']:.1f} | {t['train']:.1f} | {t['train'] / t['infer']:.2f}x "
-            f"| {t['hand']:.1f} | {t['infer'] / t['hand']:.2f}x |"
-        )
-        if has_torch:
-            row += (
-                f" {t['torch_infer']:.1f} | {t['torch_train']:.1f} "
-                f"| {t['torch_train'] / t['torch_infer']:.2f}x |"
-            )
-        print(row)
-
+            print(row(kind, config, args, torch_times), flush=True)
     if not args.no_memory:
-        step = ours("lstm", "long")[0]
-        hand = by_hand("lstm", "long")
-        ours_mib, hand_mib = (peak_numpy_bytes(f) / 2**20 for f in (step, hand))
         print(
-            f"\npeak NumPy allocations of one LSTM training step, long config (tracemalloc): "
-            f"tinygrad_seq {ours_mib:.1f} MiB, by hand {hand_mib:.1f} MiB, "
-            f"ratio {ours_mib / hand_mib:.2f}x"
+            "\npeak MiB: tracemalloc's peak during a second call above what was traced before the "
+            "first (buffers and caches kept between calls count)"
         )
+
+
+HEADER = (
+    "| model | config (T, B, I, H) | step ms | by hand ms | ratio | op by op ms | ratio "
+    "| no_grad ms | forward by hand ms | ratio | peak MiB | by hand MiB | ratio |"
+)
+TORCH_HEADER = " torch fused ms (own process) | ratio | torch composed ms (own process) | ratio |"
+
+
+def row(kind, config, args, torch_times):
+    """One row of the table: the timings interleaved, then (unless --no-memory) the peaks."""
+    check_same_gradients(kind, config)
+    step, infer, _ = ours(kind, config)
+    hand_step, hand_forward = by_hand(kind, config)
+    fns = {
+        "ours": step,
+        "hand": hand_step,
+        "op_by_op": ours(kind, config, op_by_op=True)[0],
+        "infer": infer,
+        "hand_forward": hand_forward,
+    }
+    t = {k: v * 1e3 for k, v in time_interleaved(fns, args.repeats).items()}
+    ratio = lambda a, b: f"{t[a] / t[b]:.2f}x"  # noqa: E731
+    cells = [kind, f"{config} {CONFIGS[config]}", f"{t['ours']:.1f}", f"{t['hand']:.1f}"]
+    cells += [ratio("ours", "hand"), f"{t['op_by_op']:.1f}", ratio("ours", "op_by_op")]
+    cells += [f"{t['infer']:.1f}", f"{t['hand_forward']:.1f}", ratio("infer", "hand_forward")]
+    if args.no_memory:
+        cells += ["-", "-", "-"]
+    else:
+        ours_mib = peak_traced_bytes(ours(kind, config)[0]) / 2**20
+        hand_mib = peak_traced_bytes(by_hand(kind, config)[0]) / 2**20
+        cells += [f"{ours_mib:.1f}", f"{hand_mib:.1f}", f"{ours_mib / hand_mib:.2f}x"]
+    if torch_times is not None:
+        for name in ("fused", "composed"):
+            ms = torch_times[f"{kind} {config}"][name] * 1e3
+            cells += [f"{ms:.1f}", f"{t['ours'] / ms:.2f}x"]
+    return "| " + " | ".join(cells) + " |"
 
 
 if __name__ == "__main__":

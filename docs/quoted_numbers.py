@@ -113,30 +113,32 @@ def schedule(name):
     return values
 
 
-SPEED_COLUMNS = {  # our column of benchmarks/rnn.py's table -> the column of its ratio there
-    "NumPy by hand": 4,
-    "op by op": 6,
-    "torch fused": 8,
+SPEED_COLUMNS = {  # quoted column -> the column of benchmarks/rnn.py's table its ratio follows
+    "vs NumPy by hand": "by hand ms",
+    "no_grad vs forward by hand": "forward by hand ms",
+    "peak memory vs by hand": "by hand MiB",
+    "vs op by op": "op by op ms",
+    "vs torch fused": "torch fused ms (own process)",
 }
 
 
 def speed(out, cpu):
-    """The benchmark's ratios, one row per model and config, as it prints them: the time of
-    tinygrad_seq's training step divided by the time of each reference (below 1x: faster)."""
-    rows = []
-    for line in out.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) >= 11 and cells[0] in ("lstm", "gru", "rnn"):
-            rows.append([cells[0], cells[1], *(cells[k] for k in SPEED_COLUMNS.values())])
-    if not rows:
+    """The benchmark's ratios, one row per model and config, as it prints them: tinygrad_seq's
+    training step (no_grad forward, peak memory) divided by each reference's (below 1x: less)."""
+    cells_of = lambda line: [cell.strip() for cell in line.strip().strip("|").split("|")]  # noqa: E731
+    lines = out.splitlines()
+    header = next((cells_of(line) for line in lines if line.startswith("| model |")), [])
+    if not set(SPEED_COLUMNS.values()) <= set(header):
         raise ValueError(f"quoted_numbers: no rows with torch columns in the output:\n{out}")
-    header = (
-        "| model | config (T, B, I, H) | "
-        + " | ".join(f"vs {name}" for name in SPEED_COLUMNS)
-        + " |"
-    )
+    columns = [header.index(name) + 1 for name in SPEED_COLUMNS.values()]  # the ratio after it
+    rows = []
+    for line in lines:
+        cells = cells_of(line)
+        if len(cells) == len(header) and cells[0] in ("lstm", "gru", "rnn"):
+            rows.append([cells[0], cells[1], *(cells[k] for k in columns)])
+    table = "| model | config (T, B, I, H) | " + " | ".join(SPEED_COLUMNS) + " |"
     rule = "|---|---|" + "---:|" * len(SPEED_COLUMNS)
-    return {"speed_table": "\n".join([header, rule, *("| " + " | ".join(r) + " |" for r in rows)])}
+    return {"speed_table": "\n".join([table, rule, *("| " + " | ".join(r) + " |" for r in rows)])}
 
 
 CHAR_LM_1000 = ["python", "examples/char_lm.py", "--steps", "1000", "--eval-every", "1000"]
@@ -161,7 +163,7 @@ EXPERIMENTS = {
     "demo": (False, ["python", "-m", "tinygrad_seq", "demo", "--out", "{tmp}/demo"], demo),
     "lr_cosine": (False, CHAR_LM_1000, schedule("cosine")),
     "lr_constant": (False, CHAR_LM_1000 + ["--schedule", "constant"], schedule("constant")),
-    "speed": (True, ["python", "benchmarks/rnn.py", "--no-memory"], speed),
+    "speed": (True, ["python", "benchmarks/rnn.py"], speed),
 }
 
 # --- where the values are quoted: (file, text with {value name} fields) ---------------------------

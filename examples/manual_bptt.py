@@ -7,9 +7,9 @@ writing every derivative out explicitly, for three cells:
 * an LSTM (long short-term memory),
 * a GRU (gated recurrent unit).
 
-It is meant to be read top to bottom by a student, and it is also the
-"hand-written" speed reference that benchmarks of the framework compare
-against, so it tries to be fast without becoming unreadable.
+It is meant to be read top to bottom by a student, so it tries to be fast
+without becoming unreadable; the benchmarks of the framework compare against
+``benchmarks/numpy_reference.py``, written for speed alone.
 
 Conventions (identical to PyTorch, so weights of a single-layer,
 unidirectional ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` load as they are)

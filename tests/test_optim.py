@@ -380,3 +380,23 @@ def test_zero_grad_in_place_of_a_read_only_gradient_array():
     w.grad = np.broadcast_to(np.ones(3), (2, 3))  # a read-only view
     optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
     np.testing.assert_array_equal(w.grad.numpy(), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_adam_steps_allocate_no_parameter_sized_temporaries(name):
+    """After the first step, an update computes in one scratch array kept per parameter: no
+    fresh array of the parameter's size (each would be a new mmap above 128 KiB, zeroed by the
+    kernel at every step: the demo's page faults). The scratch is not in the state_dict."""
+    import tracemalloc
+
+    w = nn.Parameter(np.ones((256, 256), np.float32))
+    opt = getattr(optim, name)([w], lr=0.01, amsgrad=True)
+    w.grad = np.full((256, 256), 0.5, np.float32)
+    opt.step()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    opt.step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < w.numpy().nbytes // 4
+    assert set(opt.state_dict()["state"][0]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}

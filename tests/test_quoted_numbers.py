@@ -55,16 +55,19 @@ def test_the_quoted_texts_of_a_table_in_a_docstring_are_indented(qn):
 
 def test_the_speed_table_takes_the_ratios_the_benchmark_prints(qn):
     out = (
-        "| model | config (T, B, I, H) | tinygrad_seq | NumPy by hand | ratio | op by op | ratio |"
-        " torch fused (own process) | ratio | torch composed (own process) | ratio |\n"
-        "| gru | char (100, 1, 65, 100) | 1.6 | 5.0 | 0.31x | 9.1 | 0.17x "
-        "| 9.0 | 0.18x | 5.5 | 0.29x |\n"
+        "| model | config (T, B, I, H) | step ms | by hand ms | ratio | op by op ms | ratio "
+        "| no_grad ms | forward by hand ms | ratio | peak MiB | by hand MiB | ratio |"
+        " torch fused ms (own process) | ratio | torch composed ms (own process) | ratio |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| gru | char (100, 1, 65, 100) | 1.6 | 5.0 | 0.31x | 9.1 | 0.17x | 0.8 | 1.0 | 0.80x "
+        "| 1.0 | 2.0 | 0.50x | 9.0 | 0.18x | 5.5 | 0.29x |\n"
     )
     table = qn.speed(out, 0.0)["speed_table"].splitlines()
-    assert (
-        table[0]
-        == "| model | config (T, B, I, H) | vs NumPy by hand | vs op by op | vs torch fused |"
+    assert table[0] == (
+        "| model | config (T, B, I, H) | vs NumPy by hand | no_grad vs forward by hand "
+        "| peak memory vs by hand | vs op by op | vs torch fused |"
     )
-    assert table[2:] == ["| gru | char (100, 1, 65, 100) | 0.31x | 0.17x | 0.18x |"]
+    assert table[2:] == ["| gru | char (100, 1, 65, 100) | 0.31x | 0.80x | 0.50x | 0.17x | 0.18x |"]
+    no_torch = out.replace(" torch fused ms (own process) | ratio |", "")
     with pytest.raises(ValueError, match="no rows with torch columns"):
-        qn.speed(out.replace(" 9.0 | 0.18x | 5.5 | 0.29x |", ""), 0.0)
+        qn.speed(no_torch, 0.0)
