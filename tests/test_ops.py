@@ -56,11 +56,11 @@ def linear_case(draw):
     lead = draw(st.sampled_from([(), (3,), (2, 3)]))  # 1-D, 2-D and batched inputs
     n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     x, w = draw(arrays(lead + (n_in,))), draw(arrays((n_out, n_in)))
-    from tinygrad_seq._tensor import linear
+    from tinygrad_seq._tensor import matmul_transposed
 
     if draw(st.booleans()):  # with the contiguous transposed copy a layer passes as a hint
-        return (lambda x, w: linear(x, w, np.ascontiguousarray(w.numpy().T))), [x, w]
-    return (lambda x, w: linear(x, w)), [x, w]
+        return (lambda x, w: matmul_transposed(x, w, np.ascontiguousarray(w.numpy().T))), [x, w]
+    return (lambda x, w: matmul_transposed(x, w)), [x, w]
 
 
 @st.composite

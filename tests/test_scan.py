@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import tinygrad_seq as tg
 from tinygrad_seq import engine, nn, ops
-from tinygrad_seq._tensor import linear
+from tinygrad_seq._tensor import matmul_transposed
 from tinygrad_seq.scan import SCAN, Program, record, scan
 from tinygrad_seq.testing import gradcheck
 from tinygrad_seq.viz.trace import build, walk
@@ -124,7 +124,7 @@ def test_custom_step_gradcheck(steps, batch, hidden, reverse, seed):
     "param_shape, step",
     [
         # a weight: its per-step products are summed as they come, with no x gradient to read
-        ((3, 3), lambda x_t, state, w: ((x_t + linear(state[0], w)).tanh(),)),
+        ((3, 3), lambda x_t, state, w: ((x_t + matmul_transposed(state[0], w)).tanh(),)),
         # a broadcast bias: per-step gradients summed, no products at all
         ((3,), lambda x_t, state, b: ((x_t + state[0] * 0.5 + b).tanh(),)),
     ],

@@ -77,7 +77,15 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
     through a ``detach()``-ed alias, which shares the array but not the counter.
     """
 
-    __slots__ = ("_data", "_rg", "_node", "_grad", "_name", "_vc", "__weakref__")
+    __slots__ = (
+        "_data",
+        "_requires_grad",
+        "_node",
+        "_grad",
+        "_name",
+        "_version_counter",
+        "__weakref__",
+    )
 
     _kind = "tensor"  # how error messages call it ("parameter" for nn.Parameter)
 
@@ -89,25 +97,27 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
             self._data = self._data.astype(DEFAULT_FLOAT)  # torch.Tensor([0, 1]) is float32
         if requires_grad:
             _check_can_require_grad(self._data)
-        self._rg = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         self._node = None
         self._grad = None
         self._name = None
         # made now, not at the first write: a node that saves a tensor with no node of its own (a
         # frozen parameter) keeps this to check. An op's result gets one at its first write.
-        self._vc = Version()
+        self._version_counter = Version()
 
     @classmethod
     def _from_op(cls, array, node):
         t = object.__new__(cls)
-        t._data, t._node, t._rg, t._grad = array, node, node is not None, None
-        t._name = t._vc = None  # _vc: made at the first in-place write, if one ever comes
+        t._data, t._node, t._requires_grad, t._grad = array, node, node is not None, None
+        t._name = t._version_counter = (
+            None  # _version_counter: made at the first in-place write, if one ever comes
+        )
         return t
 
     @property
     def _version(self):
         """How many times the library wrote this tensor in place (as ``torch.Tensor._version``)."""
-        return 0 if self._vc is None else self._vc.count
+        return 0 if self._version_counter is None else self._version_counter.count
 
     def _bump_version(self):
         """Count an in-place write the library just made into this tensor's array: graph nodes
@@ -121,9 +131,9 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
         Traceback (most recent call last):
         RuntimeError: one of the tensors ... 'mul' saved input 0, parameter shape (2,) float64, ...
         """
-        version, node = self._vc, self._node
+        version, node = self._version_counter, self._node
         if version is None:
-            version = self._vc = Version()
+            version = self._version_counter = Version()
         version.count += 1
         version.about = (self._kind, self._name, self._data.shape, self._data.dtype)  # for errors
         note_write(node, version, version.count - 1)
@@ -176,7 +186,7 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
 
     @property
     def requires_grad(self):
-        return self._rg
+        return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value):
@@ -184,7 +194,7 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
             _check_can_require_grad(self._data)
         elif self._node is not None and self._node.prim is not None:
             raise RuntimeError("requires_grad can only be switched off on leaves; use detach()")
-        self._rg = bool(value)
+        self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` in place and return self, as in PyTorch."""
@@ -194,7 +204,7 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
     @property
     def node(self):
         """The graph node behind this tensor (None if it needs no gradient)."""
-        if self._node is None and self._rg:
+        if self._node is None and self._requires_grad:
             self._node = Node(None, (), None, None, self._data, self._data, leaf=self)
             self._node.name = self._name
         return self._node
@@ -244,7 +254,7 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
         >>> y = x.clone(); y.numpy() is x.numpy(), y.requires_grad
         (False, True)
         """
-        if self._rg and STATE.grad_enabled:
+        if self._requires_grad and STATE.grad_enabled:
             return self * 1  # a copy recorded as an op: x * 1 keeps -0.0, NaN and inf
         return Tensor(self._data.copy())
 
@@ -284,13 +294,15 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
         methods (``add_``, ``copy_``, ...), and the operators on a tensor outside the graph,
         keep self, which takes the op's node (``recorded``, or the ufunc's or ``setitem``'s),
         as torch records an in-place op (see ``_rebase``)."""
-        if STATE.grad_enabled and (self._rg or (isinstance(other, Tensor) and other._rg)):
-            if self._rg and self.is_leaf:
+        if STATE.grad_enabled and (
+            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
+        ):
+            if self._requires_grad and self.is_leaf:
                 raise RuntimeError(
                     f"{op}: a leaf Variable that requires grad is being used in an in-place "
                     "operation (update parameters under `with tg.no_grad():`)"
                 )
-            if out_of_place is not None and self._rg:
+            if out_of_place is not None and self._requires_grad:
                 return out_of_place(other)
             if recorded is None:
                 recorded = functools.partial(_recorded_in_place, ufunc=ufunc, other=other)
@@ -332,11 +344,11 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
                 f"place has shape {self._data.shape}"
             )
         np.copyto(self._data, out._data, casting="unsafe")
-        self._node, self._rg = out._node, out._rg
+        self._node, self._requires_grad = out._node, out._requires_grad
         return self
 
     def _reshaped_in_place(self, op, result):
-        if self._rg and STATE.grad_enabled and self.is_leaf:
+        if self._requires_grad and STATE.grad_enabled and self.is_leaf:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
             )
@@ -391,7 +403,7 @@ def seed_gradient(output, grad, create_graph, names=("backward()", "grad", "the 
     array(1., dtype=float32)
     """
     caller, grad_name, output_name = names
-    if not output._rg:
+    if not output._requires_grad:
         raise RuntimeError(
             f"{caller}: {output_name} does not require grad and has no graph (shape {output.shape})"
         )
@@ -459,7 +471,7 @@ def _needs_grad(prim, args):
     """Whether some differentiable input of ``prim`` requires grad (then the op is recorded)."""
     mask = prim.grad_mask  # None: every input differentiable
     for i, a in enumerate(args):
-        if isinstance(a, Tensor) and a._rg and (mask is None or mask[i]):
+        if isinstance(a, Tensor) and a._requires_grad and (mask is None or mask[i]):
             return True
     return False
 
@@ -479,7 +491,7 @@ def record_node(prim, args, saved_inputs, params, saved_out, out):
     mask = prim.grad_mask
     parents = tuple(
         (a._node or a.node)  # .node makes a leaf's node on first use
-        if isinstance(a, Tensor) and a._rg and (mask is None or mask[i])
+        if isinstance(a, Tensor) and a._requires_grad and (mask is None or mask[i])
         else None
         for i, a in enumerate(args)
     )
@@ -509,13 +521,13 @@ def watched(args, parents, saves):
     versions = None
     for i, a in enumerate(args):
         if parents[i] is None and (saves is None or i in saves) and isinstance(a, Tensor):
-            version = a._vc
+            version = a._version_counter
             if version is not None:
                 versions = (versions or ()) + ((i, version, version.count),)
     return versions
 
 
-def linear(x, weight, weight_t=None):
+def matmul_transposed(x, weight, weight_t=None):
     """``x @ weight.T`` for a weight stored (out_features, in_features), as PyTorch stores it.
 
     ``weight_t`` is an optional speed hint: ``np.ascontiguousarray(weight.numpy().T)``, made once by
@@ -523,8 +535,8 @@ def linear(x, weight, weight_t=None):
     view). It takes no gradient. ``nn.functional.linear`` adds checks and a bias.
 
     >>> import numpy as np, tinygrad_seq as tg
-    >>> from tinygrad_seq._tensor import linear
-    >>> linear(tg.Tensor(np.ones((2, 3))), tg.Tensor(np.ones((4, 3)))).shape
+    >>> from tinygrad_seq._tensor import matmul_transposed
+    >>> matmul_transposed(tg.Tensor(np.ones((2, 3))), tg.Tensor(np.ones((4, 3)))).shape
     (2, 4)
     """
     if weight_t is None:

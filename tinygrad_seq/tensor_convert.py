@@ -80,7 +80,7 @@ class TensorConvert(TensorBase):
         extra = f", dtype={self.dtype}" if self.dtype != DEFAULT_FLOAT else ""
         if self.grad_fn is not None:
             extra += f", grad_fn={self.grad_fn}"
-        elif self._rg:
+        elif self._requires_grad:
             extra += ", requires_grad=True"
         if self._name:
             extra += f", name={self._name!r}"

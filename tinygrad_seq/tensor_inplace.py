@@ -148,14 +148,17 @@ class TensorInPlace(TensorBase):
         """
         index = _index_of(index)
         array = _array_of(value)
-        if not (STATE.grad_enabled and (self._rg or (isinstance(value, TensorBase) and value._rg))):
+        if not (
+            STATE.grad_enabled
+            and (self._requires_grad or (isinstance(value, TensorBase) and value._requires_grad))
+        ):
             try:
                 self._data[index] = array
             except ValueError as e:
                 raise _setitem_error(self, index, array, e) from None
             self._bump_version()
             return
-        if self._rg and self.is_leaf:
+        if self._requires_grad and self.is_leaf:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation. "
                 "(t[index] = value on a tensor that requires grad: write it under "
@@ -212,7 +215,7 @@ def _scaled(other, alpha):
     """``alpha * other``: recorded if ``other`` requires grad, a plain array otherwise."""
     if alpha == 1:
         return other
-    if isinstance(other, TensorBase) and other._rg and STATE.grad_enabled:
+    if isinstance(other, TensorBase) and other._requires_grad and STATE.grad_enabled:
         return other * alpha
     return _array_of(other) * alpha
 

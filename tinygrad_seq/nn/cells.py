@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor, _check_device, linear
+from .._tensor import Tensor, _check_device, matmul_transposed
 from ..functions import chunk, split
 from . import init
 from .module import Module, Parameter
@@ -70,7 +70,9 @@ class _Cell(Module):
         state_shape = x.shape[:-1] + (self.hidden_size,)
         state = initial_states(who, hx, self.state_names, state_shape, x.dtype)
         in_bias, step_bias = self.biases(self.bias_ih, self.bias_hh)
-        gates_x = linear(x, self.weight_ih)  # one step: no transposed copy is worth making
+        gates_x = matmul_transposed(
+            x, self.weight_ih
+        )  # one step: no transposed copy is worth making
         if in_bias is not None:
             gates_x = gates_x + in_bias
         state = self._step(gates_x, state, self.weight_hh, step_bias)
@@ -139,7 +141,7 @@ class RNNCell(Elman, _Cell):
         ``w_hh`` is ``weight_hh``; ``w_hh_t`` optionally its transpose as a contiguous array, a
         speed hint a layer makes once for all steps (see ``tensor.linear``)."""
         (h,) = state
-        pre = gates_x + linear(h, w_hh, w_hh_t)
+        pre = gates_x + matmul_transposed(h, w_hh, w_hh_t)
         if b_hh is not None:
             pre = pre + b_hh
         h = pre.tanh() if nonlinearity == "tanh" else pre.relu()
@@ -178,7 +180,9 @@ class LSTMCell(_Cell):
         ``w_hh`` is ``weight_hh``; ``w_hh_t`` optionally its transpose as a contiguous array, a
         speed hint a layer makes once for all steps (see ``tensor.linear``)."""
         h, c = state
-        gates = gates_x + linear(h, w_hh, w_hh_t)  # h @ W_hh^T: all four gates in one matmul
+        gates = gates_x + matmul_transposed(
+            h, w_hh, w_hh_t
+        )  # h @ W_hh^T: all four gates in one matmul
         if b_hh is not None:
             gates = gates + b_hh
         i, f, g, o = chunk(gates, 4, axis=-1)
@@ -222,7 +226,7 @@ class GRUCell(_Cell):
         ``w_hh`` is ``weight_hh``; ``w_hh_t`` optionally its transpose as a contiguous array, a
         speed hint a layer makes once for all steps (see ``tensor.linear``)."""
         (h,) = state
-        gates_h = linear(h, w_hh, w_hh_t)  # h @ W_hh^T: all three gates in one matmul
+        gates_h = matmul_transposed(h, w_hh, w_hh_t)  # h @ W_hh^T: all three gates in one matmul
         if b_hh is not None:
             gates_h = gates_h + b_hh
         hidden = h.shape[-1]
@@ -308,7 +312,7 @@ INITIAL_NAMES = {"hidden state": "h_0", "cell state": "c_0"}
 def initial_state(state, name):
     """``state`` named as the initial state of role ``name`` (h_0, c_0) if it is a plain tensor
     (no graph node) without a name of its own; else ``state`` unchanged."""
-    if state._name is None and not state._rg and name in INITIAL_NAMES:
+    if state._name is None and not state._requires_grad and name in INITIAL_NAMES:
         state.named(INITIAL_NAMES[name])
     return state
 

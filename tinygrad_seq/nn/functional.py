@@ -17,8 +17,7 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor
-from .._tensor import linear as _linear
+from .._tensor import Tensor, matmul_transposed
 from ..functions import stack, where
 from . import activation_functions
 from .activation_functions import *  # noqa: F403  elu, silu, mish, ...: composed there
@@ -190,7 +189,7 @@ def linear(input, weight, bias=None):
             f"linear: input dtype {x.dtype} does not match the weight dtype {weight.dtype}; "
             f"cast one of them (.float() / .double())"
         )
-    out = _linear(x, weight)
+    out = matmul_transposed(x, weight)
     return out if bias is None else out + bias
 
 

@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from .._tensor import Tensor, _check_device, linear
+from .._tensor import Tensor, _check_device, matmul_transposed
 from ..functions import concat, stack, where
 from ..modes import scope
 from ..scan import op_by_op, scan
@@ -207,7 +207,7 @@ class _Recurrent(Module):
         in_bias, step_bias = self.cell.biases(weight("bias_ih"), weight("bias_hh"))
         steps, batch = x.shape[:2]
         # the input projection of all T steps at once: one large GEMM
-        gates_x = linear(x.reshape(steps * batch, x.shape[2]), weight("weight_ih"))
+        gates_x = matmul_transposed(x.reshape(steps * batch, x.shape[2]), weight("weight_ih"))
         if in_bias is not None:
             gates_x = gates_x + in_bias
         gates_x = gates_x.reshape(steps, batch, gates_x.shape[1])

@@ -103,7 +103,7 @@ class Optimizer:
                 if set_to_none or grad is None:
                     p._grad = None
                     continue
-                grad._node, grad._rg = None, False  # torch's detach_()
+                grad._node, grad._requires_grad = None, False  # torch's detach_()
                 if grad._data.flags.writeable:
                     grad._data[...] = 0
                 else:  # a read-only array (a broadcast view someone assigned): replace it

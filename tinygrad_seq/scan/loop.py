@@ -147,7 +147,7 @@ def _split(out, order):
 
 
 def _parent(v):
-    if isinstance(v, Tensor) and v._rg:
+    if isinstance(v, Tensor) and v._requires_grad:
         return v._node or v.node
     return None
 
@@ -163,7 +163,7 @@ def _plain_tensors(inputs, parents):
 
 
 def _requires_grad(*values):
-    return any(isinstance(v, Tensor) and v._rg for v in values)
+    return any(isinstance(v, Tensor) and v._requires_grad for v in values)
 
 
 def op_by_op(step, x_at, state, invariants, order, step_scope="t={}"):
