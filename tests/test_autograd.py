@@ -236,15 +236,32 @@ def test_recorded_backward_through_a_loop_whose_initial_state_depends_on_its_inp
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-14)
 
 
-def test_numpy_functions_see_arrays_outside_a_recorded_backward():
+def test_a_numpy_function_never_silently_drops_the_graph():
+    # the rule (see _numpy_protocol): on a Tensor that needs a gradient, a NumPy function
+    # returns a Tensor recorded in the graph or raises a TypeError naming what to use instead
     t = leaf([1.0, 2.0])
-    assert type(np.stack([t, t])) is np.ndarray and type(np.where(True, t, 0)) is np.ndarray
-    assert np.allclose(t, [1.0, 2.0]) and float(np.sum(t)) == 3.0
+    assert np.sum(t).grad_fn == "sum" and np.mean(t).grad_fn is not None
+    assert np.where(np.array([True, False]), t, 0).grad_fn == "where"
+    assert np.stack([t, t]).grad_fn == "stack" and np.transpose(t[None]).shape == (2, 1)
     # the ufuncs record wherever they run: ndarray * t as t * ndarray
     assert (np.array([2.0, 3.0]) * t).grad_fn == "mul" and np.exp(t).grad_fn == "exp"
     assert np.sin(t).grad_fn == "sin"
     with pytest.raises(TypeError, match=r"np\.sinh of a Tensor: not a primitive"):
         np.sinh(t)
+    with pytest.raises(TypeError, match=r"np\.median of a Tensor that requires grad .* drop"):
+        np.median(t)
+    np.sum(t).backward()  # the gradient flows through what NumPy returned
+    assert t.grad.tolist() == [1.0, 1.0]
+    # a result that carries no gradient (a bool, indices) is NumPy's answer
+    assert np.allclose(t, [1.0, 2.0]) is True and int(np.argmax(t)) == 1
+
+
+def test_numpy_functions_see_arrays_when_no_gradient_is_needed():
+    t, frozen = leaf([1.0, 2.0]), tg.tensor([1.0, 2.0])
+    assert type(np.stack([frozen, frozen])) is np.ndarray and float(np.sum(frozen)) == 3.0
+    assert type(np.where(True, frozen, 0)) is np.ndarray and float(np.median(t.detach())) == 1.5
+    with tg.no_grad():
+        assert type(np.sum(t)) is np.float64
 
 
 def test_an_array_updated_in_place_by_a_tensor_stays_an_array():

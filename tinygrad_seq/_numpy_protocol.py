@@ -1,14 +1,30 @@
-"""NumPy's protocols on Tensors: a VJP written for arrays runs unchanged on Tensors, and records
-(``backward(create_graph=True)``).
+"""NumPy's protocols on Tensors: ``np.exp(t)``, ``np.where(m, t, 0)``, ``np.asarray(t)``.
 
-Differentiable ufuncs are primitives (``ndarray * t`` records, as ``t * ndarray`` does);
-comparisons and sign are piecewise constant: a mask without gradient. The NumPy functions VJPs
-use (``np.where``, ``np.sum``, ...) record inside a recorded backward; elsewhere, and for other
-functions, NumPy sees the arrays, as before (``np.allclose(t, ...)``, ``np.stack(ts)``).
+The rule: a NumPy function never silently drops the graph. On a Tensor that needs a gradient
+(it requires grad, and grad mode is on), a NumPy function either returns a Tensor recorded in
+the graph, or raises a TypeError that names what to call instead:
+
+- the differentiable ufuncs (``np.exp``, ``np.tanh``, ``ndarray * t``, ...) are primitives, and
+  ``np.where``, ``np.sum``, ``np.mean``, ``np.reshape``, ``np.transpose``, ``np.concatenate``,
+  ``np.stack`` and a few others are recorded as the Tensor methods they mirror;
+- functions whose result carries no gradient (``np.allclose``, ``np.argmax``, ``np.shape``,
+  comparisons, ...) give NumPy's answer;
+- any other function raises a TypeError: use the ``tg`` function or method, or pass
+  ``t.detach()`` (or ``np.asarray(t)``) to mean the numbers alone.
+
+On a Tensor that needs no gradient NumPy sees the arrays, as without the protocol
+(``np.mean(t)`` is a NumPy number). The same rule lets a VJP written for arrays run unchanged on
+Tensors, and record (``backward(create_graph=True)``).
 
 >>> import numpy as np, tinygrad_seq as tg
->>> np.exp(tg.tensor([0.0], requires_grad=True))
-Tensor([1.], grad_fn=exp)
+>>> x = tg.tensor([1.0, -2.0], requires_grad=True)
+>>> np.exp(x), np.sum(x)
+(Tensor([2.7183, 0.1353], grad_fn=exp), Tensor(-1., grad_fn=sum))
+>>> np.median(x)
+Traceback (most recent call last):
+TypeError: np.median of a Tensor that requires grad would drop the graph: ...
+>>> float(np.median(x.detach()))
+-0.5
 """
 
 import numpy as np
@@ -36,10 +52,20 @@ class NumpyProtocol(TensorBase):
     def __array_function__(self, func, types, args, kwargs):
         """``np.where``, ``np.sum``, ``np.swapaxes``, ...: recorded in a recorded backward (see
         ``_RECORDED``); elsewhere NumPy sees the arrays, as without the protocol."""
-        recorded = _RECORDED.get(func) if STATE.recording_backward else None
-        if recorded is not None:
+        needs_grad = STATE.recording_backward or (
+            STATE.grad_enabled and _any_requires_grad(args, kwargs)
+        )
+        if needs_grad and func not in _NO_GRADIENT:
+            recorded = _RECORDED.get(func)
+            if recorded is None:
+                raise TypeError(
+                    f"np.{func.__name__} of a Tensor that requires grad would drop the graph: "
+                    f"use the tg function or Tensor method (tg.{func.__name__}, "
+                    f"t.{func.__name__}() if they exist), or np.{func.__name__}(t.detach()) "
+                    "for the numbers alone"
+                )
             return recorded(self, *args, **kwargs)
-        # as before the protocol: NumPy sees the arrays (np.allclose(t, ...), np.mean(t))
+        # no gradient involved: NumPy sees the arrays (np.allclose(t, ...), np.mean(t))
         return func(*_arrays_in(args), **dict(zip(kwargs, _arrays_in(kwargs.values()))))
 
 
@@ -112,6 +138,7 @@ def _transpose(t, a, axes=None):
 _RECORDED = {
     np.where: lambda t, cond, x, y: t._bind(ops.where, as_mask(cond), x, y),
     np.sum: lambda t, a, axis=None, keepdims=False: _as_tensor(t, a).sum(axis, keepdims),
+    np.mean: lambda t, a, axis=None, keepdims=False: _as_tensor(t, a).mean(axis, keepdims),
     # broadcast_to(a, shape) = a + zeros(shape): its gradient is summed back by the engine
     np.broadcast_to: lambda t, a, shape: t._bind(
         ops.add, a, np.zeros(shape, _as_tensor(t, a).dtype)
@@ -124,6 +151,24 @@ _RECORDED = {
     np.concatenate: lambda t, arrays, axis=0: t._bind(ops.concat, *arrays, axis=axis),
     np.stack: lambda t, arrays, axis=0: t._bind(ops.stack, *arrays, axis=axis),
 }
+
+
+# functions whose result carries no gradient (booleans, indices, shapes, counts): NumPy's answer
+_NO_GRADIENT = frozenset(
+    [np.allclose, np.isclose, np.array_equal, np.array_equiv, np.shape, np.ndim, np.size]
+    + [np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero, np.count_nonzero]
+    + [np.all, np.any, np.result_type, np.may_share_memory, np.shares_memory, np.iscomplexobj]
+    + [np.isrealobj, np.searchsorted, np.unique, np.bincount]
+)
+
+
+def _any_requires_grad(args, kwargs):
+    """Whether a Tensor among the arguments (or in a list of them) requires grad."""
+    for a in (*args, *kwargs.values()):
+        items = a if isinstance(a, (list, tuple)) else (a,)
+        if any(isinstance(x, TensorBase) and x._requires_grad for x in items):
+            return True
+    return False
 
 
 def _arrays_in(items):
