@@ -36,7 +36,7 @@ def test_the_readme_shows_commands():
     assert any(param.values[1][0] == "graph" for param in commands)
 
 
-@pytest.mark.parametrize("exercises_module, words", _shown_commands())
+@pytest.mark.parametrize("exercises_module, words", list(_shown_commands()))
 def test_a_shown_command_parses(exercises_module, words, capsys):
     if exercises_module:  # check N [--hint K], or list: only N and K can go stale
         assert words[0] in ("check", "list"), words
