@@ -717,6 +717,8 @@ def test_training_and_held_out_bpc_are_measured_alike_and_the_output_says_so(tmp
     assert code == 0
     assert "every 10 steps: bits per character (bpc) of the current weights on the held-out" in out
     assert "scored the same way, on as many characters of the training text" in out
+    # the demo's training text sits a little above held-out: the line says why that is no alarm
+    assert "different characters, so a small gap either way means nothing" in out
     last = [line for line in out.splitlines() if line.startswith("step 100:")][0]
     said = float(last.split("training text ")[1].split(" bpc")[0])
     model = charlm.load_checkpoint(ckpt)

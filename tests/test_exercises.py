@@ -227,3 +227,23 @@ def test_the_command_line_passes_the_hint_asked_for(tmp_path, capsys):
     (tmp_path / "ex2_vjp.py").write_text(source.replace("(s + x * s * (1 - s))", "s"))
     assert exercises.main(["check", "2", "--dir", str(tmp_path), "--hint", "3"]) == 1
     assert "Hint 3 of 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "(tg.Tensor(np.where(pre.numpy() > 0, pre.numpy(), 0.1 * pre.numpy())),)",  # via NumPy
+        "(x_t,)",  # ignores the state and w
+    ],
+)
+def test_exercise_7_a_step_whose_output_has_no_graph_is_named(tmp_path, answer):
+    """A step built from NumPy values (or not from w at all) gives h_t no graph: backward cannot
+    run, and the learner is told why, not shown backward()'s RuntimeError through the net."""
+    body = _BODY[7].replace("{value}", answer)
+    (tmp_path / "ex7_scan_step.py").write_text(_HEADER + body)
+    with pytest.raises(exercises.ExerciseFailed) as failure:
+        exercises.check(7, tmp_path)
+    message = str(failure.value)
+    assert message.startswith("exercise 7: "), message
+    assert "checker could not use" not in message and "backward()" not in message, message
+    assert "tensor operations" in message and "w" in message, message

@@ -527,6 +527,12 @@ def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
         w.grad = None
         with eager() if mode != "compiled" else contextlib.nullcontext():
             out, _ = scan(step, Tensor(x), (Tensor(np.zeros((batch, size))),), (w,))
+        if not out.requires_grad:  # else backward() fails, in words of its own
+            leaky_step.fail(
+                f"run {mode}, leaky_step's h_t has no graph: it is not computed from state[0] "
+                "and w with tensor operations (a tensor made from NumPy values, .numpy() or "
+                "tg.Tensor(...), starts a new graph), so no gradient can reach w"
+            )
         (out * out).sum().backward()
         runs[mode] = (np.asarray(out._data), np.asarray(w.grad, dtype=np.float64))
     for mode, (out, _) in runs.items():

@@ -413,8 +413,8 @@ def _evaluations_said(config):
     return (
         f"every {config.eval_every} steps: bits per character (bpc) of the current weights on "
         "the held-out text and, scored the same way, on as many characters of the training text "
-        "(those just before it); training text well below held-out: the model is learning its "
-        "text by heart"
+        "(those just before it): different characters, so a small gap either way means "
+        "nothing; training text well below held-out: the model is learning its text by heart"
     )
 
 

@@ -616,7 +616,7 @@ def gelu(input, approximate="none"):
         inner = (x + 0.044715 * x * x * x) * np.sqrt(2.0 / np.pi)
         return 0.5 * x * (1.0 + inner.tanh())
     if approximate != "none":
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     from .. import ops  # erf: a primitive (NumPy has none to compose it from)
     from .._tensor import apply
 
