@@ -1,6 +1,6 @@
 """Take docs/images/explorer.png: the explorer page of docs/rnn.md's LSTM, in a real browser.
 
-    python -m tinygrad_seq explore --model lstm --steps 4 -o /tmp/lstm.html
+    python -m tinygrad_seq explore --model lstm -o /tmp/lstm.html    # README's command: 6 steps
     python docs/explorer_screenshot.py /tmp/lstm.html docs/images/explorer.png
 
 Needs Playwright and a Chromium (Debian: apt install chromium; pip install playwright).

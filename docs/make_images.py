@@ -30,8 +30,9 @@ def linked_images(text):
 
 
 def run_page(page, folder):
-    """Run the page's ```python blocks in ``folder``, in order, in one namespace."""
-    sys.path.insert(0, str(ROOT / "tests"))
+    """Run the page's ```python blocks in ``folder``, in order, in one namespace, with this
+    checkout's package (not whichever one is installed: the pictures show this code)."""
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
     from test_docs import python_blocks  # the suite's own reading of a page
 
     namespace = {"__name__": f"docs_{page.stem}"}

@@ -12,7 +12,7 @@ characters scores log2(V), about 6.6 for Python source.
 The work is done by tinygrad_seq.charlm (CharLM, train, evaluate, sample, save_checkpoint,
 load_checkpoint); this script only reads options and reports.
 
-    python examples/char_lm.py                                   # ~25 s on 2 cores, 1.48 bpc
+    python examples/char_lm.py                                   # ~30 s on 2 cores, 1.48 bpc
     python examples/char_lm.py --text poems.txt --model gru --layers 2 --dropout 0.1 \\
         --hidden 256 --seq-len 64 --bptt 32 --steps 3000 --checkpoint poems.npz
     python examples/char_lm.py --resume poems.npz --steps 5000   # continue to step 5000

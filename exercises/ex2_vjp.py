@@ -1,10 +1,12 @@
 """Exercise 2 (Writing your own op): the VJP of SiLU, declared as a primitive of your own.
 
 silu(x) = x * sigmoid(x) (also called swish). Its forward is given; write its vector-Jacobian
-product: given g = dL/dout (same shape as out), return dL/dx. The checker declares the primitive
-with tg.ops.primitive and runs tg.testing.gradcheck on it (central differences, float64).
+product: given g = dL/dout (same shape as out), return dL/dx. The checker calls your silu_vjp on
+a few x and g and compares it with g times the slope of silu_forward (central differences,
+float64), then declares the primitive with tg.ops.primitive and runs backward through it.
 
-Hint: d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x)); use the product rule.
+Good to know: d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x)). Stuck? The checker has three hints,
+each giving away more: add --hint 2, then --hint 3.
 
 Check: python -m tinygrad_seq.exercises check 2
 """

@@ -1,6 +1,7 @@
 """The character-level language model: shapes, learning, truncated BPTT, sampling, checkpoints."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -316,6 +317,8 @@ def _checkpoint_state(tmp_path):
     path = tmp_path / "good.npz"
     model = tiny_model(3, "gru", layers=2)
     opt = charlm.make_optimizer(model, tiny_config())
+    ids = np.zeros((2, 3), dtype=np.int64)
+    charlm.train_step(model, opt, ids, ids)  # so that the optimizer has state to save
     charlm.save_checkpoint(path, model, data.CharVocab("abc"), opt, step=4, config=tiny_config())
     return tg.load(path)
 
@@ -345,14 +348,38 @@ BAD_CHECKPOINTS = {  # field named in the error -> how the file's state is spoil
     "train_config": lambda s: {**s, "train_config": {**s["train_config"], "nope": 1}},
     "train_config.lr": lambda s: {**s, "train_config": {**s["train_config"], "lr": "fast"}},
     "optimizer": lambda s: {**s, "optimizer": {"state": 3}},
+    "model.rnn.weight_hh_l0": lambda s: _spoiled_weight(s, "rnn.weight_hh_l0", np.nan),
+    "model.head.weight": lambda s: _spoiled_weight(s, "head.weight", -np.inf),
+    "optimizer.state.0.exp_avg": lambda s: _spoiled_moment(s, "exp_avg", lambda m: m + 1j),
+    "optimizer.state.0.exp_avg_sq": lambda s: _spoiled_moment(s, "exp_avg_sq", _nan),
 }  # fmt: skip
+
+
+def _nan(array):
+    return np.full_like(array, np.nan)
+
+
+def _spoiled_weight(state, name, value):
+    """A diverged run's weights: one entry of ``name`` is ``value`` (NaN, inf)."""
+    weight = state["model"][name].copy()
+    weight.flat[0] = value
+    return {**state, "model": {**state["model"], name: weight}}
+
+
+def _spoiled_moment(state, name, change):
+    """The optimizer's first parameter's state ``name`` changed (complex, NaN)."""
+    optimizer = state["optimizer"]
+    key = next(iter(optimizer["state"]))
+    entries = {**optimizer["state"][key], name: change(optimizer["state"][key][name])}
+    return {**state, "optimizer": {**optimizer, "state": {**optimizer["state"], key: entries}}}
 
 
 @pytest.mark.parametrize("field", sorted(BAD_CHECKPOINTS))
 def test_a_checkpoint_with_bad_contents_names_the_field(field, tmp_path):
     path = tmp_path / "bad.npz"
     tg.save(BAD_CHECKPOINTS[field](_checkpoint_state(tmp_path)), path)
-    with pytest.raises(ValueError) as exc:
+    with pytest.raises(ValueError) as exc, warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused, not cast with NumPy's ComplexWarning
         charlm.load_checkpoint(path)
     message = str(exc.value)
     assert "bad.npz" in message and field in message, message

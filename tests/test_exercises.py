@@ -57,13 +57,19 @@ def _with_change(tmp_path, number, old, new):
     "number, old, new, expected",
     [
         (1, "d * b, d * a", "d * a, d * b", "dL/da at a=2, b=-3, c=6.5 is -2.35934"),
-        (2, "g * (s + x * s * (1 - s))", "g * s", "does not match finite differences"),
+        (2, "g * (s + x * s * (1 - s))", "g * s", "the slope of silu_forward there is"),
+        (2, "g * (s + x * s * (1 - s))", "s + x * s * (1 - s)", "right only when g = 1"),
         (3, "small[-1]", "small[-1] + 1", "the last step below it is"),
         (4, "nn.utils.clip_grad_norm_(model.parameters(), max_norm)", "pass", "moved the weights"),
         (5, "data[H : 2 * H] = 3.0", "data[:H] = 3.0", "a row of gate 'i'"),
         (5, "data[H : 2 * H] = 3.0", "data[H : 2 * H] = 0.5", "it must stay above 1e-3"),
         (6, "da_n * r]", "da_n]", "the gradient of h differs from the engine's"),
-        (6, "dgh.sum(0)", "dgh.sum(1)", "'bias_hh' has shape (2,), bias_hh has (12,)"),
+        (
+            6,
+            "dgh.sum(0)",
+            "dgh.sum(1)",
+            "'bias_hh' (dL/dbias_hh) has shape (2,), it must have shape (12,)",
+        ),
         (6, '"x": dgx @ weight_ih,', "", "the dict has no 'x'"),
         (7, "0.1 * (-pre)", "0.2 * (-pre)", "run op by op (tg.eager()), the outputs are wrong"),
     ],
@@ -106,3 +112,118 @@ def test_the_stubs_say_how_to_check_them():
         assert f"python -m tinygrad_seq.exercises check {number}" in text
         runs_as_shipped = number in (4, 7)  # and fails its check, saying why
         assert textwrap.dedent(text).count("NotImplementedError") == (not runs_as_shipped)
+
+
+# --- a learner's wrong answer of any kind gets a message in the learner's words -------------------
+
+# For each exercise, a file whose function gives back {value}; before it, what {value} needs.
+_PROLOGUE = {
+    1: "",
+    2: "def silu_forward(x):\n    return x / (1.0 + np.exp(-x))\n\n\n",
+    3: "",
+    4: "",
+    5: "",
+    6: "",
+    7: "",
+}
+_BODY = {  # the function's body, with {value} where the wrong answer goes
+    1: "def gradients(a, b, c):\n    return {value}\n",
+    2: "def silu_vjp(g, out, x):\n    return {value}\n",
+    3: "def vanished_step(cell, x, threshold):\n    return {value}\n",
+    4: "def training_step(model, opt, x, target, max_norm=1.0):\n    return {value}\n",
+    5: "def open_forget_gate(cell):\n    {value}\n",
+    6: "def gru_backward(*args):\n    grads = _right(*args)\n    grads['x'] = {value}\n"
+    "    return grads\n",
+    7: "def leaky_step(x_t, state, w):\n    pre = x_t + state[0] @ w\n    return {value}\n",
+}
+_WRONG = {  # kind -> {exercise: the wrong value}; every exercise meets every kind
+    "float": {1: "0.5", 2: "0.5", 3: "3.5", 4: "0.5", 5: "cell.bias_hh = 3.0", 6: "0.5", 7: "0.5"},
+    "None": {
+        1: "None", 2: "None", 3: "None", 4: "None", 5: "cell.bias_hh = None", 6: "None",
+        7: "None",
+    },
+    "shape": {
+        1: "(np.zeros(2), 0.0, 0.0)", 2: "g[:1]", 3: "np.array([1, 2])", 4: "np.zeros(3)",
+        5: "cell.bias_hh.data = np.zeros(3)", 6: "grads['x'][:1]", 7: "(pre.sum(0),)",
+    },
+    "NaN": {
+        1: "(float('nan'), 0.0, 0.0)", 2: "g * np.nan", 3: "float('nan')", 4: "float('nan')",
+        5: "cell.bias_hh.data[...] = np.nan", 6: "grads['x'] * np.nan", 7: "(pre * np.nan,)",
+    },
+    "exception": dict.fromkeys(range(1, 8), "_oops()"),
+    "dtype": {
+        1: "(1 + 2j, 0.0, 0.0)", 2: "g.astype(complex)", 3: "5 + 0j", 4: "1 + 0j",
+        5: "cell.bias_hh.data = cell.bias_hh.data.astype(complex)",
+        6: "grads['x'].astype(complex)", 7: "(pre.to(tg.float32),)",
+    },
+}  # fmt: skip
+_SAID = {  # kind -> what the message must name (besides the function)
+    "float": ("float",),
+    "None": ("None",),
+    "shape": ("shape",),
+    "NaN": ("NaN",),
+    "exception": ("ValueError", "my own bug", "line"),
+    "dtype": ("complex",),
+}
+_HEADER = (
+    "import numpy as np\n\nimport tinygrad_seq as tg\n\n\n"
+    "def _oops():\n    raise ValueError('my own bug')\n\n\n"
+)
+
+
+@pytest.mark.parametrize("kind", sorted(_WRONG))
+@pytest.mark.parametrize("number", NUMBERS)
+def test_every_kind_of_wrong_answer_gets_a_message_in_the_learners_words(tmp_path, number, kind):
+    exercise = exercises.EXERCISES[number]
+    source = _HEADER + _PROLOGUE[number]
+    if number == 6:  # the reference solution, renamed, gives the right gradients to spoil
+        source += (SOLUTIONS / exercise.file).read_text().replace("def gru_backward", "def _right")
+        source += "\n\n"
+    if number == 4:  # a step that trains (clipped), then returns the wrong kind of loss
+        source += _BODY[4].replace(
+            "    return",
+            "    loss = ((model(x) - target) ** 2).mean()\n    opt.zero_grad()\n"
+            "    loss.backward()\n    tg.nn.utils.clip_grad_norm_(model.parameters(), max_norm)\n"
+            "    opt.step()\n    return",
+        )
+    else:
+        source += _BODY[number]
+    (tmp_path / exercise.file).write_text(source.replace("{value}", _WRONG[kind][number]))
+    with pytest.raises(exercises.ExerciseFailed) as failure:
+        exercises.check(number, tmp_path)
+    message = str(failure.value)
+    assert message.startswith(f"exercise {number}: "), message
+    for engine_word in ("engine", "unbroadcast", "<locals>", "<lambda>", "Traceback", "gradcheck"):
+        assert engine_word not in message, message
+    said = {(4, "float"): ("loss",), (7, "dtype"): ("float32", "dtype")}.get((number, kind))
+    said = said or _SAID[kind]  # (a float is a loss's type; a tensor's dtype cannot be complex)
+    assert all(word in message for word in said), message
+    if kind != "exception" and (number, kind) != (4, "float"):
+        assert "checker could not use" not in message, message  # named, not caught by the net
+
+
+def test_exercise_2_names_things_as_the_learner_knows_them_and_hints_escalate(tmp_path):
+    source = (SOLUTIONS / "ex2_vjp.py").read_text()
+    wrong = source.replace("g * (s + x * s * (1 - s))", "g * x * s * (1 - s)")
+    (tmp_path / "ex2_vjp.py").write_text(wrong)
+    messages = []
+    for hint in (1, 2, 3):
+        with pytest.raises(exercises.ExerciseFailed) as failure:
+            exercises.check(2, tmp_path, hint=hint)
+        messages.append(str(failure.value))
+    first, rule, formula = messages
+    assert "at x = 6, your silu_vjp returned dL/dx = " in first
+    assert "the slope of silu_forward there" in first and "engine" not in first
+    assert "Hint 1 of 3" in first and "product" in first and "s + x * s" not in first
+    assert "--hint 2" in first
+    assert "Hint 2 of 3" in rule and "product rule" in rule and "s + x * s" not in rule
+    assert "--hint 3" in rule
+    assert "Hint 3 of 3" in formula and "g * (s + x * s * (1 - s))" in formula
+    assert "Next hint" not in formula
+
+
+def test_the_command_line_passes_the_hint_asked_for(tmp_path, capsys):
+    source = (SOLUTIONS / "ex2_vjp.py").read_text()
+    (tmp_path / "ex2_vjp.py").write_text(source.replace("(s + x * s * (1 - s))", "s"))
+    assert exercises.main(["check", "2", "--dir", str(tmp_path), "--hint", "3"]) == 1
+    assert "Hint 3 of 3" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import pytest
 
 import tinygrad_seq as tg
 from tinygrad_seq import nn, ops, viz
+from tinygrad_seq.viz import style
 from tinygrad_seq.viz.trace import walk
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's `dot`")
@@ -80,7 +81,8 @@ def test_backward_and_forward_orders_are_the_engines(tmp_path):
     data = page_data(explore(loss, tmp_path).html)
     nodes = walk([loss.node])
     visited = sorted((n for n in nodes if n.visit is not None), key=lambda n: n.visit)
-    assert [data["nodes"][i]["visit"] for i in data["backward"]] == [n.visit for n in visited]
+    # numbered from 1 in the engine's order, as the status line counts the steps
+    assert [data["nodes"][i]["visit"] for i in data["backward"]] == list(range(1, len(visited) + 1))
     assert [data["nodes"][i]["serial"] for i in data["backward"]] == [n.serial for n in visited]
     assert data["nodes"][data["backward"][0]]["name"] == "loss"  # the sweep starts at the loss
     serials = [data["nodes"][i]["serial"] for i in data["forward"]]
@@ -309,9 +311,9 @@ def browser():
 class Opened:
     """A page loaded from disk, with every request, console error and dialog it made."""
 
-    def __init__(self, browser, path):
+    def __init__(self, browser, path, size=(1400, 860)):
         self.url = pathlib.Path(path).resolve().as_uri()
-        self.page = browser.new_page(viewport={"width": 1400, "height": 860})
+        self.page = browser.new_page(viewport={"width": size[0], "height": size[1]})
         self.requests, self.errors, self.dialogs = [], [], []
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
@@ -466,4 +468,231 @@ def test_the_jupyter_view_works_in_its_iframe(browser, tmp_path):
     frame.locator("#next").click()
     assert frame.locator("#status b").text_content() == "loss"
     assert not opened.errors and not opened.dialogs
+    opened.page.close()
+
+
+# --- what a newcomer sees first: numbering, fitting, scrolling, layout, at two window sizes -----
+
+SIZES = [(1280, 720), (900, 700)]
+
+
+@pytest.fixture(scope="module")
+def six_steps(browser, tmp_path_factory):
+    """The command line's page: a 6-step LSTM, its loss and its graph's nodes."""
+    loss = lstm_loss(steps=6)
+    path = tmp_path_factory.mktemp("six") / "lstm.html"
+    page = explore(loss, path.parent, name=path.name)
+    return page.path, loss, page_data(page.html)
+
+
+def rect(page, selector):
+    return page.eval_on_selector(
+        selector,
+        "e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }",
+    )
+
+
+def pane(page):
+    """The graph pane's visible inside (its client area: no scroll bars)."""
+    return page.eval_on_selector(
+        "#graph",
+        "e => { const r = e.getBoundingClientRect(); "
+        "return [r.left + e.clientLeft, r.top + e.clientTop, "
+        "r.left + e.clientLeft + e.clientWidth, r.top + e.clientTop + e.clientHeight]; }",
+    )
+
+
+def inside(inner, outer, slack=0.5):
+    return (
+        inner[0] >= outer[0] - slack
+        and inner[1] >= outer[1] - slack
+        and inner[2] <= outer[2] + slack
+        and inner[3] <= outer[3] + slack
+    )
+
+
+def overlap(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def box_of(page, view, text, t):
+    """The selector of the box of ``view`` labelled ``text`` in step t (by its DOT id)."""
+    data = page.evaluate("JSON.parse(document.getElementById('explore-data').textContent)")
+    nodes = data["nodes"]
+    for i, box in enumerate(data["views"][view]["boxes"]):
+        names = [nodes[n]["name"] for n in box["nodes"]] + [box["label"]]
+        if box["t"] == t and text in names:
+            return f"#view-{view} g.node:has(> title:text-is('n{i}'))"
+    raise AssertionError(f"no box {text!r} at t = {t}")
+
+
+def test_the_status_the_panel_and_the_drawing_count_visits_alike(browser, six_steps):
+    path, loss, data = six_steps
+    opened = Opened(browser, path, SIZES[0])
+    page, total = opened.page, len(data["backward"])
+    drawn = viz.draw_graph(loss, show_grad=True).source
+    nodes = walk([loss.node])
+    done = 0
+    for k in (1, 8, 30):
+        page.evaluate(f"for (let i = 0; i < {k - done}; i++) next.click()")
+        done = k
+        assert f"visit {k} / {total}" in page.text_content("#status")
+        assert f"visit {k} / {total}" in page.text_content("#panel")  # not "visit #{k - 1}"
+        node = nodes[data["backward"][k - 1]]
+        assert data["nodes"][data["backward"][k - 1]]["visit"] == k
+        label = style.node_label(node, False, True, k)  # what the drawing writes on its box
+        assert f"backward #{k}<" in label and label[1:-1] in drawn
+    assert opened.clean(), (opened.requests, opened.errors)
+    opened.page.close()
+
+
+def test_the_panel_shows_places_in_the_graph_not_internal_counters(browser, six_steps):
+    path, loss, data = six_steps
+    opened = Opened(browser, path, SIZES[0])
+    forget = box_of(opened.page, "ops", "forget gate", 0)
+    opened.page.click(forget)
+    panel = opened.page.text_content("#panel")
+    i = next(i for i, n in enumerate(data["nodes"]) if n["name"] == "forget gate" and n["t"] == 0)
+    assert "created" not in panel and f"#{data['nodes'][i]['serial']}" not in panel
+    place = data["forward"].index(i) + 1
+    assert f"node {place} / {len(data['forward'])}" in panel
+    opened.page.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("view", ["ops", "cell"])
+def test_fit_fits_the_whole_drawing_in_the_pane(browser, six_steps, size, view):
+    opened = Opened(browser, six_steps[0], size)
+    page = opened.page
+    page.click(f"#view-button-{view}")
+    page.click("#zoom-fit")
+    assert inside(rect(page, f"#view-{view} svg"), pane(page))
+    opened.page.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_cell_view_opens_at_its_start_with_t0_and_the_legend(browser, six_steps, size):
+    opened = Opened(browser, six_steps[0], size)
+    page = opened.page
+    page.evaluate("for (let i = 0; i < 8; i++) next.click()")  # the sweep is at t = 5
+    page.click("#view-button-cell")
+    legend = "#view-cell g.graph > text"  # the drawing's title, above its swatches
+    assert "computation graph" in page.text_content(legend)
+    assert inside(rect(page, legend), pane(page))
+    assert inside(rect(page, box_of(page, "cell", "LSTM cell", 0)), pane(page))
+    opened.page.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_pinning_or_choosing_a_step_brings_it_into_view(browser, six_steps, size):
+    opened = Opened(browser, six_steps[0], size)
+    page = opened.page
+    page.evaluate("for (let i = 0; i < 8; i++) next.click()")  # the drawing follows to t = 5
+    forget = box_of(page, "ops", "forget gate", 0)
+    page.click(forget)  # scrolled to by the click itself; pinning must not scroll away
+    assert page.get_attribute(forget, "class").split().count("pinned") == 1
+    assert inside(rect(page, forget), pane(page))
+    page.click("#first")
+    page.evaluate("for (let i = 0; i < 8; i++) next.click()")  # back to t = 5
+    page.click("#flow-chart circle[data-t='0']")  # t = 0 chosen on the chart
+    band = "#view-ops .step-band"
+    assert page.get_attribute(band, "data-t") == "0"
+    box = rect(page, band)
+    view = pane(page)
+    assert box[1] < view[3] and box[3] > view[1]  # the band of t = 0 is (partly) in sight
+    opened.page.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_controls_lie_in_the_window_apart_and_the_drawing_keeps_its_place(
+    browser, six_steps, size, tmp_path
+):
+    opened = Opened(browser, six_steps[0], size)
+    page = opened.page
+    window = [0, 0, size[0], size[1]]
+    page.evaluate("for (let i = 0; i < 8; i++) next.click()")
+    for view in ("ops", "cell"):
+        page.click(f"#view-button-{view}")
+        footer = rect(page, "footer")
+        parts = ["#flow-chart", "#flow-legend", "#time-slider", "#time-value"]
+        boxes = {p: rect(page, p) for p in parts}
+        for part, box in boxes.items():
+            assert inside(box, window) and not overlap(box, footer), (part, box, footer)
+        for a in parts:
+            for b in parts:
+                if a < b and not (a == "#time-slider" and b == "#time-value"):
+                    assert not overlap(boxes[a], boxes[b]), (a, b)
+        assert not overlap(boxes["#time-slider"], boxes["#time-value"])
+        for button in page.query_selector_all("#toolbar button"):
+            box = button.bounding_box()
+            box = [box["x"], box["y"], box["x"] + box["width"], box["y"] + box["height"]]
+            assert inside(box, window)
+        page.screenshot(path=tmp_path / f"{view}.png")
+    # every step of both steppers: the status keeps one line and the drawing its place
+    for mode in ("backward", "forward"):
+        page.click(f"#mode-{mode}")
+        places = page.evaluate(
+            """() => { const seen = new Set();
+                 for (let i = 0; i <= 120; i++) {
+                   const g = document.getElementById("graph").getBoundingClientRect();
+                   const s = document.getElementById("status").getBoundingClientRect();
+                   seen.add(g.top + "," + s.height); next.click(); }
+                 return [...seen]; }"""
+        )
+        assert len(places) == 1, places
+    opened.page.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_histogram_ticks_do_not_run_together(browser, six_steps, size):
+    opened = Opened(browser, six_steps[0], size)
+    page = opened.page
+    page.click(box_of(page, "ops", "forget gate", 0))
+    ticks = page.eval_on_selector_all(
+        "#panel .hist text",
+        "ts => ts.map(t => { const r = t.getBoundingClientRect(); "
+        "return [r.left, r.top, r.right, r.bottom]; })",
+    )
+    assert len(ticks) == 4  # low and high of the value's and of the gradient's histogram
+    panel = page.eval_on_selector(
+        "#panel",
+        "e => { const r = e.getBoundingClientRect(); "
+        "return [r.left, r.top - 1e4, r.left + e.clientWidth, r.bottom + 1e4]; }",
+    )
+    for tick in ticks:
+        assert inside(tick, panel), (tick, panel)  # not cut off by the panel's edge
+    for a, b, gap in zip(ticks, ticks[1:], (6, 14, 6)):
+        # left to right, apart; the value's high end and the gradient's low end far enough
+        # apart not to read as one line of numbers ("0.7093 -0.5")
+        assert a[2] + gap <= b[0], ticks
+    opened.page.close()
+
+
+@needs_dot
+def test_the_initial_states_are_named_h0_and_c0_in_the_explorer(tmp_path):
+    data = page_data(explore(lstm_loss(), tmp_path).html)
+    assert sorted(n["name"] for n in data["nodes"] if n["kind"] == "input") == ["c_0", "h_0", "x"]
+
+
+def test_eight_series_leave_room_for_the_panel_and_the_slider(browser, tmp_path):
+    """A 2-layer bidirectional LSTM has eight series (h and c of four lanes): the chart's list
+    scrolls, the slider and the panel stay in the window."""
+    net = nn.Module()
+    net.rnn = nn.LSTM(2, 3, num_layers=2, bidirectional=True, seed=0)
+    x = tg.Tensor(np.ones((4, 1, 2), dtype=np.float32), requires_grad=True).named("x")
+    with tg.keep_values():
+        out, _ = net.rnn(x)
+        loss = (out * out).sum().named("loss")
+    loss.backward(keep_grads=True)
+    opened = Opened(browser, viz.explore(loss, tmp_path / "deep.html").path, (900, 700))
+    page = opened.page
+    page.evaluate("for (let i = 0; i < 5; i++) next.click()")
+    assert page.locator("#flow-legend .legend-item").count() == 8
+    footer, window = rect(page, "footer"), [0, 0, 900, 700]
+    for part in ("#flow-chart", "#time-slider", "#time-value"):
+        assert inside(rect(page, part), window) and not overlap(rect(page, part), footer), part
+    panel = rect(page, "#panel")
+    assert panel[3] - panel[1] >= 100  # the panel is not squeezed away
+    assert "=" in page.text_content("#flow-legend")  # each series' value at the chosen step
+    assert opened.clean(), (opened.requests, opened.errors)
     opened.page.close()

@@ -16,6 +16,7 @@ import pytest
 import tinygrad_seq as tg
 from tinygrad_seq import modes, nn, viz
 from tinygrad_seq.viz import style
+from tinygrad_seq.viz.trace import build
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent  # subprocesses import the package from here
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's `dot`")
@@ -138,6 +139,38 @@ def _laid_out(source):
 
 
 @needs_dot
+@pytest.mark.parametrize("kind, layers, bidirectional", [("lstm", 1, False), ("gru", 2, True)])
+def test_leaves_read_in_one_place_are_drawn_beside_it(kind, layers, bidirectional):
+    """x, the biases, h_0 and c_0, where each is read in one place (one operation, or one step
+    of one layer and direction), are drawn beside it: their arrows are short, never across the
+    whole drawing."""
+    loss = run_layer(kind, 3, layers, bidirectional, input_grad=True)
+    source = viz.draw_graph(loss, max_nodes=None).source  # all: box i is build's box i
+    places = _laid_out(source)
+    width = max(x for x, _ in places.values()) - min(x for x, _ in places.values())
+    picture = build([loss.node])
+    readers = {}
+    for a in picture.arrows:
+        readers.setdefault(a.src, set()).add(a.dst)
+    spots = {
+        i: {(picture.boxes[r].cluster, picture.boxes[r].step) for r in readers[i]}
+        for i, box in enumerate(picture.boxes)
+        if box.kind in ("parameter", "input")
+    }
+    local = {i for i, where in spots.items() if len(where) == 1}
+    names = {picture.boxes[i].nodes[0].name for i in local}
+    wanted = {"h_0"} | ({"c_0", "rnn.bias_ih_l0", "rnn.bias_hh_l0"} if kind == "lstm" else set())
+    assert wanted | ({"x"} if not bidirectional else set()) <= names
+    for i in local:  # beside its reader (the first, if one step reads it twice: the GRU's h_0)
+        (x0, y0), near = places[f"n{i}"], []
+        for r in readers[i]:
+            x1, y1 = places[f"n{r}"]
+            assert abs(x1 - x0) < 0.25 * width, picture.boxes[i].nodes[0]
+            near.append(abs(y1 - y0) < 2.5)
+        assert any(near), picture.boxes[i].nodes[0]
+
+
+@needs_dot
 @pytest.mark.parametrize(
     "kind, steps, bidirectional", [("lstm", 3, False), ("lstm", 5, False), ("gru", 4, True)]
 )
@@ -220,9 +253,10 @@ def test_show_grad_with_keep_grads_shows_every_gradient_and_the_backward_order()
     loss.backward(keep_grads=True)
     source = viz.draw_graph(loss, show_grad=True).source
     loss_row = next(row for row in source.splitlines() if "<B>loss</B>" in row)
-    assert "backward #0" in loss_row and "grad 1" in loss_row
+    assert "backward #1" in loss_row and "grad 1" in loss_row  # counted from 1, as the explorer
+    assert "backward #k: the k-th node the reverse sweep visited (#1: the output)" in source
     visits = [int(v) for v in re.findall(r"backward #(\d+)", source)]
-    assert sorted(visits) == list(range(len(visits)))  # every visited node, each step once
+    assert sorted(visits) == list(range(1, len(visits) + 1))  # every visited node, each once
     assert "only leaf gradients" not in source
     forget = [row for row in source.splitlines() if "<B>forget gate</B>" in row]
     assert all("grad ‖·‖" in row for row in forget)
@@ -232,7 +266,7 @@ def test_show_data_before_backward_summarises_values():
     with tg.keep_values():
         loss = run_layer("rnn", steps=2)
     source = viz.draw_graph(loss, show_data=True).source
-    inputs = source.count("<B>input</B>")  # inputs with no node: their shapes are kept, no value
+    inputs = len(plain_inputs(source))  # inputs with no node: their shapes are kept, no value
     assert source.count("value ") >= node_count(source) - 1 - inputs
     assert "not kept by the graph" not in source
 
@@ -243,7 +277,7 @@ def test_show_data_after_backward_under_keep_values_summarises_values():
     loss.backward(keep_grads=True)  # no retain_graph: the values stay all the same
     # every box shows its value, but the loss and the input boxes (inputs with no node: no value)
     source = viz.draw_graph(loss, show_data=True, show_grad=True).source
-    assert source.count("value ") >= node_count(source) - 1 - len(input_boxes(source))
+    assert source.count("value ") >= node_count(source) - 1 - len(plain_inputs(source))
     assert "not kept by the graph" not in source
     forget = [row for row in source.splitlines() if "<B>forget gate</B>" in row]
     assert forget and all("value ‖·‖" in row and "grad ‖·‖" in row for row in forget)
@@ -587,6 +621,11 @@ def input_boxes(source):
     return re.findall(r"<B>input</B><BR/><FONT [^>]*>([^<]*)</FONT>", source)
 
 
+def plain_inputs(source):
+    """The input boxes drawn for tensors without a node: unnamed ones and the initial states."""
+    return input_boxes(source) + re.findall(r"<B>[hc]_0</B><BR/>initial state<BR/>", source)
+
+
 @pytest.mark.parametrize("eager", [False, True])
 def test_an_input_without_requires_grad_is_drawn_with_its_shape(eager):
     lstm = nn.LSTM(3, 4, seed=0)
@@ -595,9 +634,33 @@ def test_an_input_without_requires_grad_is_drawn_with_its_shape(eager):
         out, _ = lstm(x)
         loss = out.sum()
     loss.backward()  # frees the arrays the nodes saved: the shapes must outlive them
-    boxes = input_boxes(viz.draw_graph(loss).source)
-    # the input projection reads x as (T * B, I); the zero initial states h_0 and c_0 are (B, H)
-    assert boxes == ["(10, 3) float32", "(2, 4) float32", "(2, 4) float32"]
+    source = viz.draw_graph(loss).source
+    # the input projection reads x as (T * B, I); the zero initial states h_0 and c_0, (B, H),
+    # are drawn under their names
+    assert input_boxes(source) == ["(10, 3) float32"]
+    for name in ("h_0", "c_0"):
+        assert f"<B>{name}</B><BR/>initial state<BR/>" in source
+        assert source.count(f"<B>{name}</B>") == 1
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("collapse", [None, "cell"])
+def test_the_initial_states_are_named_h0_and_c0_not_input(kind, collapse):
+    net = nn.Module()
+    net.rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind](2, 3, num_layers=2, seed=0)
+    x = tg.Tensor(np.ones((3, 1, 2), dtype=np.float32), requires_grad=True).named("x")
+    out, _ = net.rnn(x)
+    source = viz.draw_graph(out.sum(), collapse=collapse).source
+    assert input_boxes(source) == []  # x has its name; h_0, c_0 theirs, in every layer
+    names = ["h_0", "c_0"] if kind == "lstm" else ["h_0"]
+    for name in names:
+        assert f"<B>{name}</B><BR/>initial state<BR/>" in source
+        assert source.count(f"<B>{name}</B>") == 2  # one per layer: the GRU reads h_0 twice
+    assert "<B>c_0</B>" not in source or kind == "lstm"
+    given = tg.Tensor(np.ones((2, 1, 3), dtype=np.float32)).named("mine")  # a user's own state
+    out = net.rnn(x, (given, given) if kind == "lstm" else given)[0]
+    assert "<B>h_0</B>" in viz.draw_graph(out.sum(), collapse=collapse).source  # its layers'
+    assert given.name == "mine"  # the user's tensor keeps its name
 
 
 def test_inputs_are_drawn_alike_by_the_compiled_loop_and_eager_mode():
@@ -619,3 +682,21 @@ def test_numbers_and_arrays_an_op_reads_are_not_drawn_tensors_are():
     assert input_boxes(source) == []
     source = viz.draw_graph((2.0 * x + tg.Tensor(np.ones((2, 3)))).sum()).source
     assert input_boxes(source) == ["(2, 3) float64"]
+
+
+def test_the_readme_quotes_no_drawing_size_it_did_not_measure():
+    """A size in inches goes stale with every change of layout: the README quotes one only from
+    docs/quoted_numbers.py's last measurement (tests/test_quoted_numbers.py checks those)."""
+    import importlib.util
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("qn", root / "docs" / "quoted_numbers.py")
+    qn = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(qn)
+    measured = " ".join(
+        text for path, text in qn.quoted_texts(qn.load_results()["values"]) if path == "README.md"
+    )
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for size in re.findall(r"\b\d+(?:\.\d+)? inch", readme):
+        assert size in measured, f"README.md quotes {size}es, not measured by quoted_numbers.py"

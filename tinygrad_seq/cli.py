@@ -7,7 +7,7 @@ Training runs and the rules that protect checkpoints on disk are ``train.py``'s 
 and its training loop ``charlm.py``'s); this module turns options into their arguments, and
 their results and refusals into lines.
 
-    python -m tinygrad_seq demo          # about 25 s: train, sample, draw the graph and flow
+    python -m tinygrad_seq demo          # about 30 s: train, sample, draw the graph and flow
     python -m tinygrad_seq train --text poems.txt --steps 3000 --out poems.npz
     python -m tinygrad_seq sample --checkpoint poems.npz --prompt "The " --temperature 0.7
     python -m tinygrad_seq graph --model lstm --steps 3 -o lstm.svg
@@ -18,6 +18,7 @@ their results and refusals into lines.
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 
@@ -28,7 +29,9 @@ from .serialization import atomic_write
 
 # --- graph ----------------------------------------------------------------------------------------
 
-FORMATS = ("svg", "png", "pdf", "gv")
+# what Graphviz's `dot` renders (gv and dot: the DOT text itself, which needs no Graphviz)
+FORMATS = ("svg", "png", "jpg", "jpeg", "gif", "pdf", "ps", "eps", "gv", "dot")
+SAME_FORMAT = {"jpeg": "jpg", "dot": "gv"}
 
 
 def add_graph_parser(subparsers):
@@ -38,11 +41,11 @@ def add_graph_parser(subparsers):
         description=(
             "Run a small RNN, LSTM or GRU over a random sequence, take loss = sum(output**2) and "
             "draw the graph that computed it: one cluster per layer, direction and time step, "
-            "gates coloured by role. Rendering svg/png/pdf needs Graphviz's `dot`; gv (the DOT "
-            "text) does not."
+            "gates coloured by role, in the format -o's extension names (svg, png, jpg, pdf...). "
+            "Rendering needs Graphviz's `dot`; gv or dot (the DOT text) does not."
         ),
     )
-    _add_layer_options(p, steps=3)
+    _add_layer_options(p, steps=3, max_steps=1000)
     p.add_argument(
         "--collapse",
         choices=("none", "cell"),
@@ -64,7 +67,7 @@ def add_graph_parser(subparsers):
     )
     p.add_argument(
         "--max-nodes",
-        type=_non_negative,
+        type=MAX_NODES,
         default=200,
         help="draw at most this many boxes, 0 for no limit (default 200)",
     )
@@ -72,7 +75,7 @@ def add_graph_parser(subparsers):
         "--format", choices=FORMATS, help="output format (default: from -o's extension, else svg)"
     )
     p.add_argument("-o", "--output", help="file to write (default: <model>.<format>)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights and input")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the weights and input")
     p.set_defaults(run=run_graph)
 
 
@@ -104,16 +107,23 @@ def run_graph(args):
     return 0
 
 
-def _add_layer_options(p, steps):
+def _add_layer_options(p, steps, max_steps):
     """The options of the small recurrent layer that ``graph`` and ``explore`` run."""
     p.add_argument("--model", choices=("lstm", "gru", "rnn"), default="lstm")
     p.add_argument(
-        "--steps", type=_positive, default=steps, help=f"sequence length (default {steps})"
+        "--steps",
+        type=_count_in(1, max_steps),
+        default=steps,
+        help=f"sequence length, 1 to {max_steps} (default {steps})",
     )
-    p.add_argument("--input-size", type=_positive, default=2, help="default 2")
-    p.add_argument("--hidden-size", type=_positive, default=3, help="default 3")
-    p.add_argument("--layers", type=_positive, default=1, help="num_layers (default 1)")
-    p.add_argument("--batch", type=_positive, default=1, help="batch size (default 1)")
+    p.add_argument("--input-size", type=_count_in(1, 256), default=2, help="1 to 256 (default 2)")
+    p.add_argument("--hidden-size", type=_count_in(1, 256), default=3, help="1 to 256 (default 3)")
+    p.add_argument(
+        "--layers", type=_count_in(1, 8), default=1, help="num_layers, 1 to 8 (default 1)"
+    )
+    p.add_argument(
+        "--batch", type=_count_in(1, 256), default=1, help="batch size, 1 to 256 (default 1)"
+    )
     p.add_argument("--bidirectional", action="store_true")
 
 
@@ -167,7 +177,7 @@ def add_explore_parser(subparsers):
             "needs Graphviz's `dot`."
         ),
     )
-    _add_layer_options(p, steps=6)
+    _add_layer_options(p, steps=6, max_steps=200)
     p.add_argument(
         "--collapse",
         choices=("auto", "none", "cell"),
@@ -176,12 +186,12 @@ def add_explore_parser(subparsers):
     )
     p.add_argument(
         "--max-nodes",
-        type=_non_negative,
+        type=MAX_NODES,
         default=250,
         help="draw at most this many boxes per view, 0 for no limit (default 250)",
     )
     p.add_argument("-o", "--output", help="page to write (default: <model>_explorer.html)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights and input")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the weights and input")
     p.set_defaults(run=run_explore)
 
 
@@ -189,6 +199,7 @@ def run_explore(args):
     from . import keep_values, viz
 
     path = args.output or f"{args.model}_explorer.html"
+    _check_extension(path, ("html", "htm"), "-o", "the explorer (an HTML page)")
     _check_writable(path, "-o")
     with keep_values():  # every node keeps its value, and the layer records op by op
         loss = _unrolled_loss(args.model, **_layer_sizes(args))
@@ -207,22 +218,65 @@ def run_explore(args):
 
 
 def _format_and_path(args):
+    """(format, path) of ``graph``'s drawing: the format -o's extension names (else --format,
+    else svg). An extension Graphviz is not asked to write, or one --format contradicts, is
+    refused naming it: a .jpg must hold a JPEG, not SVG text."""
     ext = os.path.splitext(args.output or "")[1].lstrip(".").lower()
-    fmt = args.format or (ext if ext in FORMATS or ext == "dot" else "svg")
-    return ("gv" if fmt == "dot" else fmt), args.output or f"{args.model}.{fmt}"
+    if ext and ext not in FORMATS:
+        raise CommandError(
+            f"-o {args.output}: cannot draw a .{ext} file; name one of "
+            f"{', '.join('.' + f for f in FORMATS)} (or no extension and --format)"
+        )
+    if (
+        ext
+        and args.format
+        and SAME_FORMAT.get(ext, ext) != SAME_FORMAT.get(args.format, args.format)
+    ):
+        raise CommandError(
+            f"-o {args.output} names the format {ext}, --format says {args.format}; "
+            "drop one or make them agree"
+        )
+    fmt = args.format or ext or "svg"
+    return fmt, args.output or f"{args.model}.{fmt}"
 
 
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _check_extension(path, allowed, option, what):
+    """A CommandError unless ``path``'s extension (lower case, without the dot) is in
+    ``allowed``: the file's name must not promise another format than what is written."""
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if ext not in allowed:
+        named = f"a .{ext} file" if ext else "a file without an extension"
+        raise CommandError(
+            f"{option} {path}: {what} cannot be written as {named}; name one of "
+            f"{', '.join('.' + a for a in allowed)}"
+        )
 
 
-def _non_negative(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {text}")
+def _count_in(low, high):
+    """An argparse type: an integer from ``low`` to ``high``, else one line naming the range.
+    Every size has an upper bound, so that a typo such as ``--steps 99999999999999999999`` is
+    refused here, naming the option, rather than deep inside NumPy."""
+
+    def integer(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text}")
+        return value
+
+    return integer
+
+
+SEED = _count_in(0, 2**32 - 1)  # NumPy's legacy seeds' range (default_rng refuses negatives)
+MAX_NODES = _count_in(0, 100_000)
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value
 
 
@@ -264,15 +318,15 @@ DEMO_PROMPT = "    def __init__(self"
 def add_demo_parser(subparsers):
     p = subparsers.add_parser(
         "demo",
-        help="train a character-level LSTM in half a minute, draw its graph and gradient flow",
+        help="train a character-level LSTM (about 30 s), draw its graph and gradient flow",
         description=(
             "Train a character-level LSTM language model on the Python standard library's own "
             "source code (no download; --text FILE for any other text), printing generated text "
             "and the held-out loss before and after; then write the graph of a 3-step LSTM, a "
             "gradient-flow plot (tanh RNN vs LSTM), a page that steps through backprop in a "
             "6-step LSTM (open it in a browser) and the model's checkpoint into --out. "
-            "About 25 seconds of CPU time (its wall time on a quiet machine). Ctrl-C while "
-            "training saves the checkpoint and stops. " + _KEEP_CHECKPOINTS
+            "With the defaults it takes about 30 seconds on a quiet 2-core machine, start to end. "
+            "Ctrl-C while training saves the checkpoint and stops. " + _KEEP_CHECKPOINTS
         ),
     )
     _add_data_options(p)
@@ -456,15 +510,15 @@ def add_sample_parser(subparsers):
         "--checkpoint", required=True, metavar="CKPT", help="written by `train` or `demo`"
     )
     _add_sampling_options(p, default="a newline")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampling (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the sampling (default 0)")
     p.set_defaults(run=run_sample)
 
 
 def run_sample(args):
     from . import charlm
 
+    ckpt = _read_checkpoint(args.checkpoint, "--checkpoint")
     try:
-        ckpt = charlm.load_checkpoint(args.checkpoint)
         prompt = _prompt(args.prompt, ckpt.vocab, preferred="\n")
         text = charlm.sample(
             ckpt.model, ckpt.vocab, prompt, args.length, args.temperature, args.seed
@@ -473,6 +527,25 @@ def run_sample(args):
         raise CommandError(str(e)) from None
     print(text)
     return 0
+
+
+def _read_checkpoint(path, option):
+    """``charlm.load_checkpoint(path)``; what stops it as a CommandError naming ``option`` and
+    ``path`` in the user's words (a folder, no such file), not as an OS error number."""
+    from . import charlm
+
+    if os.path.isdir(path):
+        raise CommandError(f"{option} {path}: is a folder; give the checkpoint file inside it")
+    if not os.path.exists(path):
+        raise CommandError(
+            f"{option} {path}: no such file; `train --out` or `demo --out` writes checkpoints"
+        )
+    try:
+        return charlm.load_checkpoint(path)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    except OSError as e:
+        raise CommandError(f"{option} {path}: cannot read it: {e.strerror or e}") from None
 
 
 def _prompt(prompt, vocab, preferred):
@@ -495,20 +568,38 @@ def add_flow_parser(subparsers):
             "it on a log scale (needs matplotlib)."
         ),
     )
-    p.add_argument("--steps", type=_positive, default=100, help="sequence length (default 100)")
-    p.add_argument("--hidden-size", type=_positive, default=16, help="default 16")
-    p.add_argument("--forget-biases", type=float, nargs="+", default=[1.0, 3.0], help="default 1 3")
+    p.add_argument(
+        "--steps", type=_count_in(1, 10_000), default=100, help="1 to 10000 (default 100)"
+    )
+    p.add_argument(
+        "--hidden-size", type=_count_in(1, 1024), default=16, help="1 to 1024 (default 16)"
+    )
+    p.add_argument(
+        "--forget-biases", type=_finite_float, nargs="+", default=[1.0, 3.0], help="default 1 3"
+    )
     p.add_argument("-o", "--output", default=FLOW_FILE, help="image to write (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights and input")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the weights and input")
     p.set_defaults(run=run_flow)
 
 
 def run_flow(args):
+    formats = _image_formats()
+    if formats is not None:
+        _check_extension(args.output, formats, "-o", "the plot")
     _check_writable(args.output, "-o")
     path = _write_flow(
         args.output, args.steps, args.seed, args.hidden_size, tuple(args.forget_biases)
     )
     return 0 if path is not None else 1
+
+
+def _image_formats():
+    """The extensions matplotlib can save a figure as (png, pdf, svg...); None without it."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # said later, when the plot is due
+        return None
+    return tuple(sorted(Figure().canvas.get_supported_filetypes()))
 
 
 def _write_flow(path, steps, seed, hidden_size=16, forget_biases=(1.0, 3.0)):
@@ -546,7 +637,11 @@ def _add_data_options(p):
         help="UTF-8 text to learn (default: the Python standard library's source, no download)",
     )
     p.add_argument(
-        "--chars", type=_positive, default=1_000_000, metavar="N", help="use at most N (1000000)"
+        "--chars",
+        type=_count_in(1, 10**9),
+        default=1_000_000,
+        metavar="N",
+        help="use at most N (1000000)",
     )
 
 
@@ -554,21 +649,33 @@ def _add_model_options(p):
     p.add_argument(
         "--model", choices=("lstm", "gru", "rnn"), default="lstm", help="recurrent layer (lstm)"
     )
-    p.add_argument("--layers", type=_positive, default=1, metavar="N", help="num_layers (1)")
-    p.add_argument("--hidden", type=_positive, default=128, metavar="N", help="hidden_size (128)")
-    p.add_argument("--emb", type=_positive, default=32, metavar="N", help="embedding_dim (32)")
+    p.add_argument(
+        "--layers", type=_count_in(1, 16), default=1, metavar="N", help="num_layers, to 16 (1)"
+    )
+    p.add_argument(
+        "--hidden", type=_count_in(1, 4096), default=128, metavar="N", help="hidden_size (128)"
+    )
+    p.add_argument(
+        "--emb", type=_count_in(1, 4096), default=32, metavar="N", help="embedding_dim (32)"
+    )
     p.add_argument(
         "--dropout", type=_fraction, default=0.0, metavar="P", help="on the recurrent output (0)"
     )
 
 
 def _add_training_options(p):
-    p.add_argument("--steps", type=_positive, default=1500, metavar="N", help="updates (1500)")
     p.add_argument(
-        "--batch", type=_positive, default=32, metavar="N", help="sequences per batch (32)"
+        "--steps", type=_count_in(1, 10**7), default=1500, metavar="N", help="updates (1500)"
     )
     p.add_argument(
-        "--seq-len", type=_positive, default=32, metavar="N", help="characters per window (32)"
+        "--batch", type=_count_in(1, 4096), default=32, metavar="N", help="sequences per batch (32)"
+    )
+    p.add_argument(
+        "--seq-len",
+        type=_count_in(1, 10_000),
+        default=32,
+        metavar="N",
+        help="characters per window (32)",
     )
     p.add_argument(
         "--lr", type=_positive_float, default=0.01, help="Adam's lr, cosine-decayed (0.01)"
@@ -578,22 +685,22 @@ def _add_training_options(p):
     )
     p.add_argument(
         "--eval-every",
-        type=_positive,
+        type=_count_in(1, 10**7),
         default=100,
         metavar="N",
         help="evaluate every N steps (100)",
     )
     p.add_argument(
         "--eval-chars",
-        type=_positive,
+        type=_count_in(1, 10**9),
         default=20_000,
         metavar="N",
-        help="held-out chars scored (20000)",
+        help="held-out chars scored, and as many of the training text (20000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="of the weights and samples (0)")
+    p.add_argument("--seed", type=SEED, default=0, help="of the weights and samples (0)")
     p.add_argument(
         "--save-every",
-        type=_non_negative,
+        type=_count_in(0, 10**7),
         default=100,
         metavar="N",
         help="also save the checkpoint every N steps, so that a run that dies keeps its "
@@ -601,7 +708,7 @@ def _add_training_options(p):
     )
     p.add_argument(
         "--patience",
-        type=_positive,
+        type=_count_in(1, 10**6),
         metavar="N",
         help="stop early once N evaluations in a row have not improved on the best held-out "
         "loss (default: train all --steps)",
@@ -622,7 +729,7 @@ SAMPLING_TEMPERATURE = 0.7
 def _add_sampling_options(p, default):
     p.add_argument("--prompt", help=f"text to continue (default {default})")
     p.add_argument(
-        "--length", type=_non_negative, default=300, metavar="N", help="characters (300)"
+        "--length", type=_count_in(0, 10**6), default=300, metavar="N", help="characters (300)"
     )
     p.add_argument(
         "--temperature",
@@ -709,7 +816,9 @@ def _fit(model, vocab, train_ids, val_ids, config, path, save_every, floor, best
     and a word on what was saved when it stops short."""
     from . import train
 
-    progress, seen = _Progress(config.steps), []  # seen: the evaluations, for their lines
+    print(_evaluations_said(config))
+    progress = _Progress(config.steps, config.eval_every)
+    seen = []  # the evaluations, for their lines
 
     def report(step, loss, scores):
         progress(step, loss, scores)
@@ -748,30 +857,38 @@ def _fit(model, vocab, train_ids, val_ids, config, path, save_every, floor, best
 
 
 def _evaluation_line(scores, earlier):
-    """One line for an evaluation: held-out and training bits per character (training: the mean
-    since the previous evaluation), and a warning when the held-out loss rose since then while
-    the training loss fell and is now below it: the model is learning its training text by
-    heart. (Without that last condition, a large text's held-out noise raised false alarms: the
-    stdlib's held-out part is easier than its training part.) ``earlier`` collects the
-    evaluations seen."""
-    import math
-
-    bpc = {e["step"]: (e["bpc"], e["train_loss"] / math.log(2)) for e in [*earlier, scores]}
+    """One line for an evaluation: the held-out and training text's bits per character, both of
+    the current weights scored the same way on as many characters (``charlm.train``'s
+    "train_text_bpc": the mean loss of the steps since the last evaluation was no match, it was
+    always higher), and a warning when the held-out loss rose since then while the training
+    text's fell and is now below it: the model is learning its training text by heart.
+    ``earlier`` collects the evaluations seen."""
+    bpc = {e["step"]: (e["bpc"], e["train_text_bpc"]) for e in [*earlier, scores]}
     best = min(bpc, key=lambda step: bpc[step][0])
     line = f"step {scores['step']}: held-out {scores['bpc']:.3f} bpc " + (
         "(best so far)" if scores["best"] else f"(best {bpc[best][0]:.3f} at step {best})"
     )
-    line += f", training {bpc[scores['step']][1]:.3f} bpc"
+    line += f", training text {bpc[scores['step']][1]:.3f} bpc"
     if earlier:
         (held_before, train_before), (held, train) = bpc[earlier[-1]["step"]], bpc[scores["step"]]
         if held > held_before and train < train_before and train < held:
             line += (
                 f"\noverfitting: held-out got worse ({held_before:.3f} -> {held:.3f} bpc) while "
-                f"training improved ({train_before:.3f} -> {train:.3f} bpc, better than held-out"
-                f"); the best weights so far are those of step {best}"
+                f"the training text improved ({train_before:.3f} -> {train:.3f} bpc, better than "
+                f"held-out); the best weights so far are those of step {best}"
             )
     earlier.append(scores)
     return line
+
+
+def _evaluations_said(config):
+    """The line before training that says what each evaluation line measures."""
+    return (
+        f"every {config.eval_every} steps: bits per character (bpc) of the current weights on "
+        "the held-out text and, scored the same way, on as many characters of the training text "
+        "(those just before it); training text well below held-out: the model is learning its "
+        "text by heart"
+    )
 
 
 _KEEP_CHECKPOINTS = (
@@ -830,27 +947,32 @@ def _naming_the_path(path):
 
 
 class _Progress:
-    """A tqdm bar over the training steps; without tqdm, a plain line every tenth of the way."""
+    """Progress over the training steps, in bits per character as the evaluation lines are. On
+    a terminal, a tqdm bar; in a log (stdout or stderr not a terminal: piped, redirected) or
+    without tqdm, a plain line every tenth of the way, unless the evaluation lines already come
+    at least that often (a bar redrawn with \\r would fill a log with partial lines)."""
 
-    def __init__(self, total):
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            print(f"(no progress bar: tqdm is not installed; {INSTALL_DEMO})")
-            tqdm = None
+    def __init__(self, total, eval_every):
         self.total, self.every, self.bpc = total, max(1, total // 10), None
+        self.plain_lines = eval_every > self.every
         self.bar = None
-        if tqdm is not None:
-            self.bar = tqdm(total=total, desc="training", unit="step", dynamic_ncols=True)
+        if _on_a_terminal():
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                print(f"(no progress bar: tqdm is not installed; {INSTALL_DEMO})")
+            else:
+                self.bar = tqdm(total=total, desc="training", unit="step", dynamic_ncols=True)
 
     def __call__(self, step, loss, evaluation):
         if evaluation is not None:
             self.bpc = evaluation["bpc"]
-        info = f"loss {loss:.3f}" + ("" if self.bpc is None else f", held-out {self.bpc:.2f} bpc")
+        info = f"this step {loss / math.log(2):.2f} bpc"
+        info += "" if self.bpc is None else f", held-out {self.bpc:.2f} bpc"
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix_str(info, refresh=False)
-        elif step % self.every == 0 or step == self.total:
+        elif self.plain_lines and (step % self.every == 0 or step == self.total):
             print(f"step {step}/{self.total}: {info}", flush=True)
 
     def write(self, text):
@@ -863,6 +985,14 @@ class _Progress:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+def _on_a_terminal():
+    """True if both stdout and stderr (where tqdm draws) are terminals."""
+    try:
+        return sys.stdout.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without isatty, or closed
+        return False
 
 
 # --- the parser -----------------------------------------------------------------------------------
@@ -890,7 +1020,9 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the command line with ``argv`` (default: sys.argv[1:]); returns the exit code.
+    """Run the command line with ``argv`` (default: sys.argv[1:]); returns the exit code, an
+    int, for every command and for ``--help`` (0) and bad options (2) too, where argparse would
+    exit: a program that calls ``main`` gets the code back.
 
     >>> import contextlib, io
     >>> with contextlib.redirect_stdout(io.StringIO()) as out:
@@ -899,7 +1031,10 @@ def main(argv=None):
     (2, True)
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help (0), or a bad option: argparse has printed why (2)
+        return e.code if isinstance(e.code, int) else 2
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
@@ -912,3 +1047,10 @@ def main(argv=None):
     except KeyboardInterrupt:  # outside training (which saves a checkpoint and returns itself)
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # each size is bounded, but several large ones together can still be
+        print(
+            "error: out of memory: the sizes asked for (steps, hidden size, batch, layers...) "
+            "together need more than this machine has; make some of them smaller",
+            file=sys.stderr,
+        )
+        return 1

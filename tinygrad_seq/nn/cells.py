@@ -270,11 +270,23 @@ def _as_input(who, value, dtype, what="input"):
     return x.astype(dtype)
 
 
+# the initial states as PyTorch's signatures name them, ``lstm(x, (h_0, c_0))``: the zeros made
+# when none is given carry these names, so a drawing tells them from the input x
+INITIAL_NAMES = {"hidden state": "h_0", "cell state": "c_0"}
+
+
+def initial_state(state, name):
+    """``state`` named as the initial state of role ``name`` (h_0, c_0) if it is a plain tensor
+    (no graph node) without a name of its own; else ``state`` unchanged."""
+    if state._name is None and not state._rg and name in INITIAL_NAMES:
+        state.named(INITIAL_NAMES[name])
+    return state
+
+
 def _states(who, hx, names, shape, dtype):
     """The initial state as a tuple of Tensors of ``shape`` (zeros when ``hx`` is None)."""
     if hx is None:
-        zeros = Tensor(np.zeros(shape, dtype=dtype))
-        return (zeros,) * len(names)
+        return tuple(initial_state(Tensor(np.zeros(shape, dtype=dtype)), n) for n in names)
     if len(names) == 1:
         if isinstance(hx, tuple):
             raise TypeError(f"{who}: the state must be one tensor h, got a tuple")

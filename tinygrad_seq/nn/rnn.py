@@ -45,6 +45,7 @@ from .cells import (
     _Elman,
     _states,
     _uniform_maker,
+    initial_state,
 )
 from .module import Module
 from .utils.rnn import PackedSequence, _pack_like, pad_packed_sequence
@@ -184,7 +185,9 @@ class _Recurrent(Module):
                 outputs = []
                 for direction, suffix in enumerate(self._suffixes):
                     with scope(DIRECTIONS[direction]):
-                        state = tuple(s[layer * self.num_directions + direction] for s in states)
+                        k = layer * self.num_directions + direction
+                        names = self.cell.state_names
+                        state = tuple(initial_state(s[k], n) for s, n in zip(states, names))
                         hs, state = self._run_direction(x, state, layer, suffix, valid)
                         outputs.append(hs)
                         finals.append(state)

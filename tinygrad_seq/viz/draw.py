@@ -123,8 +123,9 @@ def draw_graph(
     if rows:  # dot's last pass over the whole graph would swap gates the rows put in order
         graph.attr(remincross="false")
     shown = (show_data or show_grad, show_grad and swept, draw_all_hint)
-    clusters = _add_boxes(graph, picture, shown, rows, fans)
-    _add_arrows(graph, picture, collapse, clusters, fans)
+    places, ranked = _leaf_places(picture)
+    clusters = _add_boxes(graph, picture, shown, rows, fans, places)
+    _add_arrows(graph, picture, collapse, clusters, fans, ranked)
     notes = _notes(picture, show_data, show_grad, swept, draw_all_hint)
     graph.attr(label=_legend(picture, roots, title, notes))
     return graph
@@ -142,16 +143,18 @@ def _graph_attrs(rankdir):
     }
 
 
-def _add_boxes(graph, picture, shown, rows, fans):
+def _add_boxes(graph, picture, shown, rows, fans, places):
     """Nodes into nested clusters; subgraphs are filled first, then added deepest first.
     ``shown``: (show_data, show_grad, draw_all_hint); ``rows``, ``fans``: the gates' order (see
-    ``_gate_rows``, ``_fans``)."""
+    ``_gate_rows``, ``_fans``); ``places``: where leaves are drawn (``_leaf_places``).
+    """
     clusters = {(): graph}
     order = []  # cluster paths in order of first use, parents before children
     Digraph = type(graph)
     for i, box in enumerate(picture.boxes):
-        for depth in range(1, len(box.cluster) + 1):
-            path = box.cluster[:depth]
+        cluster = places.get(i, box.cluster)
+        for depth in range(1, len(cluster) + 1):
+            path = cluster[:depth]
             if path not in clusters:
                 sub = Digraph(name=f"cluster_{len(order)}")
                 sub.attr(**style.cluster_style(path[-1]), labeljust="l", fontname=style.FONT)
@@ -160,7 +163,7 @@ def _add_boxes(graph, picture, shown, rows, fans):
         attrs = _box_attrs(box, *shown, picture.visits)
         if i in fans:
             attrs["ordering"] = "out"
-        clusters[box.cluster].node(f"n{i}", **attrs)
+        clusters[cluster].node(f"n{i}", **attrs)
     for step, step_rows in rows.items():
         # the gates in the order taught, the same in every step (left to right; top to bottom
         # with rankdir LR), and the slices that feed them, in a rank each: invisible arrows
@@ -267,7 +270,7 @@ def _box_attrs(box, show_data, show_grad, draw_all_hint, visits):
     return attrs
 
 
-def _add_arrows(graph, picture, collapse, clusters, fans):
+def _add_arrows(graph, picture, collapse, clusters, fans, ranked):
     boxes = picture.boxes
     lanes = _lane_arrows(picture) if collapse == "cell" else {}
     if lanes:
@@ -289,9 +292,10 @@ def _add_arrows(graph, picture, collapse, clusters, fans):
                 attrs["xlabel"] = style.text_label(style.state_label(a.node, boxes[a.src].step))
                 attrs["fontcolor"] = attrs["color"]
         elif boxes[a.src].kind in ("parameter", "input"):
-            # leaves feed every step; letting them pull on the ranks would stack the steps
-            # diagonally instead of side by side as in the textbook's unrolled figure
-            attrs = {"constraint": "false"}
+            # a leaf feeding several steps must not pull on the ranks: the steps would stack
+            # diagonally instead of side by side as in the textbook's unrolled figure; one
+            # read in a single place is ranked just above it, its arrow short
+            attrs = {} if a.src in ranked else {"constraint": "false"}
             if boxes[a.src].kind == "parameter":
                 attrs["color"] = style.PARAMETER_EDGE
         elif role in ("cell state", "hidden state"):
@@ -306,6 +310,32 @@ def _add_arrows(graph, picture, collapse, clusters, fans):
         graph.edge(f"n{a.src}", f"n{a.dst}", **attrs)
     for a, b in step_order(picture):
         graph.edge(f"n{a}", f"n{b}", style="invis")
+
+
+def _leaf_places(picture):
+    """({leaf box: the cluster to draw it in}, {the leaf boxes ranked above their reader}).
+
+    A leaf (parameter, input) is drawn near its readers, its arrows short. One read in a single
+    place (x by the input projection, the biases added once, h_0 and c_0 by step 0) is ranked
+    just above its reader; one read by every step (the recurrent weight) is not: it would pull
+    the steps into a staircase. A parameter, or an input with no tensor of its own (h_0), goes
+    into the cluster of its readers' layer and direction (never into a time step: no step made
+    it); a tensor of the user's (x) stays outside every cluster."""
+    lanes, spots = {}, {}
+    for a in picture.arrows:
+        dst = picture.boxes[a.dst]
+        lanes.setdefault(a.src, set()).add(dst.step[:-1] if dst.step else dst.cluster)
+        spots.setdefault(a.src, set()).add((dst.cluster, dst.step))
+    places, ranked = {}, set()
+    for i, lane in lanes.items():
+        box = picture.boxes[i]
+        if box.kind not in ("parameter", "input"):
+            continue
+        if len(spots[i]) == 1:
+            ranked.add(i)
+        if len(lane) == 1 and (box.kind == "parameter" or box.nodes[0].leaf is None):
+            places[i] = lane.pop()
+    return places, ranked
 
 
 def _lane_arrows(picture):
@@ -373,7 +403,7 @@ def _notes(picture, show_data, show_grad, swept, draw_all_hint):
         if not swept:
             notes.append("no gradients yet: call loss.backward(keep_grads=True) first")
         else:
-            notes.append("backward #k: the order in which the reverse sweep visited the node")
+            notes.append("backward #k: the k-th node the reverse sweep visited (#1: the output)")
             if ops and all(n.grad is None for n in ops):
                 notes.append(
                     "only leaf gradients are kept: loss.backward(keep_grads=True) keeps every "

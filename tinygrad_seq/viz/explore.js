@@ -10,6 +10,12 @@
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
   const state = { view: D.view, mode: "backward", pos: 0, pinned: null, t: null, timer: null };
   const orders = { backward: D.backward, forward: D.forward };
+  // a node's place in each order, counted from 1 as the status line counts its steps
+  const place = { backward: new Map(), forward: new Map() };
+  for (const mode in orders) orders[mode].forEach((n, i) => place[mode].set(n, i + 1));
+  // a view opens no smaller than this, its labels legible (scrolled if larger than the pane);
+  // the "fit" button shrinks it further if need be
+  const READABLE = 0.65;
 
   // --- the drawings: box index <-> SVG group, graph node -> box --------------------------------
   const views = {};
@@ -95,7 +101,7 @@
     const wrap = el("div", undefined, "hist-wrap " + cls);
     if (!s) { wrap.appendChild(el("div", missing, "missing")); return wrap; }
     if (!s.hist) { wrap.appendChild(el("div", s.size === 1 ? "one number" : "no histogram", "missing")); return wrap; }
-    const h = s.hist, w = 170, hgt = 44, pad = 12, max = Math.max(...h.counts, 1), bw = w / h.counts.length;
+    const h = s.hist, w = 150, hgt = 40, pad = 12, max = Math.max(...h.counts, 1), bw = w / h.counts.length;
     const svg = svgEl("svg", { width: w, height: hgt + pad, class: "hist" });
     h.counts.forEach((c, i) => {
       const bh = (c / max) * (hgt - 2);
@@ -115,9 +121,11 @@
     const what = d.kind === "op" ? "operation " + d.op : d.kind;
     panel.appendChild(el("div", what + (d.role ? " · " + d.role : "") + stepText(d.t), "sub"));
     const table = el("table");
+    // the node's place in each stepper, numbered as the status line numbers its steps (and the
+    // drawings their "backward #k"); the engine's own counters mean nothing to a reader
     const rows = [
-      ["shape", shapeText(d.shape)], ["dtype", d.dtype], ["scope", d.scope.join(" / ") || "(top level)"],
-      ["created", "#" + d.serial], ["backward", d.visit === null ? "not visited" : "visit #" + d.visit],
+      ["shape", shapeText(d.shape) + " " + d.dtype], ["scope", d.scope.join(" / ") || "(top level)"],
+      ["forward", placeText("forward", n)], ["backward", placeText("backward", n)],
     ];
     for (const [k, v] of rows) {
       const tr = el("tr");
@@ -128,6 +136,11 @@
     panel.appendChild(table);
     if (note) panel.appendChild(el("div", note, "sub"));
     panel.appendChild(statsTable(d.value, d.grad, "gradient"));
+  }
+  function placeText(mode, n) {
+    const k = place[mode].get(n);
+    if (k === undefined) return mode === "backward" ? "not visited" : "–";
+    return (mode === "backward" ? "visit " : "node ") + k + " / " + orders[mode].length;
   }
   function showBox(view, i) {
     const b = views[view].data.boxes[i];
@@ -165,6 +178,7 @@
     const same = state.pinned && state.pinned.view === view && state.pinned.box === box;
     state.pinned = same ? null : { view, box };
     render();
+    if (state.pinned) scrollTo(views[view].boxEl[box]);
   }
 
   // --- the stepper ------------------------------------------------------------------------------
@@ -185,7 +199,6 @@
       const b = v.boxOf.get(n);
       if (b !== undefined && v.boxEl[b]) {
         v.boxEl[b].classList.add("current");
-        scrollTo(v.boxEl[b]);
       }
       // the arrows into the node: its inputs forward, where its gradient goes backward
       v.data.arrows.forEach((a, k) => {
@@ -212,7 +225,7 @@
       s.textContent = state.mode === "backward" ? "no backward sweep recorded (see the notes above)" : "no nodes";
       return;
     }
-    const verb = state.mode === "backward" ? "backward: visit " : "forward: op ";
+    const verb = state.mode === "backward" ? "backward: visit " : "forward: node ";
     s.appendChild(document.createTextNode(verb + state.pos + " / " + seq.length));
     if (n !== null) {
       s.appendChild(document.createTextNode(" · "));
@@ -247,21 +260,23 @@
     const svg = $("svg", v.root);
     if (!svg) return; // no drawing (Graphviz missing): the notes say so
     v.natural ||= [parseFloat(svg.getAttribute("width")) * 4 / 3, parseFloat(svg.getAttribute("height")) * 4 / 3];
-    v.scale = Math.max(0.2, Math.min(scale, 3));
+    v.scale = Math.max(0.02, Math.min(scale, 3));
     svg.style.width = v.natural[0] * v.scale + "px";
     svg.style.height = v.natural[1] * v.scale + "px";
   }
   function fitScale(v) {
-    // fit the window, but never so small that the labels cannot be read: scroll then
+    // the whole drawing inside the pane (its padding and a scroll bar's width spared)
     const area = $("#graph"), svg = $("svg", v.root);
     if (!svg) return 1;
     const w = parseFloat(svg.getAttribute("width")) * 4 / 3, h = parseFloat(svg.getAttribute("height")) * 4 / 3;
-    return Math.max(0.65, Math.min((area.clientWidth - 20) / w, (area.clientHeight - 20) / h, 1.4));
+    const pad = 2 * parseFloat(getComputedStyle(area).paddingLeft) + 4;
+    return Math.min((area.clientWidth - pad) / w, (area.clientHeight - pad) / h, 1.4);
   }
   $("#zoom-in").addEventListener("click", () => zoom(views[state.view], views[state.view].scale * 1.25));
   $("#zoom-out").addEventListener("click", () => zoom(views[state.view], views[state.view].scale / 1.25));
   $("#zoom-fit").addEventListener("click", () => zoom(views[state.view], fitScale(views[state.view])));
   function scrollTo(g) {
+    if (!g) return;
     const area = $("#graph"), r = g.getBoundingClientRect(), a = area.getBoundingClientRect();
     if (r.left < a.left || r.right > a.right || r.top < a.top || r.bottom > a.bottom) {
       area.scrollBy({ left: r.left + r.width / 2 - (a.left + a.width / 2), top: r.top + r.height / 2 - (a.top + a.height / 2) });
@@ -270,6 +285,8 @@
   function go(pos) {
     state.pos = Math.max(0, Math.min(orders[state.mode].length, pos));
     render();
+    const v = views[state.view], b = v.boxOf.get(currentNode());
+    if (b !== undefined) scrollTo(v.boxEl[b]); // the box the step reached, into view
   }
   function play() {
     if (state.timer) { clearInterval(state.timer); state.timer = null; return render(); }
@@ -321,7 +338,7 @@
     const chart = $("#flow-chart");
     chart.replaceChildren();
     if (!steps.length) return;
-    const W = 360, H = 170, L = 44, R = 10, T = 10, B = 30;
+    const W = 360, H = 140, L = 44, R = 10, T = 8, B = 30;
     const norms = D.flow.flatMap((s) => s.points.map((p) => (N[p[1]].grad || {}).norm)).filter((x) => x > 0);
     const lo = norms.length ? Math.floor(Math.log10(Math.min(...norms))) : -1;
     const hi = norms.length ? Math.max(Math.ceil(Math.log10(Math.max(...norms))), lo + 1) : 0;
@@ -358,28 +375,24 @@
       const item = el("span", undefined, "legend-item");
       const swatch = el("span", undefined, "swatch");
       swatch.style.background = color;
+      // one line per series: what it is, and its value at the slider's step (one list, not a
+      // legend and a readout repeating its names: a deep network has eight series)
       item.append(swatch, "‖∂L/∂" + s.state + "‖ " + (s.state === "h" ? "hidden" : "cell") + " state" + (s.where ? " · " + s.where : ""));
+      const p = s.points.find((q) => q[0] === state.t);
+      if (p) item.appendChild(el("span", " = " + valueAt(p[1]), "value"));
       legend.appendChild(item);
     }
-    readout();
+    $("#time-value").textContent = state.t === null ? "" : "t = " + state.t;
   }
-  function readout() {
-    const out = $("#time-readout");
-    out.replaceChildren();
-    if (state.t === null) return;
-    $("#time-value").textContent = "t = " + state.t;
-    for (const s of D.flow) {
-      const p = s.points.find((q) => q[0] === state.t);
-      if (!p) continue;
-      const g = N[p[1]].grad;
-      const value = !g ? "no gradient" : reached(p[1]) ? num(g.norm) : "not reached yet";
-      out.appendChild(el("div", "‖∂L/∂" + s.state + "‖" + (s.where ? " (" + s.where + ")" : "") + " = " + value));
-    }
+  function valueAt(n) {
+    const g = N[n].grad;
+    return !g ? "no gradient" : reached(n) ? num(g.norm) : "not reached";
   }
   function setStep(t) {
     state.t = t;
     $("#time-slider").value = String(t);
     render();
+    scrollTo($("#view-" + state.view + " .step-band")); // the chosen step, into view
   }
   if (steps.length) {
     const slider = $("#time-slider");
@@ -387,7 +400,7 @@
     slider.max = String(steps[steps.length - 1]);
     state.t = steps[steps.length - 1];
     slider.value = String(state.t);
-    slider.addEventListener("input", () => { state.t = Number(slider.value); render(); });
+    slider.addEventListener("input", () => setStep(Number(slider.value)));
   } else {
     $("#time").hidden = true;
   }
@@ -397,8 +410,9 @@
   function show() {
     // a view is sized when first shown (it must be visible to measure), then drawn
     for (const name in views) views[name].root.hidden = name !== state.view;
+    // a view opens at its start, the legend and t = 0 in sight, fitted if it stays legible
     const v = views[state.view];
-    if (v.scale === undefined) zoom(v, fitScale(v));
+    if (v.scale === undefined) zoom(v, Math.max(READABLE, fitScale(v)));
     const [left, top] = v.scroll || [0, 0];
     $("#graph").scrollTo(left, top);
     render();

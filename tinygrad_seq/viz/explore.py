@@ -230,7 +230,7 @@ def _node_data(node, index, numbers):
         "op": node.op,
         "name": node.name,
         "kind": kind_of(node),
-        "role": role_of(node),
+        "role": role_of(node) or style.leaf_role(node),
         "scope": list(node.scope),
         "shape": list(node.shape),
         "dtype": str(node.dtype),

@@ -11,6 +11,7 @@ import unicodedata
 
 import numpy as np
 
+from ..nn.cells import INITIAL_NAMES
 from .trace import kind_of, role_of, time_step
 
 FONT = "Helvetica"
@@ -146,7 +147,7 @@ def node_label(node, show_data, show_grad, visit=None):
     """The box of one node: name, op, shape; value, gradient and ``backward #visit`` if asked."""
     kind = kind_of(node)
     title = node.name or (node.op if kind == "op" else kind)
-    sub = (node.op if kind == "op" else kind) if node.name else ""
+    sub = (node.op if kind == "op" else leaf_role(node) or kind) if node.name else ""
     parts = [f"<B>{escape(title)}</B>", escape(sub), small(shape_text(node))]
     if show_data or show_grad:
         value = value_of(node)
@@ -158,6 +159,14 @@ def node_label(node, show_data, show_grad, visit=None):
         if visit is not None:
             parts.append(small(f"backward #{visit}", "#a33b3b"))
     return lines(*parts)
+
+
+def leaf_role(node):
+    """ "initial state" for the zero states a recurrent layer starts from (h_0, c_0), drawn with
+    no node of their own, which the name alone would not tell from the state a step computes."""
+    if node.prim is None and node.leaf is None and node.name in INITIAL_NAMES.values():
+        return "initial state"
+    return None
 
 
 def node_style(node):

@@ -176,13 +176,14 @@ class Picture:
 
 
 def sweep_numbers(nodes):
-    """{node: k} for the nodes backward visited: k of them were visited before it, so #0 is the
-    output. The order is the engine's (``node.visit``), the number its rank among these nodes:
-    the engine also numbers nodes no drawing shows (the slices a compiled loop takes of its
-    result, drawn as what they hold), and a drawing has no gaps where they were.
+    """{node: k} for the nodes backward visited: the k-th visit, counted from 1 (#1 is the
+    output), as the explorer counts its steps ("backward: visit 1 / 40"). The order is the
+    engine's (``node.visit``), the number its rank among these nodes: the engine also numbers
+    nodes no drawing shows (the slices a compiled loop takes of its result, drawn as what they
+    hold), and a drawing has no gaps where they were.
     """
     visited = sorted((n for n in nodes if n.visit is not None), key=lambda n: n.visit)
-    return {n: k for k, n in enumerate(visited)}
+    return {n: k for k, n in enumerate(visited, 1)}
 
 
 def _step_path(node):
@@ -200,15 +201,18 @@ def build(roots, collapse=None):
     nodes = walk(roots)
     steps = [_step_path(n) for n in nodes]
     through = {}
+    same = _same_inputs(nodes, steps)
     if collapse == "cell":
-        box_of, boxes, hidden, through = _group_cells(nodes, steps)
+        box_of, boxes, hidden, through = _group_cells(nodes, steps, same)
     else:
-        box_of = list(range(len(nodes)))
-        boxes = [
-            Box(kind_of(n), [n], () if n.prim is None else n.scope, step=step)
-            for n, step in zip(nodes, steps)
-        ]
-        hidden = []
+        box_of, boxes, hidden = [], [], []
+        for i, (n, step) in enumerate(zip(nodes, steps)):
+            if i in same:  # one box for a named input read twice in one place
+                box_of.append(box_of[same[i]])
+                boxes[box_of[-1]].nodes.append(n)
+                continue
+            box_of.append(len(boxes))
+            boxes.append(Box(kind_of(n), [n], () if n.prim is None else n.scope, step=step))
     position = {n: i for i, n in enumerate(nodes)}
     for r in roots:
         boxes[box_of[position[r]]].output = True
@@ -226,11 +230,33 @@ def build(roots, collapse=None):
                 if src is None or src == dst:
                     continue
                 if collapse == "cell":  # one arrow per tensor between two boxes
-                    if (src, dst, k) in seen:
+                    tensor = same.get(k, k)
+                    if (src, dst, tensor) in seen:
                         continue
-                    seen[(src, dst, k)] = True
+                    seen[(src, dst, tensor)] = True
                 arrows.append(Arrow(src, dst, nodes[k], _is_state(steps[k], steps[i])))
     return Picture(boxes, arrows, nodes, hidden, visits=sweep_numbers(nodes))
+
+
+def _same_inputs(nodes, steps):
+    """{i: j}: node i is an input with no tensor of its own (see ``drawn_parents``) standing for
+    the same tensor as node j < i: the same name, shape and dtype, read in the same time step
+    (or scope). A recording keeps one such input per reader, but the GRU's h_0, read twice by
+    step 0, is one tensor and is drawn as one box."""
+    readers = {}
+    for n, step in zip(nodes, steps):
+        for p in drawn_parents(n):
+            if p is not None and p.prim is None and p.leaf is None and p.name is not None:
+                readers.setdefault(p, set()).add(step or n.scope)
+    first, same = {}, {}
+    for i, n in enumerate(nodes):
+        if n in readers and len(readers[n]) == 1:
+            key = (n.name, n.shape, n.dtype, *readers[n])
+            if key in first:
+                same[i] = first[key]
+            else:
+                first[key] = i
+    return same
 
 
 def _is_state(src_step, dst_step):
@@ -265,9 +291,10 @@ def step_order(picture):
     return pairs
 
 
-def _group_cells(nodes, steps):
+def _group_cells(nodes, steps, same):
     """One box per (cell, time step). What only feeds the cells is contracted away (see
-    ``_feeds_cells``): arrows then run from its sources straight into the cells."""
+    ``_feeds_cells``): arrows then run from its sources straight into the cells. ``same``: the
+    inputs drawn in the box of another (``_same_inputs``)."""
     position = {n: i for i, n in enumerate(nodes)}
     contracted = _feeds_cells(nodes, steps, position)
     box_of, boxes, cell_box, through = [], [], {}, {}
@@ -286,6 +313,9 @@ def _group_cells(nodes, steps):
                 boxes.append(Box("cell", [], step[:-1], step=step))
             boxes[cell_box[step]].nodes.append(n)
             box_of.append(cell_box[step])
+        elif i in same:
+            box_of.append(box_of[same[i]])
+            boxes[box_of[-1]].nodes.append(n)
         else:
             box_of.append(len(boxes))
             boxes.append(Box(kind_of(n), [n], () if n.prim is None else n.scope))
