@@ -333,6 +333,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.length < 2 or args.symbols < 2:
         raise SystemExit("seq2seq_attention: --length and --symbols must be at least 2")
+    if args.hidden_size % 2:  # the bidirectional encoder gives each direction half
+        raise SystemExit("seq2seq_attention: --hidden-size must be even")
     rows, total = [], time.process_time()
     for kind in args.models:
         model, per_symbol, whole, seconds = train(kind, args)

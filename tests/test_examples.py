@@ -273,6 +273,8 @@ NAMES_S2S = ("plain GRU", "GRU+attention", "Transformer")
 def test_seq2seq_rejects_a_too_short_sequence():
     with pytest.raises(SystemExit, match="at least 2"):
         load_example("seq2seq_attention").main(["--length", "1"])
+    with pytest.raises(SystemExit, match="must be even"):
+        load_example("seq2seq_attention").main(["--hidden-size", "7"])
 
 
 LM_QUICK = ["--steps", "60", "--chars", "60000", "--eval-every", "30"]
