@@ -6,7 +6,8 @@
 A training step is forward + backward of ``nn.TransformerEncoder`` (2 layers, post-norm, ReLU,
 dim_feedforward = 4 d_model, no dropout, batch_first, float32), loss = sum(out * w). Each column
 is timed in a process of its own (so that torch's OpenMP threads and NumPy's BLAS threads never
-spin against each other, as in benchmarks/rnn.py), every process on one BLAS/OpenMP thread:
+spin against each other, as in benchmarks/rnn.py), every process on one BLAS/OpenMP thread
+unless OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS says otherwise:
 
 - tinygrad_seq: ``tg.nn.TransformerEncoder``, attention composed of the primitives;
 - torch fused: ``torch.nn.TransformerEncoder`` (its C++ attention kernel, fused layer norm...);
@@ -29,6 +30,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tinygrad_seq._threads import limit_blas_threads, threads_chosen_by_user  # noqa: E402
+
 COLUMNS = ("torch fused", "torch composed")
 
 
@@ -40,7 +45,6 @@ def inputs(args):
 
 
 def ours_step(args):
-    sys.path.insert(0, str(ROOT))
     import tinygrad_seq as tg
 
     layer = tg.nn.TransformerEncoderLayer(
@@ -112,7 +116,8 @@ def worker(args):
     else:
         import torch
 
-        torch.set_num_threads(1)
+        if not threads_chosen_by_user():
+            torch.set_num_threads(1)
         step = torch_step(args, composed=args.worker == "torch composed")
     print(json.dumps({"median": time_step(step, args.repeats)}))
     return 0
@@ -123,7 +128,9 @@ def time_apart(name, args):
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", name]
     for option in ("repeats", "d_model", "nhead", "seq", "batch"):
         command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = dict(os.environ)
+    if not threads_chosen_by_user():  # one thread for BLAS and torch's OpenMP, as the CLI does
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])["median"]
 
@@ -158,7 +165,8 @@ def main(argv=None):
         theirs = time_apart(name, args)
         header += f" {name} (own process) ms | ratio |"
         row += f" {theirs * 1e3:.1f} | {ours / theirs:.2f}x |"
-    print(f"{platform.machine()}, Python {platform.python_version()}, one thread per process")
+    threads = "threads as the environment sets" if threads_chosen_by_user() else "one thread"
+    print(f"{platform.machine()}, Python {platform.python_version()}, {threads} per process")
     print("training step (forward + backward), median of", args.repeats, "\n")
     print(header)
     print("|---|---|" + "---:|" * (header.count("|") - 3))
@@ -167,4 +175,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with limit_blas_threads():  # as the CLI does: see tinygrad_seq/_threads.py
+        sys.exit(main())
