@@ -228,16 +228,16 @@ QUOTES = [
         "README.md",
         "python -m tinygrad_seq demo    # train a char-level LSTM (about {demo_seconds} s)",
     ),
-    ("tinygrad_seq/cli.py", "demo          # about {demo_seconds} s: train, sample"),
-    ("tinygrad_seq/cli.py", "takes about {demo_seconds} seconds on a quiet 2-core machine"),
-    ("tinygrad_seq/cli.py", "train a character-level LSTM (about {demo_seconds} s)"),
+    ("tinygrad_seq/cli/__init__.py", "demo          # about {demo_seconds} s: train, sample"),
+    ("tinygrad_seq/cli/demo.py", "takes about {demo_seconds} seconds on a quiet 2-core machine"),
+    ("tinygrad_seq/cli/demo.py", "train a character-level LSTM (about {demo_seconds} s)"),
     (
-        "tinygrad_seq/charlm.py",
+        "tinygrad_seq/charlm/config.py",
         "library's source from {demo_bpc_before} to {demo_bpc_after} bits per character in about "
         "{demo_seconds} seconds",
     ),
     (
-        "tinygrad_seq/charlm.py",
+        "tinygrad_seq/charlm/config.py",
         "Measured on the demo: {lr_cosine_bpc} bpc after 1000 steps, {lr_constant_bpc} with a "
         "constant rate",
     ),

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_seq"
 
 # Lower layers never import higher ones. Modules of the same layer don't import each other.
 LAYERS = [
-    {"ops", "data"},
+    {"ops", "data", "devices"},  # devices: torch's device names, for a CPU-only library
     {"modes", "_anomaly"},  # the per-thread switches; anomaly mode's checks
     {"engine"},
     {"_tensor"},
@@ -19,7 +19,6 @@ LAYERS = [
     {"testing", "nn", "utils", "onnx"},  # utils: torch.utils.data's loaders
     {"optim", "serialization"},  # serialization saves whole nn.Modules
     {"viz", "charlm"},  # charlm trains with nn + optim + data; it never draws (the CLI combines)
-    {"train"},  # a char-LM training run that keeps checkpoints on disk (the CLI prints it)
     {"cli", "exercises"},  # exercises checks the docs' exercises with everything below it
     {"__main__"},
 ]
@@ -79,29 +78,45 @@ def test_ops_imports_only_numpy():
     assert modules <= {"numpy"}, modules
 
 
-def test_importing_the_package_leaves_the_apps_unloaded():
-    """`import tinygrad_seq` is the library; the char-LM app (charlm, its data, train, the CLI)
-    loads on an explicit import, or on first use of `tg.charlm` / `tg.data` (for older code)."""
-    script = (
-        "import json, sys, tinygrad_seq as tg\n"
-        "before = sorted(m for m in sys.modules if m.startswith('tinygrad_seq.'))\n"
-        "lazy = [tg.charlm.CharLM.__name__, tg.data.CharVocab.__name__]\n"
-        "print(json.dumps([before, lazy, 'tinygrad_seq.charlm' in sys.modules]))\n"
-    )
+def _in_a_fresh_interpreter(script):
+    """What ``script`` prints as JSON, run by a new Python importing this checkout."""
     env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}  # this checkout, not another
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
-    before, lazy, loaded = json.loads(done.stdout)
-    for app in (
-        "tinygrad_seq.charlm",
-        "tinygrad_seq.data",
-        "tinygrad_seq.train",
-        "tinygrad_seq.cli",
-    ):
+    return json.loads(done.stdout)
+
+
+def test_importing_the_package_leaves_the_apps_unloaded():
+    """`import tinygrad_seq` is the library; the char-LM app (charlm, its data, the CLI) loads
+    on an explicit import, as any submodule: there is no lazy attribute for them."""
+    before, had, after = _in_a_fresh_interpreter(
+        "import json, sys, tinygrad_seq as tg\n"
+        "before = sorted(m for m in sys.modules if m.startswith('tinygrad_seq.'))\n"
+        "had = [hasattr(tg, name) for name in ('charlm', 'data', 'onnx', 'cli')]\n"
+        "import tinygrad_seq.charlm, tinygrad_seq.onnx\n"
+        "after = [tg.charlm.CharLM.__name__, tg.data.CharVocab.__name__, tg.onnx.__name__]\n"
+        "print(json.dumps([before, had, after]))\n"
+    )
+    for app in ("tinygrad_seq.charlm", "tinygrad_seq.data", "tinygrad_seq.cli"):
         assert app not in before
     assert "tinygrad_seq.nn.rnn" in before  # the check sees the package's modules
-    assert lazy == ["CharLM", "CharVocab"] and loaded
+    assert had == [False, False, False, False]
+    assert after == ["CharLM", "CharVocab", "tinygrad_seq.onnx"]
+
+
+def test_dir_of_the_package_is_its_public_names_and_submodules():
+    # no private helper, no module the package imports for itself (numpy), no private module
+    names, public, loaded = _in_a_fresh_interpreter(
+        "import json, sys, tinygrad_seq as tg\n"
+        "import tinygrad_seq.charlm\n"
+        "loaded = sorted({m.split('.')[1] for m in sys.modules if m.startswith('tinygrad_seq.')})\n"
+        "print(json.dumps([dir(tg), tg.__all__, loaded]))\n"
+    )
+    submodules = [m for m in loaded if not m.startswith("_")]
+    assert names == sorted({*public, *submodules})
+    assert not [n for n in names if n.startswith("_")] and "np" not in names
+    assert {"charlm", "data", "nn", "engine"} <= set(names)
 
 
 def _names_imported_from_ops(path):

@@ -54,7 +54,7 @@ def calls_limit_blas_threads(path):
 
 
 ENTRY_POINTS = sorted(ROOT.glob("examples/*.py")) + sorted(ROOT.glob("benchmarks/*.py"))
-ENTRY_POINTS += [ROOT / "tinygrad_seq" / "cli.py"]
+ENTRY_POINTS += [ROOT / "tinygrad_seq" / "cli" / "__init__.py"]
 
 
 @pytest.mark.parametrize("path", ENTRY_POINTS, ids=lambda p: f"{p.parent.name}/{p.name}")

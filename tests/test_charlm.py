@@ -155,7 +155,7 @@ def test_ctrl_c_stops_training_cleanly(corpus, monkeypatch):
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(charlm, "train_step", interrupted_on_the_third_call)
+    monkeypatch.setattr(charlm.training, "train_step", interrupted_on_the_third_call)
     result = charlm.train(tiny_model(len(vocab)), train_ids, val_ids, tiny_config())
     assert result.interrupted and result.step == 2 and len(result.losses) == 2
 
@@ -259,7 +259,7 @@ def test_temperature_sharpens_and_flattens_the_distribution():
     rng = np.random.default_rng(0)
     logits = np.array([0.0, 1.0], dtype=np.float32)
     for temperature in (0.5, 1.0, 4.0):
-        picks = [charlm._pick(logits, temperature, rng) for _ in range(4000)]
+        picks = [charlm.model._pick(logits, temperature, rng) for _ in range(4000)]
         expected = 1 / (1 + math.exp(-1 / temperature))  # softmax(logits / T)[1]
         assert np.mean(picks) == pytest.approx(expected, abs=0.03)
 
@@ -405,5 +405,114 @@ def test_a_tiny_temperature_is_greedy(corpus, temperature):
 def test_a_huge_temperature_is_uniform():
     rng = np.random.default_rng(0)
     logits = np.array([0.0, 30.0, -30.0], dtype=np.float32)
-    picks = [charlm._pick(logits, 1e300, rng) for _ in range(3000)]
+    picks = [charlm.model._pick(logits, 1e300, rng) for _ in range(3000)]
     assert np.bincount(picks, minlength=3) / 3000 == pytest.approx([1 / 3] * 3, abs=0.04)
+
+
+# --- a run that keeps its checkpoints (charlm.fit; checkpoint_floor, check_replaceable) ---------
+# The CLI's wording of the same rules is tested in test_cli.py.
+
+RUN_TEXT = "the cat sat on the mat; " * 40
+
+
+@pytest.fixture
+def small_run():
+    """(model, vocab, train ids, held-out ids): a tiny LSTM and its data."""
+    vocab, train_ids, val_ids = charlm.prepare(RUN_TEXT, val_fraction=0.2)
+    return charlm.CharLM(len(vocab), 4, 8, seed=0), vocab, train_ids, val_ids
+
+
+def run_config(**changes):
+    return charlm.TrainConfig(**{**dict(steps=6, batch_size=2, seq_len=8, eval_every=2), **changes})
+
+
+def saved_checkpoint(path, small_run, steps):
+    model, vocab = small_run[:2]
+    charlm.save_checkpoint(path, model, vocab, step=steps)
+    return path
+
+
+def test_the_floor_is_the_existing_checkpoints_steps(tmp_path, small_run):
+    path = tmp_path / "m.npz"
+    assert charlm.checkpoint_floor(path, steps=5) == 0  # nothing there yet
+    saved_checkpoint(path, small_run, 4)
+    assert charlm.checkpoint_floor(path, steps=5) == 4
+    assert charlm.checkpoint_floor(path, steps=4) == 4
+    assert charlm.checkpoint_floor(path, steps=3, overwrite=True) == 0
+    with pytest.raises(charlm.ExistingCheckpoint) as info:
+        charlm.checkpoint_floor(path, steps=3)  # could never reach 4 steps
+    assert info.value.steps == 4 and info.value.path == path and "4 steps" in str(info.value)
+
+
+def test_a_file_that_is_not_a_checkpoint_is_never_replaced(tmp_path, small_run):
+    junk = tmp_path / "notes.npz"
+    junk.write_text("my notes")
+    for check in (lambda path: charlm.checkpoint_floor(path, 5), charlm.check_replaceable):
+        with pytest.raises(charlm.ExistingCheckpoint) as info:
+            check(junk)
+        assert info.value.steps is None and "not a checkpoint" in str(info.value)
+    assert charlm.checkpoint_floor(junk, 5, overwrite=True) == 0
+    charlm.check_replaceable(junk, overwrite=True)
+    charlm.check_replaceable(saved_checkpoint(tmp_path / "m.npz", small_run, 2))
+    charlm.check_replaceable(tmp_path / "missing.npz")
+
+
+def test_fit_saves_every_n_steps_at_the_end_and_the_best_beside(tmp_path, small_run):
+    model, vocab, train_ids, val_ids = small_run
+    path, best_path = tmp_path / "m.npz", tmp_path / "m_best.npz"
+    seen = []
+
+    def callback(step, loss, scores):  # called before the step's saves
+        seen.append((step, path.exists() and charlm.load_checkpoint(path).step))
+
+    result, saved = charlm.fit(
+        model,
+        vocab,
+        train_ids,
+        val_ids,
+        run_config(steps=5),
+        path,
+        save_every=2,
+        best_path=best_path,
+        callback=callback,
+    )
+    assert saved == result.step == 5 and charlm.load_checkpoint(path).step == 5
+    assert seen == [(1, False), (2, False), (3, 2), (4, 2), (5, 4)]
+    best = charlm.load_checkpoint(best_path)
+    assert best.step == result.best["step"] and best.optimizer is None
+    for name, weights in result.best_state.items():
+        np.testing.assert_array_equal(best.model.state_dict()[name], weights)
+
+
+def test_fit_below_the_floor_saves_nothing(tmp_path, small_run):
+    model, vocab, train_ids, val_ids = small_run
+    path = saved_checkpoint(tmp_path / "m.npz", small_run, 10)
+    before = path.read_bytes()
+    best_path = tmp_path / "m_best.npz"
+    result, saved = charlm.fit(
+        model,
+        vocab,
+        train_ids,
+        val_ids,
+        run_config(steps=4),
+        path,
+        save_every=1,
+        floor=10,
+        best_path=best_path,
+    )
+    assert result.step == 4 and saved is None
+    assert path.read_bytes() == before and not best_path.exists()
+
+
+def test_best_checkpoint_path_sits_beside():
+    assert charlm.best_checkpoint_path("runs/m.npz") == "runs/m_best.npz"
+    assert charlm.best_checkpoint_path("m") == "m_best"
+
+
+def test_evaluate_and_sample(small_run):
+    model, vocab, _, val_ids = small_run
+    config = run_config()
+    scores, text = charlm.evaluate_and_sample(model, vocab, val_ids, config, "the ", 5, 0.0, 0)
+    assert scores["bpc"] > 0 and text.startswith("the ") and len(text) == 9
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        charlm.evaluate_and_sample(model, vocab, val_ids, run_config(), "xyz", 5, 0.0, 0)

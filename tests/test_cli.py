@@ -164,6 +164,18 @@ def test_demo_without_matplotlib_and_tqdm(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "gradient_flow.png").exists() and (tmp_path / "charlm.npz").exists()
 
 
+def test_without_the_graphviz_package_drawing_says_how_to_get_it(tmp_path, capsys, monkeypatch):
+    # graphviz is an optional dependency (the viz, demo and test extras)
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # import now raises ImportError
+    for command in ("graph", "explore"):
+        code, out, err = run([command, "--steps", "1", "-o", str(tmp_path / "x.html")], capsys)
+        assert code == 1 and out == "" and list(tmp_path.iterdir()) == []
+        one_line_error(err, command, 'pip install "tinygrad_seq[viz]"')
+    code, out, _ = run(["demo", *TINY, "--out", str(tmp_path)], capsys)
+    assert code == 0 and "graphviz Python package is not installed" in out
+    assert (tmp_path / "charlm.npz").exists() and not list(tmp_path.glob("lstm_*"))
+
+
 def test_ctrl_c_while_training_saves_a_checkpoint(tmp_path, capsys, monkeypatch):
     from tinygrad_seq import charlm
 
@@ -175,7 +187,7 @@ def test_ctrl_c_while_training_saves_a_checkpoint(tmp_path, capsys, monkeypatch)
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(charlm, "train_step", interrupted_on_the_second_step)
+    monkeypatch.setattr(charlm.training, "train_step", interrupted_on_the_second_step)
     code, _, err = run(["demo", *TINY, "--out", str(tmp_path)], capsys)
     path = tmp_path / "charlm.npz"
     assert code == 130 and f"interrupted at step 1: saved the model to {path}" in err
@@ -265,7 +277,7 @@ def no_training(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("training started although the output path is unusable")
 
-    monkeypatch.setattr(charlm, "train", fail)
+    monkeypatch.setattr(charlm.training, "train", fail)
 
 
 def one_line_error(err, *names):
@@ -346,7 +358,7 @@ def interrupt_at_step(monkeypatch, n):
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(charlm, "train_step", step)
+    monkeypatch.setattr(charlm.training, "train_step", step)
 
 
 def test_ctrl_c_in_the_first_step_keeps_a_trained_checkpoint(tmp_path, capsys, monkeypatch):
@@ -398,7 +410,7 @@ def test_a_run_that_dies_keeps_its_periodic_checkpoint(tmp_path, capsys, monkeyp
             raise MemoryError("the machine ran out")
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(charlm, "train_step", dies_in_step_4)
+    monkeypatch.setattr(charlm.training, "train_step", dies_in_step_4)
     ckpt = tmp_path / "m.npz"
     assert cli.main(train_argv(tmp_path, ckpt, "--save-every", "2")) == 1
     one_line_error(capsys.readouterr().err, "out of memory")
@@ -519,8 +531,8 @@ def test_the_overfitting_line_compares_with_the_previous_evaluation():
         }
 
     seen = []
-    assert "(best so far)" in cli._evaluation_line(scores(10, 2.0, 2.5, True), seen)
-    line = cli._evaluation_line(scores(20, 2.1, 1.9, False), seen)
+    assert "(best so far)" in cli.charlm._evaluation_line(scores(10, 2.0, 2.5, True), seen)
+    line = cli.charlm._evaluation_line(scores(20, 2.1, 1.9, False), seen)
     assert line.startswith(
         "step 20: held-out 2.100 bpc (best 2.000 at step 10), training text 1.900 bpc"
     )
@@ -528,10 +540,10 @@ def test_the_overfitting_line_compares_with_the_previous_evaluation():
     assert (
         "(2.500 -> 1.900 bpc, better than held-out); the best weights so far are those of " in line
     )
-    assert "overfitting" not in cli._evaluation_line(scores(30, 2.2, 2.6, False), seen)
-    assert "overfitting" not in cli._evaluation_line(scores(40, 1.5, 2.3, True), seen)
+    assert "overfitting" not in cli.charlm._evaluation_line(scores(30, 2.2, 2.6, False), seen)
+    assert "overfitting" not in cli.charlm._evaluation_line(scores(40, 1.5, 2.3, True), seen)
     # held-out noise on a text whose held-out part is easier than its training part: no alarm
-    assert "overfitting" not in cli._evaluation_line(scores(50, 1.6, 2.2, False), seen)
+    assert "overfitting" not in cli.charlm._evaluation_line(scores(50, 1.6, 2.2, False), seen)
 
 
 def test_patience_stops_training_early(tmp_path, capsys):
@@ -671,7 +683,7 @@ def test_the_default_outputs_in_a_clone_are_ignored_by_git():
         ["git", "check-ignore", "--no-index", *defaults], cwd=ROOT, capture_output=True, text=True
     )
     assert sorted(done.stdout.split()) == sorted(defaults)
-    kept = ["docs/images/lstm.svg", "tinygrad_seq/cli.py", "examples/char_lm.py"]
+    kept = ["docs/images/lstm.svg", "tinygrad_seq/cli/__init__.py", "examples/char_lm.py"]
     done = subprocess.run(
         ["git", "check-ignore", "--no-index", *kept], cwd=ROOT, capture_output=True
     )

@@ -277,7 +277,7 @@ def test_cli_writes_the_page_and_checks_the_path_first(tmp_path, capsys):
     assert len({t for s in data["flow"] for t, _ in s["points"]}) == 4 and data["backward"]
     assert data["draw_all"] == "--max-nodes 0 draws all"  # its flag, not explore's argument
     assert cli.main(["explore", "-o", str(tmp_path / "missing" / "x.html")]) == 1
-    assert "the folder" in capsys.readouterr().err
+    assert "no folder" in capsys.readouterr().err
 
 
 # --- in a real browser ----------------------------------------------------------------------------

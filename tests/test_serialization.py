@@ -351,6 +351,24 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
     assert path.read_text() == "new"
 
 
+def test_check_writable_names_what_stops_a_write(tmp_path):
+    # one rule for every writer (save, atomic_write, viz.explore, the CLI), checked before work
+    from tinygrad_seq.serialization import atomic_write, check_writable
+
+    check_writable(tmp_path / "new.npz")  # a new file in an existing folder: fine
+    with pytest.raises(IsADirectoryError, match=r"save: cannot write .*: it is a folder"):
+        check_writable(tmp_path, "save")
+    with pytest.raises(FileNotFoundError, match=r"cannot write .*: no folder .*missing"):
+        check_writable(tmp_path / "missing" / "m.npz")
+    with pytest.raises(IsADirectoryError, match="it is a folder"), atomic_write(tmp_path):
+        pass
+    if os.name == "posix" and os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(PermissionError, match="cannot write into the folder"):
+            check_writable(locked / "m.npz")
+
+
 # --- declared sizes -------------------------------------------------------------------------------
 
 

@@ -247,7 +247,8 @@ def test_iterable_dataset_batches_and_length_match_torch(batch_size, drop_last):
 def test_workers_are_refused_clearly_and_pin_memory_is_accepted():
     with pytest.raises(NotImplementedError, match="num_workers=4.*pass num_workers=0"):
         data.DataLoader(range(3), num_workers=4)
-    loader = data.DataLoader(range(3), batch_size=2, pin_memory=True)
+    with pytest.warns(UserWarning, match="no accelerator is found"):  # as torch on a CPU
+        loader = data.DataLoader(range(3), batch_size=2, pin_memory=True)
     assert [b.tolist() for b in loader] == [[0, 1], [2]] and loader.pin_memory
 
 
@@ -293,3 +294,25 @@ def test_onnx_imports_and_export_says_what_to_do_instead():
     assert tg.onnx is tinygrad_seq.onnx and not tg.onnx.is_in_onnx_export()
     with pytest.raises(NotImplementedError, match=r"cannot export ONNX.*tg\.save"):
         tg.onnx.export(tg.nn.Linear(2, 1, seed=0), tg.zeros(1, 2), "model.onnx")
+
+
+def test_datasets_and_samplers_are_generic_as_torchs():
+    class Pairs(data.Dataset[tuple]):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return (i, float(i))
+
+    class Stream(data.IterableDataset[int]):
+        def __iter__(self):
+            return iter(range(3))
+
+    class Evens(data.Sampler[int]):
+        def __iter__(self):
+            return iter([0])
+
+    assert [_plain(b) for b in data.DataLoader(Pairs(), batch_size=2, sampler=Evens())] == [
+        ("list", [("tensor", "int64", [0]), ("tensor", "float64", [0.0])])
+    ]
+    assert [b.tolist() for b in data.DataLoader(Stream(), batch_size=2)] == [[0, 1], [2]]

@@ -361,6 +361,19 @@ def test_dot_text_is_the_same_in_a_fresh_interpreter():
     assert runs[0].stdout == runs[1].stdout and "LSTM cell" in runs[0].stdout
 
 
+def test_without_the_graphviz_package_draw_graph_says_how_to_get_it(monkeypatch):
+    from tinygrad_seq.viz import draw
+
+    loss = run_layer("rnn", steps=1)
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # import now raises ImportError
+    draw._digraph_class.cache_clear()  # made once per process, on the first drawing
+    try:
+        with pytest.raises(ImportError, match=r'graphviz Python package.*"tinygrad_seq\[viz\]"'):
+            viz.draw_graph(loss)
+    finally:
+        draw._digraph_class.cache_clear()
+
+
 # --- rendering ------------------------------------------------------------------------------------
 
 

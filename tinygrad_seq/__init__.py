@@ -7,8 +7,6 @@
 (2, 3)
 """
 
-import importlib
-
 import numpy as np
 
 from . import (  # viz loads graphviz and matplotlib only when drawing
@@ -20,10 +18,18 @@ from . import (  # viz loads graphviz and matplotlib only when drawing
     utils,  # tg.utils.data: Dataset, DataLoader, samplers, as torch.utils.data
     viz,
 )
-from ._tensor import Tensor, apply, cat, chunk, concat, split, stack, where
+from ._tensor import Tensor, apply, cat, chunk, concat, multinomial, split, stack, where
+from .devices import backends, cuda, device
 from .factories import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
     arange,
     empty,
+    empty_like,
     eye,
     from_numpy,
     full,
@@ -33,8 +39,11 @@ from .factories import (
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
     randn,
+    randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
@@ -46,11 +55,13 @@ from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as fun
     amin,
     argmax,
     argmin,
+    argsort,
     bmm,
     clamp,
     equal,
     exp,
     flatten,
+    gather,
     log,
     log_softmax,
     logsumexp,
@@ -61,6 +72,7 @@ from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as fun
     min,
     minimum,
     mm,
+    narrow,
     norm,
     permute,
     pow,
@@ -68,17 +80,22 @@ from .functions import (  # tg.exp(x), tg.sum(x, dim=1), ...: the methods as fun
     reshape,
     sigmoid,
     softmax,
+    sort,
     sqrt,
     squeeze,
+    std,
     sum,
     tanh,
+    topk,
     transpose,
     unsqueeze,
+    var,
 )
 from .modes import (
     detect_anomaly,
     eager,
     enable_grad,
+    inference_mode,
     is_grad_enabled,
     keep_values,
     no_grad,
@@ -102,18 +119,28 @@ int = np.int32  # torch.int
 
 __version__ = "0.1.0"
 
-# The apps built on the library (the char-LM and its data, the CLI) are imported by name:
-# `from tinygrad_seq import charlm`. `tg.charlm` and `tg.data` still work, loaded on first use.
-_LAZY = ("charlm", "data", "onnx")  # onnx: a stub saying why it cannot export
+# The apps built on the library (the char-LM and its data, the CLI) and the onnx stub are imported
+# by name, as any submodule: `from tinygrad_seq import charlm`, `import tinygrad_seq.onnx`.
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __dir__():
+    """``dir(tg)``: the public names (``__all__``) and the public submodules imported so far; not
+    the helpers this file imports (numpy) nor the private modules (_tensor...)."""
+    submodules = [
+        name
+        for name, value in globals().items()
+        if not name.startswith("_") and getattr(value, "__name__", None) == f"{__name__}.{name}"
+    ]
+    return sorted({*__all__, *submodules})
 
 
 __all__ = [
+    "BoolTensor",
+    "ByteTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "IntTensor",
+    "LongTensor",
     "Tensor",
     "abs",
     "allclose",
@@ -123,17 +150,22 @@ __all__ = [
     "arange",
     "argmax",
     "argmin",
+    "argsort",
     "autograd",
+    "backends",
     "bmm",
     "bool",
     "cat",
     "chunk",
     "clamp",
     "concat",
+    "cuda",
     "detect_anomaly",
+    "device",
     "double",
     "eager",
     "empty",
+    "empty_like",
     "enable_grad",
     "equal",
     "exp",
@@ -146,7 +178,9 @@ __all__ = [
     "from_numpy",
     "full",
     "full_like",
+    "gather",
     "half",
+    "inference_mode",
     "int",
     "int16",
     "int32",
@@ -168,6 +202,8 @@ __all__ = [
     "min",
     "minimum",
     "mm",
+    "multinomial",
+    "narrow",
     "nn",
     "no_grad",
     "norm",
@@ -178,8 +214,11 @@ __all__ = [
     "permute",
     "pow",
     "rand",
+    "rand_like",
     "randint",
     "randn",
+    "randn_like",
+    "randperm",
     "relu",
     "reshape",
     "save",
@@ -189,17 +228,21 @@ __all__ = [
     "short",
     "sigmoid",
     "softmax",
+    "sort",
     "split",
     "sqrt",
     "squeeze",
     "stack",
+    "std",
     "sum",
     "tanh",
     "tensor",
+    "topk",
     "transpose",
     "uint8",
     "unsqueeze",
     "utils",
+    "var",
     "viz",
     "where",
     "zeros",

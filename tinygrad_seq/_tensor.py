@@ -5,12 +5,15 @@ Every differentiable method is one line that calls ``apply`` with a primitive fr
 """
 
 import collections
+import functools
 import numbers
 
 import numpy as np
 
 from . import ops
 from ._anomaly import check_forward
+from .devices import CPU, is_device
+from .devices import check as _check_device  # the one check of every device= (nn imports it)
 from .engine import Node, Version, backward, note_write
 from .modes import STATE
 
@@ -38,6 +41,24 @@ def _to_array(data, dtype):
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return array
+
+
+def _sizes_form(first, requires_grad, dtype, more):
+    """``Tensor(2, 3)`` as torch reads it: sizes (in the places of requires_grad and dtype too),
+    giving zeros of that shape in float32 (torch leaves them uninitialised)."""
+    sizes = [first]
+    if type(requires_grad) is int:
+        sizes.append(requires_grad)
+        requires_grad = False
+        if type(dtype) is int:
+            sizes.append(dtype)
+            dtype = None
+            sizes += list(more)
+    if more and len(sizes) < 3 or any(type(n) is not int for n in sizes):
+        raise TypeError(f"Tensor(): sizes must be ints, got {(first, *more)}")
+    if min(sizes) < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: {sizes}")
+    return np.zeros(sizes, DEFAULT_FLOAT), requires_grad, dtype
 
 
 def _check_can_require_grad(array):
@@ -85,9 +106,11 @@ class Tensor:
     >>> x.grad
     Tensor([2., 4.], dtype=float64)
 
-    The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists of floats
-    become float32; NumPy arrays keep their dtype; integer tensors hold indices and take no
-    gradient.
+    The array is shared, not copied (like ``torch.from_numpy``). Python floats and lists become
+    float32, as ``torch.Tensor([0, 1])`` does (``tg.tensor`` keeps ints as int64); NumPy arrays
+    keep their dtype; integer tensors hold indices and take no gradient. Python ints are sizes,
+    as in torch: ``Tensor(2, 3)`` is a float32 tensor of shape (2, 3) (zeros; torch leaves them
+    uninitialised), and ``nn.Parameter(tg.Tensor(4))`` a vector.
 
     In-place writes (``w -= lr * w.grad`` under ``no_grad``, ``zero_()``, ``add_()``, optimizer
     steps, ``nn.init``, ``load_state_dict``) count in ``_version``, and backward refuses a value
@@ -99,8 +122,12 @@ class Tensor:
     __slots__ = ("_data", "_rg", "_node", "_grad", "_name", "_vc", "__weakref__")
     _kind = "tensor"  # how error messages call it ("parameter" for nn.Parameter)
 
-    def __init__(self, data, requires_grad=False, dtype=None):
+    def __init__(self, data, requires_grad=False, dtype=None, *more_sizes):
+        if type(data) is int:  # torch.Tensor(2, 3): a float32 tensor of that size (zeros here)
+            data, requires_grad, dtype = _sizes_form(data, requires_grad, dtype, more_sizes)
         self._data = _to_array(data, dtype)
+        if dtype is None and type(data) in (list, tuple) and self._data.dtype.kind in "biu":
+            self._data = self._data.astype(DEFAULT_FLOAT)  # torch.Tensor([0, 1]) is float32
         if requires_grad:
             _check_can_require_grad(self._data)
         self._rg = bool(requires_grad)
@@ -452,14 +479,12 @@ class Tensor:
         Tensor([ 0., -1.])
         """
         other, alpha = _alpha_form("add_", other, args, alpha)
-        return self._in_place("add_", np.add, other if alpha == 1 else _array_of(other) * alpha)
+        return self._in_place("add_", np.add, _scaled(other, alpha))
 
     def sub_(self, other, *args, alpha=1):
         """``self -= alpha * other`` in place; returns self (see ``add_``)."""
         other, alpha = _alpha_form("sub_", other, args, alpha)
-        return self._in_place(
-            "sub_", np.subtract, other if alpha == 1 else _array_of(other) * alpha
-        )
+        return self._in_place("sub_", np.subtract, _scaled(other, alpha))
 
     def mul_(self, other):
         """``self *= other`` in place; returns self (see ``zero_``)."""
@@ -476,6 +501,21 @@ class Tensor:
     def fill_(self, value):
         """Set every element to ``value``; returns self."""
         return self._in_place("fill_", None, value)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 -- torch's argument names
+        """Limit the values to [min, max] in place; returns self (weight clipping:
+        ``p.data.clamp_(-0.01, 0.01)``).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([-2.0, 0.5, 3.0]).clamp_(-1, 1)
+        Tensor([-1. ,  0.5,  1. ])
+        """
+        if min is None and max is None:
+            raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
+        recorded = functools.partial(Tensor.clip, min=min, max=max)
+        return self._in_place("clamp_", None, np.clip(self._data, min, max), recorded=recorded)
+
+    clip_ = clamp_
 
     def uniform_(self, from_=0.0, to=1.0, *, generator=None):
         """Fill in place with samples from U(from_, to), drawn from the global Generator that
@@ -518,23 +558,25 @@ class Tensor:
         """
         return self._in_place("zero_", None, 0)
 
-    def _in_place(self, op, ufunc, other, out_of_place=None):
+    def _in_place(self, op, ufunc, other, out_of_place=None, recorded=None):
         """Write ``ufunc(self, other)`` (``other`` itself if ufunc is None) into self's array and
         count the write. A leaf that requires grad takes one only under ``no_grad``, as in
-        PyTorch; a recorded result is updated out of place by the operators (``h += x`` rebinds
-        ``h`` to ``h + x``, which backward follows) and refused by the methods."""
-        if self._rg and STATE.grad_enabled:
-            if self.is_leaf:
+        PyTorch. When self or ``other`` requires grad the write is recorded: on a result in the
+        graph the operators rebind (``h += x`` is ``h = h + x``, which backward follows); the
+        methods (``add_``, ``copy_``, ...), and the operators on a tensor outside the graph,
+        keep self, which takes the op's node (``recorded``, or the ufunc's or ``setitem``'s),
+        as torch records an in-place op (see ``_rebase``)."""
+        if STATE.grad_enabled and (self._rg or (isinstance(other, Tensor) and other._rg)):
+            if self._rg and self.is_leaf:
                 raise RuntimeError(
                     f"{op}: a leaf Variable that requires grad is being used in an in-place "
                     "operation (update parameters under `with tg.no_grad():`)"
                 )
-            if out_of_place is not None:
+            if out_of_place is not None and self._rg:
                 return out_of_place(other)
-            raise RuntimeError(
-                f"{op}: in-place updates of a tensor in the graph are not recorded; write "
-                f"`x = x {op.rstrip('_')} ...` instead"
-            )
+            if recorded is None:
+                recorded = functools.partial(_recorded_in_place, ufunc=ufunc, other=other)
+            return self._rebase(op, recorded)
         value = _array_of(other)
         try:
             if ufunc is None:  # copy_, fill_, zero_: cast as PyTorch does
@@ -711,19 +753,20 @@ class Tensor:
             return Tensor(self._data.astype(dtype))
         return apply(ops.astype, self, dtype=dtype)
 
-    def to(self, *args, dtype=None, device=None, copy=False):
-        """``to(dtype)``, ``to("cpu")``, ``to("cpu", dtype)`` or ``to(other)`` (other's dtype), as
-        ``torch.Tensor.to``: self when nothing changes (the CPU is the only device).
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)`` (other's dtype
+        and device), as ``torch.Tensor.to``: self when nothing changes. The CPU is the only
+        device (``"cpu"``, ``tg.device("cpu")``); CUDA is refused with what to write instead.
 
         >>> import tinygrad_seq as tg
         >>> x = tg.ones(2)
-        >>> x.to("cpu") is x, x.to(tg.float64).dtype
-        (True, dtype('float64'))
+        >>> x.to("cpu") is x, x.to(tg.device("cpu"), tg.float64).dtype, x.to(x) is x
+        (True, dtype('float64'), True)
         """
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, str) or arg is None:
+            elif is_device(arg):
                 device = arg
             else:
                 dtype = arg
@@ -735,7 +778,23 @@ class Tensor:
         """Self: tensors live in main memory (``x.detach().cpu().numpy()`` works as in torch)."""
         return self
 
-    device = property(lambda self: "cpu", doc="Always ``'cpu'``.")
+    def cuda(self, device=None, non_blocking=False):
+        """Refused: tinygrad_seq runs on the CPU only (the error says what to write instead).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.ones(1).cuda()
+        Traceback (most recent call last):
+        RuntimeError: device 'cuda' is not available: tinygrad_seq runs on the CPU only ...
+        """
+        _check_device("cuda" if device is None else device)
+        return self
+
+    device = property(lambda self: CPU, doc="``tg.device('cpu')``: where every tensor lives.")
+    is_cuda = property(lambda self: False, doc="False: no tensor lives on a GPU here.")
+
+    def get_device(self):
+        """-1, torch's answer for a tensor on the CPU."""
+        return -1
 
     def float(self):
         """As float32, in the graph (self if already float32)."""
@@ -1019,20 +1078,89 @@ class Tensor:
         return apply(ops.getitem, self, index=_index_of(index))
 
     def __setitem__(self, index, value):
-        """``t[index] = value``: ``value`` (a number, array or Tensor) broadcast into the slot,
-        as in PyTorch; a counted in-place write (``p.data[0] = 1``)."""
-        if self._rg and STATE.grad_enabled:
-            if self.is_leaf:
-                raise RuntimeError(
-                    "a leaf Variable that requires grad is being used in an in-place operation."
-                )
-            raise RuntimeError("item assignment into a tensor in the graph is not recorded yet")
+        """``t[index] = value``, as in PyTorch: ``value`` (a number, array or Tensor) broadcast
+        into the slot; any index ``t[...]`` takes (ints, slices, None, Ellipsis, bool masks,
+        integer tensors or arrays). The tensor stays the same object and counts the write in
+        ``_version`` (a graph that saved its old values then refuses backward).
+
+        Outside the graph (no gradient involved, or under ``no_grad``) it writes into the array,
+        so ``t[i][j] = 1`` writes through the view ``t[i]`` as in NumPy and torch. When ``t`` or
+        ``value`` requires grad, the write is recorded (the primitive ``setitem``) and ``t`` takes
+        its node: gradients flow into ``value`` (its slot's gradient) and into what ``t`` kept.
+        A recorded write into a view (``t[i][j] = v``, a reshape's result) is refused, as the
+        viewed tensor's graph would not know of it: write ``t[i, j] = v``.
+
+        >>> import tinygrad_seq as tg
+        >>> h = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> outs = tg.zeros(3, 2)
+        >>> for i in range(3):
+        ...     outs[i] = h * i
+        >>> (outs * outs).sum().backward(); h.grad  # d/dh of sum_i (i h)^2 = 2 h (0 + 1 + 4)
+        Tensor([10., 20.])
+        """
         index = _index_of(index)
+        array = _array_of(value)
+        if not (STATE.grad_enabled and (self._rg or (isinstance(value, Tensor) and value._rg))):
+            try:
+                self._data[index] = array
+            except ValueError as e:
+                raise _setitem_error(self, index, array, e) from None
+            self._bump_version()
+            return
+        if self._rg and self.is_leaf:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                "(t[index] = value on a tensor that requires grad: write it under "
+                "`with tg.no_grad():`, or into a copy: t = t.clone())"
+            )
         try:
-            self._data[index] = _array_of(value)
-        except (ValueError, TypeError) as e:
-            raise RuntimeError(f"setitem: cannot write into shape {self.shape}: {e}") from None
-        self._bump_version()
+            recorded = functools.partial(_setitem_recorded, value=value, index=index)
+            self._rebase("setitem", recorded, snapshot=False)  # setitem saves nothing
+        except ValueError as e:
+            raise _setitem_error(self, index, array, e) from None
+
+    def _rebase(self, op, recorded, snapshot=True):
+        """An in-place op on a tensor in the graph, as torch rebases it: ``recorded(x)`` runs the
+        op out of place on a snapshot ``x`` of self (what its node saves stays intact), its
+        values are written into self's array (aliases such as ``.data`` see them), and self takes
+        its node. The version counts the write: nodes that saved the old values refuse backward.
+        ``snapshot=False``: the op saves nothing of self (``setitem``), so it needs no copy.
+        """
+        if self._data.base is not None:
+            raise RuntimeError(
+                f"{op}: a recorded write into a view of another tensor's array (shape "
+                f"{self.shape}: the result of t[i], reshape or transpose) would not reach that "
+                "tensor's graph; index it once instead: t[i, j] = value, not t[i][j] = value"
+            )
+        before = Tensor._from_op(self._data.copy() if snapshot else self._data, self._node)
+        self._bump_version()  # first: the nodes made before it, not the op's own, are refused
+        out = recorded(before)
+        if out._data.shape != self._data.shape:
+            raise RuntimeError(
+                f"{op}: the result has shape {out._data.shape}, but the {self._kind} written in "
+                f"place has shape {self._data.shape}"
+            )
+        np.copyto(self._data, out._data, casting="unsafe")
+        self._node, self._rg = out._node, out._rg
+        return self
+
+    def masked_fill_(self, mask, value):
+        """``value`` where ``mask`` (broadcast to self's shape) is True, in place; returns self,
+        as ``torch.Tensor.masked_fill_`` (recorded in the graph, see ``__setitem__``).
+
+        >>> import tinygrad_seq as tg
+        >>> scores = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> scores.masked_fill_(tg.tensor([True, False]), 0.0)
+        Tensor([[0., 2.],
+                [0., 4.]])
+        """
+        mask = np.asarray(_array_of(mask))
+        if mask.dtype != np.bool_:
+            raise RuntimeError(
+                f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}"
+            )
+        self[np.broadcast_to(mask, self.shape)] = value
+        return self
 
     def split(self, split_size_or_sections, axis=None, *, dim=None):
         """Pieces of ``split_size_or_sections`` along ``axis``: see ``tg.split``."""
@@ -1042,9 +1170,352 @@ class Tensor:
         """``chunks`` pieces along ``axis``: see ``tg.chunk``."""
         return chunk(self, chunks, axis, dim=dim)
 
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The variance over ``dim`` (all elements by default), as ``torch.var``: divided by
+        n - ``correction`` (1 by default, Bessel's; ``unbiased=False`` means 0). Composed of
+        mean, subtraction and squares, so it is differentiable.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]])
+        >>> x.var().item(), x.var(1).tolist(), x.std(0, unbiased=False).tolist()
+        (8.0, [2.3333332538604736, 9.333333015441895], [1.0, 1.5, 2.5])
+        """
+        if isinstance(dim, bool):  # the old form var(unbiased)
+            dim, unbiased = None, dim
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        elif unbiased is not None:
+            raise TypeError("var: give unbiased or correction, not both")
+        centred = self - self.mean(dim=dim, keepdim=True)
+        total = (centred * centred).sum(dim=dim, keepdim=keepdim)
+        n = self._data.size // max(total._data.size, 1) if self._data.size else 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return total / np.array(max(n - correction, 0), dtype=self.dtype)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The standard deviation: ``sqrt(var(...))`` (see ``var``), as ``torch.std``."""
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def gather(self, dim, index):
+        """The elements at ``index`` along ``dim`` (``out[i][j] = self[i][index[i][j]]`` for
+        dim 1), as ``torch.gather``: a DQN's ``q.gather(1, actions)``. The gradient goes back
+        to the gathered elements (added up where an index repeats).
+
+        >>> import tinygrad_seq as tg
+        >>> q = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> q.gather(1, tg.tensor([[1], [0]])).tolist()
+        [[2.0], [3.0]]
+        """
+        index = np.asarray(_array_of(index))
+        shape = self._data.shape
+        axis = _wrap_axis("gather", dim, len(shape), shape)
+        if index.dtype.kind not in "iu":
+            raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
+        if index.ndim != len(shape) or any(
+            k > n for d, (k, n) in enumerate(zip(index.shape, shape)) if d != axis
+        ):
+            raise RuntimeError(
+                f"gather(): index of shape {index.shape} does not fit input of shape {shape} "
+                f"(same number of dimensions, no larger except along dim {axis})"
+            )
+        return _gather(self, index, axis)
+
+    def view_as(self, other):
+        """Self in ``other``'s shape (``reshape``), as ``torch.Tensor.view_as``:
+        ``pred.eq(target.view_as(pred))``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.arange(4).view_as(tg.zeros(2, 2)).shape
+        (2, 2)
+        """
+        return self.reshape(np.shape(_array_of(other)))
+
+    reshape_as = view_as
+
+    def expand_as(self, other):
+        """Self broadcast to ``other``'s shape (see ``expand``)."""
+        return self.expand(np.shape(_array_of(other)))
+
+    def type_as(self, other):
+        """Self cast to ``other``'s dtype, as ``torch.Tensor.type_as``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([1, 2]).type_as(tg.zeros(1)).dtype
+        dtype('float32')
+        """
+        return self.astype(other.dtype)
+
+    def narrow(self, dim, start, length):
+        """The ``length`` elements from ``start`` along ``dim`` (a view), as ``torch.narrow``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.arange(6).reshape(2, 3).narrow(1, 1, 2).tolist()
+        [[1, 2], [4, 5]]
+        """
+        shape = self._data.shape
+        axis = _wrap_axis("narrow", dim, len(shape), shape)
+        n, start, length = shape[axis], int(start), int(length)
+        if not -n <= start <= n:
+            raise IndexError(
+                f"start out of range (expected to be in range of [{-n}, {n}], but got {start})"
+            )
+        start = start + n if start < 0 else start
+        if length < 0 or start + length > n:
+            raise RuntimeError(
+                f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})."
+            )
+        index = (slice(None),) * axis + (slice(start, start + length),)
+        return apply(ops.getitem, self, index=index)
+
+    def contiguous(self, memory_format=None):
+        """Self: a NumPy-backed tensor needs no copy to be used as contiguous (as ``torch``'s
+        ``x.contiguous()`` on a contiguous tensor).
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.zeros(2, 3).t(); x.contiguous() is x
+        True
+        """
+        return self
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """``(values, indices)`` sorted along ``dim``, as ``torch.sort``: ascending unless
+        ``descending``; equal elements keep their order (the sort is always stable); NaN sorts
+        as the largest value. The gradient goes back to where each value came from.
+
+        >>> import tinygrad_seq as tg
+        >>> values, indices = tg.tensor([3.0, 1.0, 2.0]).sort(descending=True)
+        >>> values.tolist(), indices.tolist()
+        ([3.0, 2.0, 1.0], [0, 2, 1])
+        """
+        order = self.argsort(dim, descending, stable)
+        return ValuesIndices(_gather(self, order._data, dim), order)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        """The indices that sort along ``dim`` (see ``sort``), as ``torch.argsort``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([[3, 1, 2]]).argsort(dim=1).tolist()
+        [[1, 2, 0]]
+        """
+        x = self._data.reshape(1) if self._data.ndim == 0 else self._data
+        axis = _wrap_axis("sort", dim, x.ndim, self.shape)
+        if not descending:
+            order = np.argsort(x, axis=axis, kind="stable")
+        else:  # ascending on the reversed axis, reversed: ties keep their order, NaN comes first
+            n = x.shape[axis]
+            order = n - 1 - np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+        return Tensor(order.reshape(self._data.shape))
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 -- torch's names
+        """The ``k`` largest (or smallest) elements along ``dim`` and their indices, as
+        ``torch.topk``: a named tuple ``(values, indices)``, largest first (the result is always
+        sorted). The gradient goes to the chosen elements.
+
+        >>> import tinygrad_seq as tg
+        >>> scores = tg.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+        >>> top = scores.topk(1)
+        >>> top.values.tolist(), top.indices.tolist()
+        ([[0.7], [0.5]], [[1], [0]])
+        """
+        shape = self._data.shape
+        axis = _wrap_axis("topk", dim, len(shape), shape)
+        n = shape[axis] if shape else 1
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k <= n:
+            raise RuntimeError(f"topk: selected index k ({k!r}) out of range (size {n})")
+        order = self.argsort(axis, descending=largest)._data
+        if shape:
+            order = order[(slice(None),) * axis + (slice(0, int(k)),)]
+        return ValuesIndices(_gather(self, order, axis), Tensor(order))
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """Draw ``num_samples`` category indices per row with probabilities proportional to
+        self (1-D, or 2-D: one row each), as ``torch.multinomial`` (see ``tg.multinomial``).
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([0.0, 1.0, 0.0]).multinomial(2, replacement=True).tolist()
+        [1, 1]
+        """
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+        """A copy of ``data`` as a tensor of self's dtype (unless ``dtype``), as
+        ``torch.Tensor.new_tensor``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.zeros(1, dtype=tg.float64).new_tensor([1, 2]).dtype
+        dtype('float64')
+        """
+        _check_device(device)
+        array = np.array(_to_array(data, self.dtype if dtype is None else dtype), copy=True)
+        return Tensor(array, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
+        """Zeros of ``size`` in self's dtype (unless ``dtype``), as ``torch.Tensor.new_zeros``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.tensor([1, 2]).new_zeros(2, 3).dtype, tg.ones(1).new_ones((2,)).tolist()
+        (dtype('int64'), [1.0, 1.0])
+        """
+        return self.new_full(_shape_args(size), 0, dtype, requires_grad, device)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False, device=None):
+        """Ones of ``size`` in self's dtype (see ``new_zeros``)."""
+        return self.new_full(_shape_args(size), 1, dtype, requires_grad, device)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
+        """An uninitialised tensor of ``size`` in self's dtype (see ``new_zeros``)."""
+        _check_device(device)
+        array = np.empty(_shape_args(size), self.dtype if dtype is None else _dtype_of(dtype))
+        return Tensor(array, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+        """``fill_value`` in ``size`` and self's dtype (unless ``dtype``), as
+        ``torch.Tensor.new_full``.
+
+        >>> import tinygrad_seq as tg
+        >>> tg.zeros(1).new_full((2,), 7).tolist()
+        [7.0, 7.0]
+        """
+        _check_device(device)
+        dtype = self.dtype if dtype is None else _dtype_of(dtype)
+        return Tensor(np.full(_shape_args((size,)), fill_value, dtype), requires_grad=requires_grad)
+
+    # in-place shape changes: self takes the new shape (and, in the graph, the new node)
+    def unsqueeze_(self, dim):
+        """``unsqueeze`` in place; returns self."""
+        return self._reshaped_in_place("unsqueeze_", self.unsqueeze(dim=dim))
+
+    def squeeze_(self, dim=None):
+        """``squeeze`` in place; returns self."""
+        return self._reshaped_in_place("squeeze_", self.squeeze(dim=dim))
+
+    def t_(self):
+        """``t`` in place; returns self."""
+        return self._reshaped_in_place("t_", self.t())
+
+    def transpose_(self, dim0, dim1):
+        """``transpose`` in place; returns self.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.zeros(2, 3); x.transpose_(0, 1) is x, x.shape
+        (True, (3, 2))
+        """
+        return self._reshaped_in_place("transpose_", self.transpose(dim0, dim1))
+
+    def _reshaped_in_place(self, op, result):
+        if self._rg and STATE.grad_enabled and self.is_leaf:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        self._data, self._node = result._data, result._node
+        if self._node is not None and self._node.prim is None:
+            self._node = None
+        return self
+
+    def __index__(self):
+        """A one-element integer tensor used as a Python index: ``items[t]``, ``range(t)``."""
+        if self._data.size != 1 or self._data.dtype.kind not in "biu":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(()).item())
+
+    def type(self, dtype=None, non_blocking=False):
+        """Without an argument, torch's name of the tensor's type (``'torch.FloatTensor'``);
+        with a dtype or such a name, the tensor cast to it, as ``torch.Tensor.type``.
+
+        >>> import tinygrad_seq as tg
+        >>> x = tg.ones(2); x.type(), x.type("torch.LongTensor").dtype, x.type(tg.int32).dtype
+        ('torch.FloatTensor', dtype('int64'), dtype('int32'))
+        """
+        if dtype is None:
+            name = _TYPE_NAMES.get(self.dtype)
+            if name is None:
+                raise TypeError(f"type(): torch has no tensor type name for dtype {self.dtype}")
+            return f"torch.{name}"
+        if isinstance(dtype, str):
+            found = {f"torch.{v}": k for k, v in _TYPE_NAMES.items()}.get(dtype)
+            if found is None:
+                if dtype.startswith("torch.cuda."):
+                    _check_device("cuda")
+                raise ValueError(f"type(): invalid type {dtype!r} (e.g. 'torch.LongTensor')")
+            dtype = found
+        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
+            dtype = dtype.dtype  # tg.LongTensor and friends
+        return self.astype(dtype)
+
 
 ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "``(values, indices)`` of ``max(dim)``/``min(dim)`` (torch.return_types)."
+
+# torch's tensor type names (``x.type()``, ``tg.LongTensor``), by dtype
+_TYPE_NAMES = {
+    np.dtype(np.float32): "FloatTensor",
+    np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor",
+    np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor",
+    np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor",
+    np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor",
+}
+
+
+def _gather(x, order, axis):
+    """``x``'s elements at indices ``order`` along ``axis`` (as ``torch.gather``), through
+    ``getitem``: the gradient goes back to the gathered elements."""
+    if x._data.ndim == 0:
+        return x.reshape(order.shape) if order.size else apply(ops.getitem, x.reshape(1), index=[])
+    grids, axis = np.indices(order.shape, sparse=True), axis % order.ndim
+    index = tuple(order if i == axis else grid for i, grid in enumerate(grids))
+    return apply(ops.getitem, x, index=index)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
+    """Draw ``num_samples`` category indices (int64) per row of ``input`` (1-D, or 2-D: one
+    row per distribution), each category with probability proportional to its weight, as
+    ``torch.multinomial``. Without ``replacement`` each category is drawn at most once (once the
+    categories of nonzero weight are used up, those of weight 0 follow, as in torch). From the
+    global Generator that ``tg.manual_seed`` seeds unless ``generator`` (a
+    ``np.random.Generator``) is given; the numbers differ from torch's.
+
+    >>> import tinygrad_seq as tg
+    >>> _ = tg.manual_seed(0)
+    >>> tg.multinomial(tg.tensor([0.0, 3.0, 1.0]), 2).tolist() in ([1, 2], [2, 1])
+    True
+    """
+    probs = np.asarray(_array_of(input), dtype=np.float64)
+    if probs.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {probs.shape}")
+    n = probs.shape[-1]
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
+        raise TypeError(f"multinomial: num_samples must be an int, got {num_samples!r}")
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples ({num_samples})")
+    if not replacement and num_samples > n:
+        raise RuntimeError(
+            f"multinomial: cannot sample n_sample ({num_samples}) > prob_dist.size(-1) ({n}) "
+            "samples without replacement"
+        )
+    if not np.isfinite(probs).all() or (probs < 0).any():
+        raise RuntimeError(
+            "multinomial: probability tensor contains either `inf`, `nan` or element < 0"
+        )
+    rng = _rng(generator)
+    rows = []
+    for row in probs.reshape(-1, n):
+        total = row.sum()
+        if total <= 0:
+            raise RuntimeError(
+                "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
+            )
+        drawn = min(num_samples, np.count_nonzero(row)) if not replacement else num_samples
+        picked = rng.choice(n, size=drawn, replace=replacement, p=row / total)
+        if drawn < num_samples:  # as torch: the weighted ones first, then zero-weight ones
+            zero = rng.permutation(np.flatnonzero(row == 0))[: num_samples - drawn]
+            picked = np.concatenate([picked, zero])
+        rows.append(picked)
+    drawn = np.stack(rows).astype(np.int64)
+    return Tensor(drawn.reshape(probs.shape[:-1] + (num_samples,)))
 
 
 def _values_indices(x, arg, op, dim, keepdim):
@@ -1073,6 +1544,32 @@ def _pick(x, y, first, second):
     return where(first, x, where(second, y, tie))
 
 
+def _scaled(other, alpha):
+    """``alpha * other``: recorded if ``other`` requires grad, a plain array otherwise."""
+    if alpha == 1:
+        return other
+    if isinstance(other, Tensor) and other._rg and STATE.grad_enabled:
+        return other * alpha
+    return _array_of(other) * alpha
+
+
+def _recorded_in_place(x, *, ufunc, other):
+    """``x`` after the in-place op ``ufunc`` (None: a write of ``other``), recorded out of place
+    in x's dtype: the node an in-place method on a tensor in the graph takes."""
+    if ufunc is None:
+        return apply(ops.setitem, x, other, index=Ellipsis)
+    result = apply(_IN_PLACE_PRIMITIVES[ufunc], x, other)
+    return result.astype(x.dtype) if result.dtype != x.dtype else result
+
+
+_IN_PLACE_PRIMITIVES = {
+    np.add: ops.add,
+    np.subtract: ops.sub,
+    np.multiply: ops.mul,
+    np.true_divide: ops.div,
+}
+
+
 def _alpha_form(op, other, args, alpha):
     """(other, alpha) of ``add(other, alpha=a)`` or of torch's deprecated ``add(a, other)``."""
     if not args:
@@ -1095,6 +1592,22 @@ def _rng(generator):
     return GENERATOR if generator is None else generator
 
 
+def _setitem_recorded(x, *, value, index):
+    return apply(ops.setitem, x, value, index=index)
+
+
+def _setitem_error(tensor, index, value, error):
+    """torch's RuntimeError for a value that does not fit the slot it is written into."""
+    try:
+        slot = np.empty(tensor.shape, bool)[index].shape
+    except (IndexError, ValueError, TypeError):
+        slot = "?"
+    return RuntimeError(
+        f"setitem: shape mismatch: a value of shape {np.shape(value)} cannot be broadcast to "
+        f"the indexed slot of shape {slot} (tensor shape {tensor.shape}): {error}"
+    )
+
+
 def _no_out(op, out):
     if out is not None:
         raise TypeError(f"{op}: out= is not supported (tensors are not written into by NumPy)")
@@ -1106,12 +1619,6 @@ def _dtype_of(dtype):
         return np.dtype(dtype)
     except TypeError:
         raise TypeError(f"not a dtype: {dtype!r} (use e.g. tg.float32 or tg.int64)") from None
-
-
-def _check_device(device):
-    """The CPU is the only device: "cpu" and None are accepted, anything else is refused."""
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"device {device!r} is not available: tinygrad_seq runs on the CPU")
 
 
 def _as_grad(value, tensor):

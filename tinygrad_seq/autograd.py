@@ -13,12 +13,36 @@ recording Tensors, is itself a composition of primitives, differentiated by the 
 ([0.75], [3.0])
 """
 
+import warnings
+
 import numpy as np
 
 from . import engine
-from ._tensor import Tensor, seed_gradient
+from ._tensor import Tensor, _array_of, seed_gradient
 
-__all__ = ["grad"]
+__all__ = ["Variable", "grad"]
+
+
+def Variable(data, requires_grad=False, volatile=None):  # noqa: N802 -- torch's old class name
+    """A tensor sharing ``data``'s array, outside any graph, with ``requires_grad`` as given:
+    what ``torch.autograd.Variable(t, requires_grad=...)`` in older tutorials gives today (a
+    Variable is a Tensor). ``volatile`` was removed from torch: it warns and does nothing.
+
+    >>> import tinygrad_seq as tg
+    >>> from tinygrad_seq.autograd import Variable
+    >>> x = Variable(tg.ones(2), requires_grad=True)
+    >>> (x * 3).sum().backward(); x.grad
+    Tensor([3., 3.])
+    """
+    if volatile is not None:
+        warnings.warn(
+            "volatile was removed and now has no effect. Use `with tg.no_grad():` instead.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if not isinstance(data, (Tensor, np.ndarray)):
+        raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+    return Tensor(_array_of(data), requires_grad=requires_grad)
 
 
 def grad(

@@ -19,11 +19,13 @@ __all__ = [
     "amin",
     "argmax",
     "argmin",
+    "argsort",
     "bmm",
     "clamp",
     "equal",
     "exp",
     "flatten",
+    "gather",
     "log",
     "log_softmax",
     "logsumexp",
@@ -34,6 +36,7 @@ __all__ = [
     "min",
     "minimum",
     "mm",
+    "narrow",
     "norm",
     "permute",
     "pow",
@@ -41,12 +44,16 @@ __all__ = [
     "reshape",
     "sigmoid",
     "softmax",
+    "sort",
     "sqrt",
+    "std",
     "squeeze",
     "sum",
     "tanh",
+    "topk",
     "transpose",
     "unsqueeze",
+    "var",
 ]
 
 
@@ -238,3 +245,75 @@ def squeeze(x, dim=None):
 def unsqueeze(x, dim):
     """``x.unsqueeze(dim=dim)``: a new axis of size 1 at ``dim`` (see ``Tensor.unsqueeze``)."""
     return _t(x).unsqueeze(dim=dim)
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 -- torch's argument names
+    """``x.topk(k, dim, largest, sorted)``: the named tuple (values, indices) of the ``k``
+    largest elements along ``dim`` (see ``Tensor.topk``).
+
+    >>> import tinygrad_seq as tg
+    >>> values, indices = tg.topk(tg.tensor([1.0, 5.0, 3.0]), 2)
+    >>> values.tolist(), indices.tolist()
+    ([5.0, 3.0], [1, 2])
+    """
+    return _t(x).topk(k, dim, largest, sorted)
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    """``x.sort(dim, descending)``: the named tuple (values, indices) sorted along ``dim`` (see
+    ``Tensor.sort``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.sort(tg.tensor([2, 0, 1])).values.tolist()
+    [0, 1, 2]
+    """
+    return _t(x).sort(dim, descending, stable)
+
+
+def argsort(x, dim=-1, descending=False, stable=False):
+    """``x.argsort(dim, descending)``: the indices that sort along ``dim`` (see
+    ``Tensor.argsort``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.argsort(tg.tensor([2, 0, 1]), descending=True).tolist()
+    [0, 2, 1]
+    """
+    return _t(x).argsort(dim, descending, stable)
+
+
+def narrow(x, dim, start, length):
+    """``x.narrow(dim, start, length)``: ``length`` elements from ``start`` along ``dim`` (see
+    ``Tensor.narrow``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.narrow(tg.arange(5), 0, 1, 3).tolist()
+    [1, 2, 3]
+    """
+    return _t(x).narrow(dim, start, length)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``x.var(dim, unbiased, keepdim, correction=...)``: the variance (see ``Tensor.var``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.var(tg.tensor([1.0, 3.0])).item(), tg.std(tg.tensor([1.0, 3.0]), correction=0).item()
+    (2.0, 1.0)
+    """
+    return _t(x).var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``x.std(dim, unbiased, keepdim, correction=...)``: the standard deviation (see
+    ``Tensor.std``)."""
+    return _t(x).std(dim, unbiased, keepdim, correction=correction)
+
+
+def gather(x, dim, index):
+    """``x.gather(dim, index)``: the elements at ``index`` along ``dim`` (see
+    ``Tensor.gather``).
+
+    >>> import tinygrad_seq as tg
+    >>> tg.gather(tg.tensor([[1.0, 2.0]]), 1, tg.tensor([[1, 1, 0]])).tolist()
+    [[2.0, 2.0, 1.0]]
+    """
+    return _t(x).gather(dim, index)

@@ -190,13 +190,45 @@ def _sigmoid(x):
 _SIGMOID_CONSTANTS = {}
 
 
+def _sigmoid_vjp(g, out, x):
+    # sigmoid'(x) = e / (1 + e)**2 with e = exp(-|x|), from x: not out * (1 - out), where 1 - out
+    # cancels for x > 0 (float32: 37 ulps at x = 3.45, and 0 from x = 17, where the slope is 4e-8;
+    # PyTorch's too). Written e / (1 + e * (2 + e)), one rounding in the denominator where
+    # (1 + e)**2 has two: within 3 ulps in float32 and 2 in float64 (tests/test_precision.py).
+    # -|x|; on recording Tensors as a select, since abs' slope at 0 is sign(0) = 0, which would
+    # zero this VJP's own second derivative there (sigmoid's third, -1/8 at 0)
+    minus_abs = -np.abs(x) if type(x) is np.ndarray else np.where(np.greater(x, 0), -x, x)
+    e = np.exp(minus_abs)
+    return g * (e / (_like(1, e) + e * (_like(2, e) + e)))
+
+
 def _pow_vjp_base(g, out, x, y):
     # y * x ** (y - 1), and 0 where y == 0 (x ** 0 is the constant 1, even at x = 0), as PyTorch;
-    # infinities (0 ** -0.5) are the true values, not worth a warning
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grad = g * y * np.power(x, y - 1)
+    # infinities (0 ** -0.5) are the true values, not worth a warning.
+    # Where y - 1 is rounded (a y below 1, not an integer), the power multiplies that rounding by
+    # log(x) (float32 y = -7.29 at x = 946: 51 ulps, PyTorch's too): there x ** (y - 1) is taken as
+    # x ** y / x, within 2 ulps wherever x ** y is normal and finite and x is not 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rounded = np.not_equal((y - 1) + 1, y)
+        if not np.any(rounded):
+            grad = g * y * np.power(x, y - 1)
+        else:
+            exact = np.logical_and(np.isfinite(out / x), np.greater_equal(np.abs(out), _tiny(out)))
+            usable = np.logical_and(rounded, exact)
+            if np.all(usable):
+                grad = g * (y * (out / x))
+            else:  # x ** y recomputed with 1 in x's place where unused: a recorded backward
+                # then differentiates no 0 ** y there (0 * inf, NaN)
+                safe_x = np.where(usable, x, _like(1, out))
+                quotient = np.power(safe_x, y) / safe_x
+                grad = g * (y * np.where(usable, quotient, np.power(x, y - 1)))
     zero = np.equal(y, 0)
     return np.where(zero, 0, grad) if np.any(zero) else grad
+
+
+def _tiny(x):
+    """The smallest normal number of x's float dtype (below it, relative precision is lost)."""
+    return np.finfo(x.dtype).tiny if x.dtype.kind in "fc" else 1
 
 
 def _pow_vjp_exponent(g, out, x, y):
@@ -347,6 +379,28 @@ def _is_basic_index(index):
     return all(isinstance(i, _BASIC) for i in index)
 
 
+def _setitem(x, value, index):
+    out = x.copy()  # a new array: views and nodes that hold x keep its values
+    try:
+        out[index] = value
+    except (
+        ValueError,
+        TypeError,
+    ):  # NumPy takes only 0-d and 1-d values for a mask's slot; torch takes
+        lead = value.ndim - out[index].ndim  # any that broadcasts, leading 1s dropped
+        if lead <= 0 or any(n != 1 for n in value.shape[:lead]):
+            raise
+        out[index] = value.reshape(value.shape[lead:])
+    return out
+
+
+def _setitem_vjp_value(g, out, x, value, index):
+    grad = g[index]
+    if grad.ndim < value.ndim:  # NumPy (and torch) write a (1, 3) value into a (3,) slot
+        grad = grad.reshape((1,) * (value.ndim - grad.ndim) + grad.shape)
+    return grad
+
+
 def _concat_vjp(argnum, g, out, *xs, axis=0):
     start = sum(x.shape[axis] for x in xs[:argnum])
     sl = [slice(None)] * g.ndim
@@ -416,7 +470,8 @@ where = primitive(
     saves=(0,),
 )
 
-# Elementwise unary ops. exp, sqrt, tanh and sigmoid reuse ``out`` instead of recomputing.
+# Elementwise unary ops. exp, sqrt and tanh reuse ``out`` instead of recomputing; sigmoid reads x
+# (see _sigmoid_vjp).
 
 neg = primitive("neg", np.negative, lambda g, out, x: -g, saves=())
 power = primitive("pow", np.power, _pow_vjp_base, _pow_vjp_exponent, saves=(0, 1, "out"))
@@ -426,9 +481,7 @@ sqrt = primitive("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), saves=("out",
 absolute = primitive("abs", np.abs, lambda g, out, x: g * np.sign(x), saves=(0,))
 tanh = primitive("tanh", np.tanh, lambda g, out, x: g * (_like(1, out) - out * out), saves=("out",))
 # a primitive, not exp/div composed: stable for any x with four ufunc calls (see _sigmoid)
-sigmoid = primitive(
-    "sigmoid", _sigmoid, lambda g, out, x: g * out * (_like(1, out) - out), saves=("out",)
-)
+sigmoid = primitive("sigmoid", _sigmoid, _sigmoid_vjp, saves=(0,))
 # relu(x) > 0 exactly where x > 0, so the VJP reads the output and the input can go
 relu = primitive(
     "relu", lambda x: np.maximum(x, 0), lambda g, out, x: _masked(g, out > 0), saves=("out",)
@@ -496,6 +549,17 @@ scatter = primitive(
     lambda g, out, value, index, shape: g[index],
     saves=(),
 )
+# ``x[index] = value`` as a new array (``t[index] = value`` on a tensor in the graph). What was
+# overwritten gets no gradient; the value gets the gradient of its slot, summed back over the
+# broadcasting. A repeated advanced index keeps one of the values written there, yet each of them
+# is given the slot's gradient, as torch's ``index_put_`` (accumulate=False) does.
+setitem = primitive(
+    "setitem",
+    _setitem,
+    lambda g, out, x, value, index: setitem.bind(g, _like(0, g), index=index),
+    _setitem_vjp_value,
+    saves=(),
+)
 concat = primitive(
     "concat", lambda *xs, axis=0: np.concatenate(xs, axis=axis), vjp_argnum=_concat_vjp, saves=()
 )
@@ -546,11 +610,22 @@ def _erf(x):
     return np.copysign(out, x).astype(x.dtype, copy=False)
 
 
+def _erf_slope(x):
+    # erf'(x) = 2 / sqrt(pi) * exp(-x^2). Rounding x^2 costs up to x^2 ulps (float32: 50 at
+    # x = -9.3), so an array takes _exp_neg_square, in float64 (its split is for 53 bits). A
+    # recording Tensor (create_graph) keeps the plain composition: the split's own derivative
+    # would cancel catastrophically.
+    if type(x) is not np.ndarray:
+        return _like(_TWO_OVER_SQRT_PI, x) * np.exp(-x * x)
+    slope = _TWO_OVER_SQRT_PI * _exp_neg_square(x.astype(np.float64, copy=False))
+    return slope.astype(x.dtype, copy=False)
+
+
 # a primitive because NumPy has no erf to compose it from (the exact GELU needs it)
 erf = primitive(
     "erf",
     _erf,
-    lambda g, out, x: g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x),
+    lambda g, out, x: g * _erf_slope(x),
     saves=(0,),
 )
 

@@ -55,6 +55,7 @@ from .nn.module import Module, Parameter
 __all__ = [
     "add_safe_globals",
     "atomic_write",
+    "check_writable",
     "clear_safe_globals",
     "get_safe_globals",
     "load",
@@ -132,8 +133,7 @@ def atomic_write(path, mode="wb"):
     'all or nothing'
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot write {path!r}: it is a directory")
+    check_writable(path)
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
@@ -152,6 +152,29 @@ def atomic_write(path, mode="wb"):
             os.remove(tmp)
         raise
     _fsync_folder(folder)  # the rename itself survives a power cut
+
+
+def check_writable(path, who=None):
+    """Raise what writing ``path`` would meet, before the work that makes its contents (so that
+    none is lost at the end): ``IsADirectoryError`` if it is a folder, ``FileNotFoundError`` if
+    its folder does not exist, ``PermissionError`` if that folder cannot be written into. The
+    message names the path and starts with ``who`` (a function, a command-line option) if given.
+
+    >>> import os, tempfile
+    >>> check_writable(os.path.join(tempfile.mkdtemp(), "new.txt"))  # fine: nothing raised
+    >>> check_writable(tempfile.mkdtemp(), who="explore")
+    Traceback (most recent call last):
+    IsADirectoryError: explore: cannot write '...': it is a folder; give a file name
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    where = f"cannot write {path!r}" if who is None else f"{who}: cannot write {path!r}"
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{where}: it is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{where}: no folder {folder!r}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{where}: cannot write into the folder {folder!r}")
 
 
 def _umask():

@@ -32,6 +32,7 @@ from .container import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear, Unflatten
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
+from .parameter_list import ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN  # the driver: time, layers, directions, lengths
 from .transformer import (
     Transformer,
@@ -72,6 +73,8 @@ __all__ = [
     "MultiheadAttention",
     "NLLLoss",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "PReLU",
     "ReLU6",
     "RNNCell",

@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from .._tensor import _check_device
 from . import functional as F
 from .module import Module, Parameter
 
@@ -375,8 +376,9 @@ class PReLU(Module):
     ([[-1.0, 4.0]], ['weight'])
     """
 
-    def __init__(self, num_parameters=1, init=0.25, dtype=np.float32):
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=np.float32):
         super().__init__()
+        _check_device(device)
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(np.full(num_parameters, init, dtype=dtype))
 

@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor, chunk, linear, split
+from .._tensor import Tensor, _check_device, chunk, linear, split
 from . import init
 from .module import Module, Parameter
 
@@ -30,13 +30,16 @@ class _Cell(Module):
     state_names = ("hidden state",)
     bias_hh_in_step = False  # True: b_hh cannot be folded into the input projection (GRU)
 
-    def __init__(self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None):
+    def __init__(
+        self, input_size, hidden_size, bias=True, *, dtype=np.float32, seed=None, device=None
+    ):
         super().__init__()
+        _check_device(device)  # the CPU only: "cpu", None or tg.device("cpu")
         who = type(self).__name__
-        _check_size(who, "input_size", input_size)
-        _check_size(who, "hidden_size", hidden_size)
+        check_size(who, "input_size", input_size)
+        check_size(who, "hidden_size", hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
-        make = _uniform_maker(who, hidden_size, dtype, seed)
+        make = uniform_maker(who, hidden_size, dtype, seed)
         gates = self.num_gates * hidden_size
         self.weight_ih = make((gates, input_size))
         self.weight_hh = make((gates, hidden_size))
@@ -57,14 +60,14 @@ class _Cell(Module):
 
     def forward(self, input, hx=None):
         who = type(self).__name__
-        x = _as_input(who, input, self.weight_ih.dtype)
+        x = as_input(who, input, self.weight_ih.dtype)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{who}: expected input of shape (batch, {self.input_size}) or ({self.input_size},)"
                 f" (input_size={self.input_size}), got shape {x.shape}"
             )
         state_shape = x.shape[:-1] + (self.hidden_size,)
-        state = _states(who, hx, self.state_names, state_shape, x.dtype)
+        state = initial_states(who, hx, self.state_names, state_shape, x.dtype)
         in_bias, step_bias = self.biases(self.bias_ih, self.bias_hh)
         gates_x = linear(x, self.weight_ih)  # one step: no transposed copy is worth making
         if in_bias is not None:
@@ -76,9 +79,14 @@ class _Cell(Module):
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
 
-class _Elman:
+class Elman:
     """What RNNCell and RNN share: the step is ``RNNCell.step`` with the module's nonlinearity,
-    and the repr names the nonlinearity when it is not tanh."""
+    and the repr names the nonlinearity when it is not tanh.
+
+    >>> from tinygrad_seq import nn
+    >>> nn.RNNCell(2, 3, nonlinearity="relu", seed=0)
+    RNNCell(2, 3, nonlinearity=relu)
+    """
 
     def _step(self, gates_x, state, w_hh, b_hh, w_hh_t=None):
         return RNNCell.step(gates_x, state, w_hh, b_hh, self.nonlinearity, w_hh_t=w_hh_t)
@@ -91,7 +99,7 @@ class _Elman:
         return super().extra_repr() + extra
 
 
-class RNNCell(_Elman, _Cell):
+class RNNCell(Elman, _Cell):
     """An Elman RNN step, as ``torch.nn.RNNCell``: ``h = cell(x, h=None)``.
 
         h' = tanh(W_ih x + b_ih + W_hh h + b_hh)        (relu instead of tanh if asked)
@@ -117,9 +125,10 @@ class RNNCell(_Elman, _Cell):
         *,
         dtype=np.float32,
         seed=None,
+        device=None,
     ):
-        nonlinearity = _check_nonlinearity(type(self).__name__, nonlinearity)
-        super().__init__(input_size, hidden_size, bias, dtype=dtype, seed=seed)
+        nonlinearity = check_nonlinearity(type(self).__name__, nonlinearity)
+        super().__init__(input_size, hidden_size, bias, dtype=dtype, seed=seed, device=device)
         self.nonlinearity = nonlinearity
 
     @staticmethod
@@ -228,8 +237,14 @@ class GRUCell(_Cell):
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _uniform_maker(who, hidden_size, dtype, seed):
-    """A function shape -> Parameter, uniform in +-1/sqrt(hidden_size) as PyTorch initialises."""
+def uniform_maker(who, hidden_size, dtype, seed):
+    """A function shape -> Parameter, uniform in +-1/sqrt(hidden_size) as PyTorch initialises.
+
+    >>> make = uniform_maker("RNN", hidden_size=4, dtype=np.float32, seed=0)
+    >>> w = make((3, 4))
+    >>> w.shape, bool(abs(w.numpy()).max() <= 0.5)
+    ((3, 4), True)
+    """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"{who}: dtype must be a floating-point type, got {dtype}")
@@ -237,24 +252,38 @@ def _uniform_maker(who, hidden_size, dtype, seed):
     return lambda shape: init.uniform_(Parameter(np.zeros(shape, dtype=dtype)), -bound, bound, rng)
 
 
-def _check_size(who, name, value):
+def check_size(who, name, value):
+    """A ValueError naming ``who`` and the size ``name`` unless ``value`` is a positive int.
+
+    >>> check_size("RNN", "hidden_size", 0)
+    Traceback (most recent call last):
+    ValueError: RNN: hidden_size must be a positive int, got 0
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
 
 
-def _check_nonlinearity(who, nonlinearity):
+def check_nonlinearity(who, nonlinearity):
+    """``nonlinearity`` if it is "tanh" or "relu", else a ValueError naming ``who``.
+
+    >>> check_nonlinearity("RNN", "relu")
+    'relu'
+    """
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"{who}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     return nonlinearity
 
 
-def _as_input(who, value, dtype, what="input"):
+def as_input(who, value, dtype, what="input"):
     """``value`` as a Tensor of the parameters' dtype.
 
     The module's dtype decides the precision of its work: a float64 NumPy array fed to a float32
     layer is data, cast to float32, the way ``torch.as_tensor(x, dtype=...)`` would be. A Tensor
     of another float dtype is refused, as PyTorch refuses it (a silent cast would hide a float64
     model fed float32 states, or the reverse). Non-float input is an error.
+
+    >>> as_input("RNN", np.ones((2, 3)), np.float32).dtype
+    dtype('float32')
     """
     if isinstance(value, Tensor):
         x = value
@@ -283,8 +312,13 @@ def initial_state(state, name):
     return state
 
 
-def _states(who, hx, names, shape, dtype):
-    """The initial state as a tuple of Tensors of ``shape`` (zeros when ``hx`` is None)."""
+def initial_states(who, hx, names, shape, dtype):
+    """The initial state as a tuple of Tensors of ``shape`` (zeros when ``hx`` is None).
+
+    >>> h, c = initial_states("LSTM", None, ("hidden state", "cell state"), (1, 2, 3), np.float32)
+    >>> h.shape, c.name
+    ((1, 2, 3), 'c_0')
+    """
     if hx is None:
         return tuple(initial_state(Tensor(np.zeros(shape, dtype=dtype)), n) for n in names)
     if len(names) == 1:
@@ -295,7 +329,7 @@ def _states(who, hx, names, shape, dtype):
         raise TypeError(f"{who}: the state must be a tuple (h, c) of {len(names)} tensors")
     states = []
     for value, name in zip(hx, names):
-        state = _as_input(who, value, dtype, what=name)
+        state = as_input(who, value, dtype, what=name)
         if state.shape != shape:
             raise ValueError(f"{who}: {name} has shape {state.shape}, expected {shape}")
         states.append(state)

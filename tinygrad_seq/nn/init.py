@@ -27,11 +27,13 @@ __all__ = [
     "calculate_gain",
     "constant_",
     "default_rng",
+    "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
     "ones_",
     "orthogonal_",
+    "trunc_normal_",
     "uniform_",
     "xavier_normal_",
     "xavier_uniform_",
@@ -77,8 +79,18 @@ def _written(tensor):
     return tensor
 
 
-def uniform_(tensor, low=0.0, high=1.0, rng=None):
-    """Fill ``tensor`` in place with values drawn uniformly from [low, high); returns it.
+def _generator(generator, rng, fn):
+    """The Generator to draw from: ``generator`` (PyTorch's name) or ``rng`` (this package's),
+    each an int seed, a ``np.random.Generator`` or None (the global one)."""
+    if generator is not None and rng is not None:
+        raise TypeError(f"{fn}: pass generator or rng, not both (they are the same argument)")
+    return default_rng(rng if generator is None else generator)
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None, *, rng=None):
+    """Fill ``tensor`` in place with values drawn uniformly from [a, b); returns it.
+    ``generator`` (or ``rng``): an int seed, a ``np.random.Generator``, or None for the global
+    one (``tg.manual_seed``).
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> t = tg.nn.init.uniform_(tg.zeros(3), 0.0, 1.0, np.random.default_rng(0))
@@ -86,13 +98,13 @@ def uniform_(tensor, low=0.0, high=1.0, rng=None):
     (3,)
     """
     array = _array(tensor, "uniform_")
-    if not low <= high:
-        raise ValueError(f"uniform_: low must be <= high, got low={low}, high={high}")
-    array[...] = default_rng(rng).uniform(low, high, size=array.shape)
+    if not a <= b:
+        raise ValueError(f"uniform_: a must be <= b, got a={a}, b={b}")
+    array[...] = _generator(generator, rng, "uniform_").uniform(a, b, size=array.shape)
     return _written(tensor)
 
 
-def normal_(tensor, mean=0.0, std=1.0, rng=None):
+def normal_(tensor, mean=0.0, std=1.0, generator=None, *, rng=None):
     """Fill ``tensor`` in place with values drawn from N(mean, std**2); returns it.
 
     >>> import numpy as np, tinygrad_seq as tg
@@ -102,7 +114,7 @@ def normal_(tensor, mean=0.0, std=1.0, rng=None):
     array = _array(tensor, "normal_")
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
-    array[...] = default_rng(rng).normal(mean, std, size=array.shape)
+    array[...] = _generator(generator, rng, "normal_").normal(mean, std, size=array.shape)
     return _written(tensor)
 
 
@@ -178,7 +190,7 @@ def _fans(array, fn):
     return array.shape[1] * receptive, array.shape[0] * receptive
 
 
-def xavier_uniform_(tensor, gain=1.0, rng=None):
+def xavier_uniform_(tensor, gain=1.0, generator=None, *, rng=None):
     """Glorot uniform in place: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)); returns
     ``tensor``.
 
@@ -189,10 +201,10 @@ def xavier_uniform_(tensor, gain=1.0, rng=None):
     """
     fan_in, fan_out = _fans(_array(tensor, "xavier_uniform_"), "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound, rng)
+    return uniform_(tensor, -bound, bound, _generator(generator, rng, "xavier_uniform_"))
 
 
-def xavier_normal_(tensor, gain=1.0, rng=None):
+def xavier_normal_(tensor, gain=1.0, generator=None, *, rng=None):
     """Glorot normal in place: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
 
     >>> import tinygrad_seq as tg
@@ -200,7 +212,8 @@ def xavier_normal_(tensor, gain=1.0, rng=None):
     (3, 5)
     """
     fan_in, fan_out = _fans(_array(tensor, "xavier_normal_"), "xavier_normal_")
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+    return normal_(tensor, 0.0, std, _generator(generator, rng, "xavier_normal_"))
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity, fn):
@@ -213,7 +226,9 @@ def _kaiming_std(tensor, a, mode, nonlinearity, fn):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+def kaiming_uniform_(
+    tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None, *, rng=None
+):
     """He uniform in place: U(-b, b) with b = gain * sqrt(3 / fan), ``gain`` from
     ``calculate_gain(nonlinearity, a)`` and ``fan`` from ``mode``.
 
@@ -223,10 +238,12 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", rng=
     True
     """
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
-    return uniform_(tensor, -bound, bound, rng)
+    return uniform_(tensor, -bound, bound, _generator(generator, rng, "kaiming_uniform_"))
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+def kaiming_normal_(
+    tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None, *, rng=None
+):
     """He normal in place: N(0, std^2) with std = gain / sqrt(fan).
 
     >>> import tinygrad_seq as tg
@@ -234,10 +251,10 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", rng=N
     (4, 6)
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
-    return normal_(tensor, 0.0, std, rng)
+    return normal_(tensor, 0.0, std, _generator(generator, rng, "kaiming_normal_"))
 
 
-def orthogonal_(tensor, gain=1, rng=None):
+def orthogonal_(tensor, gain=1, generator=None, *, rng=None):
     """Fill in place with a (semi-)orthogonal matrix times ``gain``, as PyTorch: the Q of a QR
     decomposition of a standard normal (rows, prod(rest)) matrix, signs fixed by R's diagonal so
     that Q is uniformly distributed. Rows are orthonormal if rows <= columns, else columns.
@@ -253,7 +270,7 @@ def orthogonal_(tensor, gain=1, rng=None):
     if array.size == 0:
         return tensor
     rows = array.shape[0]
-    flat = default_rng(rng).standard_normal((rows, array.size // rows))
+    flat = _generator(generator, rng, "orthogonal_").standard_normal((rows, array.size // rows))
     if rows < flat.shape[1]:
         flat = flat.T  # QR of the tall orientation; transposed back below
     q, r = np.linalg.qr(flat)
@@ -261,4 +278,43 @@ def orthogonal_(tensor, gain=1, rng=None):
     if rows < array.size // rows:
         q = q.T
     array[...] = (gain * q).reshape(array.shape)
+    return _written(tensor)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, *, rng=None):
+    """Fill in place from N(mean, std^2) truncated to [a, b] (values outside are drawn again);
+    returns ``tensor``.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w = tg.nn.init.trunc_normal_(tg.zeros(1000), std=1.0, a=-0.5, b=0.5, generator=0)
+    >>> bool(np.abs(w.numpy()).max() <= 0.5)
+    True
+    """
+    array = _array(tensor, "trunc_normal_")
+    if not a < b:
+        raise ValueError(f"trunc_normal_: a must be < b, got a={a}, b={b}")
+    if std < 0:
+        raise ValueError(f"trunc_normal_: std must be non-negative, got {std}")
+    draw = _generator(generator, rng, "trunc_normal_")
+    values = draw.normal(mean, std, size=array.shape)
+    for _ in range(1000):  # each pass redraws the values outside [a, b]
+        outside = (values < a) | (values > b)
+        if not outside.any():
+            break
+        values[outside] = draw.normal(mean, std, size=int(outside.sum()))
+    array[...] = np.clip(values, a, b)  # a far-away interval: the bounds after the passes
+    return _written(tensor)
+
+
+def eye_(tensor):
+    """Fill a 2-D ``tensor`` in place with the identity (ones on the diagonal); returns it.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.nn.init.eye_(tg.zeros(2, 3)).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    array = _array(tensor, "eye_")
+    if array.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    array[...] = np.eye(*array.shape)
     return _written(tensor)

@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, _check_device, where
 from . import functional as F
 from . import init
 
@@ -61,8 +61,11 @@ class Linear(Module):
     ((3, 4), (2, 7, 3))
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, seed=None):
+    def __init__(
+        self, in_features, out_features, bias=True, dtype=np.float32, seed=None, device=None
+    ):
         super().__init__()
+        _check_device(device)  # the CPU only: "cpu", None or tg.device("cpu")
         self.in_features = _positive_int(in_features, "in_features", "Linear", allow_zero=True)
         self.out_features = _positive_int(out_features, "out_features", "Linear", allow_zero=True)
         rng = init.default_rng(seed)
@@ -99,25 +102,109 @@ class Embedding(Module):
     embedding_dim). Rows are initialised from N(0, 1), as in PyTorch. Repeated indices add their
     gradients into the same row.
 
+    ``padding_idx`` (negative counts from the end): that row starts at zeros and gets no
+    gradient, as in PyTorch. ``sparse=True`` is accepted, and gradients stay dense arrays (the
+    optimizers' results are the same). ``max_norm`` and ``scale_grad_by_freq`` are refused.
+
     >>> import numpy as np, tinygrad_seq as tg
-    >>> emb = tg.nn.Embedding(10, 4, seed=0)
-    >>> emb(np.array([[1, 2, 1]])).shape
-    (1, 3, 4)
+    >>> emb = tg.nn.Embedding(10, 4, padding_idx=0, seed=0)
+    >>> emb(np.array([[1, 2, 0]])).shape, emb.weight[0].tolist()
+    ((1, 3, 4), [0.0, 0.0, 0.0, 0.0])
     """
 
-    def __init__(self, num_embeddings, embedding_dim, dtype=np.float32, seed=None):
+    def __init__(
+        self,
+        num_embeddings,
+        embedding_dim,
+        padding_idx=None,
+        max_norm=None,
+        norm_type=2.0,
+        scale_grad_by_freq=False,
+        sparse=False,
+        _weight=None,
+        _freeze=False,
+        device=None,
+        dtype=np.float32,
+        seed=None,
+    ):
         super().__init__()
+        _check_device(device)
         self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
-        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
-        init.normal_(self.weight, 0.0, 1.0, init.default_rng(seed))
+        if max_norm is not None or scale_grad_by_freq:
+            raise NotImplementedError(
+                "Embedding: max_norm and scale_grad_by_freq are not supported (renormalise or "
+                "rescale the weight yourself)"
+            )
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = padding_idx % num_embeddings
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
+            init.normal_(self.weight, 0.0, 1.0, init.default_rng(seed))
+            if padding_idx is not None:
+                self.weight._data[padding_idx] = 0
+        else:
+            weight = np.array(_weight._data if isinstance(_weight, Tensor) else _weight)
+            if weight.shape != (num_embeddings, embedding_dim):
+                raise AssertionError(
+                    "Shape of weight does not match num_embeddings and embedding_dim"
+                )
+            self.weight = Parameter(weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings,
+        freeze=True,
+        padding_idx=None,
+        max_norm=None,
+        norm_type=2.0,
+        scale_grad_by_freq=False,
+        sparse=False,
+    ):
+        """An Embedding holding a copy of the 2-D ``embeddings``, not trained if ``freeze``.
+
+        >>> import numpy as np, tinygrad_seq as tg
+        >>> emb = tg.nn.Embedding.from_pretrained(np.eye(3, dtype=np.float32))
+        >>> emb(np.array([2])).tolist(), emb.weight.requires_grad
+        ([[0.0, 0.0, 1.0]], False)
+        """
+        weight = np.asarray(embeddings._data if isinstance(embeddings, Tensor) else embeddings)
+        if weight.ndim != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        rows, cols = weight.shape
+        return cls(
+            rows,
+            cols,
+            padding_idx,
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+            sparse,
+            _weight=weight,
+            _freeze=freeze,
+        )
 
     def forward(self, indices):
         idx = F._check_indices(indices, self.num_embeddings, repr(self))
-        return self.weight[idx]  # integer-array getitem: its backward adds repeated rows
+        rows = self.weight[idx]  # integer-array getitem: its backward adds repeated rows
+        if self.padding_idx is None:
+            return rows
+        # the padding row's value, but no gradient to it: a constant where the index is padding
+        is_padding = (idx == self.padding_idx)[..., None]
+        return where(~is_padding, rows, rows._data)
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.sparse:
+            text += ", sparse=True"
+        return text
 
 
 class LayerNorm(Module):
@@ -133,9 +220,16 @@ class LayerNorm(Module):
     """
 
     def __init__(
-        self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=np.float32
+        self,
+        normalized_shape,
+        eps=1e-5,
+        elementwise_affine=True,
+        bias=True,
+        dtype=np.float32,
+        device=None,
     ):
         super().__init__()
+        _check_device(device)
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
         self.normalized_shape = tuple(
             _positive_int(n, "normalized_shape", "LayerNorm") for n in shape
@@ -178,17 +272,17 @@ class Dropout(Module):
     [1.0, 1.0, 1.0]
     """
 
-    def __init__(self, p=0.5, seed=None):
+    def __init__(self, p=0.5, seed=None, inplace=False):
         super().__init__()
         F._check_probability(p, "Dropout")
-        self.p = p
+        self.p, self.inplace = p, inplace  # inplace: accepted, the result is a new tensor
         self._rng = init.default_rng(seed)  # the masks, call after call
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, self._rng)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Identity(Module):

@@ -5,23 +5,14 @@ gives PyTorch's dotted names (``rnn.weight_ih_l0``), which are also set as each 
 ``name`` so the graph viewer can label it. All walks over the tree are iterative.
 """
 
+import collections
 import functools
 
 import numpy as np
 
 from .._tensor import Tensor, _check_device
-
-
-def _is_device(arg):
-    """A device argument: a string ("cpu", "cuda:0"), None, or a device object (``tg.device``,
-    ``torch.device``), recognised by not being a dtype."""
-    if arg is None or isinstance(arg, str):
-        return True
-    try:
-        np.dtype(arg)
-    except TypeError:
-        return True
-    return False
+from ..devices import is_device
+from .hooks import _add_hook
 
 
 def _typename(obj):
@@ -40,6 +31,27 @@ def _buffer_value(value, name):
     raise TypeError(
         f"cannot assign '{_typename(value)}' as buffer '{name}' (Tensor or None expected)"
     )
+
+
+class IncompatibleKeys(collections.namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")):
+    """What ``load_state_dict`` returns: the keys it missed and the keys it did not use, as
+    PyTorch's named tuple (printed ``<All keys matched successfully>`` when both are empty).
+
+    >>> import numpy as np
+    >>> from tinygrad_seq import nn
+    >>> layer = nn.Linear(2, 1, seed=0)
+    >>> layer.load_state_dict({"weight": np.zeros((1, 2))}, strict=False).missing_keys
+    ['bias']
+    >>> layer.load_state_dict(layer.state_dict())
+    <All keys matched successfully>
+    """
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
 
 
 class Parameter(Tensor):
@@ -126,8 +138,19 @@ class Module:
             buffers[name] = _buffer_value(value, name)
             return
         else:
-            self._parameters.pop(name, None)
-            self._modules.pop(name, None)
+            # as PyTorch: only None may replace a parameter or a child module (it unregisters
+            # it); anything else would silently take a parameter out of training
+            for registry, kind, expected in (
+                (self._parameters, "parameter", "nn.Parameter"),
+                (self._modules, "child module", "nn.Module"),
+            ):
+                if name in registry:
+                    if value is not None:
+                        raise TypeError(
+                            f"cannot assign '{_typename(value)}' as {kind} '{name}' "
+                            f"({expected} or None expected)"
+                        )
+                    del registry[name]
             object.__setattr__(self, name, value)
             return
         self.__dict__.pop(name, None)
@@ -153,7 +176,29 @@ class Module:
             object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
-        """Register ``param`` (a Parameter or None) under ``name``."""
+        """Register ``param`` (a Parameter or None) under ``name``, with PyTorch's checks.
+
+        >>> import numpy as np
+        >>> from tinygrad_seq import nn
+        >>> block = nn.Module()
+        >>> block.register_parameter("scale", nn.Parameter(np.ones(2)))
+        >>> [name for name, _ in block.named_parameters()]
+        ['scale']
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"parameter name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError('parameter name can\'t contain "."')
+        if name == "":
+            raise KeyError('parameter name can\'t be empty string ""')
+        taken = name not in self._parameters and hasattr(self, name)
+        if taken and not (name in self.__dict__ and self.__dict__[name] is None):  # None: a
+            raise KeyError(f"attribute '{name}' already exists")  # parameter registered as None
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                "(nn.Parameter or None required)"
+            )
         if param is None:
             self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
@@ -243,6 +288,49 @@ class Module:
     def children(self):
         return iter(self._modules.values())
 
+    def get_submodule(self, target):
+        """The submodule at the dotted path ``target`` ("" is self), as PyTorch.
+
+        >>> from tinygrad_seq import nn
+        >>> model = nn.Sequential(nn.Linear(2, 2, seed=0), nn.Sequential(nn.Tanh()))
+        >>> model.get_submodule("1.0")
+        Tanh()
+        """
+        module = self
+        for item in target.split(".") if target else []:
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target):
+        """The parameter at the dotted path ``target`` (``"0.weight"``), as PyTorch.
+
+        >>> from tinygrad_seq import nn
+        >>> nn.Sequential(nn.Linear(2, 3, seed=0)).get_parameter("0.weight").shape
+        (3, 2)
+        """
+        module, name = self._owner_of(target)
+        if name not in module._parameters:
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return module._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at the dotted path ``target``, as PyTorch (see ``register_buffer``)."""
+        module, name = self._owner_of(target)
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
+
+    def _owner_of(self, target):
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        return module, name
+
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         """(dotted name, parameter) pairs, in registration order, each parameter once (or, with
         ``remove_duplicate=False``, once under every name it is registered by: tied weights)."""
@@ -293,15 +381,26 @@ class Module:
 
     # --- state --------------------------------------------------------------------------------
 
-    def state_dict(self):
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """{dotted name: a copy of the array} of every parameter and persistent buffer, in
-        PyTorch's order. A tied parameter appears under each of its names, as in PyTorch."""
-        return {name: np.array(t._data, copy=True) for name, t in self._state_tensors().items()}
+        PyTorch's order. A tied parameter appears under each of its names, as in PyTorch.
+        ``prefix`` goes before every name, ``keep_vars=True`` gives the tensors themselves, and
+        ``destination`` (a dict) is filled and returned.
+
+        >>> import tinygrad_seq as tg
+        >>> list(tg.nn.Linear(2, 1, seed=0).state_dict(prefix="fc."))
+        ['fc.weight', 'fc.bias']
+        """
+        out = {} if destination is None else destination
+        for name, t in self._state_tensors().items():
+            out[prefix + name] = t if keep_vars else np.array(t._data, copy=True)
+        return out
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters by name. Everything is checked first: on any missing or
         unexpected key (with ``strict``) or wrong shape, the error names them all and the module is
-        left unchanged. Returns (missing keys, unexpected keys) as PyTorch does.
+        left unchanged. Returns (missing keys, unexpected keys) as PyTorch does: a named tuple
+        (``.missing_keys``, ``.unexpected_keys``).
 
         The copy is an in-place write: it counts in each parameter's ``_version``, and a graph
         recorded before it refuses backward."""
@@ -333,7 +432,7 @@ class Module:
             if k in arrays:
                 p._data[...] = arrays[k]  # in place: optimizers keep referring to the same array
                 p._bump_version()
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     def train(self, mode=True):
         if not isinstance(mode, bool):
@@ -399,11 +498,12 @@ class Module:
             else:
                 grad.zero_()  # in place: a reference held to the gradient sees the zeros
 
-    def to(self, *args, dtype=None, device=None):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, memory_format=None):
         """Cast every parameter (and gradient) and floating buffer to ``dtype`` in place and
         return self, as ``torch.nn.Module.to``: ``to(dtype)``, ``to("cpu")`` or
         ``to(tg.device("cpu"))`` (the only device: a no-op), ``to("cpu", dtype)`` or
-        ``to(tensor)`` (its dtype).
+        ``to(tensor)`` (its dtype). ``non_blocking`` and ``memory_format`` are accepted and
+        change nothing: copies between devices and memory layouts do not arise here.
 
         >>> import tinygrad_seq as tg
         >>> layer = tg.nn.Linear(2, 2, seed=0).to("cpu", tg.float64)
@@ -413,7 +513,7 @@ class Module:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif _is_device(arg):
+            elif is_device(arg):  # "cpu", tg.device("cpu"), None
                 device = arg
             else:
                 dtype = arg
@@ -429,7 +529,7 @@ class Module:
                 p.grad = p.grad._data.astype(dtype)
         for b in self.buffers():
             if b.dtype.kind == "f":  # as PyTorch: integer and bool buffers keep their dtype
-                b.data = b._data.astype(dtype)
+                b._data = b._data.astype(dtype)
         return self
 
     def float(self):
@@ -456,7 +556,54 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        pre_hooks = self.__dict__.get("_forward_pre_hooks", {})
+        hooks = self.__dict__.get("_forward_hooks", {})
+        if not pre_hooks and not hooks:  # the usual case: one dict lookup each
+            return self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(pre_hooks.values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(hooks.values()):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            output = output if result is None else result
+        return output
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before each ``forward`` (``hook(module, args, kwargs)``
+        with ``with_kwargs``); what it returns, if not None, replaces the arguments. Returns a
+        handle whose ``remove()`` takes the hook off, as PyTorch.
+
+        >>> import tinygrad_seq as tg
+        >>> layer = tg.nn.Tanh()
+        >>> handle = layer.register_forward_pre_hook(lambda module, args: (args[0] * 0,))
+        >>> layer(tg.ones(2)).tolist()
+        [0.0, 0.0]
+        >>> handle.remove(); layer(tg.zeros(1)).tolist()
+        [0.0]
+        """
+        return _add_hook(self, "_forward_pre_hooks", (hook, with_kwargs), prepend)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Call ``hook(module, args, output)`` after each ``forward`` (``hook(module, args,
+        kwargs, output)`` with ``with_kwargs``); a non-None result replaces the output. Returns a
+        removable handle. The usual way to read a hidden layer's activations.
+
+        >>> import tinygrad_seq as tg
+        >>> model = tg.nn.Sequential(tg.nn.Linear(2, 3, seed=0), tg.nn.ReLU())
+        >>> seen = {}
+        >>> handle = model[0].register_forward_hook(lambda m, args, out: seen.update(fc=out.shape))
+        >>> _ = model(tg.ones(4, 2)); handle.remove()
+        >>> seen
+        {'fc': (4, 3)}
+        """
+        return _add_hook(self, "_forward_hooks", (hook, with_kwargs), prepend)
 
     def extra_repr(self):
         """The text inside the parentheses of this module's repr line."""

@@ -31,21 +31,21 @@ import warnings
 
 import numpy as np
 
-from .._tensor import Tensor, concat, linear, stack, where
+from .._tensor import Tensor, _check_device, concat, linear, stack, where
 from ..modes import scope
 from ..scan import scan
 from . import init
 from .cells import (
+    Elman,
     GRUCell,
     LSTMCell,
     RNNCell,
-    _as_input,
-    _check_nonlinearity,
-    _check_size,
-    _Elman,
-    _states,
-    _uniform_maker,
+    as_input,
+    check_nonlinearity,
+    check_size,
     initial_state,
+    initial_states,
+    uniform_maker,
 )
 from .module import Module
 from .utils.rnn import PackedSequence, _pack_like, pad_packed_sequence
@@ -77,12 +77,14 @@ class _Recurrent(Module):
         *,
         dtype=np.float32,
         seed=None,
+        device=None,
     ):
         super().__init__()
+        _check_device(device)  # the CPU only: "cpu", None or tg.device("cpu")
         who = type(self).__name__
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            _check_size(who, name, value)
-        _check_size(who, "num_layers", num_layers)
+            check_size(who, name, value)
+        check_size(who, "num_layers", num_layers)
         if (
             not isinstance(dropout, numbers.Real)
             or isinstance(dropout, bool)
@@ -99,7 +101,7 @@ class _Recurrent(Module):
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
         self._rng = init.default_rng(seed)  # initial weights, then dropout masks
-        make = _uniform_maker(who, hidden_size, dtype, self._rng)
+        make = uniform_maker(who, hidden_size, dtype, self._rng)
         gates = self.cell.num_gates * hidden_size
         # registered in torch's order, so named_parameters() lists the same names in the same order
         for layer in range(num_layers):
@@ -153,7 +155,7 @@ class _Recurrent(Module):
             padded, lengths = pad_packed_sequence(input, self.batch_first)
             output, final = self.forward(padded, hx, lengths._data)
             return _pack_like(output, input, self.batch_first), final
-        x = _as_input(who, input, self.weight_ih_l0.dtype)
+        x = as_input(who, input, self.weight_ih_l0.dtype)
         self._check_input(x)
         batched = x.ndim == 3
         if not batched:
@@ -163,7 +165,7 @@ class _Recurrent(Module):
         steps, batch = x.shape[:2]
         lead = (self.num_layers * self.num_directions,)
         shape = lead + ((batch,) if batched else ()) + (self.hidden_size,)
-        states = _states(who, hx, self.cell.state_names, shape, x.dtype)
+        states = initial_states(who, hx, self.cell.state_names, shape, x.dtype)
         if not batched:
             states = tuple(s.reshape(lead + (1, self.hidden_size)) for s in states)
         valid = _valid_steps(who, lengths, steps, batch, batched)
@@ -274,7 +276,7 @@ class _Recurrent(Module):
         return text
 
 
-class RNN(_Elman, _Recurrent):
+class RNN(Elman, _Recurrent):
     """A multi-layer Elman RNN over a sequence, as ``torch.nn.RNN`` (steps: ``RNNCell``).
 
     ``RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
@@ -304,8 +306,9 @@ class RNN(_Elman, _Recurrent):
         *,
         dtype=np.float32,
         seed=None,
+        device=None,
     ):
-        nonlinearity = _check_nonlinearity("RNN", nonlinearity)
+        nonlinearity = check_nonlinearity("RNN", nonlinearity)
         super().__init__(
             input_size,
             hidden_size,
@@ -316,6 +319,7 @@ class RNN(_Elman, _Recurrent):
             bidirectional,
             dtype=dtype,
             seed=seed,
+            device=device,
         )
         self.nonlinearity = nonlinearity
 

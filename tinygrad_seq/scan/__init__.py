@@ -10,7 +10,7 @@ trace out as Python source (``print(tg.scan.program(layer, x))`` shows it):
   does (``+``, slices joined into one buffer, broadcasting undone).
 
 Every line names the primitive it calls and the node it computes (``forget_gate = sigmoid(v3)``,
-``g_v3 = sigmoid_vjp(g_forget_gate, forget_gate, v3_shape)``); the loops read the forwards and
+``g_v4 = tanh_vjp(g_candidate, candidate, v4_shape)``); the loops read the forwards and
 VJPs from the primitives at each call, so an edit of ``ops`` is what runs; the source is
 registered with ``linecache``, so tracebacks and ``pdb`` show its lines.
 

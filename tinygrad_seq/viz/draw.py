@@ -33,8 +33,8 @@ def _digraph_class():
         import graphviz
     except ImportError:
         raise ImportError(
-            "draw_graph needs the graphviz Python package: pip install graphviz "
-            "(it is a dependency of tinygrad_seq; reinstall with pip install tinygrad_seq)"
+            "draw_graph needs the graphviz Python package, an optional dependency: "
+            'pip install "tinygrad_seq[viz]" (or pip install graphviz)'
         ) from None
 
     class Digraph(graphviz.Digraph):

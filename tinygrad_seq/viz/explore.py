@@ -22,7 +22,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..engine import Node
-from ..serialization import atomic_write
+from ..serialization import atomic_write, check_writable
 from . import style
 from .draw import INSTALL_HINT, GraphvizNotFoundError, draw_graph
 from .trace import (
@@ -108,7 +108,7 @@ def explore(
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
         raise ValueError(f"explore: max_nodes must be a positive int or None, got {max_nodes!r}")
     if path is not None:
-        _check_writable(path)  # before the work, not after
+        check_writable(path, "explore")  # before the work, not after
     data = _page_data(_roots(loss), collapse, max_nodes, title, draw_all_hint)
     for note in data["notes"]:
         if note["warn"]:
@@ -120,15 +120,6 @@ def explore(
     with atomic_write(path, "w") as f:
         f.write(page)
     return Explorer(os.fspath(path), page, [n["text"] for n in data["notes"]])
-
-
-def _check_writable(path):
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"explore: cannot write {path!r}: it is a folder")
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"explore: cannot write {path!r}: no folder {folder!r}")
 
 
 def _page_data(roots, collapse, max_nodes, title, draw_all_hint):

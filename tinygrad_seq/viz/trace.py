@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import nn
 from .._tensor import Tensor
 from ..engine import Node
-from ..nn.module import Parameter
 from ..ops import Placeholder
 from ..scan import shown_parents
 
@@ -67,7 +67,7 @@ def kind_of(node):
     """The node's kind: "parameter", "input" (another leaf) or "op"."""
     if node.prim is not None:
         return "op"
-    return "parameter" if isinstance(node.leaf, Parameter) else "input"
+    return "parameter" if isinstance(node.leaf, nn.Parameter) else "input"  # as a user asks
 
 
 def root_nodes(root):

@@ -15,7 +15,7 @@ random number generator is not reproduced here, only its semantics.
 """
 
 from .collate import default_collate, default_convert
-from .dataloader import DataLoader
+from .dataloader import DataLoader, get_worker_info
 from .dataset import (
     ConcatDataset,
     Dataset,
@@ -48,5 +48,6 @@ __all__ = [
     "WeightedRandomSampler",
     "default_collate",
     "default_convert",
+    "get_worker_info",
     "random_split",
 ]

@@ -2,8 +2,9 @@
 shuffled, collated by ``default_collate`` (or your ``collate_fn``).
 
 Batches are loaded in the main process: ``num_workers`` must be 0 (worker processes only make
-loading faster in PyTorch; the batches are the same). ``pin_memory`` is accepted and ignored:
-pinned (page-locked) host memory speeds up copies to a GPU, and tinygrad_seq runs on the CPU.
+loading faster in PyTorch; the batches are the same). ``pin_memory=True`` is accepted and does
+nothing but warn, as PyTorch does on a machine without an accelerator: pinned (page-locked) host
+memory speeds up copies to a GPU, and tinygrad_seq runs on the CPU.
 
 >>> import numpy as np, tinygrad_seq as tg
 >>> from tinygrad_seq.utils.data import DataLoader, TensorDataset
@@ -14,12 +15,13 @@ pinned (page-locked) host memory speeds up copies to a GPU, and tinygrad_seq run
 
 import itertools
 import math
+import warnings
 
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "get_worker_info"]
 
 
 class DataLoader:
@@ -59,6 +61,13 @@ class DataLoader:
         in_order=True,
     ):
         _check_workers(num_workers, timeout, prefetch_factor, persistent_workers)
+        if pin_memory:  # PyTorch's own warning on a machine without an accelerator
+            warnings.warn(
+                "'pin_memory' argument is set as true but no accelerator is found, then device "
+                "pinned memory won't be used.",
+                UserWarning,
+                stacklevel=2,
+            )
         self.dataset, self.num_workers, self.pin_memory = dataset, num_workers, pin_memory
         self.timeout, self.worker_init_fn, self.generator = timeout, worker_init_fn, generator
         self.prefetch_factor, self.persistent_workers = prefetch_factor, persistent_workers
@@ -156,3 +165,14 @@ def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers):
         )
     if persistent_workers:
         raise ValueError("persistent_workers option needs num_workers > 0")
+
+
+def get_worker_info():
+    """None: no worker process ever loads here (PyTorch returns None in the main process, and
+    ``IterableDataset``s call this to split their stream between workers).
+
+    >>> from tinygrad_seq.utils.data import get_worker_info
+    >>> get_worker_info() is None
+    True
+    """
+    return None

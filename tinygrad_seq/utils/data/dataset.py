@@ -13,6 +13,7 @@ import itertools
 import math
 import numbers
 import warnings
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -29,9 +30,12 @@ __all__ = [
 ]
 
 
-class Dataset:
+T_co = TypeVar("T_co", covariant=True)  # the sample type: ``Dataset[tuple]`` in type hints
+
+
+class Dataset(Generic[T_co]):
     """Base class of map-style datasets: define ``__getitem__(index)`` and ``__len__``.
-    ``a + b`` concatenates two datasets.
+    ``a + b`` concatenates two datasets. Generic, as PyTorch's: ``class Pairs(Dataset[tuple])``.
 
     >>> from tinygrad_seq.utils.data import Dataset
     >>> class Squares(Dataset):
@@ -50,7 +54,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[T_co]):
     """Base class of stream datasets: define ``__iter__``. The ``DataLoader`` batches what it
     yields, in order (no sampler, no shuffling).
 

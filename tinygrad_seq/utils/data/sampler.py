@@ -13,6 +13,7 @@ the global Generator that ``tg.manual_seed`` seeds, read anew on every pass (eve
 
 import math
 import numbers
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -43,7 +44,10 @@ def numpy_generator(generator, who):
     )
 
 
-class Sampler:
+T_co = TypeVar("T_co", covariant=True)  # what the sampler yields: ``Sampler[int]``
+
+
+class Sampler(Generic[T_co]):
     """Base class of samplers: subclasses define ``__iter__`` (indices) and usually ``__len__``.
 
     >>> from tinygrad_seq.utils.data import Sampler
