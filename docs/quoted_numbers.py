@@ -141,6 +141,61 @@ def speed(out, cpu):
     return {"speed_table": "\n".join([table, rule, *("| " + " | ".join(r) + " |" for r in rows)])}
 
 
+# --- attention (docs/attention.md, examples/seq2seq_attention.py, examples/transformer_lm.py) -----
+
+
+def seq2seq(out, cpu):
+    table = "\n".join(line for line in out.splitlines() if line.startswith("|"))
+    per_symbol = {
+        name: found(rf"\| {re.escape(name)} +\| +([0-9.]+%)", out)
+        for name in ("plain GRU", "GRU+attention", "Transformer")
+    }
+    return {
+        "seq2seq_table": table,
+        "seq2seq_plain": per_symbol["plain GRU"],
+        "seq2seq_diagonal": found(r"within one of input T-1-i at ([0-9.]+%)", out),
+        "seq2seq_seconds": round(cpu),
+    }
+
+
+def transformer_lm(out, cpu):
+    before, after = found(r"perplexity: ([0-9.]+ -> [0-9.]+) in", out).split(" -> ")
+    return {"lm_before": before, "lm_after": after, "lm_seconds": round(cpu)}
+
+
+def transformer_speed(out, cpu):
+    lines = [line for line in out.splitlines() if line.startswith("|")]
+    if len(lines) < 3 or "torch fused" not in lines[0]:
+        raise ValueError(f"quoted_numbers: no torch columns in the output:\n{out}")
+    return {"transformer_speed_table": "\n".join(lines)}
+
+
+ATTENTION_EXPERIMENTS = {
+    "seq2seq": (
+        False,
+        [
+            "python",
+            "examples/seq2seq_attention.py",
+            "--heatmap",
+            "docs/images/attention_weights.png",
+        ],
+        seq2seq,
+    ),
+    "transformer_lm": (False, ["python", "examples/transformer_lm.py"], transformer_lm),
+    "transformer_speed": (True, ["python", "benchmarks/transformer.py"], transformer_speed),
+}
+ATTENTION_QUOTES = [
+    ("docs/attention.md", "{seq2seq_table}"),
+    ("examples/seq2seq_attention.py", "{seq2seq_table}"),
+    ("docs/attention.md", "The plain encoder-decoder gets {seq2seq_plain} of the symbols right"),
+    ("docs/attention.md", "in about {seq2seq_seconds} s of CPU time"),
+    ("docs/attention.md", "within one position of input `T - 1 - i` at {seq2seq_diagonal} of the"),
+    ("examples/seq2seq_attention.py", "(about {seq2seq_seconds} s of CPU time)"),
+    ("docs/attention.md", "held-out perplexity: {lm_before} -> {lm_after}"),
+    ("examples/transformer_lm.py", "perplexity {lm_before} -> {lm_after} (about {lm_seconds} s)"),
+    ("docs/attention.md", "{transformer_speed_table}"),
+]
+
 CHAR_LM_1000 = ["python", "examples/char_lm.py", "--steps", "1000", "--eval-every", "1000"]
 CHAR_LM_1000 += ["--length", "0", "--checkpoint", "{tmp}/char_lm.npz"]
 
@@ -164,7 +219,9 @@ EXPERIMENTS = {
     "lr_cosine": (False, CHAR_LM_1000, schedule("cosine")),
     "lr_constant": (False, CHAR_LM_1000 + ["--schedule", "constant"], schedule("constant")),
     "speed": (True, ["python", "benchmarks/rnn.py"], speed),
+    **ATTENTION_EXPERIMENTS,
 }
+
 
 # --- where the values are quoted: (file, text with {value name} fields) ---------------------------
 
@@ -211,6 +268,7 @@ QUOTES = [
         "examples/sequence_classification.py",
         "# LSTM: {digits_lstm_percent}% test accuracy, ~{digits_lstm_seconds} s",
     ),
+    *ATTENTION_QUOTES,
 ]
 
 

@@ -87,3 +87,39 @@ def test_the_hand_written_reference_computes_what_the_layers_compute(kind):
         for name in params:
             ours = getattr(layer, f"{name}_l0").grad.numpy()
             np.testing.assert_allclose(grads[name], ours, rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+TRANSFORMER_TINY = [
+    "--repeats",
+    "1",
+    "--seq",
+    "4",
+    "--batch",
+    "2",
+    "--d-model",
+    "8",
+    "--nhead",
+    "2",
+]
+
+
+def test_transformer_benchmark_times_each_column_in_its_own_process():
+    pytest.importorskip("torch")
+    text = run("transformer", TRANSFORMER_TINY)
+    row = next(line for line in text.splitlines() if line.startswith("| 2-layer encoder"))
+    assert "| (4, 2, 8, 2) |" in row and row.count("x |") == 2  # both torch ratios filled in
+    assert "torch fused (own process) ms" in text and "torch composed (own process) ms" in text
+    text = run("transformer", [*TRANSFORMER_TINY, "--no-torch"])
+    assert "torch" not in text.split("| model |")[1]
+
+
+def test_transformer_benchmark_composed_reference_is_torch_layer():
+    torch = pytest.importorskip("torch")
+    spec = importlib.util.spec_from_file_location("bench_t", BENCHMARKS / "transformer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    layer = torch.nn.TransformerEncoderLayer(8, 2, 32, 0.0, batch_first=True)
+    model = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    x = torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(module.composed_forward(model, x, 2), model(x), atol=1e-5)

@@ -99,6 +99,8 @@ ALL = [
     "char_lm",
     "manual_bptt",
     "higher_order",
+    "seq2seq_attention",
+    "transformer_lm",
 ]
 
 
@@ -205,7 +207,15 @@ def test_gradient_flow_no_plot_writes_nothing(capsys, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "name",
-    ["adding_problem", "sequence_classification", "gradient_flow", "manual_bptt", "higher_order"],
+    [
+        "adding_problem",
+        "sequence_classification",
+        "gradient_flow",
+        "manual_bptt",
+        "higher_order",
+        "seq2seq_attention",
+        "transformer_lm",
+    ],
 )
 def test_example_docstrings_run(name):
     result = doctest.testmod(load_example(name), optionflags=doctest.ELLIPSIS)
@@ -232,3 +242,46 @@ def test_higher_order_help_shows_the_defaults(capsys):
         load_example("higher_order").main(["--help"])
     out = capsys.readouterr().out
     assert "(default: lstm)" in out and "(default: 0.3)" in out
+
+
+# --- seq2seq_attention.py, transformer_lm.py ---------------------------------------------------
+
+SEQ2SEQ_QUICK = ["--length", "20", "--steps", "200", "--test-size", "100"]
+
+
+def test_seq2seq_quick_setting_attention_beats_the_plain_encoder_decoder(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    heatmap = tmp_path / "weights.png"
+    code, out = run_example(
+        "seq2seq_attention", [*SEQ2SEQ_QUICK, "--heatmap", str(heatmap)], capsys
+    )
+    assert code == 0 and heatmap.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = _table_rows(out)
+    per_symbol = {name: float(rows[name][0].rstrip("%")) for name in NAMES_S2S}
+    # the point: with one vector between encoder and decoder, 20 symbols back is too far in 200
+    # steps; attention reads every input position directly, and so does the Transformer
+    assert per_symbol["GRU+attention"] > per_symbol["plain GRU"] + 25
+    assert per_symbol["Transformer"] > per_symbol["plain GRU"] + 25
+    assert per_symbol["plain GRU"] < 50
+    share = float(out.split("its largest weight is within one of input T-1-i at ")[1].split("%")[0])
+    assert share > 60  # the weights follow the anti-diagonal: output step i reads input T-1-i
+
+
+NAMES_S2S = ("plain GRU", "GRU+attention", "Transformer")
+
+
+def test_seq2seq_rejects_a_too_short_sequence():
+    with pytest.raises(SystemExit, match="at least 2"):
+        load_example("seq2seq_attention").main(["--length", "1"])
+    with pytest.raises(SystemExit, match="must be even"):
+        load_example("seq2seq_attention").main(["--hidden-size", "7"])
+
+
+LM_QUICK = ["--steps", "60", "--chars", "60000", "--eval-every", "30"]
+
+
+def test_transformer_lm_quick_setting_perplexity_falls(capsys):
+    code, out = run_example("transformer_lm", LM_QUICK, capsys)
+    assert code == 0
+    before, after = (float(v) for v in out.split("held-out perplexity: ")[1].split()[:3:2])
+    assert before > 300 and after < before / 4  # from about the vocabulary's size, in 60 steps

@@ -125,6 +125,7 @@ _PROLOGUE = {
     5: "",
     6: "",
     7: "",
+    8: "",
 }
 _BODY = {  # the function's body, with {value} where the wrong answer goes
     1: "def gradients(a, b, c):\n    return {value}\n",
@@ -135,26 +136,34 @@ _BODY = {  # the function's body, with {value} where the wrong answer goes
     6: "def gru_backward(*args):\n    grads = _right(*args)\n    grads['x'] = {value}\n"
     "    return grads\n",
     7: "def leaky_step(x_t, state, w):\n    pre = x_t + state[0] @ w\n    return {value}\n",
+    8: "def attention_backward(*args):\n    grads = _right(*args)\n    grads['q'] = {value}\n"
+    "    return grads\n",
 }
 _WRONG = {  # kind -> {exercise: the wrong value}; every exercise meets every kind
-    "float": {1: "0.5", 2: "0.5", 3: "3.5", 4: "0.5", 5: "cell.bias_hh = 3.0", 6: "0.5", 7: "0.5"},
+    "float": {
+        1: "0.5", 2: "0.5", 3: "3.5", 4: "0.5", 5: "cell.bias_hh = 3.0", 6: "0.5", 7: "0.5",
+        8: "0.5",
+    },
     "None": {
         1: "None", 2: "None", 3: "None", 4: "None", 5: "cell.bias_hh = None", 6: "None",
-        7: "None",
+        7: "None", 8: "None",
     },
     "shape": {
         1: "(np.zeros(2), 0.0, 0.0)", 2: "g[:1]", 3: "np.array([1, 2])", 4: "np.zeros(3)",
         5: "cell.bias_hh.data = np.zeros(3)", 6: "grads['x'][:1]", 7: "(pre.sum(0),)",
+        8: "grads['q'][:1]",
     },
     "NaN": {
         1: "(float('nan'), 0.0, 0.0)", 2: "g * np.nan", 3: "float('nan')", 4: "float('nan')",
         5: "cell.bias_hh.data[...] = np.nan", 6: "grads['x'] * np.nan", 7: "(pre * np.nan,)",
+        8: "grads['q'] * np.nan",
     },
-    "exception": dict.fromkeys(range(1, 8), "_oops()"),
+    "exception": dict.fromkeys(range(1, 9), "_oops()"),
     "dtype": {
         1: "(1 + 2j, 0.0, 0.0)", 2: "g.astype(complex)", 3: "5 + 0j", 4: "1 + 0j",
         5: "cell.bias_hh.data = cell.bias_hh.data.astype(complex)",
         6: "grads['x'].astype(complex)", 7: "(pre.to(tg.float32),)",
+        8: "grads['q'].astype(complex)",
     },
 }  # fmt: skip
 _SAID = {  # kind -> what the message must name (besides the function)
@@ -176,9 +185,9 @@ _HEADER = (
 def test_every_kind_of_wrong_answer_gets_a_message_in_the_learners_words(tmp_path, number, kind):
     exercise = exercises.EXERCISES[number]
     source = _HEADER + _PROLOGUE[number]
-    if number == 6:  # the reference solution, renamed, gives the right gradients to spoil
-        source += (SOLUTIONS / exercise.file).read_text().replace("def gru_backward", "def _right")
-        source += "\n\n"
+    if number in (6, 8):  # the reference solution, renamed, gives the right gradients to spoil
+        solution = (SOLUTIONS / exercise.file).read_text()
+        source += solution.replace(f"def {exercise.function}", "def _right") + "\n\n"
     if number == 4:  # a step that trains (clipped), then returns the wrong kind of loss
         source += _BODY[4].replace(
             "    return",

@@ -696,3 +696,98 @@ def test_eight_series_leave_room_for_the_panel_and_the_slider(browser, tmp_path)
     assert "=" in page.text_content("#flow-legend")  # each series' value at the chosen step
     assert opened.clean(), (opened.requests, opened.errors)
     opened.page.close()
+
+
+# --- attention weights as heatmaps ---------------------------------------------------------------
+
+
+def attention_loss(heads=2, length=5):
+    mha = nn.MultiheadAttention(8, heads, batch_first=True, seed=0)
+    x = np.random.default_rng(0).standard_normal((2, length, 8)).astype(np.float32)
+    x = tg.Tensor(x, requires_grad=True).named("x")
+    with tg.keep_values():
+        out, _ = mha(x, x, x)
+        loss = (out * out).sum().named("loss")
+    loss.backward(keep_grads=True)
+    return loss
+
+
+@needs_dot
+def test_a_heatmap_per_head_holds_the_first_sequences_weights_and_gradient(tmp_path):
+    loss = attention_loss()
+    data = page_data(explore(loss, tmp_path).html)
+    nodes = walk([loss.node])
+    maps = data["heatmaps"]
+    assert [m["where"] for m in maps] == [  # in the order the heads were computed
+        "multihead attention / head 0",
+        "multihead attention / head 1",
+    ]
+    for m in maps:
+        node = nodes[m["node"]]
+        assert node.name == "attention weights" and m["shape"] == [5, 5]
+        np.testing.assert_allclose(m["value"], style.value_of(node)[0], rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(m["grad"], style.grad_of(node)[0], rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(np.sum(m["value"], axis=1), 1.0, rtol=1e-3)
+
+
+@needs_dot
+def test_heatmaps_of_scaled_dot_product_attention_one_per_head_and_none_without_attention(
+    tmp_path,
+):
+    q = tg.Tensor(np.random.default_rng(1).standard_normal((1, 3, 4, 2)), requires_grad=True)
+    with tg.keep_values():
+        loss = tg.nn.functional.scaled_dot_product_attention(q, q, q).sum()
+    loss.backward(keep_grads=True)
+    maps = page_data(explore(loss, tmp_path).html)["heatmaps"]
+    assert [m["where"] for m in maps] == ["head 0", "head 1", "head 2"]
+    assert all(m["shape"] == [4, 4] for m in maps)
+    assert page_data(explore(mlp_loss(), tmp_path, name="mlp.html").html)["heatmaps"] == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_heatmap_is_linked_to_the_graph_and_the_backward_stepper(browser, tmp_path, size):
+    loss = attention_loss()
+    data = page_data(explore(loss, tmp_path).html)
+    opened = Opened(browser, tmp_path / "page.html", size)
+    page = opened.page
+    assert page.locator("#attention").is_visible()
+    shown = data["heatmaps"][0]
+    assert page.locator("#heatmaps svg.value rect").count() == 25
+    # before the sweep reaches the weights, their gradient is not shown
+    assert "not reached" in page.text_content("#heatmaps")
+    # step the backward sweep up to the weights' node: the map is the current step, its
+    # gradient filled in
+    visit = data["backward"].index(shown["node"]) + 1
+    page.evaluate(f"for (let i = 0; i < {visit}; i++) next.click()")
+    assert "current" in page.get_attribute("#attention", "class")
+    assert "not reached" not in page.text_content("#heatmaps")
+    assert page.locator("#heatmaps svg.grad rect[fill='#e4e4e4']").count() == 0
+    # a cell: its numbers, and the node's box pinned in the drawing
+    page.click("#heatmaps svg.value rect[data-i='2'][data-j='3']")
+    readout = page.text_content("#heatmap-readout")
+    assert f"weight {shown['value'][2][3]:.4g}"[:12] in readout and "∂L/∂weight" in readout
+    pinned = page.eval_on_selector_all(
+        "#view-ops g.node.pinned > title", "els => els.map(e => e.textContent)"
+    )
+    box = int(pinned[0][1:])
+    assert data["views"]["ops"]["boxes"][box]["nodes"] == [shown["node"]]
+    assert "attention weights" in page.text_content("#panel")
+    # the other head's button switches the map and pins that head's box
+    page.click("#heatmap-heads button[aria-pressed='false']")
+    other = data["heatmaps"][1]
+    assert other["where"] in page.text_content("#attention h2")
+    pinned = page.eval_on_selector_all(
+        "#view-ops g.node.pinned > title", "els => els.map(e => e.textContent)"
+    )
+    assert data["views"]["ops"]["boxes"][int(pinned[0][1:])]["nodes"] == [other["node"]]
+    # clicking the graph's box of a head shows that head's map
+    first_box = data["views"]["ops"]["boxes"].index(
+        next(b for b in data["views"]["ops"]["boxes"] if b["nodes"] == [shown["node"]])
+    )
+    page.click(f"#view-ops g.node:has(> title:text-is('n{first_box}'))")
+    assert shown["where"] in page.text_content("#attention h2")
+    box = page.locator("#attention").bounding_box()
+    assert box["y"] + box["height"] <= size[1] and box["x"] + box["width"] <= size[0]
+    page.screenshot(path=tmp_path / f"attention_{size[0]}.png")
+    assert opened.clean(), (opened.requests, opened.errors)
+    page.close()

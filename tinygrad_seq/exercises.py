@@ -104,6 +104,12 @@ EXERCISES = {
         "From the tape to a compiled loop",
         "a step the compiled loop replays right",
     ),
+    8: Exercise(
+        "ex8_attention_backward.py",
+        "attention_backward",
+        "Attention",
+        "attention's backward by hand",
+    ),
 }
 
 
@@ -556,6 +562,35 @@ def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
         leaky_step.fail("the gradient of w differs between the compiled loop and tg.eager()")
 
 
+def _check_attention_backward(attention_backward, batch=2, queries=3, keys=4, d=5):
+    rng = np.random.default_rng(0)
+    q, k, v = (
+        Tensor(rng.standard_normal((batch, n, d)), requires_grad=True)
+        for n in (queries, keys, keys)
+    )
+    dcontext = rng.standard_normal((batch, queries, d))
+    (nn.functional.scaled_dot_product_attention(q, k, v) * Tensor(dcontext)).sum().backward()
+    engine = {"q": q.grad._data, "k": k.grad._data, "v": v.grad._data}
+    answer = attention_backward(dcontext, *(t._data.copy() for t in (q, k, v)))
+    if not isinstance(answer, dict):
+        attention_backward.fail(
+            f"attention_backward must return a dict of gradients; it returned {_describe(answer)}"
+        )
+    for name, expected in engine.items():
+        if name not in answer:
+            attention_backward.fail(f"the dict has no '{name}' (keys needed: {list(engine)})")
+        what = f"the dict's '{name}' (dL/d{name})"
+        yours = _checked_array(answer[name], expected, what, attention_backward.fail)
+        if not np.allclose(yours, expected, rtol=1e-7, atol=1e-10):
+            worst = tuple(
+                int(i) for i in np.unravel_index(np.argmax(np.abs(yours - expected)), yours.shape)
+            )
+            attention_backward.fail(
+                f"the gradient of {name} differs from the engine's: at {worst} yours is "
+                f"{yours[worst]:.6g}, the engine's {expected[worst]:.6g}"
+            )
+
+
 _CHECKS = {
     1: _check_chain_rule,
     2: _check_vjp,
@@ -564,6 +599,7 @@ _CHECKS = {
     5: _check_forget_bias,
     6: _check_gru_backward,
     7: _check_scan_step,
+    8: _check_attention_backward,
 }
 
 
@@ -573,7 +609,7 @@ def main(argv=None):
 
     >>> main(["list"])
     1. exercises/ex1_chain_rule.py ...
-    7. exercises/ex7_scan_step.py ...
+    8. exercises/ex8_attention_backward.py ...
     0
     """
     parser = argparse.ArgumentParser(

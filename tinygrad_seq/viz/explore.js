@@ -216,6 +216,7 @@
     status(n, seq);
     showDefault();
     drawChart();
+    drawHeatmaps();
   }
   function status(n, seq) {
     const s = $("#status");
@@ -403,6 +404,95 @@
     slider.addEventListener("input", () => setStep(Number(slider.value)));
   } else {
     $("#time").hidden = true;
+  }
+
+  // --- attention weights as heatmaps (query position x key position), one head at a time -------
+  // beside the weights their gradient, filled in once the backward stepper has reached the node;
+  // a click on a cell or a map selects the node in the drawing
+  const heat = { k: 0, cell: null };
+  function heatColor(x) { // 0 -> white, 1 -> dark blue
+    const t = Math.max(0, Math.min(1, x));
+    const c = [[247, 251, 255], [107, 174, 214], [8, 48, 107]];
+    const [a, b, u] = t < 0.5 ? [c[0], c[1], t * 2] : [c[1], c[2], t * 2 - 1];
+    return "rgb(" + a.map((v, i) => Math.round(v + (b[i] - v) * u)).join(",") + ")";
+  }
+  function gradColor(x, max) { // negative blue, positive red, by size
+    const u = max > 0 ? Math.min(1, Math.abs(x) / max) : 0;
+    const to = x < 0 ? [33, 102, 172] : [178, 24, 43];
+    return "rgb(" + to.map((v) => Math.round(255 + (v - 255) * u)).join(",") + ")";
+  }
+  function selectHeatNode(n) {
+    const v = views[state.view], b = v.boxOf.get(n);
+    if (b !== undefined && v.boxEl[b]) {
+      state.pinned = { view: state.view, box: b };
+      render();
+      scrollTo(v.boxEl[b]);
+    } else {
+      state.pinned = null;
+      render();
+      showNode(n, "not drawn in this view");
+    }
+  }
+  function heatMap(m, kind) {
+    const rows = m.value.length, cols = m.value[0].length, size = 124, pad = 16;
+    const cell = Math.min(size / rows, size / cols);
+    const svg = svgEl("svg", { width: cols * cell + pad, height: rows * cell + pad + 12, class: "heatmap " + kind, "data-kind": kind });
+    const grid = kind === "grad" ? m.grad : m.value;
+    const shown = kind === "value" || (grid && reached(m.node));
+    const max = shown && kind === "grad" ? Math.max(...grid.flat().map((x) => Math.abs(x || 0))) : 1;
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const x = shown ? grid[i][j] : null;
+        const fill = x === null ? "#e4e4e4" : kind === "grad" ? gradColor(x, max) : heatColor(x);
+        const r = svgEl("rect", { x: pad + j * cell, y: i * cell, width: cell, height: cell, fill, "data-i": i, "data-j": j });
+        if (heat.cell && heat.cell[0] === i && heat.cell[1] === j) r.classList.add("chosen");
+        r.addEventListener("click", (e) => { e.stopPropagation(); heat.cell = [i, j]; selectHeatNode(m.node); });
+        svg.appendChild(r);
+      }
+    }
+    svg.appendChild(svgEl("text", { x: pad + (cols * cell) / 2, y: rows * cell + 11, "text-anchor": "middle" }, "key position →"));
+    const label = svgEl("text", { x: 10, y: (rows * cell) / 2, "text-anchor": "middle", transform: "rotate(-90 10 " + (rows * cell) / 2 + ")" }, "query ↓");
+    svg.appendChild(label);
+    svg.addEventListener("click", () => selectHeatNode(m.node));
+    const wrap = el("div", undefined, "heatmap-wrap");
+    const caption = kind === "value" ? "weights" : shown ? "∂L/∂weights" : grid ? "∂L/∂weights: not reached" : "∂L/∂weights: none kept";
+    wrap.append(el("div", caption, "caption " + kind), svg);
+    return wrap;
+  }
+  function drawHeatmaps() {
+    const maps = D.heatmaps || [];
+    const section = $("#attention");
+    section.hidden = !maps.length;
+    if (!maps.length) return;
+    // the node the reader is on (pinned box, else the stepper's) picks its head's map
+    const v = views[state.view];
+    const on = state.pinned && state.pinned.view === state.view ? v.data.boxes[state.pinned.box].nodes[0] : currentNode();
+    const k = maps.findIndex((m) => m.node === on);
+    if (k >= 0 && k !== heat.k && !(maps[heat.k] && maps[heat.k].node === on)) { heat.k = k; heat.cell = null; }
+    const m = maps[heat.k];
+    section.classList.toggle("current", currentNode() === m.node);
+    section.classList.toggle("pinned", on === m.node && state.pinned !== null);
+    $("#heatmap-where").textContent = "· " + (m.where || "(top level)") + " " + shapeText(m.shape);
+    const heads = $("#heatmap-heads");
+    heads.replaceChildren();
+    if (maps.length > 1) {
+      maps.forEach((mm, i) => {
+        const b = el("button", mm.where.split(" / ").pop() || String(i));
+        b.type = "button";
+        b.setAttribute("aria-pressed", String(i === heat.k));
+        b.addEventListener("click", () => { heat.k = i; heat.cell = null; selectHeatNode(mm.node); });
+        heads.appendChild(b);
+      });
+    }
+    $("#heatmaps").replaceChildren(heatMap(m, "value"), heatMap(m, "grad"));
+    const out = $("#heatmap-readout");
+    if (heat.cell) {
+      const [i, j] = heat.cell, g = m.grad && reached(m.node) ? num(m.grad[i][j]) : "not reached";
+      out.textContent = "query " + i + ", key " + j + ": weight " + num(m.value[i][j]) + " · ∂L/∂weight " + g;
+    } else {
+      const at = place.backward.get(m.node);
+      out.textContent = at === undefined ? "click a cell: its weight and gradient" : "backward reaches these weights at visit " + at + " / " + orders.backward.length;
+    }
   }
 
   // --- notes and start ----------------------------------------------------------------------

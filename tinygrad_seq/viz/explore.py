@@ -151,6 +151,7 @@ def _page_data(roots, collapse, max_nodes, title, draw_all_hint):
         "views": views,
         "view": "cell" if collapse == "cell" and has_steps else "ops",
         "flow": _flow_series(nodes, index),
+        "heatmaps": _heatmaps(nodes, index),
         "notes": notes,
         "draw_all": draw_all_hint,  # what the panel of the box "not drawn" says
     }
@@ -286,6 +287,50 @@ def _flow_series(nodes, index):
         }
         for (scope, role), points in series.items()
     ]
+
+
+HEATMAP_SIZE = 48  # the heatmap shows at most this many query and key positions (the first)
+
+
+def _heatmaps(nodes, index):
+    """One heatmap per head of every node named "attention weights" whose value is kept: the
+    first sequence of the batch, query position x key position, the weights and (once backward
+    kept it) their gradient. A (N, L, S) node is one head (``nn.MultiheadAttention`` draws each
+    head apart); an (N, heads, L, S) one (``scaled_dot_product_attention``) holds every head."""
+    maps = []
+    for n in sorted(nodes, key=lambda n: n.serial):  # the heads in the order they were computed
+        value = style.value_of(n)
+        if (n.name or "").strip().lower() != "attention weights" or value is None:
+            continue
+        value, grad = np.asarray(value), style.grad_of(n)
+        if value.ndim < 2:
+            continue
+        first = value.ndim - 2 if value.ndim < 4 else 1  # drop the batch; keep a heads axis
+        value = value[(0,) * first] if value.ndim > 2 else value
+        grad = None if grad is None else np.asarray(grad)[(0,) * first] if grad.ndim > 2 else grad
+        heads = [(None, value, grad)] if value.ndim == 2 else [
+            (h, value[h], None if grad is None else grad[h]) for h in range(len(value))
+        ]  # fmt: skip
+        scope = " / ".join(n.scope)
+        for h, v, g in heads:
+            where = scope if h is None else f"{scope} / head {h}".strip(" /")
+            rows, cols = (min(d, HEATMAP_SIZE) for d in v.shape)
+            maps.append(
+                {
+                    "node": index[n],
+                    "where": where,
+                    "shape": list(v.shape),
+                    "value": _rounded(v[:rows, :cols]),
+                    "grad": None if g is None else _rounded(g[:rows, :cols]),
+                }
+            )
+    return maps
+
+
+def _rounded(array):
+    """A 2-D array as lists of numbers with 4 significant digits (for display; NaN as None)."""
+    a = np.asarray(array, dtype=np.float64)
+    return [[float(f"{x:.4g}") if np.isfinite(x) else None for x in row] for row in a]
 
 
 def _notes(roots, nodes, has_steps, large, views, draw_all_hint):
