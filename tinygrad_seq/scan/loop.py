@@ -4,8 +4,7 @@ import threading
 
 import numpy as np
 
-from .._tensor import Tensor, apply, watched
-from ..engine import Node
+from .._tensor import Tensor, apply, record_node
 from ..modes import STATE, scope
 from ..ops import scan as SCAN  # the table's entry: its rule runs the program's backward
 from ..ops import stack
@@ -65,15 +64,13 @@ def scan(step, x, state, invariants=(), *, reverse=False, step_scope="t={}", key
     out = np.stack(outputs + list(final[1:]))
     if not recording:
         return _split(Tensor._from_op(out, None), order)
-    parents = tuple(_parent(v) for v in (x, *state, *invariants))
     # "view": what the graph viewer reads (the gradients backward kept, the drawn expansion)
     params = {"program": program, "order": order, "step_scope": step_scope, "view": {}}
     # the result is kept for backward too: its rows are the states the weight's GEMM reads
     # and the arrays the loop started from (references): a recorded backward replays it from them
     start = (x._data, *state_data)
-    node = Node(SCAN, parents, (tape, values, out, start), params, None, out)
-    node.watched = watched((x, *state, *invariants), parents, None)  # inputs with no node
-    node.input_boxes = _plain_tensors((x, *state, *invariants), parents)  # for the viewer
+    inputs = (x, *state, *invariants)
+    node = record_node(SCAN, inputs, (tape, values, out, start), params, None, out)
     return _split(Tensor._from_op(out, node), order)
 
 
@@ -144,22 +141,6 @@ def _split(out, order):
             parts[outputs._node.serial] = "outputs"
         node.params["view"]["parts"] = parts
     return outputs, final
-
-
-def _parent(v):
-    if isinstance(v, Tensor) and v._requires_grad:
-        return v._node or v.node
-    return None
-
-
-def _plain_tensors(inputs, parents):
-    """``Node.input_boxes`` as ``apply`` keeps them: the tensor inputs without a parent node."""
-    boxes = tuple(
-        (i, v.shape, v.dtype, v._name)
-        for i, (v, p) in enumerate(zip(inputs, parents))
-        if p is None and isinstance(v, Tensor)
-    )
-    return boxes or None
 
 
 def _requires_grad(*values):
