@@ -376,7 +376,7 @@ class _Writer:
         Each member's input must be read by its VJP (the call reads the covering slice), and
         each member's VJP called."""
         p, plan, n_in, joint = self.p, self.p.plan, self.p.n_inputs, {}
-        called = [j for j, *_ in plan.calls]
+        called = [j for j, _, _, form, _ in plan.calls if form != "same"]  # a call each
         for prim, name, whole_ref, arg, axis, start, _, group, parts in self.groups:
             js = [j for _, j in group]
             if not all(j in called and plan.args.get(j, [(None, False)])[0][1] for j in js):
