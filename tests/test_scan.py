@@ -490,10 +490,35 @@ def test_the_source_names_each_primitive_and_value():
         assert text in source, text
     for gate in ("input_gate", "forget_gate", "output_gate", "candidate", "cell_state"):
         assert f"        {gate} = " in source, gate  # a line of the forward loop computes it
-    assert "forget_gate = sigmoid(v3)  # forget gate" in source
-    assert "g_v3 = sigmoid_vjp(g_forget_gate, None, v3)" in source
+    # the three sigmoid gates: one call on the gates' array, each gate a view of its result
+    assert "sigmoid_v1 = sigmoid(v1)  # one call: input gate, forget gate, output gate" in source
+    assert "forget_gate = sigmoid_v1[forget_gate_part]  # forget gate" in source
+    assert "g_v1_via_sigmoid = sigmoid_vjp(g_sigmoid_v1, None, v1)  # one call" in source
     assert not re.search(r"\b(F\d+|V\d+_\d+|ph\d+_\d+)\b", source)  # no numbered function names
     assert source.count("def run_backward(") == 1 and "keeping" not in source
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_fused_gates_give_the_numbers_of_separate_calls(kind, monkeypatch):
+    # one sigmoid on the covering slice computes each element as the separate calls do: the
+    # same bits, forward and backward
+    from tinygrad_seq.scan import source
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 2, 3)) * 8  # saturated gates too
+    results = []
+    for fuse in (True, False):
+        monkeypatch.setattr(source, "FUSE", fuse)
+        tg.scan.clear_cache()
+        layer = _layer(kind, 1)
+        xt = tg.Tensor(x, requires_grad=True)
+        out, _ = layer(xt)
+        (out * out).sum().backward()
+        results.append([out.numpy(), xt.grad.numpy(), layer.weight_hh_l0.grad.numpy()])
+        assert ("one call" in str(tg.scan.program(layer, xt))) == (fuse and kind == "LSTM")
+    tg.scan.clear_cache()
+    for fused, separate in zip(*results):
+        np.testing.assert_array_equal(fused, separate)
 
 
 def test_the_source_is_what_inspect_shows():

@@ -63,6 +63,7 @@ class Primitive:
         "saves",
         "saves_out",
         "forms",
+        "elementwise",
     )
 
     def __init__(
@@ -81,6 +82,11 @@ class Primitive:
         self.saves = None if saves is None else frozenset(k for k in saves if k != "out")
         self.saves_out = saves is None or "out" in saves
         self.forms = forms or {}
+        # one input, and each output element a function of the input element at its position
+        # alone: the compiled loop may apply it once to neighbouring slices of one array.
+        # "total": also defined, finite and warning-free for every finite input, so it may be
+        # applied to the elements between the slices too
+        self.elementwise = False
 
     def grad_form(self, argnum, params):
         """What input ``argnum``'s VJP returns with these params (see ``forms``), None if a
@@ -520,6 +526,7 @@ sin = primitive("sin", np.sin, lambda g, out, x: g * np.cos(x), saves=(0,))
 cos = primitive("cos", np.cos, lambda g, out, x: -g * np.sin(x), saves=(0,))
 # a primitive, not exp/div composed: stable for any x with four ufunc calls (see _sigmoid)
 sigmoid = primitive("sigmoid", _sigmoid, _sigmoid_vjp, saves=(0,))
+sigmoid.elementwise = tanh.elementwise = "total"  # the gates of LSTM and GRU steps
 # relu(x) > 0 exactly where x > 0, so the VJP reads the output and the input can go
 relu = primitive(
     "relu", lambda x: np.maximum(x, 0), lambda g, out, x: _masked(g, out > 0), saves=("out",)

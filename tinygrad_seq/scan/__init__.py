@@ -9,7 +9,7 @@ trace out as Python source (``print(tg.scan.program(layer, x))`` shows it):
 - the backward loop calls each primitive's VJPs in reverse, and adds gradients up as the engine
   does (``+``, slices joined into one buffer, broadcasting undone).
 
-Every line names the primitive it calls and the node it computes (``forget_gate = sigmoid(v3)``,
+Every line names the primitive it calls and the node it computes (``cell_state = add(v10, v11)``,
 ``g_v4 = tanh_vjp(g_candidate, candidate, v4_shape)``); the loops read the forwards and
 VJPs from the primitives at each call, so an edit of ``ops`` is what runs; the source is
 registered with ``linecache``, so tracebacks and ``pdb`` show its lines.

@@ -32,6 +32,12 @@ from ..grads import ProductGrad, add_indexed, dense, unbroadcast
 _FIXED = ("xs", "order", "outputs", "tape", "save", "t", "position", "g", "free", "grad_x", "kept")
 _FIXED += ("np", "unbroadcast", "add_indexed", "dense", "XRows", "as_rows", "table")
 _FIXED += ("run_infer", "run_forward", "run_backward")
+# Apply an elementwise primitive once to neighbouring slices of one array (``siblings``), where
+# the array has at most FUSE_MAX_SIZE elements: the calls saved pay where Python's cost per call
+# dominates; on larger arrays the extra copy (the gradients' concatenate) and the elements
+# between the slices cost more than they save. Measured, interleaved, a training step against
+# the unfused one: LSTM char (B1 H100) 0.89x, small (B16 H64) 0.96x, medium (B32 H256) 1.05x.
+FUSE, FUSE_MAX_SIZE = True, 8192
 _READ = "    # read from the primitives at each call: an edited forward or VJP is what runs"
 
 
@@ -128,6 +134,8 @@ class _Writer:
         return names
 
     def var(self, ref):
+        if type(ref) is str:  # a name of the source's own (a fused call's result)
+            return ref
         if isinstance(ref, tuple):
             return self.constants[ref[1]]
         return self.names[ref]
@@ -149,10 +157,17 @@ class _Writer:
         p = self.p
         states = [self.names[1 + k] for k in range(p.n_states)]
         invariants = self.names[1 + p.n_states : p.n_inputs]
-        forward = []
+        self.groups = []  # (primitive, name, whole ref, its covering slice, ...) (``fuse``)
+        forward, fused = [], self.siblings() if FUSE else {}
         for j, (prim, refs, _, name, *_) in enumerate(p.instructions):
             line = f"{self.names[p.n_inputs + j]} = "
-            line += self.call(j, self.forwards[id(prim)], [self.var(r) for r in refs])
+            if j in fused:  # one of several slices one call computed: a view of its result
+                first, whole, part = fused[j]
+                if first:
+                    forward.append(first)
+                line += f"{whole}[{part}]"
+            else:
+                line += self.call(j, self.forwards[id(prim)], [self.var(r) for r in refs])
             forward.append(line + (f"  # {_comment(name)}" if name else ""))
         backward, saved, results = self.backward()
         saved = [self.var(r) for r in saved]
@@ -184,6 +199,66 @@ class _Writer:
             *self.backward_loop(backward, saved, results),
         ]
         return "\n".join(source) + "\n", self.namespace
+
+    def siblings(self):
+        """Instructions applying one elementwise primitive to neighbouring slices of one array
+        (an LSTM's input and forget gates): j -> (the line computing them all on the covering
+        slice, written before the first of them, else None; that result's name; the name of the
+        index of j's part in it). Fewer calls, the same numbers: each element is computed as
+        alone."""
+        p, n_in, runs = self.p, self.p.n_inputs, {}
+        for j, (prim, refs, params, *_) in enumerate(p.instructions):
+            a = refs[0] if prim.elementwise and len(refs) == 1 and not params else None
+            if type(a) is not int or a < n_in:
+                continue
+            cut, cut_refs, cut_params, *_ = p.instructions[a - n_in]
+            index = cut_params.get("index")
+            if len(cut_refs) != 1 or cut.grad_form(0, cut_params) != "indexed":
+                continue  # not a basic slice of an array
+            span = _span(index, p.shape_of(cut_refs[0]))
+            if span is not None and type(cut_refs[0]) is int:
+                runs.setdefault((id(prim), cut_refs[0], span[0]), []).append((span[1:], j))
+        fused = {}
+        for (_, whole_ref, axis), members in runs.items():
+            shape = p.shape_of(whole_ref)
+            if int(np.prod(shape)) > FUSE_MAX_SIZE:
+                continue
+            members.sort()
+            group = [members[0]]
+            total = p.instructions[members[0][1]][0].elementwise == "total"
+            for member in members[1:] + [None]:
+                # a run of neighbours; or, for a primitive defined everywhere, any slices: the
+                # elements between them are computed too, and unused
+                if member is not None and (total or member[0][0] == group[-1][0][1]):
+                    group.append(member)
+                    continue
+                if len(group) > 1:
+                    self.fuse(group, whole_ref, axis, fused)
+                if member is not None:
+                    group = [member]
+        return fused
+
+    def fuse(self, group, whole_ref, axis, fused):
+        """Fill ``fused`` for one run of neighbouring slices (``siblings``)."""
+        p, n_in = self.p, self.p.n_inputs
+        start, stop = group[0][0][0], max(hi for (_, hi), _ in group)
+        shape = p.shape_of(whole_ref)
+        js = sorted(j for _, j in group)
+        prim = p.instructions[js[0]][0]
+        name = self.unique(f"{prim.name}_{self.var(whole_ref)}")
+        arg = self.var(whole_ref)
+        if (start, stop) != (0, shape[axis]):
+            cover = self.unique(f"{name}_slice")
+            self.namespace[cover] = (slice(None),) * axis + (slice(start, stop),)
+            arg = f"{arg}[{cover}]"
+        what = ", ".join(_comment(p.instructions[j][3] or self.names[n_in + j]) for j in js)
+        line = f"{name} = {self.forwards[id(prim)]}({arg})  # one call: {what}"
+        parts = {}
+        for (lo, hi), j in group:
+            part = parts[j] = self.unique(f"{self.names[n_in + j]}_part")
+            self.namespace[part] = (slice(None),) * axis + (slice(lo - start, hi - start),)
+            fused[j] = (line if j == js[0] else None, name, part)
+        self.groups.append((prim, name, whole_ref, arg, axis, start, stop, group, parts))
 
     def read_forwards(self):
         """The first lines of a forward loop: each primitive's forward, read at call time."""
@@ -260,6 +335,9 @@ class _Writer:
             contributions[r].append((f"g_state{k}", "dense", None))
         lines, grads, made = [], {}, {}  # made: VJP results so far, by input
         self.used = set()  # the VJPs called, for ``read_vjps``
+        joint, saved = self.joint_vjps(), list(plan.saved)
+        for group in {id(g): g for g in joint.values()}.values():
+            saved += group["saved"]  # after the plan's own: it reads the tape by position
         for j, i, r, form, kind in plan.calls:
             r_out = n_in + j
             prim, refs, params, *_ = p.instructions[j]
@@ -267,6 +345,9 @@ class _Writer:
                 grads[r_out] = self.accumulate(r_out, contributions[r_out], lines)
             if form == "same":  # the VJP returns g itself: no call, the same variable
                 contributions[r].append((grads[r_out], kind, None))
+                continue
+            if j in joint:  # one VJP call for the slices one forward call computed
+                contributions[r].append((self.joint_vjp(j, joint[j], grads, lines), kind, None))
                 continue
             args = [self.var(a) if read else self.placeholder(a) for a, read in plan.args[j]]
             out = self.var(r_out) if prim.saves_out else "None"
@@ -288,7 +369,67 @@ class _Writer:
                 results.append(self.accumulate(r, contributions[r], lines))
             else:  # a state the step never reads: its carried gradient is zero
                 results.append(self.zeros(r, lines))
-        return lines, plan.saved, results
+        return lines, saved, results
+
+    def joint_vjps(self):
+        """The fused groups (``fuse``) whose VJPs can be one call: j -> the group's description.
+        Each member's input must be read by its VJP (the call reads the covering slice), and
+        each member's VJP called."""
+        p, plan, n_in, joint = self.p, self.p.plan, self.p.n_inputs, {}
+        called = [j for j, _, _, form, _ in plan.calls if form != "same"]  # a call each
+        for prim, name, whole_ref, arg, axis, start, _, group, parts in self.groups:
+            js = [j for _, j in group]
+            if not all(j in called and plan.args.get(j, [(None, False)])[0][1] for j in js):
+                continue
+            extra = [whole_ref] if whole_ref not in plan.saved else []
+            dtype = p.dtype_of(n_in + js[0])
+            pieces, at = [], start
+            for (lo, hi), j in group:
+                if lo > at:  # the elements between the slices take no gradient here
+                    gap = self.unique(f"{name}_gap")
+                    shape = list(p.shape_of(whole_ref))
+                    shape[axis] = lo - at
+                    self.namespace[gap] = np.zeros(shape, dtype)
+                    pieces.append(gap)
+                pieces.append(n_in + j)  # its output's gradient, by ref
+                at = hi
+            description = {
+                "prim": prim,
+                "name": name,
+                "arg": arg,
+                "axis": axis,
+                "pieces": pieces,
+                "whole": whole_ref,
+                "last": [j for j in called if j in js][-1],
+                "parts": parts,
+                "saved": extra + ([name] if prim.saves_out else []),
+            }
+            for j in js:
+                joint[j] = description
+        return joint
+
+    def joint_vjp(self, j, group, grads, lines):
+        """The variable holding member j's input gradient, a view of the joint VJP's result;
+        the lines computing that result are written at the last member's call."""
+        name = group.setdefault("views", {}).get(j)
+        if name is None:
+            for k in group["parts"]:
+                group["views"][k] = self.unique(f"g_{self.var(self.p.instructions[k][1][0])}")
+            name = group["views"][j]
+        if j != group["last"]:
+            return name
+        g_all = self.unique(f"g_{group['name']}")
+        g_in = self.unique(f"g_{self.var(group['whole'])}_via_{group['prim'].name}")
+        pieces = [grads[k] if type(k) is int else k for k in group["pieces"]]
+        lines.append(f"{g_all} = np.concatenate({_tuple(pieces)}, axis={group['axis']})")
+        prim = group["prim"]
+        fn = self.vjps[id(prim)][0]
+        self.used.add(fn)
+        out = group["name"] if prim.saves_out else "None"
+        lines.append(f"{g_in} = {fn}({g_all}, {out}, {group['arg']})  # one call")
+        for k, part in group["parts"].items():
+            lines.append(f"{group['views'][k]} = {g_in}[{part}]")
+        return name
 
     def accumulate(self, r, contributions, lines):
         """Lines adding a ref's gradient contributions up; returns the variable holding it: an
@@ -355,23 +496,27 @@ def _tuple(names):
     return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
 
 
+def _span(index, shape):
+    """(axis, start, stop) if ``index`` is a slice with step 1 along one axis of ``shape``, all of
+    the others kept; else None."""
+    items = index if isinstance(index, tuple) else (index,)
+    if items[:1] == (Ellipsis,):
+        items = (slice(None),) * (len(shape) - len(items) + 1) + items[1:]
+    if len(items) != len(shape) or not all(isinstance(i, slice) for i in items):
+        return None
+    cut = [a for a, i in enumerate(items) if i != slice(None)]
+    if len(cut) != 1:
+        return None
+    start, stop, step = items[cut[0]].indices(shape[cut[0]])
+    return (cut[0], start, stop) if step == 1 else None
+
+
 def _tiling(indices, shape):
     """(axis, order) if the basic indices are slices along one axis that cover ``shape`` end to
     end (``order``: the contributions by position along it); else None."""
-    spans = []
-    for index in indices:
-        items = index if isinstance(index, tuple) else (index,)
-        if items[:1] == (Ellipsis,):
-            items = (slice(None),) * (len(shape) - len(items) + 1) + items[1:]
-        if len(items) != len(shape) or not all(isinstance(i, slice) for i in items):
-            return None
-        cut = [a for a, i in enumerate(items) if i != slice(None)]
-        if len(cut) != 1:
-            return None
-        start, stop, step = items[cut[0]].indices(shape[cut[0]])
-        if step != 1:
-            return None
-        spans.append((cut[0], start, stop))
+    spans = [_span(index, shape) for index in indices]
+    if None in spans:
+        return None
     if not spans or len({axis for axis, _, _ in spans}) != 1:
         return None
     order = sorted(range(len(spans)), key=lambda k: spans[k][1])
