@@ -498,8 +498,10 @@ def _check_gru_backward(gru_backward, batch=2, input_size=3, hidden=4):
             )
 
 
-def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
-    def step(x_t, state, w):  # what scan replays: the learner's step, its output checked
+def _validated_step(leaky_step, batch, size):
+    """The learner's step as scan replays it, its output checked: (h_t,) of the state's shape."""
+
+    def step(x_t, state, w):
         new = leaky_step(x_t, state, w)
         if not (isinstance(new, (tuple, list)) and len(new) == 1):
             leaky_step.fail(
@@ -518,16 +520,46 @@ def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
             )
         return new
 
+    return step
+
+
+def _leaky_rnn_in_numpy(x, w):
+    """The states of the leaky-ReLU RNN h_t = leaky_relu(x_t + h_{t-1} @ w), slope 0.1."""
+    h = np.zeros(x.shape[1:])
+    expected = []
+    for x_t in x:
+        pre = x_t + h @ w
+        h = np.where(pre > 0, pre, 0.1 * pre)
+        expected.append(h)
+    return np.stack(expected)
+
+
+def _check_scan_outputs(leaky_step, mode, out, expected):
+    """The outputs of one run (``mode``) finite and equal to the NumPy RNN's, step by step."""
+    steps = len(expected)
+    broken = [t for t in range(steps) if not np.isfinite(out[t]).all()]
+    if broken:
+        leaky_step.fail(
+            f"run {mode}, leaky_step gives NaN or infinite values from step {broken[0]} on"
+        )
+    if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-12):
+        wrong = [t for t in range(steps) if not np.allclose(out[t], expected[t])]
+        first = wrong[0] if wrong else 0
+        hint = (
+            "the values it reads (.numpy(), .item(), np.where on them) are those of the step "
+            "scan traced, replayed at every step: use tensor operations only (relu)"
+            if mode == "compiled"
+            else "h_t must be leaky_relu(x_t + h_{t-1} @ w), slope 0.1 below zero"
+        )
+        leaky_step.fail(f"run {mode}, the outputs are wrong from step {first} on: {hint}")
+
+
+def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
+    step = _validated_step(leaky_step, batch, size)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((steps, batch, size))
     w = Tensor(0.5 * rng.standard_normal((size, size)), requires_grad=True)
-    h = np.zeros((batch, size))
-    expected = []
-    for t in range(steps):  # the leaky-ReLU RNN in NumPy
-        pre = x[t] + h @ w._data
-        h = np.where(pre > 0, pre, 0.1 * pre)
-        expected.append(h)
-    expected = np.stack(expected)
+    expected = _leaky_rnn_in_numpy(x, w._data)
     runs = {}
     for mode in ("op by op (tg.eager())", "compiled"):
         w.grad = None
@@ -542,21 +574,7 @@ def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
         (out * out).sum().backward()
         runs[mode] = (np.asarray(out._data), np.asarray(w.grad, dtype=np.float64))
     for mode, (out, _) in runs.items():
-        broken = [t for t in range(steps) if not np.isfinite(out[t]).all()]
-        if broken:
-            leaky_step.fail(
-                f"run {mode}, leaky_step gives NaN or infinite values from step {broken[0]} on"
-            )
-        if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-12):
-            wrong = [t for t in range(steps) if not np.allclose(out[t], expected[t])]
-            first = wrong[0] if wrong else 0
-            hint = (
-                "the values it reads (.numpy(), .item(), np.where on them) are those of the step "
-                "scan traced, replayed at every step: use tensor operations only (relu)"
-                if mode == "compiled"
-                else "h_t must be leaky_relu(x_t + h_{t-1} @ w), slope 0.1 below zero"
-            )
-            leaky_step.fail(f"run {mode}, the outputs are wrong from step {first} on: {hint}")
+        _check_scan_outputs(leaky_step, mode, out, expected)
     op_by_op, compiled = (grad for _, grad in runs.values())
     if not np.allclose(compiled, op_by_op, rtol=1e-9, atol=1e-12):
         leaky_step.fail("the gradient of w differs between the compiled loop and tg.eager()")
