@@ -479,23 +479,12 @@ def _check_gru_backward(gru_backward, batch=2, input_size=3, hidden=4):
     engine.update({name: p.grad._data for name, p in cell.named_parameters()})
     weights = [cell.weight_ih._data, cell.weight_hh._data, cell.bias_ih._data, cell.bias_hh._data]
     answer = gru_backward(dh_new, x._data.copy(), h._data.copy(), *(w.copy() for w in weights))
-    if not isinstance(answer, dict):
-        gru_backward.fail(
-            f"gru_backward must return a dict of gradients; it returned {_describe(answer)}"
-        )
     weights_named = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-    for name, expected in engine.items():
-        if name not in answer:
-            gru_backward.fail(f"the dict has no '{name}' (keys needed: {list(engine)})")
-        what = f"the dict's '{name}' (dL/d{name})"
-        yours = _checked_array(answer[name], expected, what, gru_backward.fail)
-        if not np.allclose(yours, expected, rtol=1e-7, atol=1e-10):
-            worst = np.unravel_index(np.argmax(np.abs(yours - expected)), yours.shape)
-            block = f", a row of block {'rzn'[worst[0] // hidden]}" if name in weights_named else ""
-            gru_backward.fail(
-                f"the gradient of {name} differs from the engine's: at {tuple(map(int, worst))}"
-                f"{block} yours is {yours[worst]:.6g}, the engine's {expected[worst]:.6g}"
-            )
+
+    def block(name, worst):  # the stacked weights' rows are the r, z, n blocks
+        return f", a row of block {'rzn'[worst[0] // hidden]}" if name in weights_named else ""
+
+    _compare_gradients(gru_backward, "gru_backward", answer, engine, where=block)
 
 
 def _validated_step(leaky_step, batch, size):
@@ -590,21 +579,27 @@ def _check_attention_backward(attention_backward, batch=2, queries=3, keys=4, d=
     (nn.functional.scaled_dot_product_attention(q, k, v) * Tensor(dcontext)).sum().backward()
     engine = {"q": q.grad._data, "k": k.grad._data, "v": v.grad._data}
     answer = attention_backward(dcontext, *(t._data.copy() for t in (q, k, v)))
+    _compare_gradients(attention_backward, "attention_backward", answer, engine)
+
+
+def _compare_gradients(exercise, name, answer, engine, where=None):
+    """The learner's dict of gradients (``answer``) against the engine's, key by key: each key
+    present, each array of the right shape and close; ``where(key, index)`` adds words about the
+    worst entry (which block of rows it is in)."""
     if not isinstance(answer, dict):
-        attention_backward.fail(
-            f"attention_backward must return a dict of gradients; it returned {_describe(answer)}"
-        )
-    for name, expected in engine.items():
-        if name not in answer:
-            attention_backward.fail(f"the dict has no '{name}' (keys needed: {list(engine)})")
-        what = f"the dict's '{name}' (dL/d{name})"
-        yours = _checked_array(answer[name], expected, what, attention_backward.fail)
+        exercise.fail(f"{name} must return a dict of gradients; it returned {_describe(answer)}")
+    for key, expected in engine.items():
+        if key not in answer:
+            exercise.fail(f"the dict has no '{key}' (keys needed: {list(engine)})")
+        what = f"the dict's '{key}' (dL/d{key})"
+        yours = _checked_array(answer[key], expected, what, exercise.fail)
         if not np.allclose(yours, expected, rtol=1e-7, atol=1e-10):
             worst = tuple(
                 int(i) for i in np.unravel_index(np.argmax(np.abs(yours - expected)), yours.shape)
             )
-            attention_backward.fail(
-                f"the gradient of {name} differs from the engine's: at {worst} yours is "
+            more = where(key, worst) if where else ""
+            exercise.fail(
+                f"the gradient of {key} differs from the engine's: at {worst}{more} yours is "
                 f"{yours[worst]:.6g}, the engine's {expected[worst]:.6g}"
             )
 
