@@ -479,27 +479,18 @@ def _check_gru_backward(gru_backward, batch=2, input_size=3, hidden=4):
     engine.update({name: p.grad._data for name, p in cell.named_parameters()})
     weights = [cell.weight_ih._data, cell.weight_hh._data, cell.bias_ih._data, cell.bias_hh._data]
     answer = gru_backward(dh_new, x._data.copy(), h._data.copy(), *(w.copy() for w in weights))
-    if not isinstance(answer, dict):
-        gru_backward.fail(
-            f"gru_backward must return a dict of gradients; it returned {_describe(answer)}"
-        )
     weights_named = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-    for name, expected in engine.items():
-        if name not in answer:
-            gru_backward.fail(f"the dict has no '{name}' (keys needed: {list(engine)})")
-        what = f"the dict's '{name}' (dL/d{name})"
-        yours = _checked_array(answer[name], expected, what, gru_backward.fail)
-        if not np.allclose(yours, expected, rtol=1e-7, atol=1e-10):
-            worst = np.unravel_index(np.argmax(np.abs(yours - expected)), yours.shape)
-            block = f", a row of block {'rzn'[worst[0] // hidden]}" if name in weights_named else ""
-            gru_backward.fail(
-                f"the gradient of {name} differs from the engine's: at {tuple(map(int, worst))}"
-                f"{block} yours is {yours[worst]:.6g}, the engine's {expected[worst]:.6g}"
-            )
+
+    def block(name, worst):  # the stacked weights' rows are the r, z, n blocks
+        return f", a row of block {'rzn'[worst[0] // hidden]}" if name in weights_named else ""
+
+    _compare_gradients(gru_backward, "gru_backward", answer, engine, where=block)
 
 
-def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
-    def step(x_t, state, w):  # what scan replays: the learner's step, its output checked
+def _validated_step(leaky_step, batch, size):
+    """The learner's step as scan replays it, its output checked: (h_t,) of the state's shape."""
+
+    def step(x_t, state, w):
         new = leaky_step(x_t, state, w)
         if not (isinstance(new, (tuple, list)) and len(new) == 1):
             leaky_step.fail(
@@ -518,16 +509,46 @@ def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
             )
         return new
 
+    return step
+
+
+def _leaky_rnn_in_numpy(x, w):
+    """The states of the leaky-ReLU RNN h_t = leaky_relu(x_t + h_{t-1} @ w), slope 0.1."""
+    h = np.zeros(x.shape[1:])
+    expected = []
+    for x_t in x:
+        pre = x_t + h @ w
+        h = np.where(pre > 0, pre, 0.1 * pre)
+        expected.append(h)
+    return np.stack(expected)
+
+
+def _check_scan_outputs(leaky_step, mode, out, expected):
+    """The outputs of one run (``mode``) finite and equal to the NumPy RNN's, step by step."""
+    steps = len(expected)
+    broken = [t for t in range(steps) if not np.isfinite(out[t]).all()]
+    if broken:
+        leaky_step.fail(
+            f"run {mode}, leaky_step gives NaN or infinite values from step {broken[0]} on"
+        )
+    if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-12):
+        wrong = [t for t in range(steps) if not np.allclose(out[t], expected[t])]
+        first = wrong[0] if wrong else 0
+        hint = (
+            "the values it reads (.numpy(), .item(), np.where on them) are those of the step "
+            "scan traced, replayed at every step: use tensor operations only (relu)"
+            if mode == "compiled"
+            else "h_t must be leaky_relu(x_t + h_{t-1} @ w), slope 0.1 below zero"
+        )
+        leaky_step.fail(f"run {mode}, the outputs are wrong from step {first} on: {hint}")
+
+
+def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
+    step = _validated_step(leaky_step, batch, size)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((steps, batch, size))
     w = Tensor(0.5 * rng.standard_normal((size, size)), requires_grad=True)
-    h = np.zeros((batch, size))
-    expected = []
-    for t in range(steps):  # the leaky-ReLU RNN in NumPy
-        pre = x[t] + h @ w._data
-        h = np.where(pre > 0, pre, 0.1 * pre)
-        expected.append(h)
-    expected = np.stack(expected)
+    expected = _leaky_rnn_in_numpy(x, w._data)
     runs = {}
     for mode in ("op by op (tg.eager())", "compiled"):
         w.grad = None
@@ -542,21 +563,7 @@ def _check_scan_step(leaky_step, steps=12, batch=3, size=4):
         (out * out).sum().backward()
         runs[mode] = (np.asarray(out._data), np.asarray(w.grad, dtype=np.float64))
     for mode, (out, _) in runs.items():
-        broken = [t for t in range(steps) if not np.isfinite(out[t]).all()]
-        if broken:
-            leaky_step.fail(
-                f"run {mode}, leaky_step gives NaN or infinite values from step {broken[0]} on"
-            )
-        if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-12):
-            wrong = [t for t in range(steps) if not np.allclose(out[t], expected[t])]
-            first = wrong[0] if wrong else 0
-            hint = (
-                "the values it reads (.numpy(), .item(), np.where on them) are those of the step "
-                "scan traced, replayed at every step: use tensor operations only (relu)"
-                if mode == "compiled"
-                else "h_t must be leaky_relu(x_t + h_{t-1} @ w), slope 0.1 below zero"
-            )
-            leaky_step.fail(f"run {mode}, the outputs are wrong from step {first} on: {hint}")
+        _check_scan_outputs(leaky_step, mode, out, expected)
     op_by_op, compiled = (grad for _, grad in runs.values())
     if not np.allclose(compiled, op_by_op, rtol=1e-9, atol=1e-12):
         leaky_step.fail("the gradient of w differs between the compiled loop and tg.eager()")
@@ -572,21 +579,27 @@ def _check_attention_backward(attention_backward, batch=2, queries=3, keys=4, d=
     (nn.functional.scaled_dot_product_attention(q, k, v) * Tensor(dcontext)).sum().backward()
     engine = {"q": q.grad._data, "k": k.grad._data, "v": v.grad._data}
     answer = attention_backward(dcontext, *(t._data.copy() for t in (q, k, v)))
+    _compare_gradients(attention_backward, "attention_backward", answer, engine)
+
+
+def _compare_gradients(exercise, name, answer, engine, where=None):
+    """The learner's dict of gradients (``answer``) against the engine's, key by key: each key
+    present, each array of the right shape and close; ``where(key, index)`` adds words about the
+    worst entry (which block of rows it is in)."""
     if not isinstance(answer, dict):
-        attention_backward.fail(
-            f"attention_backward must return a dict of gradients; it returned {_describe(answer)}"
-        )
-    for name, expected in engine.items():
-        if name not in answer:
-            attention_backward.fail(f"the dict has no '{name}' (keys needed: {list(engine)})")
-        what = f"the dict's '{name}' (dL/d{name})"
-        yours = _checked_array(answer[name], expected, what, attention_backward.fail)
+        exercise.fail(f"{name} must return a dict of gradients; it returned {_describe(answer)}")
+    for key, expected in engine.items():
+        if key not in answer:
+            exercise.fail(f"the dict has no '{key}' (keys needed: {list(engine)})")
+        what = f"the dict's '{key}' (dL/d{key})"
+        yours = _checked_array(answer[key], expected, what, exercise.fail)
         if not np.allclose(yours, expected, rtol=1e-7, atol=1e-10):
             worst = tuple(
                 int(i) for i in np.unravel_index(np.argmax(np.abs(yours - expected)), yours.shape)
             )
-            attention_backward.fail(
-                f"the gradient of {name} differs from the engine's: at {worst} yours is "
+            more = where(key, worst) if where else ""
+            exercise.fail(
+                f"the gradient of {key} differs from the engine's: at {worst}{more} yours is "
                 f"{yours[worst]:.6g}, the engine's {expected[worst]:.6g}"
             )
 

@@ -28,6 +28,22 @@ __all__ = ["MultiheadAttention", "NonDynamicallyQuantizableLinear"]
 _PROJECTIONS = ("queries", "keys", "values")
 
 
+def _check_heads(embed_dim, num_heads):
+    """Both sizes positive integers, and the embedding split evenly across the heads (PyTorch's
+    errors and messages)."""
+    for value in (embed_dim, num_heads):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+            raise ValueError(
+                f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} "
+                f"and num_heads={num_heads} instead"
+            )
+    if embed_dim % num_heads:
+        raise AssertionError(
+            f"embed_dim must be divisible by num_heads, got embed_dim={embed_dim} and "
+            f"num_heads={num_heads}"
+        )
+
+
 class NonDynamicallyQuantizableLinear(Linear):
     """A ``Linear`` under the name PyTorch gives ``MultiheadAttention.out_proj`` (its repr says
     so); it behaves exactly as ``Linear``.
@@ -94,17 +110,7 @@ class MultiheadAttention(Module):
     ):
         super().__init__()
         _check_device(device)
-        for value in (embed_dim, num_heads):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-                raise ValueError(
-                    f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} "
-                    f"and num_heads={num_heads} instead"
-                )
-        if embed_dim % num_heads:
-            raise AssertionError(
-                f"embed_dim must be divisible by num_heads, got embed_dim={embed_dim} and "
-                f"num_heads={num_heads}"
-            )
+        _check_heads(embed_dim, num_heads)
         F._check_probability(dropout, "MultiheadAttention")
         dtype = np.dtype(np.float32 if dtype is None else dtype)
         self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
@@ -116,6 +122,11 @@ class MultiheadAttention(Module):
         self.add_zero_attn = add_zero_attn
         rng = init.default_rng(seed)
         self._rng = rng  # dropout masks, call after call
+        self._make_parameters(bias, add_bias_kv, dtype, rng)
+
+    def _make_parameters(self, bias, add_bias_kv, dtype, rng):
+        """The projections and biases, named, shaped and initialised as PyTorch's."""
+        embed_dim = self.embed_dim
 
         def empty(*shape):
             return Parameter(np.empty(shape, dtype=dtype))

@@ -257,15 +257,19 @@ def uniform_maker(who, hidden_size, dtype, seed):
     return lambda shape: init.uniform_(Parameter(np.zeros(shape, dtype=dtype)), -bound, bound, rng)
 
 
-def check_size(who, name, value):
-    """A ValueError naming ``who`` and the size ``name`` unless ``value`` is a positive int.
+def check_size(who, name, value, allow_zero=False):
+    """``value`` as an int, or a ValueError naming ``who`` and the size ``name`` unless it is a
+    positive int (non-negative with ``allow_zero``). The size check of every nn layer.
 
     >>> check_size("RNN", "hidden_size", 0)
     Traceback (most recent call last):
     ValueError: RNN: hidden_size must be a positive int, got 0
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok or value < (0 if allow_zero else 1):
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise ValueError(f"{who}: {name} must be {kind} int, got {value!r}")
+    return int(value)
 
 
 def check_nonlinearity(who, nonlinearity):

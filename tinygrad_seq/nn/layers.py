@@ -14,7 +14,6 @@ Parameters are initialised as PyTorch initialises them, from an explicit ``seed`
 """
 
 import math
-import numbers
 
 import numpy as np
 
@@ -23,8 +22,10 @@ from ..functions import where
 from . import functional as F
 from . import init
 
-# re-exported: these lived here before activation.py and container.py, and are imported from here
+# ReLU, Sigmoid, Tanh and Sequential are re-exported: they lived here before activation.py and
+# container.py, and are imported from here
 from .activation import ReLU, Sigmoid, Tanh
+from .cells import check_size  # the size check every nn layer shares
 from .container import Sequential
 from .module import Module, Parameter
 
@@ -43,14 +44,6 @@ __all__ = [
 ]
 
 
-def _positive_int(value, name, layer, allow_zero=False):
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not ok or value < (0 if allow_zero else 1):
-        kind = "a non-negative" if allow_zero else "a positive"
-        raise ValueError(f"{layer}: {name} must be {kind} int, got {value!r}")
-    return int(value)
-
-
 class Linear(Module):
     """y = x @ weight.T + bias over the last axis; weight has shape (out_features, in_features).
 
@@ -67,8 +60,8 @@ class Linear(Module):
     ):
         super().__init__()
         _check_device(device)  # the CPU only: "cpu", None or tg.device("cpu")
-        self.in_features = _positive_int(in_features, "in_features", "Linear", allow_zero=True)
-        self.out_features = _positive_int(out_features, "out_features", "Linear", allow_zero=True)
+        self.in_features = check_size("Linear", "in_features", in_features, allow_zero=True)
+        self.out_features = check_size("Linear", "out_features", out_features, allow_zero=True)
         rng = init.default_rng(seed)
         bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -130,8 +123,8 @@ class Embedding(Module):
     ):
         super().__init__()
         _check_device(device)
-        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
-        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim)
         if max_norm is not None or scale_grad_by_freq:
             raise NotImplementedError(
                 "Embedding: max_norm and scale_grad_by_freq are not supported (renormalise or "
@@ -232,9 +225,7 @@ class LayerNorm(Module):
         super().__init__()
         _check_device(device)
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
-        self.normalized_shape = tuple(
-            _positive_int(n, "normalized_shape", "LayerNorm") for n in shape
-        )
+        self.normalized_shape = tuple(check_size("LayerNorm", "normalized_shape", n) for n in shape)
         self.eps, self.elementwise_affine = eps, bool(elementwise_affine)
         weight = (
             Parameter(np.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None

@@ -12,7 +12,6 @@ layer; inside, the blocks' outputs are "self-attention", "cross-attention" and "
 """
 
 import copy
-import numbers
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from ..modes import scope
 from . import functional as F
 from . import init
 from .attention import MultiheadAttention, _as_input
+from .cells import check_size
 from .container import ModuleList
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module
@@ -60,8 +60,7 @@ def _activation(activation):
 
 def _check_sizes(who, **sizes):
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-            raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
+        check_size(who, name, value)
 
 
 class _Layer(Module):

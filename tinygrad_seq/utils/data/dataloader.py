@@ -61,43 +61,17 @@ class DataLoader:
         in_order=True,
     ):
         _check_workers(num_workers, timeout, prefetch_factor, persistent_workers)
-        if pin_memory:  # PyTorch's own warning on a machine without an accelerator
-            warnings.warn(
-                "'pin_memory' argument is set as true but no accelerator is found, then device "
-                "pinned memory won't be used.",
-                UserWarning,
-                stacklevel=2,
-            )
+        if pin_memory:
+            _warn_pin_memory()
         self.dataset, self.num_workers, self.pin_memory = dataset, num_workers, pin_memory
         self.timeout, self.worker_init_fn, self.generator = timeout, worker_init_fn, generator
         self.prefetch_factor, self.persistent_workers = prefetch_factor, persistent_workers
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
-            for name, value in (("shuffle", shuffle), ("sampler", sampler)):
-                if value not in (None, False):
-                    raise ValueError(
-                        "DataLoader with IterableDataset: expected unspecified "
-                        f"{name} option, but got {name}={value}"
-                    )
-            if batch_sampler is not None:
-                raise ValueError(
-                    "DataLoader with IterableDataset: expected unspecified "
-                    f"batch_sampler option, but got batch_sampler={batch_sampler}"
-                )
-        if sampler is not None and shuffle:
-            raise ValueError("sampler option is mutually exclusive with shuffle")
-        if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError(
-                    "batch_sampler option is mutually exclusive with batch_size, shuffle, "
-                    "sampler, and drop_last"
-                )
+            _check_iterable_options(shuffle, sampler, batch_sampler)
+        _check_sampler_options(batch_size, shuffle, sampler, batch_sampler, drop_last)
+        if batch_sampler is not None:  # the batch sampler decides the batches alone
             batch_size, drop_last = None, False
-        elif batch_size is None and drop_last:
-            raise ValueError(
-                "batch_size=None option disables auto-batching and is mutually exclusive with "
-                "drop_last"
-            )
         if sampler is None and not self._iterable:
             if shuffle:
                 sampler = RandomSampler(dataset, generator=generator)
@@ -142,6 +116,47 @@ class DataLoader:
                 return n
             return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
         return len(self.batch_sampler if self._auto_collation else self.sampler)
+
+
+def _warn_pin_memory():
+    """PyTorch's own warning for ``pin_memory=True`` on a machine without an accelerator."""
+    warnings.warn(
+        "'pin_memory' argument is set as true but no accelerator is found, then device "
+        "pinned memory won't be used.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _check_iterable_options(shuffle, sampler, batch_sampler):
+    """An IterableDataset chooses its own order: refuse shuffle, sampler and batch_sampler."""
+    for name, value in (("shuffle", shuffle), ("sampler", sampler)):
+        if value not in (None, False):
+            raise ValueError(
+                "DataLoader with IterableDataset: expected unspecified "
+                f"{name} option, but got {name}={value}"
+            )
+    if batch_sampler is not None:
+        raise ValueError(
+            "DataLoader with IterableDataset: expected unspecified "
+            f"batch_sampler option, but got batch_sampler={batch_sampler}"
+        )
+
+
+def _check_sampler_options(batch_size, shuffle, sampler, batch_sampler, drop_last):
+    """The combinations of sampling options PyTorch refuses, with its messages."""
+    if sampler is not None and shuffle:
+        raise ValueError("sampler option is mutually exclusive with shuffle")
+    if batch_sampler is not None:
+        if batch_size != 1 or shuffle or sampler is not None or drop_last:
+            raise ValueError(
+                "batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                "sampler, and drop_last"
+            )
+    elif batch_size is None and drop_last:
+        raise ValueError(
+            "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
+        )
 
 
 def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers):
