@@ -433,6 +433,7 @@ def apply(prim, *args, **params):
     >>> tg.apply(tg.ops.mul, tg.Tensor([2.0]), 3.0)
     Tensor([6.])
     """
+    links = graph_links(prim, args) if STATE.grad_enabled else None  # None: not recorded
     arrays, constants = [], False
     for a in args:
         if isinstance(a, Tensor):
@@ -456,9 +457,9 @@ def apply(prim, *args, **params):
     if STATE.anomaly:
         check_forward(prim.name, arrays, out)
     node = None
-    if STATE.grad_enabled and _needs_grad(prim, args):
+    if links is not None:
         saved_inputs, saved_out = prim.saved(arrays, out)
-        node = record_node(prim, args, saved_inputs, params, saved_out, out)
+        node = record_node(prim, args, saved_inputs, params, saved_out, out, links)
         if STATE.keep_values:  # for drawing: ``value`` outlives backward, which frees ``out``
             node.out = node.value = out
     result = Tensor._from_op(out, node)
@@ -467,20 +468,43 @@ def apply(prim, *args, **params):
     return result
 
 
-def _needs_grad(prim, args):
-    """Whether some differentiable input of ``prim`` requires grad (then the op is recorded)."""
-    mask = prim.grad_mask  # None: every input differentiable
+def graph_links(prim, args):
+    """What a node of ``prim`` on ``args`` links to, in one pass over the inputs: (parents,
+    watched, input boxes), or None when no differentiable input requires grad (then the op is
+    not recorded). Parents are the nodes of the inputs that require grad (where ``prim``
+    differentiates them); ``watched`` holds (position, Version, version) of each saved input
+    Tensor without a parent node, whose in-place writes backward must refuse (an input with a
+    parent needs none: a write into it marks that node, ``engine.note_write``); the boxes are the
+    Tensors without a parent node, which the drawings show as inputs.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w, x = tg.ones(2, requires_grad=True), tg.ones(2)
+    >>> parents, watched, boxes = graph_links(tg.ops.mul, (w, x))
+    >>> parents == (w.node, None), [i for i, _, count in watched], boxes
+    (True, [1], ((1, (2,), dtype('float32'), None),))
+    >>> graph_links(tg.ops.mul, (x, 2.0)) is None
+    True
+    """
+    mask, saves = prim.grad_mask, prim.saves  # mask None: every input differentiable
+    parents, watched, boxes, recorded = [], None, None, False
     for i, a in enumerate(args):
-        if isinstance(a, Tensor) and a._requires_grad and (mask is None or mask[i]):
-            return True
-    return False
+        if isinstance(a, Tensor):
+            if a._requires_grad and (mask is None or mask[i]):
+                parents.append(a._node or a.node)  # .node makes a leaf's node on first use
+                recorded = True
+                continue
+            version = a._version_counter
+            if version is not None and (saves is None or i in saves):
+                watched = (watched or ()) + ((i, version, version.count),)
+            boxes = (boxes or ()) + ((i, a._data.shape, a._data.dtype, a._name),)
+        parents.append(None)
+    return (tuple(parents), watched, boxes) if recorded else None
 
 
-def record_node(prim, args, saved_inputs, params, saved_out, out):
+def record_node(prim, args, saved_inputs, params, saved_out, out, links=None):
     """The graph node of ``prim`` applied to ``args``: the one place a node is made (``apply``,
-    and the compiled loop for its ``scan`` node). Its parents are the nodes of the inputs that
-    require grad (where ``prim`` differentiates them); it also keeps the versions of the saved
-    inputs without a parent node (``watched``) and, for the drawings, those inputs' boxes.
+    and the compiled loop for its ``scan`` node), linked as ``graph_links`` says (computed here
+    unless given).
 
     >>> import numpy as np, tinygrad_seq as tg
     >>> w, x = tg.ones(2, requires_grad=True), tg.ones(2)
@@ -488,43 +512,10 @@ def record_node(prim, args, saved_inputs, params, saved_out, out):
     >>> node.parents == (w.node, None), node.input_boxes
     (True, ((1, (2,), dtype('float32'), None),))
     """
-    mask = prim.grad_mask
-    parents = tuple(
-        (a._node or a.node)  # .node makes a leaf's node on first use
-        if isinstance(a, Tensor) and a._requires_grad and (mask is None or mask[i])
-        else None
-        for i, a in enumerate(args)
-    )
+    parents, watched, boxes = links or graph_links(prim, args)
     node = Node(prim, parents, saved_inputs, params, saved_out, out)
-    node.watched = watched(args, parents, prim.saves)
-    boxes = tuple(  # a tensor with no parent node: the drawings show it as an input box
-        (i, a._data.shape, a._data.dtype, a._name)
-        for i, (a, parent) in enumerate(zip(args, parents))
-        if parent is None and isinstance(a, Tensor)
-    )
-    node.input_boxes = boxes or None
+    node.watched, node.input_boxes = watched, boxes
     return node
-
-
-def watched(args, parents, saves):
-    """(position, Version, version) of each saved input Tensor without a parent node (``saves``:
-    the positions a node saves, None for all); None if there is none (see ``record_node``).
-
-    An input with a parent node needs no entry: a write into it marks that node
-    (``engine.note_write``), which the graph refers to anyway.
-
-    >>> import numpy as np, tinygrad_seq as tg
-    >>> data = tg.Tensor(np.ones(2))
-    >>> [(i, count) for i, _, count in watched((data, 2.0), (None, None), None)]
-    [(0, 0)]
-    """
-    versions = None
-    for i, a in enumerate(args):
-        if parents[i] is None and (saves is None or i in saves) and isinstance(a, Tensor):
-            version = a._version_counter
-            if version is not None:
-                versions = (versions or ()) + ((i, version, version.count),)
-    return versions
 
 
 def matmul_transposed(x, weight, weight_t=None):
