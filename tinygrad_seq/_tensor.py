@@ -54,6 +54,98 @@ def _check_can_require_grad(array):
         )
 
 
+def apply(prim, *args, **params):
+    """Run primitive ``prim`` on ``args`` (Tensors or constants) and record it for backward.
+
+    >>> import tinygrad_seq as tg
+    >>> tg.apply(tg.ops.mul, tg.Tensor([2.0]), 3.0)
+    Tensor([6.])
+    """
+    links = graph_links(prim, args) if STATE.grad_enabled else None  # None: not recorded
+    arrays, constants = [], False
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a._data)
+        else:
+            arrays.append(a)
+            constants = True
+    if constants:  # numbers take the dtype of the first tensor (no float32 upcast)
+        arrays = with_constants(args, arrays)
+    if len(arrays) > 1 and (
+        arrays[0].dtype is not arrays[1].dtype
+        or (len(arrays) > 2 and arrays[1].dtype is not arrays[2].dtype)
+    ):  # mixed dtypes (rare, so the common case pays two comparisons)
+        arrays = zero_dim_promoted(arrays)
+    try:
+        out = prim.forward(*arrays, **params)
+    except (ValueError, IndexError, TypeError) as e:
+        raise _op_error(prim.name, arrays, params, e) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if STATE.anomaly:
+        check_forward(prim.name, arrays, out)
+    node = None
+    if links is not None:
+        saved_inputs, saved_out = prim.saved(arrays, out)
+        node = record_node(prim, args, saved_inputs, params, saved_out, out, links)
+        if STATE.keep_values:  # for drawing: ``value`` outlives backward, which frees ``out``
+            node.out = node.value = out
+    result = Tensor._from_op(out, node)
+    if STATE.tracer is not None:  # scan is recording a step
+        STATE.tracer.append((prim, args, arrays, params, result))
+    return result
+
+
+def graph_links(prim, args):
+    """What a node of ``prim`` on ``args`` links to, in one pass over the inputs: (parents,
+    watched, input boxes), or None when no differentiable input requires grad (then the op is
+    not recorded). Parents are the nodes of the inputs that require grad (where ``prim``
+    differentiates them); ``watched`` holds (position, Version, version) of each saved input
+    Tensor without a parent node, whose in-place writes backward must refuse (an input with a
+    parent needs none: a write into it marks that node, ``engine.note_write``); the boxes are the
+    Tensors without a parent node, which the drawings show as inputs.
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w, x = tg.ones(2, requires_grad=True), tg.ones(2)
+    >>> parents, watched, boxes = graph_links(tg.ops.mul, (w, x))
+    >>> parents == (w.node, None), [i for i, _, count in watched], boxes
+    (True, [1], ((1, (2,), dtype('float32'), None),))
+    >>> graph_links(tg.ops.mul, (x, 2.0)) is None
+    True
+    """
+    mask, saves = prim.grad_mask, prim.saves  # mask None: every input differentiable
+    parents, watched, boxes, recorded = [], None, None, False
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            if a._requires_grad and (mask is None or mask[i]):
+                parents.append(a._node or a.node)  # .node makes a leaf's node on first use
+                recorded = True
+                continue
+            version = a._version_counter
+            if version is not None and (saves is None or i in saves):
+                watched = (watched or ()) + ((i, version, version.count),)
+            boxes = (boxes or ()) + ((i, a._data.shape, a._data.dtype, a._name),)
+        parents.append(None)
+    return (tuple(parents), watched, boxes) if recorded else None
+
+
+def record_node(prim, args, saved_inputs, params, saved_out, out, links=None):
+    """The graph node of ``prim`` applied to ``args``: the one place a node is made (``apply``,
+    and the compiled loop for its ``scan`` node), linked as ``graph_links`` says (computed here
+    unless given).
+
+    >>> import numpy as np, tinygrad_seq as tg
+    >>> w, x = tg.ones(2, requires_grad=True), tg.ones(2)
+    >>> node = record_node(tg.ops.mul, (w, x), (w.numpy(), x.numpy()), {}, None, np.ones(2))
+    >>> node.parents == (w.node, None), node.input_boxes
+    (True, ((1, (2,), dtype('float32'), None),))
+    """
+    parents, watched, boxes = links or graph_links(prim, args)
+    node = Node(prim, parents, saved_inputs, params, saved_out, out)
+    node.watched, node.input_boxes = watched, boxes
+    return node
+
+
 class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace, TensorConvert):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -281,10 +373,10 @@ class Tensor(NumpyProtocol, TensorMath, TensorReduce, TensorShape, TensorInPlace
         make one."""
         return Tensor(data, requires_grad)
 
-    def _bind(self, prim, *args, **params):
-        """``apply``: how ``Primitive.bind`` records on a Tensor (ops knows no Tensor), and how the
-        surface mixins, which sit below this module, record a primitive."""
-        return apply(prim, *args, **params)
+    # ``apply`` itself, with no call in between (every op of the surface goes through it): how
+    # ``Primitive.bind`` records on a Tensor (ops knows no Tensor), and how the surface mixins,
+    # which sit below this module, record a primitive: ``x._bind(prim, x, y)``
+    _bind = staticmethod(apply)
 
     def _in_place(self, op, ufunc, other, out_of_place=None, recorded=None):
         """Write ``ufunc(self, other)`` (``other`` itself if ufunc is None) into self's array and
@@ -424,98 +516,6 @@ def seed_gradient(output, grad, create_graph, names=("backward()", "grad", "the 
             return grad.astype(output.dtype)
         return Tensor(np.asarray(grad, output.dtype))
     return np.asarray(grad._data if isinstance(grad, Tensor) else grad, dtype=output.dtype)
-
-
-def apply(prim, *args, **params):
-    """Run primitive ``prim`` on ``args`` (Tensors or constants) and record it for backward.
-
-    >>> import tinygrad_seq as tg
-    >>> tg.apply(tg.ops.mul, tg.Tensor([2.0]), 3.0)
-    Tensor([6.])
-    """
-    links = graph_links(prim, args) if STATE.grad_enabled else None  # None: not recorded
-    arrays, constants = [], False
-    for a in args:
-        if isinstance(a, Tensor):
-            arrays.append(a._data)
-        else:
-            arrays.append(a)
-            constants = True
-    if constants:  # numbers take the dtype of the first tensor (no float32 upcast)
-        arrays = with_constants(args, arrays)
-    if len(arrays) > 1 and (
-        arrays[0].dtype is not arrays[1].dtype
-        or (len(arrays) > 2 and arrays[1].dtype is not arrays[2].dtype)
-    ):  # mixed dtypes (rare, so the common case pays two comparisons)
-        arrays = zero_dim_promoted(arrays)
-    try:
-        out = prim.forward(*arrays, **params)
-    except (ValueError, IndexError, TypeError) as e:
-        raise _op_error(prim.name, arrays, params, e) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if STATE.anomaly:
-        check_forward(prim.name, arrays, out)
-    node = None
-    if links is not None:
-        saved_inputs, saved_out = prim.saved(arrays, out)
-        node = record_node(prim, args, saved_inputs, params, saved_out, out, links)
-        if STATE.keep_values:  # for drawing: ``value`` outlives backward, which frees ``out``
-            node.out = node.value = out
-    result = Tensor._from_op(out, node)
-    if STATE.tracer is not None:  # scan is recording a step
-        STATE.tracer.append((prim, args, arrays, params, result))
-    return result
-
-
-def graph_links(prim, args):
-    """What a node of ``prim`` on ``args`` links to, in one pass over the inputs: (parents,
-    watched, input boxes), or None when no differentiable input requires grad (then the op is
-    not recorded). Parents are the nodes of the inputs that require grad (where ``prim``
-    differentiates them); ``watched`` holds (position, Version, version) of each saved input
-    Tensor without a parent node, whose in-place writes backward must refuse (an input with a
-    parent needs none: a write into it marks that node, ``engine.note_write``); the boxes are the
-    Tensors without a parent node, which the drawings show as inputs.
-
-    >>> import numpy as np, tinygrad_seq as tg
-    >>> w, x = tg.ones(2, requires_grad=True), tg.ones(2)
-    >>> parents, watched, boxes = graph_links(tg.ops.mul, (w, x))
-    >>> parents == (w.node, None), [i for i, _, count in watched], boxes
-    (True, [1], ((1, (2,), dtype('float32'), None),))
-    >>> graph_links(tg.ops.mul, (x, 2.0)) is None
-    True
-    """
-    mask, saves = prim.grad_mask, prim.saves  # mask None: every input differentiable
-    parents, watched, boxes, recorded = [], None, None, False
-    for i, a in enumerate(args):
-        if isinstance(a, Tensor):
-            if a._requires_grad and (mask is None or mask[i]):
-                parents.append(a._node or a.node)  # .node makes a leaf's node on first use
-                recorded = True
-                continue
-            version = a._version_counter
-            if version is not None and (saves is None or i in saves):
-                watched = (watched or ()) + ((i, version, version.count),)
-            boxes = (boxes or ()) + ((i, a._data.shape, a._data.dtype, a._name),)
-        parents.append(None)
-    return (tuple(parents), watched, boxes) if recorded else None
-
-
-def record_node(prim, args, saved_inputs, params, saved_out, out, links=None):
-    """The graph node of ``prim`` applied to ``args``: the one place a node is made (``apply``,
-    and the compiled loop for its ``scan`` node), linked as ``graph_links`` says (computed here
-    unless given).
-
-    >>> import numpy as np, tinygrad_seq as tg
-    >>> w, x = tg.ones(2, requires_grad=True), tg.ones(2)
-    >>> node = record_node(tg.ops.mul, (w, x), (w.numpy(), x.numpy()), {}, None, np.ones(2))
-    >>> node.parents == (w.node, None), node.input_boxes
-    (True, ((1, (2,), dtype('float32'), None),))
-    """
-    parents, watched, boxes = links or graph_links(prim, args)
-    node = Node(prim, parents, saved_inputs, params, saved_out, out)
-    node.watched, node.input_boxes = watched, boxes
-    return node
 
 
 def matmul_transposed(x, weight, weight_t=None):
