@@ -17,7 +17,8 @@ import numbers
 
 import numpy as np
 
-from .._tensor import Tensor, matmul_transposed
+from .. import ops
+from .._tensor import Tensor, apply, matmul_transposed
 from ..functions import stack, where
 from . import activation_functions
 from .activation_functions import *  # noqa: F403  elu, silu, mish, ...: composed there
@@ -617,7 +618,5 @@ def gelu(input, approximate="none"):
         return 0.5 * x * (1.0 + inner.tanh())
     if approximate != "none":
         raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    from .. import ops  # erf: a primitive (NumPy has none to compose it from)
-    from .._tensor import apply
-
+    # erf is a primitive (NumPy has none to compose it from)
     return 0.5 * x * (1.0 + apply(ops.erf, x * (1.0 / np.sqrt(2.0))))
